@@ -1,0 +1,13 @@
+/** ESM TypeScript through ts-jest; run with node --experimental-vm-modules (see package.json). */
+export default {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', diagnostics: false }],
+  },
+  testMatch: ['<rootDir>/tests/**/*.test.ts'],
+  testTimeout: 30000,
+  // Integration suites start real Orthanc/Redis processes; two cores, so keep it modest.
+  maxWorkers: 2,
+};

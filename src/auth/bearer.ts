@@ -1,0 +1,93 @@
+import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
+import { GatewayError } from '../errors.js';
+import type { IssuerMetadataSource } from './issuer.js';
+
+/** Asymmetric algorithms only: never `none`, never HS* (a public key must not become an HMAC secret). */
+export const ACCEPTED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+export const MAX_TOKEN_LENGTH = 8192;
+export const BEARER_REALM = 'orthanc-oidc-gateway';
+
+export interface BearerVerifier {
+  /** Resolves to the verified claims of a Keycloak access token, or rejects with a GatewayError. */
+  verify(token: string): Promise<JWTPayload>;
+}
+
+export interface BearerOptions {
+  issuer: string;
+  audience: string;
+  metadata: IssuerMetadataSource;
+  clockToleranceSeconds?: number;
+  /** Minimum pause between two JWKS downloads triggered by unknown `kid`s. */
+  jwksCooldownMs?: number;
+  jwksCacheMaxAgeMs?: number;
+}
+
+const invalidToken = (message: string) =>
+  new GatewayError('invalid_token', message, {
+    'www-authenticate': `Bearer realm="${BEARER_REALM}", error="invalid_token", error_description="${message.replace(/["\\]/g, "'")}"`,
+  });
+
+const idpUnavailable = () =>
+  new GatewayError('service_unavailable', 'The identity provider cannot be reached to verify the token; try again shortly');
+
+function describeJoseError(error: errors.JOSEError): string {
+  if (error instanceof errors.JWTExpired) return 'The access token has expired';
+  if (error instanceof errors.JWTClaimValidationFailed) return `The token's "${error.claim}" claim is not acceptable`;
+  if (error instanceof errors.JOSEAlgNotAllowed) return 'The token is signed with an algorithm that is not accepted';
+  if (error instanceof errors.JWSSignatureVerificationFailed) return 'The token signature is invalid';
+  if (error instanceof errors.JWKSNoMatchingKey) return 'No key of the identity provider matches the token';
+  if (error instanceof errors.JWKSMultipleMatchingKeys) return 'The token does not name its signing key';
+  return 'The token is malformed or unsupported';
+}
+
+function toGatewayError(error: unknown): GatewayError {
+  if (error instanceof GatewayError) return error;
+  if (error instanceof errors.JWKSTimeout) return idpUnavailable();
+  if (error instanceof errors.JOSEError) return invalidToken(describeJoseError(error));
+  // Anything else comes from fetching discovery or the key set: the IdP is unreachable.
+  return idpUnavailable();
+}
+
+function checkKeycloakShape(payload: JWTPayload, nowSeconds: number, toleranceSeconds: number): void {
+  if (typeof payload.iat === 'number' && payload.iat > nowSeconds + toleranceSeconds) {
+    throw invalidToken('The token is issued in the future');
+  }
+  // Keycloak marks access tokens `typ: Bearer`; ID ("ID") and refresh ("Refresh") tokens are not credentials here.
+  if (payload['typ'] !== 'Bearer') throw invalidToken('The token is not an access token');
+}
+
+export function createBearerVerifier(options: BearerOptions): BearerVerifier {
+  const tolerance = options.clockToleranceSeconds ?? 30;
+  let keySet: ReturnType<typeof createRemoteJWKSet> | undefined;
+
+  async function getKeySet() {
+    if (!keySet) {
+      const metadata = await options.metadata.get();
+      keySet = createRemoteJWKSet(new URL(metadata.jwks_uri), {
+        cooldownDuration: options.jwksCooldownMs ?? 30_000,
+        cacheMaxAge: options.jwksCacheMaxAgeMs ?? 600_000,
+        timeoutDuration: 5000,
+      });
+    }
+    return keySet;
+  }
+
+  return {
+    async verify(token) {
+      if (token.length > MAX_TOKEN_LENGTH) throw invalidToken('The token is too large');
+      try {
+        const { payload } = await jwtVerify(token, await getKeySet(), {
+          issuer: options.issuer,
+          audience: options.audience,
+          algorithms: ACCEPTED_ALGORITHMS,
+          clockTolerance: tolerance,
+          requiredClaims: ['exp', 'iat', 'sub'],
+        });
+        checkKeycloakShape(payload, Math.floor(Date.now() / 1000), tolerance);
+        return payload;
+      } catch (error) {
+        throw toGatewayError(error);
+      }
+    },
+  };
+}

@@ -1,0 +1,78 @@
+import type { Env } from './schema.js';
+
+/** The gateway's configuration: validated once at start, then passed around as one typed object. */
+export interface Config {
+  production: boolean;
+  port: number;
+  /** External base URL without a trailing slash. */
+  publicUrl: string;
+  oidc: {
+    issuer: string;
+    /** Base URL the gateway itself uses to reach the issuer (defaults to the issuer). */
+    discoveryUrl: string;
+    clientId: string;
+    clientSecret: string | undefined;
+    audience: string;
+    scopes: string[];
+    rolesClient: string | undefined;
+  };
+  roles: { viewer: string; uploader: string; admin: string };
+  orthanc: {
+    url: string;
+    username: string;
+    password: string;
+    timeoutMs: number;
+    caFile: string | undefined;
+    clientCertFile: string | undefined;
+    clientKeyFile: string | undefined;
+    credentialsByRole: Record<string, string> | undefined;
+    forwardIdentityHeaders: boolean;
+  };
+  adminAllowDangerous: boolean;
+  tls: { certFile: string; keyFile: string } | undefined;
+  redisUrl: string | undefined;
+  session: { secret: string | undefined; idleSeconds: number; maxSeconds: number };
+  corsOrigins: string[];
+  trustProxy: boolean;
+  ohifDist: string | undefined;
+  logLevel: Env['LOG_LEVEL'];
+}
+
+const withoutTrailingSlash = (url: string) => url.replace(/\/+$/, '');
+
+export function toConfig(env: Env): Config {
+  return {
+    production: env.NODE_ENV === 'production',
+    port: env.PORT,
+    publicUrl: withoutTrailingSlash(env.PUBLIC_URL),
+    oidc: {
+      issuer: env.OIDC_ISSUER,
+      discoveryUrl: env.OIDC_DISCOVERY_URL ?? env.OIDC_ISSUER,
+      clientId: env.OIDC_CLIENT_ID,
+      clientSecret: env.OIDC_CLIENT_SECRET,
+      audience: env.OIDC_AUDIENCE,
+      scopes: env.OIDC_SCOPES.split(/\s+/).filter(Boolean),
+      rolesClient: env.OIDC_ROLES_CLIENT,
+    },
+    roles: { viewer: env.ROLE_VIEWER, uploader: env.ROLE_UPLOADER, admin: env.ROLE_ADMIN },
+    orthanc: {
+      url: withoutTrailingSlash(env.ORTHANC_URL),
+      username: env.ORTHANC_USERNAME,
+      password: env.ORTHANC_PASSWORD,
+      timeoutMs: env.ORTHANC_TIMEOUT_MS,
+      caFile: env.ORTHANC_CA_FILE,
+      clientCertFile: env.ORTHANC_CLIENT_CERT_FILE,
+      clientKeyFile: env.ORTHANC_CLIENT_KEY_FILE,
+      credentialsByRole: env.ORTHANC_CREDENTIALS_BY_ROLE,
+      forwardIdentityHeaders: env.FORWARD_IDENTITY_HEADERS,
+    },
+    adminAllowDangerous: env.ADMIN_ALLOW_DANGEROUS,
+    tls: env.TLS_CERT_FILE && env.TLS_KEY_FILE ? { certFile: env.TLS_CERT_FILE, keyFile: env.TLS_KEY_FILE } : undefined,
+    redisUrl: env.REDIS_URL,
+    session: { secret: env.SESSION_SECRET, idleSeconds: env.SESSION_IDLE_SECONDS, maxSeconds: env.SESSION_MAX_SECONDS },
+    corsOrigins: env.CORS_ORIGINS.map((origin) => new URL(origin).origin),
+    trustProxy: env.TRUST_PROXY,
+    ohifDist: env.OHIF_DIST,
+    logLevel: env.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,80 @@
+import { z } from 'zod';
+
+const bool = z.stringbool({ truthy: ['true', '1', 'yes'], falsy: ['false', '0', 'no'] });
+const PORT_MESSAGE = 'must be a port number (0-65535)';
+const port = z.coerce.number({ error: PORT_MESSAGE }).int(PORT_MESSAGE).min(0, PORT_MESSAGE).max(65535, PORT_MESSAGE);
+const positiveInt = z.coerce.number({ error: 'must be a positive integer' }).int('must be a positive integer').positive('must be a positive integer');
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+const commaList = z
+  .string()
+  .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean));
+const roleName = z.string().regex(/^[\w.:-]+$/, 'must be a role name (letters, digits, _ . : -)');
+const credentialsByRole = z
+  .string()
+  .transform((value, ctx) => {
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON object' });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.record(z.string(), z.string().regex(/^[^:]+:.+$/, 'values must be "user:password"')));
+
+/** The environment as the gateway reads it: keys are the variable names of CONTRACT.md. */
+export const envSchema = z
+  .object({
+    NODE_ENV: z.string().default('development'),
+    PORT: port.default(8080),
+    PUBLIC_URL: httpUrl.default('http://localhost:8080'),
+    OIDC_ISSUER: httpUrl,
+    OIDC_DISCOVERY_URL: httpUrl.optional(),
+    OIDC_CLIENT_ID: z.string().min(1).default('orthanc-gateway'),
+    OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+    OIDC_AUDIENCE: z.string().min(1).default('orthanc-gateway'),
+    OIDC_SCOPES: z.string().default('openid profile email'),
+    OIDC_ROLES_CLIENT: z.string().min(1).optional(),
+    ROLE_VIEWER: roleName.default('pacs-viewer'),
+    ROLE_UPLOADER: roleName.default('pacs-uploader'),
+    ROLE_ADMIN: roleName.default('pacs-admin'),
+    ORTHANC_URL: httpUrl.default('http://127.0.0.1:8042'),
+    ORTHANC_USERNAME: z.string().min(1).regex(/^[^:]+$/, 'must not contain ":"'),
+    ORTHANC_PASSWORD: z.string().min(1),
+    ORTHANC_TIMEOUT_MS: positiveInt.default(60_000),
+    ORTHANC_CA_FILE: z.string().min(1).optional(),
+    ORTHANC_CLIENT_CERT_FILE: z.string().min(1).optional(),
+    ORTHANC_CLIENT_KEY_FILE: z.string().min(1).optional(),
+    TLS_CERT_FILE: z.string().min(1).optional(),
+    TLS_KEY_FILE: z.string().min(1).optional(),
+    REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+    SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    SESSION_IDLE_SECONDS: positiveInt.default(1800),
+    SESSION_MAX_SECONDS: positiveInt.default(28_800),
+    CORS_ORIGINS: commaList.pipe(z.array(z.url({ error: 'must be a comma list of origins' }))).default([]),
+    TRUST_PROXY: bool.default(false),
+    OHIF_DIST: z.string().min(1).optional(),
+    ADMIN_ALLOW_DANGEROUS: bool.default(false),
+    ORTHANC_CREDENTIALS_BY_ROLE: credentialsByRole.optional(),
+    FORWARD_IDENTITY_HEADERS: bool.default(false),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((env, ctx) => {
+    const requireTogether = (a: keyof typeof env, b: keyof typeof env) => {
+      if (Boolean(env[a]) !== Boolean(env[b])) {
+        const missing = env[a] ? b : a;
+        ctx.addIssue({ code: 'custom', path: [missing], message: `is required together with ${missing === a ? b : a}` });
+      }
+    };
+    requireTogether('TLS_CERT_FILE', 'TLS_KEY_FILE');
+    requireTogether('ORTHANC_CLIENT_CERT_FILE', 'ORTHANC_CLIENT_KEY_FILE');
+    if (env.NODE_ENV === 'production') {
+      if (!env.REDIS_URL) ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'is required when NODE_ENV=production' });
+      if (!env.SESSION_SECRET) ctx.addIssue({ code: 'custom', path: ['SESSION_SECRET'], message: 'is required when NODE_ENV=production' });
+    }
+    if (env.SESSION_IDLE_SECONDS > env.SESSION_MAX_SECONDS) {
+      ctx.addIssue({ code: 'custom', path: ['SESSION_IDLE_SECONDS'], message: 'must not exceed SESSION_MAX_SECONDS' });
+    }
+    // Runs even when single variables failed, so every problem is reported at once.
+  }, { when: () => true });
+
+export type Env = z.infer<typeof envSchema>;

@@ -1,0 +1,62 @@
+import express, { type Express, type RequestHandler } from 'express';
+import helmet from 'helmet';
+import type { BearerVerifier } from '../auth/bearer.js';
+import type { Config } from '../config/config.js';
+import type { Logger } from '../observability/logger.js';
+import { accessLog } from './access-log.js';
+import { authenticate } from './authenticate.js';
+import { authorize } from './authorize.js';
+import { classifyRequest } from './classify.js';
+import { errorHandler, notFound } from './error-handler.js';
+import { requestState } from './locals.js';
+import { proxyToOrthanc } from './proxy.js';
+import { assignRequestId } from './request-id.js';
+
+export interface AppDependencies {
+  config: Config;
+  logger: Logger;
+  bearer: BearerVerifier;
+}
+
+/** Runs the given stages only for requests classified as a proxied /pacs or /pacs-admin route. */
+function forProxiedRoutes(...stages: RequestHandler[]): RequestHandler {
+  const router = express.Router();
+  router.use(...stages);
+  return (req, res, next) => (requestState(res).route ? router(req, res, next) : next());
+}
+
+function securityHeaders(config: Config): RequestHandler {
+  return helmet({
+    // Orthanc Explorer and OHIF ship their own scripts and styles; their CSP belongs to the UI issue.
+    contentSecurityPolicy: false,
+    crossOriginEmbedderPolicy: false,
+    strictTransportSecurity: config.publicUrl.startsWith('https:') ? { maxAge: 31_536_000 } : false,
+  });
+}
+
+/** The request pipeline, top to bottom: identify → classify → authenticate → authorize → proxy. */
+export function createApp({ config, logger, bearer }: AppDependencies): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
+  app.set('trust proxy', config.trustProxy);
+
+  app.use(assignRequestId);
+  app.use(accessLog(logger));
+  app.use(securityHeaders(config));
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.use(classifyRequest);
+  app.use(
+    forProxiedRoutes(
+      authenticate(bearer, config.oidc.rolesClient),
+      authorize({ roles: config.roles, allowDangerous: config.adminAllowDangerous }),
+      proxyToOrthanc({ publicUrl: config.publicUrl, orthanc: config.orthanc, logger }),
+    ),
+  );
+  app.use(notFound);
+  app.use(errorHandler(logger));
+  return app;
+}

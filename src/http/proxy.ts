@@ -1,0 +1,106 @@
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream';
+import type { Request, RequestHandler, Response } from 'express';
+import { createProxyMiddleware, type Plugin } from 'http-proxy-middleware';
+import type { Config } from '../config/config.js';
+import { GatewayError } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import { sendError } from './error-handler.js';
+import { requestState } from './locals.js';
+import { clientResponseHeaders, prepareUpstreamRequest, type UpstreamIdentity } from './proxy-headers.js';
+import { createUpstreamAgent } from './upstream-agent.js';
+import { createUrlRewriteStream, isRewritableContentType, rewriteLocation, type UrlRewrite } from './url-rewrite.js';
+
+export interface ProxyOptions {
+  publicUrl: string;
+  orthanc: Config['orthanc'];
+  logger: Logger;
+}
+
+const timedOut = new WeakSet<IncomingMessage>();
+
+function upstreamIdentity(publicUrl: URL, orthanc: Config['orthanc']): UpstreamIdentity {
+  const credential = Buffer.from(`${orthanc.username}:${orthanc.password}`).toString('base64');
+  return {
+    authorization: `Basic ${credential}`,
+    forwarded: `host=${publicUrl.host};proto=${publicUrl.protocol.replace(':', '')}`,
+  };
+}
+
+function upstreamFailure(error: NodeJS.ErrnoException, req: IncomingMessage): GatewayError {
+  if (timedOut.has(req)) return new GatewayError('gateway_timeout', 'Orthanc did not answer in time');
+  return new GatewayError('bad_gateway', `Orthanc is unreachable (${error.code ?? 'connection error'})`);
+}
+
+/** Orthanc's own 401 means the gateway's service credential is wrong: never relay its Basic challenge. */
+function refusedByOrthanc(status: number | undefined): GatewayError | undefined {
+  if (status === 401) return new GatewayError('bad_gateway', "Orthanc rejected the gateway's service credential");
+  if (status === 403) return new GatewayError('forbidden', 'Orthanc refused the request');
+  return undefined;
+}
+
+function relayResponse(proxyRes: IncomingMessage, res: ServerResponse, rewrite: UrlRewrite, adminPrefix: string, logger: Logger) {
+  const response = res as Response;
+  const refusal = refusedByOrthanc(proxyRes.statusCode);
+  if (refusal) {
+    proxyRes.resume();
+    return sendError(response, refusal);
+  }
+  const route = requestState(response).route;
+  const bodyRewritten = isRewritableContentType(proxyRes.headers['content-type']);
+  const headers = clientResponseHeaders(proxyRes.headers, { bodyRewritten });
+  if (typeof headers['location'] === 'string') {
+    headers['location'] = rewriteLocation(headers['location'], rewrite, route?.prefix === '/pacs-admin' ? adminPrefix : '');
+  }
+  res.writeHead(proxyRes.statusCode ?? 502, headers);
+  const done = (error: NodeJS.ErrnoException | null) => {
+    if (error && error.code !== 'ERR_STREAM_PREMATURE_CLOSE') {
+      logger.warn({ err: error, requestId: requestState(response).requestId }, 'upstream response stream failed');
+    }
+  };
+  if (bodyRewritten) pipeline(proxyRes, createUrlRewriteStream(rewrite), res, done);
+  else pipeline(proxyRes, res, done);
+}
+
+function gatewayPlugin({ publicUrl, orthanc, logger }: ProxyOptions): Plugin<Request, Response> {
+  const base = new URL(publicUrl);
+  const identity = upstreamIdentity(base, orthanc);
+  const rewrite: UrlRewrite = { from: `${base.origin}/dicom-web/`, to: `${publicUrl}/pacs/dicom-web/` };
+  const adminPrefix = `${base.pathname.replace(/\/$/, '')}/pacs-admin`;
+
+  return (proxyServer) => {
+    proxyServer.on('proxyReq', (proxyReq: ClientRequest, req: IncomingMessage) => {
+      prepareUpstreamRequest(proxyReq, identity);
+      proxyReq.setTimeout(orthanc.timeoutMs, () => {
+        timedOut.add(req);
+        proxyReq.destroy(new Error('upstream timeout'));
+      });
+    });
+    proxyServer.on('proxyRes', (proxyRes: IncomingMessage, _req: IncomingMessage, res: ServerResponse) =>
+      relayResponse(proxyRes, res, rewrite, adminPrefix, logger),
+    );
+    proxyServer.on('error', (error: Error, req: IncomingMessage, res: ServerResponse | import('node:net').Socket) => {
+      if (!('writeHead' in res)) return res.destroy();
+      const failure = upstreamFailure(error as NodeJS.ErrnoException, req);
+      logger.warn({ err: error, requestId: requestState(res as Response).requestId }, failure.message);
+      sendError(res as Response, failure);
+    });
+    // The client went away mid-request: http-proxy aborts the upstream request, nothing to answer.
+    proxyServer.on('econnreset', () => undefined);
+  };
+}
+
+/** Last stage: forwards an authorized request to Orthanc with the service credential, streaming both ways. */
+export function proxyToOrthanc(options: ProxyOptions): RequestHandler {
+  const middleware = createProxyMiddleware<Request, Response>({
+    target: options.orthanc.url,
+    agent: createUpstreamAgent(options.orthanc),
+    changeOrigin: true,
+    xfwd: false,
+    selfHandleResponse: true,
+    ejectPlugins: true,
+    plugins: [gatewayPlugin(options)],
+    pathRewrite: (_path, req) => requestState(req.res!).upstreamTarget,
+  });
+  return (req, res, next) => middleware(req, res, next);
+}

@@ -1,0 +1,46 @@
+import type { Route, RouteClass } from './routes.js';
+
+export interface RoleNames {
+  viewer: string;
+  uploader: string;
+  admin: string;
+}
+
+export interface PolicyOptions {
+  roles: RoleNames;
+  allowDangerous: boolean;
+}
+
+/** Only what the policy needs to know about a caller. */
+export interface Subject {
+  roles: readonly string[];
+}
+
+export type Decision =
+  | { outcome: 'allow' }
+  | { outcome: 'unauthenticated'; reason: string }
+  | { outcome: 'forbidden'; reason: string };
+
+type RoleKey = keyof RoleNames;
+
+/** Which roles open each route class. The uploader role includes viewing; admin includes everything. */
+const ROLES_BY_CLASS: Record<RouteClass, readonly RoleKey[]> = {
+  'dicomweb-read': ['viewer', 'uploader', 'admin'],
+  'wado-uri': ['viewer', 'uploader', 'admin'],
+  preview: ['viewer', 'uploader', 'admin'],
+  'dicomweb-store': ['uploader', 'admin'],
+  admin: ['admin'],
+  // Reached only when ADMIN_ALLOW_DANGEROUS=true; otherwise refused before roles are looked at.
+  'admin-blocked': ['admin'],
+};
+
+/** Deny by default: a request is allowed only when the subject holds one of the roles its route class needs. */
+export function evaluate(route: Route, subject: Subject | null, options: PolicyOptions): Decision {
+  if (!subject) return { outcome: 'unauthenticated', reason: 'authentication required' };
+  if (route.class === 'admin-blocked' && !options.allowDangerous) {
+    return { outcome: 'forbidden', reason: `blocked endpoint: ${route.blockedReason ?? route.upstreamPath}` };
+  }
+  const accepted = ROLES_BY_CLASS[route.class].map((key) => options.roles[key]);
+  if (accepted.some((role) => subject.roles.includes(role))) return { outcome: 'allow' };
+  return { outcome: 'forbidden', reason: `requires one of the roles: ${accepted.join(', ')}` };
+}

@@ -1,0 +1,265 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { makeSeries, type GeneratedSeries } from '../support/dicom.js';
+import { ACCEPT_DICOM_JSON, ACCEPT_FRAMES, stowBody, tagValues } from '../support/dicomweb.js';
+import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { startOrthanc, uploadInstances, type TestOrthanc } from '../support/orthanc.js';
+import { rawRequest } from '../support/raw-http.js';
+import { startTestIssuer, type TestIssuer } from '../support/test-issuer.js';
+
+/**
+ * The walking skeleton end to end: a real Orthanc with DICOMweb behind the real gateway,
+ * Bearer tokens from a real (local) issuer over HTTP.
+ */
+let orthanc: TestOrthanc;
+let issuer: TestIssuer;
+let gateway: TestGateway;
+let ct: GeneratedSeries;
+let mr: GeneratedSeries;
+let ctInstanceIds: string[];
+const tokens: Record<'viewer' | 'uploader' | 'admin' | 'norole', string> = { viewer: '', uploader: '', admin: '', norole: '' };
+
+async function get(path: string, token?: string, headers: Record<string, string> = {}) {
+  return fetch(`${gateway.url}${path}`, {
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+    redirect: 'manual',
+  });
+}
+
+beforeAll(async () => {
+  [orthanc, issuer] = await Promise.all([startOrthanc(), startTestIssuer()]);
+  ct = makeSeries({ modality: 'CT', patientName: 'Doe^Jane', patientId: 'P-CT', instances: 3, rows: 64, columns: 64 });
+  mr = makeSeries({ modality: 'MR', patientName: 'Roe^Rick', patientId: 'P-MR', instances: 2, rows: 32, columns: 32 });
+  ctInstanceIds = (await uploadInstances(orthanc, ct.files)).map((result) => result.ID);
+  await uploadInstances(orthanc, mr.files);
+  gateway = await startTestGateway({
+    OIDC_ISSUER: issuer.issuer,
+    ORTHANC_URL: orthanc.url,
+    ORTHANC_USERNAME: orthanc.username,
+    ORTHANC_PASSWORD: orthanc.password,
+  });
+  tokens.viewer = await issuer.token('viewer', ['pacs-viewer']);
+  tokens.uploader = await issuer.token('uploader', ['pacs-uploader', 'pacs-viewer']);
+  tokens.admin = await issuer.token('admin', ['pacs-admin']);
+  tokens.norole = await issuer.token('norole', []);
+  await orthanc.clearSeenRequests();
+}, 60_000);
+
+afterAll(async () => {
+  await gateway?.close();
+  await Promise.all([orthanc?.stop(), issuer?.stop()]);
+});
+
+describe('DICOMweb reads through /pacs with a viewer token', () => {
+  it('QIDO lists studies, series and instances', async () => {
+    const studies = await get('/pacs/dicom-web/studies', tokens.viewer, { accept: ACCEPT_DICOM_JSON });
+    expect(studies.status).toBe(200);
+    expect(tagValues(await studies.json(), '0020000D').sort()).toEqual([ct.studyInstanceUid, mr.studyInstanceUid].sort());
+
+    const series = await get(`/pacs/dicom-web/studies/${ct.studyInstanceUid}/series`, tokens.viewer);
+    expect(tagValues(await series.json(), '0020000E')).toEqual([ct.seriesInstanceUid]);
+
+    const instances = await get(`/pacs/dicom-web/studies/${ct.studyInstanceUid}/series/${ct.seriesInstanceUid}/instances`, tokens.viewer);
+    expect(tagValues(await instances.json(), '00080018').sort()).toEqual([...ct.sopInstanceUids].sort());
+  });
+
+  it('QIDO with query parameters filters in Orthanc', async () => {
+    const response = await get('/pacs/dicom-web/studies?PatientID=P-MR', tokens.viewer);
+    expect(tagValues(await response.json(), '0020000D')).toEqual([mr.studyInstanceUid]);
+  });
+
+  it('rewrites the absolute URLs Orthanc writes to the public DICOMweb root', async () => {
+    const publicRoot = `${gateway.config.publicUrl}/pacs/dicom-web/`;
+    const studies = await (await get('/pacs/dicom-web/studies', tokens.viewer)).json();
+    const retrieveUrls = tagValues(studies, '00081190') as string[];
+    expect(retrieveUrls.length).toBe(2);
+    for (const url of retrieveUrls) expect(url.startsWith(`${publicRoot}studies/`)).toBe(true);
+
+    const metadata = await get(`/pacs/dicom-web/studies/${ct.studyInstanceUid}/series/${ct.seriesInstanceUid}/metadata`, tokens.viewer);
+    expect(metadata.status).toBe(200);
+    expect(metadata.headers.get('content-length')).toBeNull();
+    const text = await metadata.text();
+    const bulkUris = [...text.matchAll(/"BulkDataURI"\s*:\s*"([^"]+)"/g)].map((match) => match[1]!);
+    expect(bulkUris.length).toBeGreaterThanOrEqual(3);
+    for (const uri of bulkUris) expect(uri.startsWith(publicRoot)).toBe(true);
+    expect(text).not.toContain(orthanc.url);
+    expect(text).not.toMatch(/"https?:\/\/[^"/]+\/dicom-web\//);
+  });
+
+  it('retrieves frames as multipart with the real pixel bytes', async () => {
+    const uid = ct.sopInstanceUids[0]!;
+    const response = await get(
+      `/pacs/dicom-web/studies/${ct.studyInstanceUid}/series/${ct.seriesInstanceUid}/instances/${uid}/frames/1`,
+      tokens.viewer,
+      { accept: ACCEPT_FRAMES },
+    );
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^multipart\/related/);
+    const body = Buffer.from(await response.arrayBuffer());
+    expect(body.length).toBeGreaterThan(64 * 64 * 2);
+  });
+
+  it('serves rendered images and previews', async () => {
+    const uid = ct.sopInstanceUids[1]!;
+    const rendered = await get(
+      `/pacs/dicom-web/studies/${ct.studyInstanceUid}/series/${ct.seriesInstanceUid}/instances/${uid}/rendered`,
+      tokens.viewer,
+      { accept: 'image/png' },
+    );
+    expect(rendered.status).toBe(200);
+    expect(rendered.headers.get('content-type')).toBe('image/png');
+    expect(Buffer.from(await rendered.arrayBuffer()).subarray(1, 4).toString()).toBe('PNG');
+
+    const preview = await get(`/pacs/instances/${ctInstanceIds[0]}/preview`, tokens.viewer);
+    expect(preview.status).toBe(200);
+    expect(preview.headers.get('content-type')).toBe('image/png');
+  });
+
+  it('forwards WADO-URI', async () => {
+    const query = `requestType=WADO&studyUID=${ct.studyInstanceUid}&seriesUID=${ct.seriesInstanceUid}&objectUID=${ct.sopInstanceUids[0]}&contentType=application/dicom`;
+    const response = await get(`/pacs/wado?${query}`, tokens.viewer);
+    expect(response.status).toBe(200);
+    expect(Buffer.from(await response.arrayBuffer()).subarray(128, 132).toString()).toBe('DICM');
+  });
+
+  it('never forwards the client credentials or identity headers, and sends the service credential', async () => {
+    await orthanc.clearSeenRequests();
+    const response = await get('/pacs/dicom-web/studies', tokens.viewer, {
+      cookie: 'session=abc',
+      'x-forwarded-user': 'admin',
+      'x-remote-user': 'admin',
+      'x-forwarded-for': '6.6.6.6',
+      'x-http-method-override': 'DELETE',
+    });
+    expect(response.status).toBe(200);
+    const seen = await orthanc.seenHeaders();
+    expect(seen.map((entry) => entry.request)).toEqual(['GET /dicom-web/studies']);
+    const headers = seen[0]!.headers;
+    expect(headers['authorization']).toBe(`Basic ${Buffer.from(`${orthanc.username}:${orthanc.password}`).toString('base64')}`);
+    for (const name of ['cookie', 'x-forwarded-user', 'x-remote-user', 'x-forwarded-for', 'x-http-method-override']) {
+      expect(headers[name]).toBeUndefined();
+    }
+    expect(headers['forwarded']).toBe(`host=${new URL(gateway.config.publicUrl).host};proto=http`);
+  });
+});
+
+describe('STOW-RS through /pacs', () => {
+  it('stores a new study for an uploader', async () => {
+    const upload = makeSeries({ modality: 'CT', patientName: 'New^Upload', patientId: 'P-STOW', instances: 2, rows: 32, columns: 32 });
+    const { body, contentType } = stowBody(upload.files);
+    const response = await fetch(`${gateway.url}/pacs/dicom-web/studies`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.uploader}`, 'content-type': contentType, accept: ACCEPT_DICOM_JSON },
+      body,
+    });
+    expect(response.status).toBe(200);
+    const result = (await response.json()) as Record<string, { Value?: unknown[] }>;
+    expect(String(result['00081190']?.Value?.[0])).toBe(`${gateway.config.publicUrl}/pacs/dicom-web/studies/${upload.studyInstanceUid}`);
+
+    const found = await get(`/pacs/dicom-web/studies?StudyInstanceUID=${upload.studyInstanceUid}`, tokens.viewer);
+    expect(tagValues(await found.json(), '0020000D')).toEqual([upload.studyInstanceUid]);
+  });
+
+  it('refuses a viewer with 403 and Orthanc never sees the upload', async () => {
+    await orthanc.clearSeenRequests();
+    const upload = makeSeries({ modality: 'MR', patientName: 'Not^Stored', patientId: 'P-NO', instances: 1, rows: 16, columns: 16 });
+    const { body, contentType } = stowBody(upload.files);
+    const response = await fetch(`${gateway.url}/pacs/dicom-web/studies`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.viewer}`, 'content-type': contentType },
+      body,
+    });
+    expect(response.status).toBe(403);
+    expect(await response.json()).toMatchObject({ error: 'forbidden', requestId: expect.any(String) });
+    expect(await orthanc.seenRequests()).toEqual([]);
+  });
+});
+
+describe('/pacs-admin', () => {
+  it('serves the Orthanc REST API to the admin role', async () => {
+    const response = await get('/pacs-admin/system', tokens.admin);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ Name: expect.any(String), Version: expect.any(String) });
+  });
+
+  it('serves Orthanc Explorer to the admin role', async () => {
+    const response = await get('/pacs-admin/app/explorer.html', tokens.admin);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain('<html');
+  });
+
+  it.each([['viewer'], ['uploader'], ['norole']] as const)('is 403 for %s', async (user) => {
+    await orthanc.clearSeenRequests();
+    const response = await get('/pacs-admin/system', tokens[user]);
+    expect(response.status).toBe(403);
+    expect(await orthanc.seenRequests()).toEqual([]);
+  });
+
+  it.each([
+    ['POST', '/pacs-admin/tools/execute-script'],
+    ['POST', '/pacs-admin/tools/shutdown'],
+    ['POST', '/pacs-admin/tools/reset'],
+    ['POST', '/pacs-admin/tools/reconstruct'],
+    ['POST', '/pacs-admin/tools/invalidate-tags'],
+    ['POST', '/pacs-admin/tools/create-dicom'],
+    ['PUT', '/pacs-admin/modalities/evil'],
+    ['POST', '/pacs-admin/TOOLS/Execute-Script/'],
+  ])('blocks %s %s even for the admin, before Orthanc sees it', async (method, path) => {
+    await orthanc.clearSeenRequests();
+    const response = await fetch(`${gateway.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${tokens.admin}`, 'content-type': 'text/plain' },
+      body: 'os.execute("touch /tmp/pwned")',
+    });
+    expect(response.status).toBe(403);
+    expect(await response.json()).toMatchObject({ error: 'forbidden' });
+    expect(await orthanc.seenRequests()).toEqual([]);
+  });
+});
+
+describe('refusals', () => {
+  it('answers 401 with a Bearer challenge (never Basic) when no token is sent', async () => {
+    const response = await get('/pacs/dicom-web/studies');
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toBe('Bearer realm="orthanc-oidc-gateway"');
+    expect(await response.json()).toMatchObject({ error: 'unauthenticated', message: expect.any(String), requestId: expect.any(String) });
+  });
+
+  it('treats Basic credentials as no credentials', async () => {
+    const basic = `Basic ${Buffer.from(`${orthanc.username}:${orthanc.password}`).toString('base64')}`;
+    const response = await get('/pacs/dicom-web/studies', undefined, { authorization: basic });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).not.toMatch(/basic/i);
+  });
+
+  it('is 403 for a signed-in user without a PACS role', async () => {
+    const response = await get('/pacs/dicom-web/studies', tokens.norole);
+    expect(response.status).toBe(403);
+  });
+
+  it.each([
+    ['/pacs/dicom-web/servers', 404],
+    ['/pacs/tools/execute-script', 404],
+    ['/pacs/system', 404],
+    ['/PACS-ADMIN/system', 404],
+    ['/nothing-here', 404],
+    ['/pacs/dicom-web/studies/%2e%2e/%2e%2e/system', 400],
+    ['/pacs/dicom-web/../../pacs-admin/system', 400],
+    ['/pacs/dicom-web/studies\\..\\..\\system', 400],
+    ['/pacs/instances;x=1/preview', 400],
+  ])('GET %s → %i JSON, not forwarded', async (path, status) => {
+    await orthanc.clearSeenRequests();
+    const response = await rawRequest(gateway.url, path, { headers: { authorization: `Bearer ${tokens.admin}` } });
+    expect(response.status).toBe(status);
+    expect(JSON.parse(response.body)).toMatchObject({ error: expect.any(String), requestId: expect.any(String) });
+    expect(await orthanc.seenRequests()).toEqual([]);
+  });
+
+  it('is 405 with Allow for a method the route does not have', async () => {
+    const response = await fetch(`${gateway.url}/pacs/dicom-web/studies/1.2.3/series`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${tokens.admin}` },
+    });
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('GET, HEAD');
+  });
+});
