@@ -8,6 +8,7 @@ export default {
   },
   testMatch: ['<rootDir>/tests/**/*.test.ts'],
   testTimeout: 30000,
+  reporters: ['default', '<rootDir>/tests/support/summary-reporter.cjs'],
   // Integration suites start real Orthanc/Redis processes; two cores, so keep it modest.
   maxWorkers: 2,
 };
