@@ -13,11 +13,12 @@ export interface RawResponse {
 export function rawRequest(
   baseUrl: string,
   target: string,
-  { method = 'GET', headers = {}, body }: { method?: string; headers?: http.OutgoingHttpHeaders; body?: string | Buffer } = {},
+  { method = 'GET', headers = {}, body }: { method?: string; headers?: Record<string, string | string[]>; body?: string | Buffer } = {},
 ): Promise<RawResponse> {
   const { hostname, port } = new URL(baseUrl);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: hostname, port, method, path: target, headers, agent: false }, (res) => {
+    // Repeated headers (arrays) are sent as repeated header lines.
+    const req = http.request({ host: hostname, port, method, path: target, headers: headers as http.OutgoingHttpHeaders, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));

@@ -12,6 +12,7 @@ export interface SigningKey {
   kid: string;
   alg: string;
   privateKey: CryptoKey;
+  publicKey: CryptoKey;
   publicJwk: JWK;
 }
 
@@ -45,7 +46,7 @@ export interface TestIssuer {
 async function createKey(alg = 'RS256'): Promise<SigningKey> {
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
   const kid = randomUUID();
-  return { kid, alg, privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' } };
+  return { kid, alg, privateKey, publicKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' } };
 }
 
 export async function startTestIssuer({ realm = 'orthanc', audience = 'orthanc-gateway' } = {}): Promise<TestIssuer> {
