@@ -1,4 +1,5 @@
-import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { pipeline } from 'node:stream';
 import type { Request, RequestHandler, Response } from 'express';
 import { createProxyMiddleware, type Plugin } from 'http-proxy-middleware';
@@ -14,6 +15,13 @@ import { createUrlRewriteStream, isRewritableContentType, rewriteLocation, type 
 export interface ProxyOptions {
   publicUrl: string;
   orthanc: Config['orthanc'];
+  logger: Logger;
+}
+
+interface RelayContext {
+  publicUrl: string;
+  publicOrigin: string;
+  rewrite: UrlRewrite;
   logger: Logger;
 }
 
@@ -39,51 +47,57 @@ function refusedByOrthanc(status: number | undefined): GatewayError | undefined 
   return undefined;
 }
 
-function relayResponse(proxyRes: IncomingMessage, res: ServerResponse, rewrite: UrlRewrite, adminPrefix: string, logger: Logger) {
-  const response = res as Response;
+/** Streams Orthanc's answer to the client, rewriting Orthanc URLs in JSON/XML bodies and Location. */
+function relayResponse(proxyRes: IncomingMessage, res: Response, context: RelayContext): void {
   const refusal = refusedByOrthanc(proxyRes.statusCode);
   if (refusal) {
     proxyRes.resume();
-    return sendError(response, refusal);
+    return sendError(res, refusal);
   }
-  const route = requestState(response).route;
+  const { route, requestId } = requestState(res);
   const bodyRewritten = isRewritableContentType(proxyRes.headers['content-type']);
   const headers = clientResponseHeaders(proxyRes.headers, { bodyRewritten });
-  if (typeof headers['location'] === 'string') {
-    headers['location'] = rewriteLocation(headers['location'], rewrite, route?.prefix === '/pacs-admin' ? adminPrefix : '');
+  if (typeof headers['location'] === 'string' && route) {
+    headers['location'] = rewriteLocation(headers['location'], {
+      upstreamPath: route.upstreamPath,
+      publicPrefixUrl: context.publicUrl + route.prefix,
+      publicOrigin: context.publicOrigin,
+    });
   }
   res.writeHead(proxyRes.statusCode ?? 502, headers);
   const done = (error: NodeJS.ErrnoException | null) => {
     if (error && error.code !== 'ERR_STREAM_PREMATURE_CLOSE') {
-      logger.warn({ err: error, requestId: requestState(response).requestId }, 'upstream response stream failed');
+      context.logger.warn({ err: error, requestId }, 'upstream response stream failed');
     }
   };
-  if (bodyRewritten) pipeline(proxyRes, createUrlRewriteStream(rewrite), res, done);
+  if (bodyRewritten) pipeline(proxyRes, createUrlRewriteStream(context.rewrite), res, done);
   else pipeline(proxyRes, res, done);
 }
 
 function gatewayPlugin({ publicUrl, orthanc, logger }: ProxyOptions): Plugin<Request, Response> {
   const base = new URL(publicUrl);
   const identity = upstreamIdentity(base, orthanc);
-  const rewrite: UrlRewrite = { from: `${base.origin}/dicom-web/`, to: `${publicUrl}/pacs/dicom-web/` };
-  const adminPrefix = `${base.pathname.replace(/\/$/, '')}/pacs-admin`;
+  const context: RelayContext = {
+    publicUrl,
+    publicOrigin: base.origin,
+    rewrite: { from: `${base.origin}/dicom-web/`, to: `${publicUrl}/pacs/dicom-web/` },
+    logger,
+  };
 
   return (proxyServer) => {
-    proxyServer.on('proxyReq', (proxyReq: ClientRequest, req: IncomingMessage) => {
+    proxyServer.on('proxyReq', (proxyReq: ClientRequest, req: Request) => {
       prepareUpstreamRequest(proxyReq, identity);
       proxyReq.setTimeout(orthanc.timeoutMs, () => {
         timedOut.add(req);
         proxyReq.destroy(new Error('upstream timeout'));
       });
     });
-    proxyServer.on('proxyRes', (proxyRes: IncomingMessage, _req: IncomingMessage, res: ServerResponse) =>
-      relayResponse(proxyRes, res, rewrite, adminPrefix, logger),
-    );
-    proxyServer.on('error', (error: Error, req: IncomingMessage, res: ServerResponse | import('node:net').Socket) => {
+    proxyServer.on('proxyRes', (proxyRes: IncomingMessage, _req: Request, res: Response) => relayResponse(proxyRes, res, context));
+    proxyServer.on('error', (error: Error, req: Request, res: Response | Socket) => {
       if (!('writeHead' in res)) return res.destroy();
       const failure = upstreamFailure(error as NodeJS.ErrnoException, req);
-      logger.warn({ err: error, requestId: requestState(res as Response).requestId }, failure.message);
-      sendError(res as Response, failure);
+      logger.warn({ err: error, requestId: requestState(res).requestId }, failure.message);
+      sendError(res, failure);
     });
     // The client went away mid-request: http-proxy aborts the upstream request, nothing to answer.
     proxyServer.on('econnreset', () => undefined);

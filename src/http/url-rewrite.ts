@@ -46,11 +46,22 @@ export function createUrlRewriteStream(rewrite: UrlRewrite): Transform {
 }
 
 /**
- * Location headers: Orthanc's DICOMweb URLs move under the public root; root-relative paths of
- * the admin API move under /pacs-admin.
+ * Location headers: resolved against the upstream request (Orthanc answers `/` with the relative
+ * `app/explorer.html`), and when they point into Orthanc, mapped back under the route's public
+ * prefix, e.g. `/app/explorer.html` → `PUBLIC_URL/pacs-admin/app/explorer.html`. Locations
+ * elsewhere are left alone.
  */
-export function rewriteLocation(location: string, rewrite: UrlRewrite, publicPrefix: string): string {
-  if (location.startsWith(rewrite.from)) return rewrite.to + location.slice(rewrite.from.length);
-  if (location.startsWith('/') && !location.startsWith('//')) return publicPrefix + location;
-  return location;
+export function rewriteLocation(
+  location: string,
+  { upstreamPath, publicPrefixUrl, publicOrigin }: { upstreamPath: string; publicPrefixUrl: string; publicOrigin: string },
+): string {
+  const upstreamOrigin = 'http://upstream.invalid';
+  let resolved: URL;
+  try {
+    resolved = new URL(location, upstreamOrigin + upstreamPath);
+  } catch {
+    return location;
+  }
+  if (resolved.origin !== upstreamOrigin && resolved.origin !== publicOrigin) return location;
+  return publicPrefixUrl + resolved.pathname + resolved.search;
 }

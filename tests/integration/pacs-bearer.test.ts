@@ -181,6 +181,12 @@ describe('/pacs-admin', () => {
     expect(await response.json()).toMatchObject({ Name: expect.any(String), Version: expect.any(String) });
   });
 
+  it.each([['/pacs-admin'], ['/pacs-admin/']])('redirects %s to the Explorer under the public prefix', async (path) => {
+    const response = await get(path, tokens.admin);
+    expect(response.status).toBe(301);
+    expect(response.headers.get('location')).toBe(`${gateway.config.publicUrl}/pacs-admin/app/explorer.html`);
+  });
+
   it('serves Orthanc Explorer to the admin role', async () => {
     const response = await get('/pacs-admin/app/explorer.html', tokens.admin);
     expect(response.status).toBe(200);

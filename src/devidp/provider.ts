@@ -1,0 +1,182 @@
+/**
+ * oidc-provider configured to behave like the Keycloak realm it is seeded from: code flow with PKCE
+ * S256 for every client, JWT access tokens (RS256, kid) carrying Keycloak's claims, refresh tokens,
+ * RP-initiated logout, back-channel logout, CORS for the clients' web origins. No password grant
+ * (oidc-provider has none), no dev interactions (login.ts renders the login page).
+ */
+import Provider, {
+  errors,
+  type AdapterFactory,
+  type ClientMetadata,
+  type Configuration,
+  type KoaContextWithOIDC,
+} from 'oidc-provider';
+import { accessTokenAudience, accessTokenClaims, idTokenClaims, SCOPE_CLAIMS } from './claims.js';
+import { renderLogoutConfirm, renderMessagePage } from './pages.js';
+import { findClient, findUserById, type DevClient, type DevRealm } from './realm.js';
+import type { KeyRing } from './keys.js';
+
+/**
+ * Keycloak has no resource indicators: every access token is for the audiences of the client's
+ * audience mappers. Internally oidc-provider needs one resource indicator to issue JWT access tokens.
+ */
+export const DEFAULT_RESOURCE = 'urn:orthanc-oidc-gateway:dev-idp';
+const RESOURCE_SCOPES = 'openid profile email offline_access';
+
+/** Keycloak's endpoint paths under the issuer. */
+export const ROUTES = {
+  authorization: '/protocol/openid-connect/auth',
+  token: '/protocol/openid-connect/token',
+  jwks: '/protocol/openid-connect/certs',
+  end_session: '/protocol/openid-connect/logout',
+  revocation: '/protocol/openid-connect/revoke',
+  userinfo: '/protocol/openid-connect/userinfo',
+  introspection: '/protocol/openid-connect/token/introspect',
+  pushed_authorization_request: '/protocol/openid-connect/ext/par/request',
+} as const;
+
+export interface ProviderOptions {
+  issuer: string;
+  realm: DevRealm;
+  keys: KeyRing;
+  cookieKeys: string[];
+  adapter: AdapterFactory;
+}
+
+function clientMetadata(client: DevClient): ClientMetadata {
+  return {
+    client_id: client.clientId,
+    ...(client.public
+      ? { token_endpoint_auth_method: 'none' }
+      : { client_secret: client.secret, token_endpoint_auth_method: 'client_secret_basic' }),
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: client.redirectUris,
+    post_logout_redirect_uris: client.postLogoutRedirectUris,
+    ...(client.backchannelLogoutUri
+      ? {
+          backchannel_logout_uri: client.backchannelLogoutUri,
+          backchannel_logout_session_required: client.backchannelLogoutSessionRequired,
+        }
+      : {}),
+  };
+}
+
+interface SessionBound {
+  sid?: string | undefined;
+  sessionUid?: string | undefined;
+  clientId?: string | undefined;
+}
+
+/**
+ * Keycloak puts `sid` in every token; oidc-provider only records it for clients that registered
+ * back-channel logout. Read the same per-client value from the session for the others.
+ */
+async function sidOf(ctx: KoaContextWithOIDC, token: SessionBound | undefined): Promise<string | undefined> {
+  if (token?.sid) return token.sid;
+  if (!token?.sessionUid || !token.clientId) return undefined;
+  const session = await ctx.oidc.provider.Session.findByUid(token.sessionUid);
+  return session?.authorizations?.[token.clientId]?.sid;
+}
+
+/** Outgoing calls (back-channel logout) go to the gateway on localhost: let them through oidc-provider's SSRF guard. */
+function fetchAllowingLoopback(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+  const { dispatcher: _ssrfGuard, ...rest } = (init ?? {}) as RequestInit & { dispatcher?: unknown };
+  return fetch(input, rest);
+}
+
+export function createProvider({ issuer, realm, keys, cookieKeys, adapter }: ProviderOptions): Provider {
+  const basePath = new URL(issuer).pathname.replace(/\/$/, '');
+  const clientOf = (clientId: string | undefined) => (clientId ? findClient(realm, clientId) : undefined);
+  const ttl = (seconds: number) => () => seconds;
+
+  const configuration: Configuration = {
+    adapter,
+    clients: realm.clients.map(clientMetadata),
+    jwks: keys.privateJwks,
+    cookies: { keys: cookieKeys },
+    routes: ROUTES,
+    responseTypes: ['code'],
+    scopes: ['openid', 'offline_access', 'profile', 'email'],
+    claims: { ...SCOPE_CLAIMS, acr: null, auth_time: null, iss: null },
+    pkce: { required: () => true },
+    features: {
+      devInteractions: { enabled: false },
+      revocation: { enabled: true },
+      // userinfo.ts serves Keycloak's userinfo: oidc-provider's refuses access tokens that have an audience.
+      userinfo: { enabled: false },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: renderLogoutConfirm,
+        postLogoutSuccessSource: (ctx) => renderMessagePage(ctx, 'Signed out', 'You have been signed out.'),
+      },
+      backchannelLogout: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => DEFAULT_RESOURCE,
+        useGrantedResource: () => true,
+        getResourceServerInfo: (_ctx, indicator, client) => {
+          const dev = clientOf(client.clientId);
+          if (indicator !== DEFAULT_RESOURCE || !dev) throw new errors.InvalidTarget();
+          const audience = accessTokenAudience(dev);
+          return {
+            scope: RESOURCE_SCOPES,
+            audience: Array.isArray(audience) ? audience[0] : audience,
+            accessTokenFormat: 'jwt',
+            accessTokenTTL: realm.accessTokenLifespan,
+            jwt: { sign: { alg: 'RS256' } },
+          };
+        },
+      },
+    },
+    issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    async extraTokenClaims(ctx, token) {
+      if (token.kind !== 'AccessToken') return undefined;
+      const user = token.accountId ? findUserById(realm, token.accountId) : undefined;
+      const client = clientOf(token.clientId);
+      if (!user || !client) return undefined;
+      return accessTokenClaims(user, client, await sidOf(ctx, token));
+    },
+    formats: {
+      customizers: {
+        // Keycloak's header is typ "JWT", its aud lists every mapped audience, it has no client_id.
+        jwt(_ctx, token, parts) {
+          parts.header = { ...parts.header, typ: 'JWT' };
+          const client = clientOf(token.clientId);
+          if (client) parts.payload['aud'] = accessTokenAudience(client);
+          delete parts.payload['client_id'];
+        },
+      },
+    },
+    async findAccount(ctx, sub, token) {
+      const user = findUserById(realm, sub);
+      if (!user?.enabled) return undefined;
+      return {
+        accountId: user.id,
+        claims: async () => idTokenClaims(user, ctx.oidc.client?.clientId, await sidOf(ctx, token)),
+      };
+    },
+    clientBasedCORS: (_ctx, origin, client) => clientOf(client.clientId)?.webOrigins.includes(origin) ?? false,
+    interactions: { url: (_ctx, interaction) => `${basePath}/interaction/${interaction.uid}` },
+    discovery: { userinfo_endpoint: `${issuer}${ROUTES.userinfo}` },
+    fetch: fetchAllowingLoopback,
+    renderError: (ctx, out) =>
+      renderMessagePage(ctx, 'Error', `${out.error}${out.error_description ? `: ${out.error_description}` : ''}`),
+    ttl: {
+      AccessToken: ttl(realm.accessTokenLifespan),
+      IdToken: ttl(realm.accessTokenLifespan),
+      AuthorizationCode: ttl(60),
+      RefreshToken: ttl(realm.ssoSessionIdleTimeout),
+      Interaction: ttl(1800),
+      Session: ttl(realm.ssoSessionMaxLifespan),
+      Grant: ttl(realm.ssoSessionMaxLifespan),
+    },
+  };
+
+  const provider = new Provider(issuer, configuration);
+  provider.on('backchannel.error', (_ctx, error, client) => {
+    console.warn(`[dev-idp] back-channel logout to ${client.clientId} failed: ${(error as Error).message}`);
+  });
+  provider.on('server_error', (_ctx, error) => console.error('[dev-idp] server error', error));
+  return provider;
+}

@@ -1,0 +1,214 @@
+/**
+ * Loads a Keycloak realm export (realm-export/orthanc-realm.json) into the typed subset the dev IdP
+ * needs. Only what the dev IdP can honour is accepted: a wildcard redirect URI, a temporary password
+ * or a role that does not exist is an error here rather than a surprise later.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+export interface DevClient {
+  clientId: string;
+  public: boolean;
+  /** Confidential clients only. */
+  secret: string | undefined;
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  /** Exact origins allowed to call the token endpoint from a browser (Keycloak `webOrigins`). */
+  webOrigins: string[];
+  backchannelLogoutUri: string | undefined;
+  backchannelLogoutSessionRequired: boolean;
+  /** From `oidc-audience-mapper`s that add to the access token. */
+  audiences: string[];
+}
+
+export interface DevUser {
+  /** Keycloak user id, the `sub` of every token. */
+  id: string;
+  username: string;
+  enabled: boolean;
+  email: string | undefined;
+  emailVerified: boolean;
+  firstName: string | undefined;
+  lastName: string | undefined;
+  password: string | undefined;
+  realmRoles: string[];
+  clientRoles: Record<string, string[]>;
+}
+
+export interface DevRealm {
+  name: string;
+  accessTokenLifespan: number;
+  ssoSessionIdleTimeout: number;
+  ssoSessionMaxLifespan: number;
+  roles: string[];
+  clients: DevClient[];
+  users: DevUser[];
+}
+
+/** Keycloak writes client attributes and mapper config as strings; accept scalars. */
+const scalarRecord = z.record(z.string(), z.union([z.string(), z.boolean(), z.number()]).transform(String));
+
+const clientSchema = z.object({
+  clientId: z.string().min(1),
+  enabled: z.boolean().default(true),
+  bearerOnly: z.boolean().default(false),
+  publicClient: z.boolean().default(false),
+  secret: z.string().min(1).optional(),
+  standardFlowEnabled: z.boolean().default(true),
+  redirectUris: z.array(z.string()).default([]),
+  webOrigins: z.array(z.string()).default([]),
+  attributes: scalarRecord.default({}),
+  protocolMappers: z
+    .array(z.object({ protocolMapper: z.string(), config: scalarRecord.default({}) }))
+    .default([]),
+});
+
+const userSchema = z.object({
+  id: z.string().min(1).optional(),
+  username: z.string().min(1),
+  enabled: z.boolean().default(true),
+  email: z.string().optional(),
+  emailVerified: z.boolean().default(false),
+  firstName: z.string().optional(),
+  lastName: z.string().optional(),
+  credentials: z
+    .array(z.object({ type: z.string(), value: z.string().optional(), temporary: z.boolean().default(false) }))
+    .default([]),
+  realmRoles: z.array(z.string()).default([]),
+  clientRoles: z.record(z.string(), z.array(z.string())).default({}),
+});
+
+const realmSchema = z.object({
+  realm: z.string().min(1),
+  accessTokenLifespan: z.number().int().positive().default(300),
+  ssoSessionIdleTimeout: z.number().int().positive().default(1800),
+  ssoSessionMaxLifespan: z.number().int().positive().default(36_000),
+  roles: z.object({ realm: z.array(z.object({ name: z.string().min(1) })).default([]) }).default({ realm: [] }),
+  clients: z.array(clientSchema).default([]),
+  users: z.array(userSchema).default([]),
+});
+
+type ClientJson = z.infer<typeof clientSchema>;
+type UserJson = z.infer<typeof userSchema>;
+
+function exactUrl(uri: string, where: string): string {
+  if (/[*]/.test(uri)) throw new Error(`${where}: wildcard "${uri}" is not supported by the dev IdP`);
+  try {
+    return new URL(uri).href;
+  } catch {
+    throw new Error(`${where}: "${uri}" is not an absolute URL`);
+  }
+}
+
+function toClient(c: ClientJson): DevClient {
+  const where = `client ${c.clientId}`;
+  if (!c.publicClient && !c.secret) throw new Error(`${where}: a confidential client needs a secret`);
+  const redirectUris = c.redirectUris.map((uri) => exactUrl(uri, `${where} redirectUris`));
+  // Keycloak: "+" means "the origins of the redirect URIs"; post-logout URIs are "##"-separated.
+  const webOrigins = c.webOrigins.flatMap((origin) =>
+    origin === '+' ? redirectUris.map((uri) => new URL(uri).origin) : [new URL(exactUrl(origin, `${where} webOrigins`)).origin],
+  );
+  const postLogout = (c.attributes['post.logout.redirect.uris'] ?? '').split('##').filter(Boolean);
+  const postLogoutRedirectUris = postLogout.flatMap((uri) =>
+    uri === '+' ? redirectUris : [exactUrl(uri, `${where} post.logout.redirect.uris`)],
+  );
+  const backchannel = c.attributes['backchannel.logout.url'];
+  const audiences = c.protocolMappers
+    .filter((m) => m.protocolMapper === 'oidc-audience-mapper' && m.config['access.token.claim'] !== 'false')
+    .map((m) => m.config['included.client.audience'] || m.config['included.custom.audience'])
+    .filter((aud): aud is string => Boolean(aud));
+  return {
+    clientId: c.clientId,
+    public: c.publicClient,
+    secret: c.publicClient ? undefined : c.secret,
+    redirectUris,
+    postLogoutRedirectUris,
+    webOrigins: [...new Set(webOrigins)],
+    backchannelLogoutUri: backchannel ? exactUrl(backchannel, `${where} backchannel.logout.url`) : undefined,
+    backchannelLogoutSessionRequired: c.attributes['backchannel.logout.session.required'] !== 'false',
+    audiences: [...new Set(audiences)],
+  };
+}
+
+function toUser(u: UserJson, roles: Set<string>): DevUser {
+  const where = `user ${u.username}`;
+  const passwords = u.credentials.filter((cred) => cred.type === 'password');
+  if (passwords.some((cred) => cred.temporary)) throw new Error(`${where}: temporary passwords are not supported`);
+  for (const role of u.realmRoles) {
+    if (!roles.has(role)) throw new Error(`${where}: realm role "${role}" is not defined in roles.realm`);
+  }
+  return {
+    id: u.id ?? u.username,
+    username: u.username.toLowerCase(),
+    enabled: u.enabled,
+    email: u.email,
+    emailVerified: u.emailVerified,
+    firstName: u.firstName,
+    lastName: u.lastName,
+    password: passwords[0]?.value,
+    realmRoles: u.realmRoles,
+    clientRoles: u.clientRoles,
+  };
+}
+
+/** Validates parsed realm JSON; throws an Error naming every problem zod found, or the first semantic one. */
+export function parseRealm(json: unknown): DevRealm {
+  const parsed = realmSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new Error(`invalid realm export:\n${z.prettifyError(parsed.error)}`);
+  }
+  const r = parsed.data;
+  const roles = r.roles.realm.map((role) => role.name);
+  const users = r.users.map((u) => toUser(u, new Set(roles)));
+  for (const key of ['id', 'username'] as const) {
+    const values = users.map((u) => u[key]);
+    if (new Set(values).size !== values.length) throw new Error(`invalid realm export: duplicate user ${key}`);
+  }
+  return {
+    name: r.realm,
+    accessTokenLifespan: r.accessTokenLifespan,
+    ssoSessionIdleTimeout: r.ssoSessionIdleTimeout,
+    ssoSessionMaxLifespan: r.ssoSessionMaxLifespan,
+    roles,
+    // Clients that cannot take part in a browser login (disabled, bearer-only, no standard flow) are left out.
+    clients: r.clients.filter((c) => c.enabled && !c.bearerOnly && c.standardFlowEnabled).map(toClient),
+    users,
+  };
+}
+
+/** realm-export/orthanc-realm.json, found from this file whether it runs from src/ or dist/. */
+export function defaultRealmFile(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i += 1) {
+    const candidate = join(dir, 'realm-export', 'orthanc-realm.json');
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  throw new Error('realm-export/orthanc-realm.json not found; pass realmFile');
+}
+
+export function loadRealm(file: string = defaultRealmFile()): DevRealm {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new Error(`cannot read realm export ${file}: ${(error as Error).message}`);
+  }
+  return parseRealm(json);
+}
+
+export function findClient(realm: DevRealm, clientId: string): DevClient | undefined {
+  return realm.clients.find((c) => c.clientId === clientId);
+}
+
+/** Login by username (case-insensitive, as Keycloak) or email. */
+export function findUserByLogin(realm: DevRealm, login: string): DevUser | undefined {
+  const wanted = login.trim().toLowerCase();
+  return realm.users.find((u) => u.username === wanted || u.email?.toLowerCase() === wanted);
+}
+
+export function findUserById(realm: DevRealm, id: string): DevUser | undefined {
+  return realm.users.find((u) => u.id === id);
+}

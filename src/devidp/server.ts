@@ -1,0 +1,142 @@
+/**
+ * startDevIdp(): the embedded development OpenID provider, an HTTP server that looks like the
+ * Keycloak realm of realm-export/ (issuer `http://<host>:<port>/realms/<realm>`). For `npm run dev`
+ * and the test suites only; it refuses to start when NODE_ENV=production.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import type Provider from 'oidc-provider';
+import { KeyRing } from './keys.js';
+import { createLoginRouter } from './login.js';
+import { applyClientSettings, type ClientSettings } from './overrides.js';
+import { createProvider, ROUTES } from './provider.js';
+import { loadRealm, type DevRealm } from './realm.js';
+import { createMemoryStore } from './store.js';
+import { createUserinfoRouter } from './userinfo.js';
+
+export type { ClientOverride, ClientSettings } from './overrides.js';
+export type { DevClient, DevRealm, DevUser } from './realm.js';
+
+export interface DevIdpOptions extends ClientSettings {
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** Interface to listen on; default 127.0.0.1. */
+  host?: string;
+  /** Host name in the issuer URL (e.g. `localhost`); default `host`. */
+  publicHost?: string;
+  /** Realm export to seed from; default realm-export/orthanc-realm.json. */
+  realmFile?: string;
+}
+
+export interface DevIdp {
+  /** `http://<publicHost>:<port>/realms/<realm>`; discovery at `${issuer}/.well-known/openid-configuration`. */
+  readonly issuer: string;
+  readonly port: number;
+  /** `http://<publicHost>:<port>` */
+  readonly url: string;
+  /** The realm as served, client overrides applied. */
+  readonly realm: DevRealm;
+  /** kid of the key new tokens are signed with. */
+  readonly currentKid: string;
+  stop(): Promise<void>;
+  /** New signing key first; older keys stay in the JWKS so their tokens still verify. Returns the new kid. */
+  rotateKeys(): Promise<string>;
+  /** Removes every key but the current one from the JWKS. */
+  retireOldKeys(): void;
+  /** Replaces the client settings given at start (e.g. once the gateway's port is known). */
+  configureClients(settings: ClientSettings): void;
+}
+
+export class DevIdpRefusedError extends Error {
+  override name = 'DevIdpRefusedError';
+}
+
+const BANNER = `
+################################################################################
+#  DEVELOPMENT IDENTITY PROVIDER: well-known passwords, in-memory state, keys   #
+#  regenerated at every start. For local development and tests ONLY. In         #
+#  production use Keycloak with realm-export/orthanc-realm.json (new secrets!). #
+################################################################################`;
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> {
+  if (process.env['NODE_ENV'] === 'production') {
+    throw new DevIdpRefusedError(
+      'The development IdP refuses to start with NODE_ENV=production: use Keycloak (realm-export/orthanc-realm.json).',
+    );
+  }
+  const host = options.host ?? '127.0.0.1';
+  const baseRealm = loadRealm(options.realmFile);
+  let realm = applyClientSettings(baseRealm, options);
+  const keys = await KeyRing.create();
+  const cookieKeys = [randomBytes(32).toString('base64url')];
+  const adapter = createMemoryStore();
+
+  const app = express();
+  app.disable('x-powered-by');
+  const server = createServer(app);
+  const port = await listen(server, options.port ?? 0, host);
+  const url = `http://${options.publicHost ?? host}:${port}`;
+  const basePath = `/realms/${encodeURIComponent(realm.name)}`;
+  const issuer = `${url}${basePath}`;
+
+  let provider: Provider;
+  let handle: ReturnType<Provider['callback']>;
+  const rebuild = () => {
+    provider = createProvider({ issuer, realm, keys, cookieKeys, adapter });
+    handle = provider.callback();
+  };
+  rebuild();
+
+  app.get('/', (_req, res) => {
+    res.json({ devIdp: true, issuer, discovery: `${issuer}/.well-known/openid-configuration` });
+  });
+  app.use(`${basePath}/interaction`, createLoginRouter({ provider: () => provider, realm: () => realm }));
+  app.use(`${basePath}${ROUTES.userinfo}`, createUserinfoRouter({ issuer, keys, realm: () => realm }));
+  app.use(basePath, (req, res) => {
+    void handle(req, res);
+  });
+
+  console.warn(`${BANNER}\n[dev-idp] issuer ${issuer}`);
+
+  return {
+    issuer,
+    port,
+    url,
+    get realm() {
+      return realm;
+    },
+    get currentKid() {
+      return keys.current.kid;
+    },
+    async rotateKeys() {
+      const kid = await keys.rotate();
+      rebuild();
+      return kid;
+    },
+    retireOldKeys() {
+      keys.retireOld();
+      rebuild();
+    },
+    configureClients(settings) {
+      realm = applyClientSettings(baseRealm, settings);
+      rebuild();
+    },
+    stop: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
