@@ -6,6 +6,8 @@ import { createBearerVerifier } from './auth/bearer.js';
 import { createIssuerMetadataSource } from './auth/issuer.js';
 import type { Config } from './config/config.js';
 import { createApp } from './http/app.js';
+import { createOrthancClient } from './http/orthanc-client.js';
+import { createUpstreamAgent } from './http/upstream-agent.js';
 import type { Logger } from './observability/logger.js';
 
 export interface RunningGateway {
@@ -25,7 +27,18 @@ function createServer(config: Config, app: http.RequestListener): http.Server {
 export async function startGateway(config: Config, logger: Logger, host?: string): Promise<RunningGateway> {
   const metadata = createIssuerMetadataSource({ issuer: config.oidc.issuer, discoveryUrl: config.oidc.discoveryUrl });
   const bearer = createBearerVerifier({ issuer: config.oidc.issuer, audience: config.oidc.audience, metadata });
-  const server = createServer(config, createApp({ config, logger, bearer }));
+  const upstreamAgent = createUpstreamAgent(config.orthanc);
+  const orthancClient = createOrthancClient(config.orthanc, upstreamAgent);
+  const readinessChecks = {
+    orthanc: async () => {
+      const { status } = await orthancClient.get('/system');
+      if (status !== 200) throw new Error(`Orthanc GET /system answered HTTP ${status}`);
+    },
+    identityProvider: async () => {
+      await metadata.get();
+    },
+  };
+  const server = createServer(config, createApp({ config, logger, bearer, upstreamAgent, readinessChecks }));
   // Slow or idle clients must not hold sockets forever.
   server.headersTimeout = 20_000;
   server.requestTimeout = 0; // large STOW uploads and WADO downloads may legitimately take long

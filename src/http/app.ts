@@ -1,14 +1,17 @@
+import type { Agent } from 'node:http';
 import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { BearerVerifier } from '../auth/bearer.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
+import type { ReadinessCheck } from '../observability/readiness.js';
 import { accessLog } from './access-log.js';
 import { authenticate } from './authenticate.js';
 import { authorize } from './authorize.js';
 import { classifyRequest } from './classify.js';
 import { errorHandler, notFound } from './error-handler.js';
 import { requestState } from './locals.js';
+import { opsRoutes } from './ops-routes.js';
 import { proxyToOrthanc } from './proxy.js';
 import { assignRequestId } from './request-id.js';
 
@@ -16,6 +19,8 @@ export interface AppDependencies {
   config: Config;
   logger: Logger;
   bearer: BearerVerifier;
+  upstreamAgent: Agent;
+  readinessChecks: Record<string, ReadinessCheck>;
 }
 
 /** Runs the given stages only for requests classified as a proxied /pacs or /pacs-admin route. */
@@ -35,7 +40,7 @@ function securityHeaders(config: Config): RequestHandler {
 }
 
 /** The request pipeline, top to bottom: identify → classify → authenticate → authorize → proxy. */
-export function createApp({ config, logger, bearer }: AppDependencies): Express {
+export function createApp({ config, logger, bearer, upstreamAgent, readinessChecks }: AppDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('case sensitive routing', true);
@@ -45,15 +50,13 @@ export function createApp({ config, logger, bearer }: AppDependencies): Express 
   app.use(assignRequestId);
   app.use(accessLog(logger));
   app.use(securityHeaders(config));
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
+  app.use(opsRoutes(readinessChecks));
   app.use(classifyRequest);
   app.use(
     forProxiedRoutes(
       authenticate(bearer, config.oidc.rolesClient),
       authorize({ roles: config.roles, allowDangerous: config.adminAllowDangerous }),
-      proxyToOrthanc({ publicUrl: config.publicUrl, orthanc: config.orthanc, logger }),
+      proxyToOrthanc({ publicUrl: config.publicUrl, orthanc: config.orthanc, agent: upstreamAgent, logger }),
     ),
   );
   app.use(notFound);

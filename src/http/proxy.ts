@@ -1,4 +1,4 @@
-import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { Agent, ClientRequest, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { pipeline } from 'node:stream';
 import type { Request, RequestHandler, Response } from 'express';
@@ -9,12 +9,13 @@ import type { Logger } from '../observability/logger.js';
 import { sendError } from './error-handler.js';
 import { requestState } from './locals.js';
 import { clientResponseHeaders, prepareUpstreamRequest, type UpstreamIdentity } from './proxy-headers.js';
-import { createUpstreamAgent } from './upstream-agent.js';
 import { createUrlRewriteStream, isRewritableContentType, rewriteLocation, type UrlRewrite } from './url-rewrite.js';
 
 export interface ProxyOptions {
   publicUrl: string;
   orthanc: Config['orthanc'];
+  /** Connection pool to Orthanc (see upstream-agent.ts). */
+  agent: Agent;
   logger: Logger;
 }
 
@@ -108,7 +109,7 @@ function gatewayPlugin({ publicUrl, orthanc, logger }: ProxyOptions): Plugin<Req
 export function proxyToOrthanc(options: ProxyOptions): RequestHandler {
   const middleware = createProxyMiddleware<Request, Response>({
     target: options.orthanc.url,
-    agent: createUpstreamAgent(options.orthanc),
+    agent: options.agent,
     changeOrigin: true,
     xfwd: false,
     selfHandleResponse: true,

@@ -49,6 +49,14 @@ afterAll(async () => {
   await Promise.all([orthanc?.stop(), issuer?.stop()]);
 });
 
+describe('ops endpoints', () => {
+  it('reports ready when Orthanc and the identity provider answer', async () => {
+    const response = await get('/readyz');
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ status: 'ready', checks: { orthanc: { ok: true }, identityProvider: { ok: true } } });
+  });
+});
+
 describe('DICOMweb reads through /pacs with a viewer token', () => {
   it('QIDO lists studies, series and instances', async () => {
     const studies = await get('/pacs/dicom-web/studies', tokens.viewer, { accept: ACCEPT_DICOM_JSON });

@@ -43,6 +43,12 @@ describe('upstream failures', () => {
     expect(response.status).toBe(502);
     expect(await response.json()).toMatchObject({ error: 'bad_gateway', requestId: expect.any(String) });
     expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200);
+    const readiness = await fetch(`${gateway.url}/readyz`);
+    expect(readiness.status).toBe(503);
+    expect(await readiness.json()).toMatchObject({
+      status: 'not_ready',
+      checks: { orthanc: { ok: false, error: expect.any(String) }, identityProvider: { ok: true } },
+    });
   });
 
   it('answers 502 JSON, never a Basic challenge, when Orthanc rejects the service credential', async () => {

@@ -1,0 +1,35 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { Config } from '../config/config.js';
+
+export interface OrthancAnswer {
+  status: number;
+  body: string;
+}
+
+/**
+ * Small requests the gateway itself makes to Orthanc (readiness, start-up checks), over the same
+ * connection pool, TLS settings and service credential as the proxy.
+ */
+export function createOrthancClient(orthanc: Config['orthanc'], agent: http.Agent) {
+  const authorization = `Basic ${Buffer.from(`${orthanc.username}:${orthanc.password}`).toString('base64')}`;
+  const transport = orthanc.url.startsWith('https:') ? https : http;
+
+  return {
+    get(path: string, { withCredential = true, timeoutMs = 3000 } = {}): Promise<OrthancAnswer> {
+      return new Promise((resolve, reject) => {
+        const headers = withCredential ? { authorization } : {};
+        const req = transport.get(`${orthanc.url}${path}`, { agent, headers, timeout: timeoutMs }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+          res.on('error', reject);
+        });
+        req.on('timeout', () => req.destroy(new Error(`Orthanc did not answer ${path} within ${timeoutMs} ms`)));
+        req.on('error', reject);
+      });
+    },
+  };
+}
+
+export type OrthancClient = ReturnType<typeof createOrthancClient>;
