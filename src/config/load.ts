@@ -14,9 +14,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
   const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
+    // Name only the variable: deeper path parts (JSON keys) may be credentials.
     const problems = parsed.error.issues.map((issue) => {
-      const name = issue.path.join('.') || '(environment)';
-      return `${name}: ${present[name] === undefined && issue.code === 'invalid_type' ? 'is required' : issue.message}`;
+      const name = String(issue.path[0] ?? '(environment)');
+      const missing = present[name] === undefined && issue.code === 'invalid_type';
+      return `${name}: ${missing ? 'is required' : issue.message}`;
     });
     throw new ConfigError(problems);
   }

@@ -1,9 +1,22 @@
 import { z } from 'zod';
 
-const bool = z.stringbool({ truthy: ['true', '1', 'yes'], falsy: ['false', '0', 'no'] });
-const PORT_MESSAGE = 'must be a port number (0-65535)';
-const port = z.coerce.number({ error: PORT_MESSAGE }).int(PORT_MESSAGE).min(0, PORT_MESSAGE).max(65535, PORT_MESSAGE);
-const positiveInt = z.coerce.number({ error: 'must be a positive integer' }).int('must be a positive integer').positive('must be a positive integer');
+/** Booleans and integers parsed by hand so a bad value never stops the cross-variable checks below. */
+const bool = z.string().transform((value, ctx) => {
+  const normalized = value.trim().toLowerCase();
+  if (['true', '1', 'yes'].includes(normalized)) return true;
+  if (['false', '0', 'no'].includes(normalized)) return false;
+  ctx.addIssue({ code: 'custom', message: 'must be true or false' });
+  return z.NEVER;
+});
+const integer = (message: string, isValid: (value: number) => boolean) =>
+  z.string().transform((value, ctx) => {
+    const parsed = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+    if (isValid(parsed)) return parsed;
+    ctx.addIssue({ code: 'custom', message });
+    return z.NEVER;
+  });
+const port = integer('must be a port number (0-65535)', (value) => value >= 0 && value <= 65535);
+const positiveInt = integer('must be a positive integer', (value) => Number.isSafeInteger(value) && value > 0);
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 const commaList = z
   .string()

@@ -1,0 +1,317 @@
+/**
+ * loadConfig(env): the documented defaults (CONTRACT.md, Environment), every problem reported at
+ * once naming its variable, and secrets never echoed.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, loadConfig } from '../../src/config/load.js';
+
+type Env = Record<string, string | undefined>;
+
+const ISSUER = 'http://localhost:8081/realms/orthanc';
+const MINIMAL: Env = { OIDC_ISSUER: ISSUER, ORTHANC_USERNAME: 'gateway', ORTHANC_PASSWORD: 'orthanc-service-pw' };
+const SECRET_32 = 's'.repeat(32);
+
+/** The ConfigError thrown for `env`; fails the test when the env is accepted. */
+function configError(env: Env): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error(`expected a ConfigError for ${JSON.stringify(Object.keys(env))}`);
+}
+
+/** The variable each problem is about (`PORT: …` → `PORT`, `CORS_ORIGINS.0: …` → `CORS_ORIGINS`). */
+const variablesOf = (error: ConfigError) => error.problems.map((problem) => /^[A-Z_]+/.exec(problem)?.[0]);
+
+describe('loadConfig: defaults from a minimal environment', () => {
+  it('fills in every documented default', () => {
+    expect(loadConfig(MINIMAL)).toEqual({
+      production: false,
+      port: 8080,
+      publicUrl: 'http://localhost:8080',
+      oidc: {
+        issuer: ISSUER,
+        discoveryUrl: ISSUER,
+        clientId: 'orthanc-gateway',
+        clientSecret: undefined,
+        audience: 'orthanc-gateway',
+        scopes: ['openid', 'profile', 'email'],
+        rolesClient: undefined,
+      },
+      roles: { viewer: 'pacs-viewer', uploader: 'pacs-uploader', admin: 'pacs-admin' },
+      orthanc: {
+        url: 'http://127.0.0.1:8042',
+        username: 'gateway',
+        password: 'orthanc-service-pw',
+        timeoutMs: 60_000,
+        caFile: undefined,
+        clientCertFile: undefined,
+        clientKeyFile: undefined,
+        credentialsByRole: undefined,
+        forwardIdentityHeaders: false,
+      },
+      adminAllowDangerous: false,
+      tls: undefined,
+      redisUrl: undefined,
+      session: { secret: undefined, idleSeconds: 1800, maxSeconds: 28_800 },
+      corsOrigins: [],
+      trustProxy: false,
+      ohifDist: undefined,
+      logLevel: 'info',
+    });
+  });
+
+  it('treats empty strings as unset (docker-compose `VAR=`)', () => {
+    const empties: Env = {
+      PORT: '',
+      PUBLIC_URL: '',
+      OIDC_DISCOVERY_URL: '',
+      OIDC_CLIENT_ID: '',
+      OIDC_CLIENT_SECRET: '',
+      OIDC_ROLES_CLIENT: '',
+      ROLE_VIEWER: '',
+      ORTHANC_URL: '',
+      TLS_CERT_FILE: '',
+      REDIS_URL: '',
+      SESSION_SECRET: '',
+      SESSION_IDLE_SECONDS: '',
+      CORS_ORIGINS: '',
+      TRUST_PROXY: '',
+      ADMIN_ALLOW_DANGEROUS: '',
+      ORTHANC_CREDENTIALS_BY_ROLE: '',
+      LOG_LEVEL: '',
+      UNRELATED: undefined,
+    };
+    expect(loadConfig({ ...MINIMAL, ...empties })).toEqual(loadConfig(MINIMAL));
+  });
+
+  it.each(['OIDC_ISSUER', 'ORTHANC_USERNAME', 'ORTHANC_PASSWORD'])('an empty required %s is reported as required', (name) => {
+    expect(configError({ ...MINIMAL, [name]: '' }).problems).toEqual([`${name}: is required`]);
+  });
+});
+
+describe('loadConfig: values are read and shaped', () => {
+  it.each([
+    { name: 'PORT', value: '9000', pick: (c: Cfg) => c.port, expected: 9000 },
+    { name: 'PORT', value: '0', pick: (c: Cfg) => c.port, expected: 0 },
+    { name: 'PORT', value: '65535', pick: (c: Cfg) => c.port, expected: 65535 },
+    { name: 'PUBLIC_URL', value: 'https://pacs.example.org/', pick: (c: Cfg) => c.publicUrl, expected: 'https://pacs.example.org' },
+    { name: 'PUBLIC_URL', value: 'https://pacs.example.org//', pick: (c: Cfg) => c.publicUrl, expected: 'https://pacs.example.org' },
+    { name: 'PUBLIC_URL', value: 'https://example.org/gateway/', pick: (c: Cfg) => c.publicUrl, expected: 'https://example.org/gateway' },
+    { name: 'PUBLIC_URL', value: 'http://localhost:8080', pick: (c: Cfg) => c.publicUrl, expected: 'http://localhost:8080' },
+    { name: 'ORTHANC_URL', value: 'http://orthanc:8042/', pick: (c: Cfg) => c.orthanc.url, expected: 'http://orthanc:8042' },
+    { name: 'ORTHANC_URL', value: 'https://orthanc.internal/', pick: (c: Cfg) => c.orthanc.url, expected: 'https://orthanc.internal' },
+    { name: 'OIDC_DISCOVERY_URL', value: 'http://keycloak:8080/realms/orthanc', pick: (c: Cfg) => c.oidc.discoveryUrl, expected: 'http://keycloak:8080/realms/orthanc' },
+    { name: 'OIDC_CLIENT_ID', value: 'my-gateway', pick: (c: Cfg) => c.oidc.clientId, expected: 'my-gateway' },
+    { name: 'OIDC_CLIENT_SECRET', value: 'client-secret', pick: (c: Cfg) => c.oidc.clientSecret, expected: 'client-secret' },
+    { name: 'OIDC_AUDIENCE', value: 'pacs-api', pick: (c: Cfg) => c.oidc.audience, expected: 'pacs-api' },
+    { name: 'OIDC_SCOPES', value: '  openid   roles ', pick: (c: Cfg) => c.oidc.scopes, expected: ['openid', 'roles'] },
+    { name: 'OIDC_ROLES_CLIENT', value: 'orthanc-gateway', pick: (c: Cfg) => c.oidc.rolesClient, expected: 'orthanc-gateway' },
+    { name: 'ROLE_VIEWER', value: 'radiology:read', pick: (c: Cfg) => c.roles.viewer, expected: 'radiology:read' },
+    { name: 'ROLE_UPLOADER', value: 'radiology.write', pick: (c: Cfg) => c.roles.uploader, expected: 'radiology.write' },
+    { name: 'ROLE_ADMIN', value: 'it_ops', pick: (c: Cfg) => c.roles.admin, expected: 'it_ops' },
+    { name: 'ORTHANC_TIMEOUT_MS', value: '5000', pick: (c: Cfg) => c.orthanc.timeoutMs, expected: 5000 },
+    { name: 'ORTHANC_CA_FILE', value: '/etc/ca.pem', pick: (c: Cfg) => c.orthanc.caFile, expected: '/etc/ca.pem' },
+    { name: 'REDIS_URL', value: 'redis://redis:6379/0', pick: (c: Cfg) => c.redisUrl, expected: 'redis://redis:6379/0' },
+    { name: 'REDIS_URL', value: 'rediss://redis:6380', pick: (c: Cfg) => c.redisUrl, expected: 'rediss://redis:6380' },
+    { name: 'SESSION_SECRET', value: SECRET_32, pick: (c: Cfg) => c.session.secret, expected: SECRET_32 },
+    { name: 'SESSION_IDLE_SECONDS', value: '28800', pick: (c: Cfg) => c.session.idleSeconds, expected: 28_800 },
+    { name: 'SESSION_MAX_SECONDS', value: '3600', pick: (c: Cfg) => c.session.maxSeconds, expected: 3600 },
+    { name: 'CORS_ORIGINS', value: 'https://viewer.example.org', pick: (c: Cfg) => c.corsOrigins, expected: ['https://viewer.example.org'] },
+    {
+      name: 'CORS_ORIGINS',
+      value: ' https://a.example , https://b.example:8443/,,',
+      pick: (c: Cfg) => c.corsOrigins,
+      expected: ['https://a.example', 'https://b.example:8443'],
+    },
+    { name: 'TRUST_PROXY', value: 'true', pick: (c: Cfg) => c.trustProxy, expected: true },
+    { name: 'TRUST_PROXY', value: '1', pick: (c: Cfg) => c.trustProxy, expected: true },
+    { name: 'TRUST_PROXY', value: 'yes', pick: (c: Cfg) => c.trustProxy, expected: true },
+    { name: 'TRUST_PROXY', value: 'false', pick: (c: Cfg) => c.trustProxy, expected: false },
+    { name: 'TRUST_PROXY', value: '0', pick: (c: Cfg) => c.trustProxy, expected: false },
+    { name: 'ADMIN_ALLOW_DANGEROUS', value: 'true', pick: (c: Cfg) => c.adminAllowDangerous, expected: true },
+    { name: 'ADMIN_ALLOW_DANGEROUS', value: 'no', pick: (c: Cfg) => c.adminAllowDangerous, expected: false },
+    { name: 'FORWARD_IDENTITY_HEADERS', value: 'true', pick: (c: Cfg) => c.orthanc.forwardIdentityHeaders, expected: true },
+    { name: 'OHIF_DIST', value: '/srv/ohif', pick: (c: Cfg) => c.ohifDist, expected: '/srv/ohif' },
+    { name: 'LOG_LEVEL', value: 'debug', pick: (c: Cfg) => c.logLevel, expected: 'debug' },
+    {
+      name: 'ORTHANC_CREDENTIALS_BY_ROLE',
+      value: '{"pacs-admin":"admin:adm:pw","pacs-viewer":"viewer:vpw"}',
+      pick: (c: Cfg) => c.orthanc.credentialsByRole,
+      expected: { 'pacs-admin': 'admin:adm:pw', 'pacs-viewer': 'viewer:vpw' },
+    },
+  ])('$name=$value', ({ name, value, pick, expected }) => {
+    expect(pick(loadConfig({ ...MINIMAL, [name]: value }))).toEqual(expected);
+  });
+
+  it('keeps the issuer exactly as given and uses it for discovery by default', () => {
+    const config = loadConfig({ ...MINIMAL, OIDC_ISSUER: 'https://sso.example.org/realms/orthanc/' });
+    expect(config.oidc.issuer).toBe('https://sso.example.org/realms/orthanc/');
+    expect(config.oidc.discoveryUrl).toBe('https://sso.example.org/realms/orthanc/');
+  });
+
+  it('builds the TLS pair and the client certificate pair', () => {
+    const config = loadConfig({
+      ...MINIMAL,
+      TLS_CERT_FILE: '/tls/cert.pem',
+      TLS_KEY_FILE: '/tls/key.pem',
+      ORTHANC_CLIENT_CERT_FILE: '/mtls/cert.pem',
+      ORTHANC_CLIENT_KEY_FILE: '/mtls/key.pem',
+    });
+    expect(config.tls).toEqual({ certFile: '/tls/cert.pem', keyFile: '/tls/key.pem' });
+    expect(config.orthanc).toMatchObject({ clientCertFile: '/mtls/cert.pem', clientKeyFile: '/mtls/key.pem' });
+  });
+
+  it('accepts production with Redis and a long session secret', () => {
+    const config = loadConfig({ ...MINIMAL, NODE_ENV: 'production', REDIS_URL: 'redis://redis:6379', SESSION_SECRET: SECRET_32 });
+    expect(config.production).toBe(true);
+  });
+
+  it('accepts SESSION_IDLE_SECONDS equal to SESSION_MAX_SECONDS', () => {
+    expect(loadConfig({ ...MINIMAL, SESSION_IDLE_SECONDS: '600', SESSION_MAX_SECONDS: '600' }).session).toMatchObject({ idleSeconds: 600, maxSeconds: 600 });
+  });
+});
+
+type Cfg = ReturnType<typeof loadConfig>;
+
+describe('loadConfig: each problem names its variable', () => {
+  it.each([
+    { problem: 'missing OIDC_ISSUER', env: { OIDC_ISSUER: undefined }, variables: ['OIDC_ISSUER'], message: /is required/ },
+    { problem: 'missing ORTHANC_USERNAME', env: { ORTHANC_USERNAME: undefined }, variables: ['ORTHANC_USERNAME'], message: /is required/ },
+    { problem: 'missing ORTHANC_PASSWORD', env: { ORTHANC_PASSWORD: undefined }, variables: ['ORTHANC_PASSWORD'], message: /is required/ },
+    { problem: 'PORT not a number', env: { PORT: 'eighty' }, variables: ['PORT'], message: /port/ },
+    { problem: 'PORT too large', env: { PORT: '65536' }, variables: ['PORT'], message: /port/ },
+    { problem: 'PORT negative', env: { PORT: '-1' }, variables: ['PORT'], message: /port/ },
+    { problem: 'PORT fractional', env: { PORT: '80.5' }, variables: ['PORT'], message: /port/ },
+    { problem: 'PUBLIC_URL not a URL', env: { PUBLIC_URL: 'pacs.example.org' }, variables: ['PUBLIC_URL'], message: /http\(s\) URL/ },
+    { problem: 'PUBLIC_URL not http(s)', env: { PUBLIC_URL: 'ftp://pacs.example.org' }, variables: ['PUBLIC_URL'], message: /http\(s\) URL/ },
+    { problem: 'OIDC_ISSUER not a URL', env: { OIDC_ISSUER: 'keycloak' }, variables: ['OIDC_ISSUER'], message: /http\(s\) URL/ },
+    { problem: 'OIDC_DISCOVERY_URL not a URL', env: { OIDC_DISCOVERY_URL: 'not a url' }, variables: ['OIDC_DISCOVERY_URL'], message: /http\(s\) URL/ },
+    { problem: 'ORTHANC_URL not http(s)', env: { ORTHANC_URL: 'file:///etc/passwd' }, variables: ['ORTHANC_URL'], message: /http\(s\) URL/ },
+    { problem: 'REDIS_URL not redis', env: { REDIS_URL: 'http://redis:6379' }, variables: ['REDIS_URL'], message: /redis/ },
+    { problem: 'TRUST_PROXY not a boolean', env: { TRUST_PROXY: 'maybe' }, variables: ['TRUST_PROXY'], message: /true/ },
+    { problem: 'ADMIN_ALLOW_DANGEROUS not a boolean', env: { ADMIN_ALLOW_DANGEROUS: 'sure' }, variables: ['ADMIN_ALLOW_DANGEROUS'], message: /true/ },
+    { problem: 'FORWARD_IDENTITY_HEADERS not a boolean', env: { FORWARD_IDENTITY_HEADERS: 'on' }, variables: ['FORWARD_IDENTITY_HEADERS'], message: /true/ },
+    { problem: 'TLS cert without key', env: { TLS_CERT_FILE: '/tls/cert.pem' }, variables: ['TLS_KEY_FILE'], message: /TLS_CERT_FILE/ },
+    { problem: 'TLS key without cert', env: { TLS_KEY_FILE: '/tls/key.pem' }, variables: ['TLS_CERT_FILE'], message: /TLS_KEY_FILE/ },
+    { problem: 'client cert without key', env: { ORTHANC_CLIENT_CERT_FILE: '/c.pem' }, variables: ['ORTHANC_CLIENT_KEY_FILE'], message: /ORTHANC_CLIENT_CERT_FILE/ },
+    { problem: 'client key without cert', env: { ORTHANC_CLIENT_KEY_FILE: '/k.pem' }, variables: ['ORTHANC_CLIENT_CERT_FILE'], message: /ORTHANC_CLIENT_KEY_FILE/ },
+    { problem: 'production without Redis and secret', env: { NODE_ENV: 'production' }, variables: ['REDIS_URL', 'SESSION_SECRET'], message: /production/ },
+    { problem: 'production without Redis', env: { NODE_ENV: 'production', SESSION_SECRET: SECRET_32 }, variables: ['REDIS_URL'], message: /production/ },
+    { problem: 'production without secret', env: { NODE_ENV: 'production', REDIS_URL: 'redis://r:6379' }, variables: ['SESSION_SECRET'], message: /production/ },
+    { problem: 'short SESSION_SECRET', env: { SESSION_SECRET: 's'.repeat(31) }, variables: ['SESSION_SECRET'], message: /32/ },
+    { problem: 'idle longer than max', env: { SESSION_IDLE_SECONDS: '3601', SESSION_MAX_SECONDS: '3600' }, variables: ['SESSION_IDLE_SECONDS'], message: /SESSION_MAX_SECONDS/ },
+    { problem: 'idle above the default max', env: { SESSION_IDLE_SECONDS: '28801' }, variables: ['SESSION_IDLE_SECONDS'], message: /SESSION_MAX_SECONDS/ },
+    { problem: 'SESSION_IDLE_SECONDS zero', env: { SESSION_IDLE_SECONDS: '0' }, variables: ['SESSION_IDLE_SECONDS'], message: /positive/ },
+    { problem: 'SESSION_MAX_SECONDS not a number', env: { SESSION_MAX_SECONDS: 'long' }, variables: ['SESSION_MAX_SECONDS'], message: /positive/ },
+    { problem: 'ORTHANC_TIMEOUT_MS zero', env: { ORTHANC_TIMEOUT_MS: '0' }, variables: ['ORTHANC_TIMEOUT_MS'], message: /positive/ },
+    { problem: 'credentials not JSON', env: { ORTHANC_CREDENTIALS_BY_ROLE: '{pacs-admin: admin:pw}' }, variables: ['ORTHANC_CREDENTIALS_BY_ROLE'], message: /JSON/ },
+    { problem: 'credentials a JSON array', env: { ORTHANC_CREDENTIALS_BY_ROLE: '["admin:pw"]' }, variables: ['ORTHANC_CREDENTIALS_BY_ROLE'], message: /record|object/ },
+    { problem: 'credentials a JSON string', env: { ORTHANC_CREDENTIALS_BY_ROLE: '"admin:pw"' }, variables: ['ORTHANC_CREDENTIALS_BY_ROLE'], message: /record|object/ },
+    { problem: 'credentials JSON null', env: { ORTHANC_CREDENTIALS_BY_ROLE: 'null' }, variables: ['ORTHANC_CREDENTIALS_BY_ROLE'], message: /record|object/ },
+    { problem: 'credentials value without colon', env: { ORTHANC_CREDENTIALS_BY_ROLE: '{"pacs-admin":"adminpw"}' }, variables: ['ORTHANC_CREDENTIALS_BY_ROLE'], message: /user:password/ },
+    { problem: 'CORS_ORIGINS not URLs', env: { CORS_ORIGINS: 'viewer.example.org' }, variables: ['CORS_ORIGINS'], message: /origins/ },
+    { problem: 'CORS_ORIGINS one bad entry', env: { CORS_ORIGINS: 'https://ok.example,*' }, variables: ['CORS_ORIGINS'], message: /origins/ },
+    { problem: 'ORTHANC_USERNAME with a colon', env: { ORTHANC_USERNAME: 'svc:x' }, variables: ['ORTHANC_USERNAME'], message: /:/ },
+    { problem: 'role name with a space', env: { ROLE_ADMIN: 'pacs admin' }, variables: ['ROLE_ADMIN'], message: /role name/ },
+    { problem: 'unknown LOG_LEVEL', env: { LOG_LEVEL: 'verbose' }, variables: ['LOG_LEVEL'], message: /info/ },
+  ])('$problem', ({ env, variables, message }) => {
+    const error = configError({ ...MINIMAL, ...env });
+    expect(error.name).toBe('ConfigError');
+    expect(variablesOf(error).sort()).toEqual([...variables].sort());
+    for (const problem of error.problems) expect(problem).toMatch(message);
+    for (const problem of error.problems) expect(error.message).toContain(problem);
+  });
+
+  it('reports every problem at once', () => {
+    const error = configError({
+      PORT: 'eighty',
+      PUBLIC_URL: 'ftp://pacs.example.org',
+      ORTHANC_URL: 'orthanc',
+      TLS_CERT_FILE: '/tls/cert.pem',
+      ORTHANC_CLIENT_KEY_FILE: '/mtls/key.pem',
+      NODE_ENV: 'production',
+      SESSION_IDLE_SECONDS: '7200',
+      SESSION_MAX_SECONDS: '3600',
+      ORTHANC_CREDENTIALS_BY_ROLE: '{broken',
+      CORS_ORIGINS: 'nope',
+      LOG_LEVEL: 'loud',
+    });
+    expect(new Set(variablesOf(error))).toEqual(
+      new Set([
+        'PORT',
+        'PUBLIC_URL',
+        'ORTHANC_URL',
+        'OIDC_ISSUER',
+        'ORTHANC_USERNAME',
+        'ORTHANC_PASSWORD',
+        'TLS_KEY_FILE',
+        'ORTHANC_CLIENT_CERT_FILE',
+        'REDIS_URL',
+        'SESSION_SECRET',
+        'SESSION_IDLE_SECONDS',
+        'ORTHANC_CREDENTIALS_BY_ROLE',
+        'CORS_ORIGINS',
+        'LOG_LEVEL',
+      ]),
+    );
+  });
+});
+
+describe('loadConfig: secrets never appear in errors', () => {
+  const ORTHANC_PASSWORD = 'Orthanc-Pa55word-7f3a';
+  const OIDC_CLIENT_SECRET = 'Client-S3cret-91bc';
+  const SHORT_SESSION_SECRET = 'Short-Sess-Secret-42';
+
+  it.each([
+    { name: 'other variables invalid', env: { PORT: 'x', PUBLIC_URL: 'nope', TRUST_PROXY: 'maybe' } },
+    { name: 'session secret too short', env: { SESSION_SECRET: SHORT_SESSION_SECRET } },
+    { name: 'production without Redis', env: { NODE_ENV: 'production', SESSION_SECRET: SHORT_SESSION_SECRET } },
+    { name: 'username with a colon', env: { ORTHANC_USERNAME: `svc:${ORTHANC_PASSWORD}` } },
+    { name: 'credential value without colon', env: { ORTHANC_CREDENTIALS_BY_ROLE: `{"pacs-admin":"${ORTHANC_PASSWORD}"}` } },
+    { name: 'credentials not JSON', env: { ORTHANC_CREDENTIALS_BY_ROLE: `{admin:${ORTHANC_PASSWORD}` } },
+  ])('$name', ({ env }) => {
+    const error = configError({ ...MINIMAL, ORTHANC_PASSWORD, OIDC_CLIENT_SECRET, ...env });
+    const text = `${error.message}\n${error.problems.join('\n')}\n${String(error.stack)}`;
+    for (const secret of [ORTHANC_PASSWORD, OIDC_CLIENT_SECRET, SHORT_SESSION_SECRET]) expect(text).not.toContain(secret);
+  });
+});
+
+/** Regressions found by review: each once hid a problem or printed a secret. */
+describe('loadConfig edge cases', () => {
+  // A bad boolean must not stop the cross-variable checks (TLS pair, production requirements, idle ≤ max).
+  it.each(['TRUST_PROXY', 'ADMIN_ALLOW_DANGEROUS', 'FORWARD_IDENTITY_HEADERS'])(
+    'a bad boolean in %s still reports the cross-variable problems',
+    (name) => {
+      const error = configError({
+        ...MINIMAL,
+        [name]: 'maybe',
+        TLS_CERT_FILE: '/tls/cert.pem',
+        NODE_ENV: 'production',
+        SESSION_IDLE_SECONDS: '7200',
+        SESSION_MAX_SECONDS: '3600',
+      });
+      expect(new Set(variablesOf(error))).toEqual(new Set([name, 'TLS_KEY_FILE', 'REDIS_URL', 'SESSION_SECRET', 'SESSION_IDLE_SECONDS']));
+    },
+  );
+
+  // Only the variable is named: a swapped mapping ({"user:password": "role"}) must not print the password.
+  it('a swapped ORTHANC_CREDENTIALS_BY_ROLE mapping does not print the password', () => {
+    const error = configError({ ...MINIMAL, ORTHANC_CREDENTIALS_BY_ROLE: '{"svc:Sup3rS3cret!":"pacs-admin"}' });
+    expect(variablesOf(error)).toEqual(['ORTHANC_CREDENTIALS_BY_ROLE']);
+    expect(error.message).not.toContain('Sup3rS3cret!');
+  });
+
+  it('a non-string credential value is not reported as "is required"', () => {
+    const error = configError({ ...MINIMAL, ORTHANC_CREDENTIALS_BY_ROLE: '{"pacs-admin":5}' });
+    expect(variablesOf(error)).toEqual(['ORTHANC_CREDENTIALS_BY_ROLE']);
+    expect(error.problems.join('\n')).not.toMatch(/is required/);
+  });
+
+  // A blank PORT must not become port 0 (a random port).
+  it.each([' ', '\t'])('a blank PORT (%j) is refused', (value) => {
+    expect(variablesOf(configError({ ...MINIMAL, PORT: value }))).toEqual(['PORT']);
+  });
+});

@@ -1,0 +1,164 @@
+/**
+ * The authorization policy as a full matrix: route class × subject × ADMIN_ALLOW_DANGEROUS.
+ * Legend: A = allow, U = unauthenticated, F = forbidden.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { evaluate, type PolicyOptions, type Subject } from '../../src/policy/evaluate.js';
+import type { Route, RouteClass } from '../../src/policy/routes.js';
+
+const DEFAULT_ROLES = { viewer: 'pacs-viewer', uploader: 'pacs-uploader', admin: 'pacs-admin' };
+
+const ROUTES: Record<RouteClass, Route> = {
+  'dicomweb-read': { class: 'dicomweb-read', prefix: '/pacs', upstreamPath: '/dicom-web/studies' },
+  'dicomweb-store': { class: 'dicomweb-store', prefix: '/pacs', upstreamPath: '/dicom-web/studies' },
+  'wado-uri': { class: 'wado-uri', prefix: '/pacs', upstreamPath: '/wado' },
+  preview: { class: 'preview', prefix: '/pacs', upstreamPath: '/instances/6b9e19d9-62094390-5f9ddb01-4a191ae7-9766b715/preview' },
+  admin: { class: 'admin', prefix: '/pacs-admin', upstreamPath: '/system' },
+  'admin-blocked': {
+    class: 'admin-blocked',
+    prefix: '/pacs-admin',
+    upstreamPath: '/tools/execute-script',
+    blockedReason: 'POST /tools/execute-script runs arbitrary Lua code, and through it system commands',
+  },
+};
+
+type SubjectName = 'anonymous' | 'no roles' | 'viewer' | 'uploader' | 'viewer+uploader' | 'admin' | 'unrelated';
+
+const SUBJECTS: Record<SubjectName, Subject | null> = {
+  anonymous: null,
+  'no roles': { roles: [] },
+  viewer: { roles: ['pacs-viewer'] },
+  uploader: { roles: ['pacs-uploader'] },
+  'viewer+uploader': { roles: ['pacs-viewer', 'pacs-uploader'] },
+  admin: { roles: ['pacs-admin'] },
+  unrelated: { roles: ['offline_access', 'uma_authorization', 'default-roles-orthanc', 'PACS-ADMIN', 'pacs-admin-x'] },
+};
+
+type Outcome = 'A' | 'U' | 'F';
+const OUTCOME: Record<Outcome, string> = { A: 'allow', U: 'unauthenticated', F: 'forbidden' };
+
+/**
+ * Columns: anonymous, no roles, viewer, uploader, viewer+uploader, admin, unrelated.
+ * One table per ADMIN_ALLOW_DANGEROUS value; only the admin-blocked row differs.
+ */
+const COLUMNS: SubjectName[] = ['anonymous', 'no roles', 'viewer', 'uploader', 'viewer+uploader', 'admin', 'unrelated'];
+const MATRIX: Record<'safe' | 'dangerous', Record<RouteClass, Outcome[]>> = {
+  safe: {
+    //                anon  none  view  upl   v+u   adm   unrel
+    'dicomweb-read': ['U', 'F', 'A', 'A', 'A', 'A', 'F'],
+    'wado-uri': ['U', 'F', 'A', 'A', 'A', 'A', 'F'],
+    preview: ['U', 'F', 'A', 'A', 'A', 'A', 'F'],
+    'dicomweb-store': ['U', 'F', 'F', 'A', 'A', 'A', 'F'],
+    admin: ['U', 'F', 'F', 'F', 'F', 'A', 'F'],
+    'admin-blocked': ['U', 'F', 'F', 'F', 'F', 'F', 'F'],
+  },
+  dangerous: {
+    'dicomweb-read': ['U', 'F', 'A', 'A', 'A', 'A', 'F'],
+    'wado-uri': ['U', 'F', 'A', 'A', 'A', 'A', 'F'],
+    preview: ['U', 'F', 'A', 'A', 'A', 'A', 'F'],
+    'dicomweb-store': ['U', 'F', 'F', 'A', 'A', 'A', 'F'],
+    admin: ['U', 'F', 'F', 'F', 'F', 'A', 'F'],
+    'admin-blocked': ['U', 'F', 'F', 'F', 'F', 'A', 'F'],
+  },
+};
+
+const cases = (['safe', 'dangerous'] as const).flatMap((mode) =>
+  (Object.keys(MATRIX[mode]) as RouteClass[]).flatMap((routeClass) =>
+    COLUMNS.map((subject, column) => ({
+      allowDangerous: mode === 'dangerous',
+      routeClass,
+      subject,
+      expected: OUTCOME[MATRIX[mode][routeClass][column]!],
+    })),
+  ),
+);
+
+describe('evaluate: route class × subject × ADMIN_ALLOW_DANGEROUS', () => {
+  it('the matrix covers every route class and every subject', () => {
+    expect(Object.keys(MATRIX.safe).sort()).toEqual(Object.keys(ROUTES).sort());
+    expect(COLUMNS.slice().sort()).toEqual(Object.keys(SUBJECTS).sort());
+    expect(cases).toHaveLength(2 * 6 * 7);
+  });
+
+  it.each(cases)('allowDangerous=$allowDangerous $routeClass × $subject → $expected', ({ allowDangerous, routeClass, subject, expected }) => {
+    const decision = evaluate(ROUTES[routeClass], SUBJECTS[subject], { roles: DEFAULT_ROLES, allowDangerous });
+    expect(decision.outcome).toBe(expected);
+    if (decision.outcome !== 'allow') expect(decision.reason).toEqual(expect.any(String));
+  });
+});
+
+describe('evaluate: reasons', () => {
+  const options: PolicyOptions = { roles: DEFAULT_ROLES, allowDangerous: false };
+
+  it.each([
+    { routeClass: 'dicomweb-read', required: ['pacs-viewer', 'pacs-uploader', 'pacs-admin'] },
+    { routeClass: 'wado-uri', required: ['pacs-viewer', 'pacs-uploader', 'pacs-admin'] },
+    { routeClass: 'preview', required: ['pacs-viewer', 'pacs-uploader', 'pacs-admin'] },
+    { routeClass: 'dicomweb-store', required: ['pacs-uploader', 'pacs-admin'] },
+    { routeClass: 'admin', required: ['pacs-admin'] },
+  ] as const)('a forbidden $routeClass names the roles $required', ({ routeClass, required }) => {
+    const decision = evaluate(ROUTES[routeClass], { roles: ['unrelated'] }, options);
+    expect(decision.outcome).toBe('forbidden');
+    if (decision.outcome === 'forbidden') for (const role of required) expect(decision.reason).toContain(role);
+  });
+
+  it('a forbidden store does not offer the viewer role', () => {
+    const decision = evaluate(ROUTES['dicomweb-store'], { roles: ['pacs-viewer'] }, options);
+    expect(decision).toEqual({ outcome: 'forbidden', reason: expect.not.stringContaining('pacs-viewer') });
+  });
+
+  it('a blocked endpoint says it is blocked and why, even to an admin', () => {
+    const decision = evaluate(ROUTES['admin-blocked'], { roles: ['pacs-admin'] }, options);
+    expect(decision).toEqual({ outcome: 'forbidden', reason: expect.stringMatching(/blocked/) });
+    if (decision.outcome === 'forbidden') expect(decision.reason).toContain('Lua');
+  });
+
+  it('a blocked endpoint without a recorded reason still names its path', () => {
+    const { blockedReason: _ignored, ...route } = ROUTES['admin-blocked'];
+    const decision = evaluate(route, { roles: ['pacs-admin'] }, options);
+    expect(decision).toEqual({ outcome: 'forbidden', reason: expect.stringContaining('/tools/execute-script') });
+  });
+
+  it('anonymous callers are asked to authenticate before anything else, blocked endpoints included', () => {
+    for (const route of Object.values(ROUTES)) {
+      expect(evaluate(route, null, options)).toEqual({ outcome: 'unauthenticated', reason: expect.any(String) });
+    }
+  });
+});
+
+describe('evaluate: configurable role names', () => {
+  const CUSTOM = { viewer: 'radiology-read', uploader: 'radiology-write', admin: 'it-ops' };
+  const custom: PolicyOptions = { roles: CUSTOM, allowDangerous: true };
+
+  it.each([
+    { roles: ['radiology-read'], routeClass: 'dicomweb-read', expected: 'allow' },
+    { roles: ['radiology-read'], routeClass: 'dicomweb-store', expected: 'forbidden' },
+    { roles: ['radiology-write'], routeClass: 'dicomweb-store', expected: 'allow' },
+    { roles: ['radiology-write'], routeClass: 'preview', expected: 'allow' },
+    { roles: ['radiology-write'], routeClass: 'admin', expected: 'forbidden' },
+    { roles: ['it-ops'], routeClass: 'admin', expected: 'allow' },
+    { roles: ['it-ops'], routeClass: 'admin-blocked', expected: 'allow' },
+    { roles: ['it-ops'], routeClass: 'wado-uri', expected: 'allow' },
+    // The default names mean nothing once the roles are renamed.
+    { roles: ['pacs-viewer'], routeClass: 'dicomweb-read', expected: 'forbidden' },
+    { roles: ['pacs-viewer'], routeClass: 'wado-uri', expected: 'forbidden' },
+    { roles: ['pacs-uploader'], routeClass: 'dicomweb-store', expected: 'forbidden' },
+    { roles: ['pacs-admin'], routeClass: 'admin', expected: 'forbidden' },
+    { roles: ['pacs-admin'], routeClass: 'admin-blocked', expected: 'forbidden' },
+    { roles: ['pacs-viewer', 'pacs-uploader', 'pacs-admin'], routeClass: 'preview', expected: 'forbidden' },
+    // Role names are exact strings.
+    { roles: ['Radiology-Read'], routeClass: 'dicomweb-read', expected: 'forbidden' },
+    { roles: ['radiology-read '], routeClass: 'dicomweb-read', expected: 'forbidden' },
+  ] as const)('roles $roles on $routeClass → $expected', ({ roles, routeClass, expected }) => {
+    expect(evaluate(ROUTES[routeClass], { roles }, custom).outcome).toBe(expected);
+  });
+
+  it('a forbidden reason names the renamed roles', () => {
+    const decision = evaluate(ROUTES['dicomweb-store'], { roles: ['pacs-uploader'] }, custom);
+    expect(decision).toEqual({ outcome: 'forbidden', reason: expect.stringContaining('radiology-write') });
+    if (decision.outcome === 'forbidden') {
+      expect(decision.reason).toContain('it-ops');
+      expect(decision.reason).not.toContain('pacs-');
+    }
+  });
+});
