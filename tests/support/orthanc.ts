@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './free-port.js';
@@ -14,6 +14,10 @@ export interface StartOrthancOptions {
   authenticationEnabled?: boolean;
   /** Shallow-merged over the generated configuration (LuaScripts are appended, not replaced). */
   extraConfig?: Record<string, unknown>;
+  /** Fixed HTTP port (npm run dev); default a free port. */
+  port?: number;
+  /** Folder to keep config and storage in across runs (npm run dev); default a temp dir removed on stop. */
+  dir?: string;
 }
 
 export interface SeenRequest {
@@ -122,12 +126,13 @@ export async function uploadInstances(o: TestOrthanc, files: readonly Uint8Array
 }
 
 async function startOnce(opts: StartOrthancOptions): Promise<TestOrthanc> {
-  const dir = await mkdtemp(join(tmpdir(), 'orthanc-test-'));
+  const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'orthanc-test-')));
+  await mkdir(dir, { recursive: true });
   const storageDir = join(dir, 'storage');
   const requestLog = join(dir, 'requests.log');
   const luaPath = join(dir, 'request-log.lua');
   const configPath = join(dir, 'orthanc.json');
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
 
   const users = opts.users ?? { [`svc-${randomBytes(4).toString('hex')}`]: randomBytes(18).toString('base64url') };
   const [username, password] = Object.entries(users)[0] ?? ['', ''];
@@ -159,7 +164,7 @@ async function startOnce(opts: StartOrthancOptions): Promise<TestOrthanc> {
   const proc: ManagedProcess = spawnManaged(ORTHANC_BINARY, [configPath], { cwd: dir });
   const cleanup = async (): Promise<void> => {
     await stopProcess(proc, { timeoutMs: 10_000 });
-    await rm(dir, { recursive: true, force: true });
+    if (!opts.dir) await rm(dir, { recursive: true, force: true });
   };
 
   try {
@@ -218,7 +223,7 @@ export async function startOrthanc(opts: StartOrthancOptions = {}): Promise<Test
     } catch (err) {
       lastError = err;
       // Only an early exit (typically "port already in use") is worth another try.
-      if (!(err as { orthancExited?: boolean }).orthancExited) throw err;
+      if (opts.port !== undefined || !(err as { orthancExited?: boolean }).orthancExited) throw err;
     }
   }
   throw lastError;

@@ -1,0 +1,125 @@
+/**
+ * `npm run dev`: the whole local stack in one command — dev IdP, Orthanc (+ DICOMweb, authentication
+ * on, one generated service user, DICOM port off), Redis, the gateway, sample studies. Ctrl-C stops
+ * everything. Development only: refuses NODE_ENV=production.
+ *
+ * Ports and data folder can be moved with DEV_GATEWAY_PORT (8080), DEV_IDP_PORT (8081),
+ * DEV_ORTHANC_PORT (8042) and DEV_DATA_DIR (.dev-data).
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { loadConfig } from '../src/config/load.js';
+import { startDevIdp, type DevIdp } from '../src/devidp/server.js';
+import { createLogger } from '../src/observability/logger.js';
+import { startGateway, type RunningGateway } from '../src/server.js';
+import { loadSampleStudies } from './dev/samples.js';
+import { REDIS_BINARY, startRedis, type TestRedis } from '../tests/support/redis.js';
+import { startOrthanc, type TestOrthanc } from '../tests/support/orthanc.js';
+
+const env = process.env;
+const ports = {
+  gateway: Number(env['DEV_GATEWAY_PORT'] ?? 8080),
+  idp: Number(env['DEV_IDP_PORT'] ?? 8081),
+  orthanc: Number(env['DEV_ORTHANC_PORT'] ?? 8042),
+};
+const dataDir = resolve(env['DEV_DATA_DIR'] ?? '.dev-data');
+
+class DevStackError extends Error {}
+
+function ensurePortFree(port: number, what: string, variable: string): Promise<void> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once('error', () =>
+      reject(new DevStackError(`Port ${port} (${what}) is already in use: stop what runs there, or set ${variable} to another port.`)),
+    );
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolvePort()));
+  });
+}
+
+async function startSessionStore(): Promise<TestRedis | undefined> {
+  if (!existsSync(REDIS_BINARY)) {
+    console.warn('[dev] redis-server is not installed: sessions will live in memory (install it with: apt-get install redis-server).');
+    return undefined;
+  }
+  return startRedis();
+}
+
+function printBanner(idp: DevIdp, gateway: RunningGateway, publicUrl: string, orthanc: TestOrthanc) {
+  const users = idp.realm.users
+    .map((user) => `    ${user.username.padEnd(10)} ${String(user.password).padEnd(22)} ${user.realmRoles.join(', ') || '(no role)'}`)
+    .join('\n');
+  console.log(`
+[dev] orthanc-oidc-gateway development stack is up
+  gateway         ${publicUrl}   (listening on ${gateway.url})
+  DICOMweb root   ${publicUrl}/pacs/dicom-web
+  Orthanc admin   ${publicUrl}/pacs-admin/app/explorer.html   (admin role)
+  dev IdP         ${idp.issuer}
+  Orthanc         ${orthanc.url}   (loopback only, service user "${orthanc.username}")
+  data folder     ${dataDir}
+  dev users (username / password / roles):
+${users}
+  Ctrl-C stops everything.
+[dev] ready: ${publicUrl}`);
+}
+
+async function main() {
+  if (env['NODE_ENV'] === 'production') throw new DevStackError('npm run dev is for development: it refuses NODE_ENV=production.');
+  await ensurePortFree(ports.gateway, 'gateway', 'DEV_GATEWAY_PORT');
+  await ensurePortFree(ports.idp, 'dev IdP', 'DEV_IDP_PORT');
+  await ensurePortFree(ports.orthanc, 'Orthanc', 'DEV_ORTHANC_PORT');
+
+  const stack: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stack.reverse()) await stop().catch((error: Error) => console.error(`[dev] ${error.message}`));
+  };
+  let stopping = false;
+  const onSignal = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n[dev] ${signal}: stopping every process…`);
+    void stopAll().then(() => process.exit(0));
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+
+  try {
+    const publicUrl = `http://localhost:${ports.gateway}`;
+    const idp = await startDevIdp({ port: ports.idp, host: '127.0.0.1', publicHost: 'localhost', appOrigin: publicUrl });
+    stack.push(() => idp.stop());
+    const orthanc = await startOrthanc({ port: ports.orthanc, dir: join(dataDir, 'orthanc') });
+    stack.push(() => orthanc.stop());
+    const redis = await startSessionStore();
+    if (redis) stack.push(() => redis.stop());
+
+    const loaded = await loadSampleStudies(orthanc);
+    console.log(`[dev] sample studies: ${loaded.added ? `generated and uploaded ${loaded.added}` : 'already present'}`);
+
+    const gatewayClient = idp.realm.clients.find((client) => client.clientId === 'orthanc-gateway');
+    const config = loadConfig({
+      NODE_ENV: 'development',
+      PORT: String(ports.gateway),
+      PUBLIC_URL: publicUrl,
+      OIDC_ISSUER: idp.issuer,
+      OIDC_CLIENT_SECRET: gatewayClient?.secret,
+      ORTHANC_URL: orthanc.url,
+      ORTHANC_USERNAME: orthanc.username,
+      ORTHANC_PASSWORD: orthanc.password,
+      REDIS_URL: redis?.url,
+      SESSION_SECRET: randomBytes(32).toString('base64url'),
+      LOG_LEVEL: env['LOG_LEVEL'] ?? 'info',
+    });
+    const gateway = await startGateway(config, createLogger(config.logLevel), '127.0.0.1');
+    stack.push(() => gateway.close(2000));
+    printBanner(idp, gateway, publicUrl, orthanc);
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`[dev] ${error instanceof DevStackError ? '' : 'failed to start: '}${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
