@@ -94,7 +94,12 @@ export function createProvider({ issuer, realm, keys, cookieKeys, adapter }: Pro
     adapter,
     clients: realm.clients.map(clientMetadata),
     jwks: keys.privateJwks,
-    cookies: { keys: cookieKeys },
+    // Browsers share cookies across ports: keep the IdP's names and path apart from the gateway's on the same host.
+    cookies: {
+      keys: cookieKeys,
+      names: { session: 'DEV_IDP_SESSION', interaction: 'DEV_IDP_INTERACTION', resume: 'DEV_IDP_RESUME' },
+      long: { httpOnly: true, sameSite: 'lax', path: `${basePath}/` },
+    },
     routes: ROUTES,
     responseTypes: ['code'],
     scopes: ['openid', 'offline_access', 'profile', 'email'],

@@ -13,6 +13,7 @@ import { createLoginRouter } from './login.js';
 import { applyClientSettings, type ClientSettings } from './overrides.js';
 import { createProvider, ROUTES } from './provider.js';
 import { loadRealm, type DevRealm } from './realm.js';
+import { createJwtRevocationRouter } from './revocation.js';
 import { createMemoryStore } from './store.js';
 import { createUserinfoRouter } from './userinfo.js';
 
@@ -62,9 +63,11 @@ const BANNER = `
 
 function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const fail = (error: NodeJS.ErrnoException) =>
+      reject(new Error(`dev IdP cannot listen on ${host}:${port}: ${error.code === 'EADDRINUSE' ? 'port already in use' : error.message}`));
+    server.once('error', fail);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', fail);
       resolve((server.address() as AddressInfo).port);
     });
   });
@@ -87,23 +90,31 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
   app.disable('x-powered-by');
   const server = createServer(app);
   const port = await listen(server, options.port ?? 0, host);
-  const url = `http://${options.publicHost ?? host}:${port}`;
+  const publicHost = options.publicHost ?? host;
+  const url = `http://${publicHost.includes(':') ? `[${publicHost}]` : publicHost}:${port}`;
   const basePath = `/realms/${encodeURIComponent(realm.name)}`;
   const issuer = `${url}${basePath}`;
 
   let provider: Provider;
   let handle: ReturnType<Provider['callback']>;
-  const rebuild = () => {
-    provider = createProvider({ issuer, realm, keys, cookieKeys, adapter });
-    handle = provider.callback();
+  /** Builds a provider for `next` and only then switches to it (a bad configuration leaves the old one serving). */
+  const rebuild = (next: DevRealm = realm) => {
+    const built = createProvider({ issuer, realm: next, keys, cookieKeys, adapter });
+    [provider, handle, realm] = [built, built.callback(), next];
   };
-  rebuild();
+  try {
+    rebuild();
+  } catch (error) {
+    server.close();
+    throw error;
+  }
 
   app.get('/', (_req, res) => {
     res.json({ devIdp: true, issuer, discovery: `${issuer}/.well-known/openid-configuration` });
   });
   app.use(`${basePath}/interaction`, createLoginRouter({ provider: () => provider, realm: () => realm }));
   app.use(`${basePath}${ROUTES.userinfo}`, createUserinfoRouter({ issuer, keys, realm: () => realm }));
+  app.use(`${basePath}${ROUTES.revocation}`, createJwtRevocationRouter(() => realm));
   app.use(basePath, (req, res) => {
     void handle(req, res);
   });
@@ -130,8 +141,7 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
       rebuild();
     },
     configureClients(settings) {
-      realm = applyClientSettings(baseRealm, settings);
-      rebuild();
+      rebuild(applyClientSettings(baseRealm, settings));
     },
     stop: () =>
       new Promise<void>((resolve, reject) => {

@@ -7,6 +7,7 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { userinfoClaims } from './claims.js';
+import { allowWebOrigin } from './cors.js';
 import type { KeyRing } from './keys.js';
 import { findUserById, type DevRealm } from './realm.js';
 
@@ -18,18 +19,17 @@ export interface UserinfoDeps {
 
 function cors(realm: () => DevRealm) {
   return (req: Request, res: Response, next: express.NextFunction) => {
-    const origin = req.get('origin');
-    res.vary('Origin');
-    if (origin && realm().clients.some((c) => c.webOrigins.includes(origin))) {
-      res.set('access-control-allow-origin', origin);
-      if (req.method === 'OPTIONS') {
-        res.set('access-control-allow-methods', 'GET, POST');
-        res.set('access-control-allow-headers', 'Authorization, Content-Type');
-        res.set('access-control-max-age', '600');
-      }
+    const allowed = allowWebOrigin(realm(), req, res);
+    if (req.method !== 'OPTIONS') {
+      next();
+      return;
     }
-    if (req.method === 'OPTIONS') res.status(204).end();
-    else next();
+    if (allowed) {
+      res.set('access-control-allow-methods', 'GET, POST');
+      res.set('access-control-allow-headers', 'Authorization, Content-Type');
+      res.set('access-control-max-age', '600');
+    }
+    res.status(204).end();
   };
 }
 

@@ -1,0 +1,179 @@
+/**
+ * realm-export/orthanc-realm.json is what Keycloak 26 imports (`--import-realm`) and what the dev IdP
+ * is seeded from. Its shape is checked against Keycloak's own types at compile time (`tsc` fails on
+ * an unknown key or a wrong value type), its content against issue 3 and the gateway's defaults here.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from '@jest/globals';
+import type RealmRepresentation from '@keycloak/keycloak-admin-client/lib/defs/realmRepresentation.js';
+import type ClientRepresentation from '@keycloak/keycloak-admin-client/lib/defs/clientRepresentation.js';
+import type UserRepresentation from '@keycloak/keycloak-admin-client/lib/defs/userRepresentation.js';
+import type CredentialRepresentation from '@keycloak/keycloak-admin-client/lib/defs/credentialRepresentation.js';
+import type ProtocolMapperRepresentation from '@keycloak/keycloak-admin-client/lib/defs/protocolMapperRepresentation.js';
+import type RoleRepresentation from '@keycloak/keycloak-admin-client/lib/defs/roleRepresentation.js';
+import { envSchema } from '../../src/config/schema.js';
+
+// ---- compile-time shape check -------------------------------------------------------------------
+/** The type TypeScript infers for the JSON file itself (type-only: nothing is imported at runtime). */
+type RealmJson = typeof import('../../realm-export/orthanc-realm.json', { with: { type: 'json' } });
+type Elem<T> = T extends readonly (infer E)[] ? E : never;
+/** All keys of every member of a union (the JSON's arrays infer as unions of their elements). */
+type Keys<T> = T extends unknown ? keyof T : never;
+/** Keys present in the JSON that Keycloak's representation does not know: must be `never`. */
+type UnknownKeys<Actual, Known> = Exclude<Keys<Actual>, keyof Known>;
+type NoUnknownKeys<T extends never> = T;
+
+type ClientJson = Elem<RealmJson['clients']>;
+type UserJson = Elem<RealmJson['users']>;
+export type ShapeChecks = [
+  NoUnknownKeys<UnknownKeys<RealmJson, RealmRepresentation>>,
+  NoUnknownKeys<UnknownKeys<ClientJson, ClientRepresentation>>,
+  NoUnknownKeys<UnknownKeys<Elem<ClientJson['protocolMappers']>, ProtocolMapperRepresentation>>,
+  NoUnknownKeys<UnknownKeys<UserJson, UserRepresentation>>,
+  NoUnknownKeys<UnknownKeys<Elem<UserJson['credentials']>, CredentialRepresentation>>,
+  NoUnknownKeys<UnknownKeys<Elem<RealmJson['roles']['realm']>, RoleRepresentation>>,
+];
+
+const json = JSON.parse(readFileSync(new URL('../../realm-export/orthanc-realm.json', import.meta.url), 'utf8')) as RealmJson;
+/** Value types of every known key are checked by this assignment. */
+const realm: RealmRepresentation = json;
+
+// ---- the gateway's defaults (src/config/schema.ts, CONTRACT.md) --------------------------------------
+const defaults = envSchema.parse({ OIDC_ISSUER: 'http://localhost:8081/realms/orthanc', ORTHANC_USERNAME: 'u', ORTHANC_PASSWORD: 'p' });
+const ROLES = [defaults.ROLE_VIEWER, defaults.ROLE_UPLOADER, defaults.ROLE_ADMIN];
+const APP_ORIGIN = new URL(defaults.PUBLIC_URL).origin;
+
+function client(clientId: string): ClientRepresentation {
+  const found = realm.clients?.find((c) => c.clientId === clientId);
+  if (!found) throw new Error(`client ${clientId} missing`);
+  return found;
+}
+
+function user(username: string): UserRepresentation {
+  const found = realm.users?.find((u) => u.username === username);
+  if (!found) throw new Error(`user ${username} missing`);
+  return found;
+}
+
+function audienceMappers(c: ClientRepresentation): ProtocolMapperRepresentation[] {
+  return (c.protocolMappers ?? []).filter((m) => m.protocolMapper === 'oidc-audience-mapper');
+}
+
+const attr = (c: ClientRepresentation, name: string): unknown => c.attributes?.[name];
+
+describe('realm export', () => {
+  it('matches the gateway defaults and the contract', () => {
+    expect(ROLES).toEqual(['pacs-viewer', 'pacs-uploader', 'pacs-admin']);
+    expect(defaults.OIDC_CLIENT_ID).toBe('orthanc-gateway');
+    expect(defaults.OIDC_AUDIENCE).toBe('orthanc-gateway');
+    expect(defaults.PUBLIC_URL).toBe('http://localhost:8080');
+  });
+
+  it('defines realm orthanc with the three realm roles and sensible lifespans', () => {
+    expect(realm.realm).toBe('orthanc');
+    expect(realm.enabled).toBe(true);
+    expect((realm.roles?.realm ?? []).map((r) => r.name).sort()).toEqual([...ROLES].sort());
+    expect(realm.accessTokenLifespan).toBe(300);
+    expect(realm.ssoSessionIdleTimeout).toBeLessThanOrEqual(defaults.SESSION_IDLE_SECONDS);
+    expect(realm.ssoSessionMaxLifespan).toBeLessThanOrEqual(defaults.SESSION_MAX_SECONDS);
+    expect(realm.registrationAllowed).toBe(false);
+  });
+
+  it('has exactly the two clients', () => {
+    expect((realm.clients ?? []).map((c) => c.clientId).sort()).toEqual(['ohif-viewer', 'orthanc-gateway']);
+  });
+
+  it('makes orthanc-gateway a confidential, standard-flow-only client with PKCE S256', () => {
+    const gw = client(defaults.OIDC_CLIENT_ID);
+    expect(gw.enabled).toBe(true);
+    expect(gw.protocol).toBe('openid-connect');
+    expect(gw.publicClient).toBe(false);
+    expect(gw.bearerOnly).toBe(false);
+    expect(gw.clientAuthenticatorType).toBe('client-secret');
+    expect(typeof gw.secret).toBe('string');
+    expect(gw.secret?.length).toBeGreaterThanOrEqual(32);
+    expect(gw.standardFlowEnabled).toBe(true);
+    expect(gw.implicitFlowEnabled).toBe(false);
+    expect(gw.directAccessGrantsEnabled).toBe(false);
+    expect(gw.serviceAccountsEnabled).toBe(false);
+    expect(attr(gw, 'pkce.code.challenge.method')).toBe('S256');
+  });
+
+  it('registers the gateway callback exactly, without wildcards', () => {
+    const gw = client(defaults.OIDC_CLIENT_ID);
+    expect(gw.redirectUris).toEqual([`${defaults.PUBLIC_URL}/auth/callback`]);
+    expect(gw.redirectUris).toEqual(['http://localhost:8080/auth/callback']);
+  });
+
+  it('configures back-channel logout (not front-channel) and the post-logout redirect for the gateway', () => {
+    const gw = client(defaults.OIDC_CLIENT_ID);
+    expect(gw.frontchannelLogout).toBe(false);
+    expect(attr(gw, 'backchannel.logout.url')).toBe(`${APP_ORIGIN}/auth/backchannel-logout`);
+    expect(String(attr(gw, 'backchannel.logout.session.required'))).toBe('true');
+    expect(String(attr(gw, 'post.logout.redirect.uris')).split('##')).toEqual([`${APP_ORIGIN}/`]);
+  });
+
+  it('makes ohif-viewer a public client with PKCE S256, exact OHIF callbacks and one web origin', () => {
+    const ohif = client('ohif-viewer');
+    expect(ohif.enabled).toBe(true);
+    expect(ohif.publicClient).toBe(true);
+    expect(ohif.secret).toBeUndefined();
+    expect(ohif.standardFlowEnabled).toBe(true);
+    expect(ohif.implicitFlowEnabled).toBe(false);
+    expect(ohif.directAccessGrantsEnabled).toBe(false);
+    expect(attr(ohif, 'pkce.code.challenge.method')).toBe('S256');
+    expect([...(ohif.redirectUris ?? [])].sort()).toEqual([
+      `${APP_ORIGIN}/callback`,
+      `${APP_ORIGIN}/silent-refresh.html`,
+    ]);
+    expect(ohif.webOrigins).toEqual([APP_ORIGIN]);
+  });
+
+  it('uses no wildcard and no "+" shortcut in any client URL', () => {
+    for (const c of realm.clients ?? []) {
+      for (const uri of [...(c.redirectUris ?? []), ...(c.webOrigins ?? [])]) {
+        expect(uri).not.toMatch(/[*+]/);
+        expect(() => new URL(uri)).not.toThrow();
+      }
+    }
+  });
+
+  it.each(['orthanc-gateway', 'ohif-viewer'])('puts the gateway audience into %s access tokens', (clientId) => {
+    const mappers = audienceMappers(client(clientId));
+    expect(mappers).toHaveLength(1);
+    const config = mappers[0]?.config ?? {};
+    expect(mappers[0]?.protocol).toBe('openid-connect');
+    expect(config['included.client.audience'] ?? config['included.custom.audience']).toBe(defaults.OIDC_AUDIENCE);
+    expect(String(config['access.token.claim'])).toBe('true');
+  });
+
+  it.each([
+    ['admin', ['pacs-admin', 'pacs-uploader', 'pacs-viewer']],
+    ['uploader', ['pacs-uploader', 'pacs-viewer']],
+    ['viewer', ['pacs-viewer']],
+    ['norole', []],
+  ])('defines dev user %s with roles %j and a non-temporary password', (username, roles) => {
+    const u = user(username);
+    expect(u.enabled).toBe(true);
+    expect(u.emailVerified).toBe(true);
+    expect(u.email).toMatch(/^[^@\s]+@[^@\s]+\.[^@\s]+$/);
+    expect(u.firstName).toBeTruthy();
+    expect(u.lastName).toBeTruthy();
+    expect(u.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect([...(u.realmRoles ?? [])].sort()).toEqual([...roles].sort());
+    expect(u.credentials).toHaveLength(1);
+    const [credential] = u.credentials ?? [];
+    expect(credential?.type).toBe('password');
+    expect(credential?.temporary).toBe(false);
+    expect(credential?.value).toBe(`${username}-dev-password`);
+  });
+
+  it('has exactly the four dev users, each with only realm roles that exist', () => {
+    expect((realm.users ?? []).map((u) => u.username).sort()).toEqual(['admin', 'norole', 'uploader', 'viewer']);
+    for (const u of realm.users ?? []) {
+      for (const role of u.realmRoles ?? []) expect(ROLES).toContain(role);
+    }
+    const ids = (realm.users ?? []).map((u) => u.id);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+});
