@@ -79,7 +79,10 @@ async function main() {
     if (stopping) return;
     stopping = true;
     console.log(`\n[dev] ${signal}: stopping every process…`);
-    void stopAll().then(() => process.exit(0));
+    void stopAll().then(() => {
+      console.log('[dev] every process stopped');
+      process.exit(0);
+    });
   };
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));

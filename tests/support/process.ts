@@ -30,7 +30,14 @@ process.on('exit', () => {
 export function spawnManaged(
   command: string,
   args: readonly string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; maxOutputChars?: number; dieWithParent?: boolean } = {},
+  options: {
+    cwd?: string;
+    env?: NodeJS.ProcessEnv;
+    maxOutputChars?: number;
+    dieWithParent?: boolean;
+    /** Start in a new process group (pid = group id), so the whole tree can be signalled like Ctrl-C does. */
+    processGroup?: boolean;
+  } = {},
 ): ManagedProcess {
   const maxChars = options.maxOutputChars ?? 64 * 1024;
   let buffer = '';
@@ -39,7 +46,12 @@ export function spawnManaged(
     if (buffer.length > maxChars) buffer = buffer.slice(buffer.length - maxChars);
   };
 
-  const spawnOptions: SpawnOptions = { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] };
+  const spawnOptions: SpawnOptions = {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.processGroup ?? false,
+  };
   // setpriv execs the command, so the PID stays the command's own.
   const child =
     options.dieWithParent !== false && process.platform === 'linux' && existsSync(SETPRIV)
@@ -122,5 +134,14 @@ export async function stopProcess(
   if (result === 'timeout' && !proc.hasExited()) {
     proc.child.kill('SIGKILL');
     await proc.exited;
+  }
+}
+
+/** Signals every process of a group started with `processGroup: true` (what Ctrl-C does in a terminal). */
+export function signalGroup(proc: ManagedProcess, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-proc.pid, signal);
+  } catch {
+    /* the group is gone */
   }
 }
