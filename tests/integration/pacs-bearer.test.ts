@@ -201,7 +201,7 @@ describe('/pacs-admin', () => {
     expect(await response.text()).toContain('<html');
   });
 
-  it.each([['viewer'], ['uploader'], ['norole']] as const)('is 403 for %s', async (user) => {
+  it.each(['viewer', 'uploader', 'norole'] as const)('is 403 for %s', async (user) => {
     await orthanc.clearSeenRequests();
     const response = await get('/pacs-admin/system', tokens[user]);
     expect(response.status).toBe(403);
