@@ -27,6 +27,8 @@ export interface Config {
     clientKeyFile: string | undefined;
     credentialsByRole: Record<string, string> | undefined;
     forwardIdentityHeaders: boolean;
+    /** Names of the identity headers; set only when forwardIdentityHeaders is true. */
+    identityHeaders: { user: string; roles: string } | undefined;
   };
   adminAllowDangerous: boolean;
   tls: { certFile: string; keyFile: string } | undefined;
@@ -65,6 +67,9 @@ export function toConfig(env: Env): Config {
       clientKeyFile: env.ORTHANC_CLIENT_KEY_FILE,
       credentialsByRole: env.ORTHANC_CREDENTIALS_BY_ROLE,
       forwardIdentityHeaders: env.FORWARD_IDENTITY_HEADERS,
+      identityHeaders: env.FORWARD_IDENTITY_HEADERS
+        ? { user: env.IDENTITY_HEADER_USER, roles: env.IDENTITY_HEADER_ROLES }
+        : undefined,
     },
     adminAllowDangerous: env.ADMIN_ALLOW_DANGEROUS,
     tls: env.TLS_CERT_FILE && env.TLS_KEY_FILE ? { certFile: env.TLS_CERT_FILE, keyFile: env.TLS_KEY_FILE } : undefined,

@@ -32,7 +32,24 @@ const credentialsByRole = z
       return z.NEVER;
     }
   })
-  .pipe(z.record(z.string(), z.string().regex(/^[^:]+:.+$/, 'values must be "user:password"')));
+  .pipe(
+    z.record(
+      // JSON.parse moves integer-like keys to the front, which would break "first matching role wins".
+      z.string().regex(/\D/, 'role names must not be plain numbers'),
+      z.string().regex(/^[^:]+:.+$/, 'values must be "user:password"'),
+    ),
+  );
+/** Headers the gateway forwards or sets itself: an identity header must not reuse one of them. */
+const RESERVED_HEADERS = new Set([
+  'accept', 'accept-language', 'authorization', 'cache-control', 'connection', 'content-length', 'content-type',
+  'cookie', 'expect', 'forwarded', 'host', 'if-match', 'if-modified-since', 'if-none-match', 'if-range',
+  'if-unmodified-since', 'keep-alive', 'proxy-authorization', 'range', 'te', 'trailer', 'transfer-encoding',
+  'upgrade', 'user-agent',
+]);
+const identityHeaderName = z
+  .string()
+  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be an HTTP header name (token characters only)')
+  .refine((name) => !RESERVED_HEADERS.has(name.toLowerCase()), 'must not be a standard header the gateway forwards or sets');
 
 /** The environment as the gateway reads it: keys are the variable names of CONTRACT.md. */
 export const envSchema = z
@@ -69,6 +86,8 @@ export const envSchema = z
     ADMIN_ALLOW_DANGEROUS: bool.default(false),
     ORTHANC_CREDENTIALS_BY_ROLE: credentialsByRole.optional(),
     FORWARD_IDENTITY_HEADERS: bool.default(false),
+    IDENTITY_HEADER_USER: identityHeaderName.default('X-Forwarded-User'),
+    IDENTITY_HEADER_ROLES: identityHeaderName.default('X-Forwarded-Roles'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
@@ -83,6 +102,10 @@ export const envSchema = z
     if (env.NODE_ENV === 'production') {
       if (!env.REDIS_URL) ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'is required when NODE_ENV=production' });
       if (!env.SESSION_SECRET) ctx.addIssue({ code: 'custom', path: ['SESSION_SECRET'], message: 'is required when NODE_ENV=production' });
+    }
+    const [userHeader, rolesHeader] = [env.IDENTITY_HEADER_USER, env.IDENTITY_HEADER_ROLES];
+    if (typeof userHeader === 'string' && typeof rolesHeader === 'string' && userHeader.toLowerCase() === rolesHeader.toLowerCase()) {
+      ctx.addIssue({ code: 'custom', path: ['IDENTITY_HEADER_ROLES'], message: 'must differ from IDENTITY_HEADER_USER' });
     }
     if (env.SESSION_IDLE_SECONDS > env.SESSION_MAX_SECONDS) {
       ctx.addIssue({ code: 'custom', path: ['SESSION_IDLE_SECONDS'], message: 'must not exceed SESSION_MAX_SECONDS' });

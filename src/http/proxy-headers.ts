@@ -40,6 +40,8 @@ export interface UpstreamIdentity {
   authorization: string;
   /** RFC 7239 `Forwarded` value naming the public host and scheme, so Orthanc writes public URLs. */
   forwarded: string;
+  /** Gateway-computed identity headers (FORWARD_IDENTITY_HEADERS), already safe header values. */
+  identityHeaders?: Readonly<Record<string, string>>;
 }
 
 export function prepareUpstreamRequest(proxyReq: ClientRequest, identity: UpstreamIdentity): void {
@@ -48,6 +50,8 @@ export function prepareUpstreamRequest(proxyReq: ClientRequest, identity: Upstre
   }
   proxyReq.setHeader('authorization', identity.authorization);
   proxyReq.setHeader('forwarded', identity.forwarded);
+  // setHeader replaces every client copy of the name (any case, repeated or not) with the gateway's value.
+  for (const [name, value] of Object.entries(identity.identityHeaders ?? {})) proxyReq.setHeader(name, value);
 }
 
 export function clientResponseHeaders(upstream: IncomingHttpHeaders, { bodyRewritten }: { bodyRewritten: boolean }) {

@@ -8,7 +8,8 @@ import { GatewayError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import { sendError } from './error-handler.js';
 import { requestState } from './locals.js';
-import { clientResponseHeaders, prepareUpstreamRequest, type UpstreamIdentity } from './proxy-headers.js';
+import { clientResponseHeaders, prepareUpstreamRequest } from './proxy-headers.js';
+import { createUpstreamIdentity } from './upstream-identity.js';
 import { createUrlRewriteStream, isRewritableContentType, rewriteLocation, type UrlRewrite } from './url-rewrite.js';
 
 export interface ProxyOptions {
@@ -27,30 +28,24 @@ interface RelayContext {
 }
 
 const timedOut = new WeakSet<IncomingMessage>();
-
-function upstreamIdentity(publicUrl: URL, orthanc: Config['orthanc']): UpstreamIdentity {
-  const credential = Buffer.from(`${orthanc.username}:${orthanc.password}`).toString('base64');
-  return {
-    authorization: `Basic ${credential}`,
-    forwarded: `host=${publicUrl.host};proto=${publicUrl.protocol.replace(':', '')}`,
-  };
-}
+/** Which Orthanc credential a request was sent with (its label, for the 401 message). */
+const credentialUsed = new WeakMap<IncomingMessage, string>();
 
 function upstreamFailure(error: NodeJS.ErrnoException, req: IncomingMessage): GatewayError {
   if (timedOut.has(req)) return new GatewayError('gateway_timeout', 'Orthanc did not answer in time');
   return new GatewayError('bad_gateway', `Orthanc is unreachable (${error.code ?? 'connection error'})`);
 }
 
-/** Orthanc's own 401 means the gateway's service credential is wrong: never relay its Basic challenge. */
-function refusedByOrthanc(status: number | undefined): GatewayError | undefined {
-  if (status === 401) return new GatewayError('bad_gateway', "Orthanc rejected the gateway's service credential");
+/** Orthanc's own 401 means the gateway's credential is wrong: never relay its Basic challenge. */
+function refusedByOrthanc(status: number | undefined, credential: string): GatewayError | undefined {
+  if (status === 401) return new GatewayError('bad_gateway', `Orthanc rejected the gateway's ${credential}`);
   if (status === 403) return new GatewayError('forbidden', 'Orthanc refused the request');
   return undefined;
 }
 
 /** Streams Orthanc's answer to the client, rewriting Orthanc URLs in JSON/XML bodies and Location. */
-function relayResponse(proxyRes: IncomingMessage, res: Response, context: RelayContext): void {
-  const refusal = refusedByOrthanc(proxyRes.statusCode);
+function relayResponse(proxyRes: IncomingMessage, req: Request, res: Response, context: RelayContext): void {
+  const refusal = refusedByOrthanc(proxyRes.statusCode, credentialUsed.get(req) ?? 'service credential');
   if (refusal) {
     proxyRes.resume();
     return sendError(res, refusal);
@@ -77,7 +72,9 @@ function relayResponse(proxyRes: IncomingMessage, res: Response, context: RelayC
 
 function gatewayPlugin({ publicUrl, orthanc, logger }: ProxyOptions): Plugin<Request, Response> {
   const base = new URL(publicUrl);
-  const identity = upstreamIdentity(base, orthanc);
+  const forwarded = `host=${base.host};proto=${base.protocol.replace(':', '')}`;
+  // Basic header values for the service user and every per-role user are computed here, once.
+  const resolveIdentity = createUpstreamIdentity(orthanc);
   const context: RelayContext = {
     publicUrl,
     publicOrigin: base.origin,
@@ -86,14 +83,16 @@ function gatewayPlugin({ publicUrl, orthanc, logger }: ProxyOptions): Plugin<Req
   };
 
   return (proxyServer) => {
-    proxyServer.on('proxyReq', (proxyReq: ClientRequest, req: Request) => {
-      prepareUpstreamRequest(proxyReq, identity);
+    proxyServer.on('proxyReq', (proxyReq: ClientRequest, req: Request, res: Response) => {
+      const { credential, headers } = resolveIdentity(requestState(res).principal);
+      credentialUsed.set(req, credential.label);
+      prepareUpstreamRequest(proxyReq, { authorization: credential.authorization, forwarded, identityHeaders: headers });
       proxyReq.setTimeout(orthanc.timeoutMs, () => {
         timedOut.add(req);
         proxyReq.destroy(new Error('upstream timeout'));
       });
     });
-    proxyServer.on('proxyRes', (proxyRes: IncomingMessage, _req: Request, res: Response) => relayResponse(proxyRes, res, context));
+    proxyServer.on('proxyRes', (proxyRes: IncomingMessage, req: Request, res: Response) => relayResponse(proxyRes, req, res, context));
     proxyServer.on('error', (error: Error, req: Request, res: Response | Socket) => {
       if (!('writeHead' in res)) return res.destroy();
       const failure = upstreamFailure(error as NodeJS.ErrnoException, req);
@@ -105,7 +104,10 @@ function gatewayPlugin({ publicUrl, orthanc, logger }: ProxyOptions): Plugin<Req
   };
 }
 
-/** Last stage: forwards an authorized request to Orthanc with the service credential, streaming both ways. */
+/**
+ * Last stage: forwards an authorized request to Orthanc with the service credential (or the
+ * caller's per-role Orthanc user) and optional identity headers, streaming both ways.
+ */
 export function proxyToOrthanc(options: ProxyOptions): RequestHandler {
   const middleware = createProxyMiddleware<Request, Response>({
     target: options.orthanc.url,

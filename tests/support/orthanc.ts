@@ -18,19 +18,35 @@ export interface StartOrthancOptions {
   port?: number;
   /** Folder to keep config and storage in across runs (npm run dev); default a temp dir removed on stop. */
   dir?: string;
+  /**
+   * Extra Orthanc-side rules: the body of a Lua function `(method, uri, ip, username, httpHeaders)`
+   * that must return true (allow) or false (Orthanc answers 403). It runs inside the request-logging
+   * `IncomingHttpRequestFilter` after the request was logged (a second definition of that global
+   * would replace the logger). A Lua error counts as false. Default: allow everything.
+   */
+  luaFilter?: string;
 }
 
 export interface SeenRequest {
   request: string;
   headers: Record<string, string>;
+  /** The Orthanc user the request authenticated as (the filter's `username` argument). */
+  username?: string;
+  /** What the request filter answered (false: Orthanc refused the request with 403). */
+  allowed?: boolean;
 }
 
 function parseHeaderLog(text: string): SeenRequest[] {
   const seen: SeenRequest[] = [];
   for (const line of text.split('\n').filter(Boolean)) {
     const header = /^  ([^:]+): (.*)$/.exec(line);
-    if (!header) seen.push({ request: line, headers: {} });
-    else if (seen.length) seen[seen.length - 1]!.headers[header[1]!] = header[2]!;
+    const meta = /^@ (username|allowed) (.*)$/.exec(line);
+    const current = seen[seen.length - 1];
+    if (meta) {
+      if (current && meta[1] === 'username') current.username = meta[2]!;
+      if (current && meta[1] === 'allowed') current.allowed = meta[2] === 'true';
+    } else if (!header) seen.push({ request: line, headers: {} });
+    else if (current) current.headers[header[1]!] = header[2]!;
   }
   return seen;
 }
@@ -67,23 +83,31 @@ export interface TestOrthanc {
  *    (`/patients/%2e%2e` is logged as `/`).
  * Orthanc serializes calls into its Lua context, so appending from the filter is safe.
  */
-function requestLogLua(logPath: string): string {
+function requestLogLua(logPath: string, luaFilter = 'return true'): string {
   return `
+local function TestRequestRules(method, uri, ip, username, httpHeaders)
+${luaFilter}
+end
+
 function IncomingHttpRequestFilter(method, uri, ip, username, httpHeaders)
   local f = io.open(${JSON.stringify(logPath)}, 'a')
   if f then
     f:write(method .. ' ' .. uri .. '\\n')
     f:close()
   end
+  local ok, allowed = pcall(TestRequestRules, method, uri, ip, username, httpHeaders)
+  allowed = ok and allowed == true
   local h = io.open(${JSON.stringify(logPath + '.headers')}, 'a')
   if h then
     h:write(method .. ' ' .. uri .. '\\n')
     for name, value in pairs(httpHeaders) do
       h:write('  ' .. string.lower(name) .. ': ' .. value .. '\\n')
     end
+    h:write('@ username ' .. tostring(username) .. '\\n')
+    h:write('@ allowed ' .. tostring(allowed) .. '\\n')
     h:close()
   end
-  return true
+  return allowed
 end
 `;
 }
@@ -155,7 +179,7 @@ async function startOnce(opts: StartOrthancOptions): Promise<TestOrthanc> {
     ...extra,
     LuaScripts: [luaPath, ...extraLua],
   };
-  await writeFile(luaPath, requestLogLua(requestLog));
+  await writeFile(luaPath, requestLogLua(requestLog, opts.luaFilter));
   await writeFile(requestLog, '');
   await writeFile(configPath, JSON.stringify(config, null, 2));
 
