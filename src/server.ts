@@ -2,12 +2,9 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { createBearerVerifier } from './auth/bearer.js';
-import { createIssuerMetadataSource } from './auth/issuer.js';
+import { createComponents } from './components.js';
 import type { Config } from './config/config.js';
 import { createApp } from './http/app.js';
-import { createOrthancClient } from './http/orthanc-client.js';
-import { createUpstreamAgent } from './http/upstream-agent.js';
 import type { Logger } from './observability/logger.js';
 
 export interface RunningGateway {
@@ -25,20 +22,9 @@ function createServer(config: Config, app: http.RequestListener): http.Server {
 
 /** Builds the gateway from a validated config and listens on `config.port` (0 picks a free port). */
 export async function startGateway(config: Config, logger: Logger, host?: string): Promise<RunningGateway> {
-  const metadata = createIssuerMetadataSource({ issuer: config.oidc.issuer, discoveryUrl: config.oidc.discoveryUrl });
-  const bearer = createBearerVerifier({ issuer: config.oidc.issuer, audience: config.oidc.audience, metadata });
-  const upstreamAgent = createUpstreamAgent(config.orthanc);
-  const orthancClient = createOrthancClient(config.orthanc, upstreamAgent);
-  const readinessChecks = {
-    orthanc: async () => {
-      const { status } = await orthancClient.get('/system');
-      if (status !== 200) throw new Error(`Orthanc GET /system answered HTTP ${status}`);
-    },
-    identityProvider: async () => {
-      await metadata.get();
-    },
-  };
-  const server = createServer(config, createApp({ config, logger, bearer, upstreamAgent, readinessChecks }));
+  const components = createComponents(config, logger);
+  await components.ready();
+  const server = createServer(config, createApp(components.app));
   // Slow or idle clients must not hold sockets forever.
   server.headersTimeout = 20_000;
   server.requestTimeout = 0; // large STOW uploads and WADO downloads may legitimately take long
@@ -51,7 +37,6 @@ export async function startGateway(config: Config, logger: Logger, host?: string
   const { port } = server.address() as AddressInfo;
   const url = `${config.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   logger.info({ port, publicUrl: config.publicUrl, orthanc: config.orthanc.url, issuer: config.oidc.issuer }, 'gateway listening');
-  metadata.get().catch((error: Error) => logger.warn({ err: error }, 'identity provider not reachable yet; will retry on demand'));
 
   return {
     server,
@@ -62,7 +47,7 @@ export async function startGateway(config: Config, logger: Logger, host?: string
         force.unref();
         server.close(() => {
           clearTimeout(force);
-          resolve();
+          void components.close().then(resolve);
         });
         server.closeIdleConnections();
       }),

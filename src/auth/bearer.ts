@@ -1,6 +1,6 @@
-import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
+import { errors, jwtVerify, type JWTPayload } from 'jose';
 import { GatewayError } from '../errors.js';
-import type { IssuerMetadataSource } from './issuer.js';
+import type { IssuerKeys } from './issuer-keys.js';
 
 /** Asymmetric algorithms only: never `none`, never HS* (a public key must not become an HMAC secret). */
 export const ACCEPTED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
@@ -15,11 +15,8 @@ export interface BearerVerifier {
 export interface BearerOptions {
   issuer: string;
   audience: string;
-  metadata: IssuerMetadataSource;
+  keys: IssuerKeys;
   clockToleranceSeconds?: number;
-  /** Minimum pause between two JWKS downloads triggered by unknown `kid`s. */
-  jwksCooldownMs?: number;
-  jwksCacheMaxAgeMs?: number;
 }
 
 const invalidToken = (message: string) =>
@@ -58,25 +55,11 @@ function checkKeycloakShape(payload: JWTPayload, nowSeconds: number, toleranceSe
 
 export function createBearerVerifier(options: BearerOptions): BearerVerifier {
   const tolerance = options.clockToleranceSeconds ?? 30;
-  let keySet: ReturnType<typeof createRemoteJWKSet> | undefined;
-
-  async function getKeySet() {
-    if (!keySet) {
-      const metadata = await options.metadata.get();
-      keySet = createRemoteJWKSet(new URL(metadata.jwks_uri), {
-        cooldownDuration: options.jwksCooldownMs ?? 30_000,
-        cacheMaxAge: options.jwksCacheMaxAgeMs ?? 600_000,
-        timeoutDuration: 5000,
-      });
-    }
-    return keySet;
-  }
-
   return {
     async verify(token) {
       if (token.length > MAX_TOKEN_LENGTH) throw invalidToken('The token is too large');
       try {
-        const { payload } = await jwtVerify(token, await getKeySet(), {
+        const { payload } = await jwtVerify(token, await options.keys.get(), {
           issuer: options.issuer,
           audience: options.audience,
           algorithms: ACCEPTED_ALGORITHMS,

@@ -4,8 +4,8 @@
  *
  * In docker-compose the browser reaches Keycloak at http://localhost:8081 while the gateway reaches
  * it as http://keycloak:8080: the tokens' `iss` is the former (OIDC_ISSUER), the gateway fetches from
- * the latter (OIDC_DISCOVERY_URL), and endpoint URLs the document names under the issuer are
- * rewritten to the discovery base so the gateway can call them.
+ * the latter (OIDC_DISCOVERY_URL), and the back-channel endpoint URLs the document names under the
+ * issuer are rewritten to the discovery base so the gateway can call them.
  */
 export interface IssuerMetadata {
   issuer: string;
@@ -34,10 +34,14 @@ interface Options {
 
 const withoutTrailingSlash = (url: string) => url.replace(/\/+$/, '');
 
+/** Endpoints the browser visits keep the public issuer host; the others are called by the gateway. */
+const BROWSER_ENDPOINTS = new Set(['authorization_endpoint', 'end_session_endpoint', 'check_session_iframe']);
+
 function rebaseEndpoints(metadata: IssuerMetadata, issuerBase: string, discoveryBase: string): IssuerMetadata {
   if (issuerBase === discoveryBase) return metadata;
+  const isBackChannel = (key: string) => key === 'jwks_uri' || (key.endsWith('_endpoint') && !BROWSER_ENDPOINTS.has(key));
   const rebase = (value: unknown, key: string) =>
-    (key === 'jwks_uri' || key.endsWith('_endpoint')) && typeof value === 'string' && value.startsWith(`${issuerBase}/`)
+    isBackChannel(key) && typeof value === 'string' && value.startsWith(`${issuerBase}/`)
       ? discoveryBase + value.slice(issuerBase.length)
       : value;
   return Object.fromEntries(Object.entries(metadata).map(([key, value]) => [key, rebase(value, key)])) as IssuerMetadata;

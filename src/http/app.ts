@@ -2,23 +2,32 @@ import type { Agent } from 'node:http';
 import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { BearerVerifier } from '../auth/bearer.js';
+import type { BrowserSessions } from '../auth/browser-sessions.js';
+import type { OidcClient } from '../auth/oidc.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
 import type { ReadinessCheck } from '../observability/readiness.js';
 import { accessLog } from './access-log.js';
+import { authRoutes } from './auth-routes.js';
 import { authenticate } from './authenticate.js';
 import { authorize } from './authorize.js';
 import { classifyRequest } from './classify.js';
 import { errorHandler, notFound } from './error-handler.js';
 import { requestState } from './locals.js';
+import { browserSession } from './session.js';
 import { opsRoutes } from './ops-routes.js';
 import { proxyToOrthanc } from './proxy.js';
 import { assignRequestId } from './request-id.js';
+import { serveViewer } from './viewer.js';
 
 export interface AppDependencies {
   config: Config;
   logger: Logger;
   bearer: BearerVerifier;
+  sessions: BrowserSessions;
+  oidc: OidcClient;
+  /** express-session over the configured store. */
+  sessionMiddleware: RequestHandler;
   upstreamAgent: Agent;
   readinessChecks: Record<string, ReadinessCheck>;
 }
@@ -39,8 +48,13 @@ function securityHeaders(config: Config): RequestHandler {
   });
 }
 
-/** The request pipeline, top to bottom: identify → classify → authenticate → authorize → proxy. */
-export function createApp({ config, logger, bearer, upstreamAgent, readinessChecks }: AppDependencies): Express {
+/**
+ * The request pipeline, top to bottom: request id → classify (refuse unclean paths) → browser
+ * session → /auth routes → for /pacs and /pacs-admin: authenticate → authorize → proxy → viewer.
+ */
+export function createApp(deps: AppDependencies): Express {
+  const { config, logger, bearer, sessions, oidc, upstreamAgent, readinessChecks } = deps;
+  const identify = authenticate({ bearer, sessions, rolesClient: config.oidc.rolesClient, publicOrigin: new URL(config.publicUrl).origin });
   const app = express();
   app.disable('x-powered-by');
   app.set('case sensitive routing', true);
@@ -52,13 +66,16 @@ export function createApp({ config, logger, bearer, upstreamAgent, readinessChec
   app.use(securityHeaders(config));
   app.use(opsRoutes(readinessChecks));
   app.use(classifyRequest);
+  app.use(browserSession(deps.sessionMiddleware));
+  app.use(authRoutes({ publicUrl: config.publicUrl, oidc, sessions, authenticate: identify, logger }));
   app.use(
     forProxiedRoutes(
-      authenticate(bearer, config.oidc.rolesClient),
+      identify,
       authorize({ roles: config.roles, allowDangerous: config.adminAllowDangerous }),
       proxyToOrthanc({ publicUrl: config.publicUrl, orthanc: config.orthanc, agent: upstreamAgent, logger }),
     ),
   );
+  if (config.ohifDist) app.use(serveViewer(config.ohifDist));
   app.use(notFound);
   app.use(errorHandler(logger));
   return app;

@@ -1,7 +1,9 @@
 import type { Request, RequestHandler } from 'express';
 import { BEARER_REALM, type BearerVerifier } from '../auth/bearer.js';
-import { principalFromClaims } from '../auth/principal.js';
+import type { BrowserSessions } from '../auth/browser-sessions.js';
+import { principalFromClaims, type Principal } from '../auth/principal.js';
 import { GatewayError } from '../errors.js';
+import { isSafeMethod, isSameOriginRequest } from './browser-request.js';
 import { requestState } from './locals.js';
 
 const BEARER_HEADER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
@@ -21,12 +23,34 @@ export function bearerToken(req: Request): string | null {
   return match[1];
 }
 
-/** Sets the request's principal from a Bearer token, or to null when no credential is presented. */
-export function authenticate(verifier: BearerVerifier, rolesClient: string | undefined): RequestHandler {
+export interface AuthenticateOptions {
+  bearer: BearerVerifier;
+  sessions: BrowserSessions;
+  rolesClient: string | undefined;
+  publicOrigin: string;
+}
+
+async function sessionPrincipal(req: Request, { sessions, publicOrigin }: AuthenticateOptions): Promise<Principal | null> {
+  let principal: Principal | null;
+  try {
+    principal = await sessions.principal(req);
+  } catch {
+    throw new GatewayError('service_unavailable', 'The session store is unavailable; try again shortly');
+  }
+  // A cookie rides along on cross-site requests too: state changes must come from our own pages.
+  if (principal && !isSafeMethod(req.method) && !isSameOriginRequest(req, publicOrigin)) {
+    throw new GatewayError('forbidden', 'Cross-site request refused: state-changing requests must come from this site');
+  }
+  return principal;
+}
+
+/** Sets the request's principal from a Bearer token, else from the browser session, else null. */
+export function authenticate(options: AuthenticateOptions): RequestHandler {
   return async (req, res, next) => {
     const token = bearerToken(req);
-    const state = requestState(res);
-    state.principal = token ? principalFromClaims(await verifier.verify(token), 'bearer', rolesClient) : null;
+    requestState(res).principal = token
+      ? principalFromClaims(await options.bearer.verify(token), 'bearer', options.rolesClient)
+      : await sessionPrincipal(req, options);
     next();
   };
 }

@@ -1,17 +1,24 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { BEARER_REALM } from '../auth/bearer.js';
 import { GatewayError } from '../errors.js';
 import { evaluate, type PolicyOptions } from '../policy/evaluate.js';
+import { isBrowserNavigation } from './browser-request.js';
 import { requestState } from './locals.js';
 
-/** Applies the pure policy to the classified route and the authenticated principal. */
+export const loginRedirectFor = (req: Request) => `/auth/login?returnTo=${encodeURIComponent(req.originalUrl)}`;
+
+/**
+ * Applies the pure policy to the classified route and the principal. Unauthenticated page loads go
+ * to the sign-in; API calls get 401 JSON with a Bearer challenge (never Basic, never a redirect).
+ */
 export function authorize(options: PolicyOptions): RequestHandler {
-  return (_req, res, next) => {
+  return (req, res, next) => {
     const { route, principal } = requestState(res);
     if (!route) return next();
     const decision = evaluate(route, principal ?? null, options);
     if (decision.outcome === 'unauthenticated') {
-      throw new GatewayError('unauthenticated', 'Authentication required: send Authorization: Bearer <access token>', {
+      if (isBrowserNavigation(req)) return res.redirect(302, loginRedirectFor(req));
+      throw new GatewayError('unauthenticated', 'Authentication required: sign in, or send Authorization: Bearer <access token>', {
         'www-authenticate': `Bearer realm="${BEARER_REALM}"`,
       });
     }

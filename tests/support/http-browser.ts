@@ -10,6 +10,11 @@ export class Browser {
   /** name -> value and path (one host only; enough for the IdP's cookies). */
   private readonly jar = new Map<string, { value: string; path: string }>();
 
+  /** The value of a cookie in the jar. */
+  cookie(name: string): string | undefined {
+    return this.jar.get(name)?.value;
+  }
+
   async request(url: string, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers);
     const { pathname } = new URL(url);

@@ -1,0 +1,114 @@
+import type { Request } from 'express';
+import type { Session, Store } from 'express-session';
+import type { Config } from '../config/config.js';
+import type { Logger } from '../observability/logger.js';
+import type { BearerVerifier } from './bearer.js';
+import type { IssuerKeys } from './issuer-keys.js';
+import { createLogoutTokenValidator } from './logout-token.js';
+import type { OidcClient, TokenSet } from './oidc.js';
+import { principalFromClaims, type Principal } from './principal.js';
+import { createRefresher, needsRefresh, RefreshFailed } from './refresh.js';
+import { isPastAbsoluteLifetime, type SessionUser } from './session.js';
+import { createSessionIndex } from './session-index.js';
+import type { SharedState } from './shared-state.js';
+
+export interface BrowserSessionsDeps {
+  config: Config;
+  oidc: OidcClient;
+  bearer: BearerVerifier;
+  keys: IssuerKeys;
+  store: Store;
+  state: SharedState;
+  logger: Logger;
+}
+
+const promisify = (run: (callback: (error?: unknown) => void) => void) =>
+  new Promise<void>((resolve, reject) => run((error) => (error ? reject(error) : resolve())));
+const regenerate = (session: Session) => promisify((done) => session.regenerate(done));
+const save = (session: Session) => promisify((done) => session.save(done));
+const destroy = (session: Session) => promisify((done) => session.destroy(done));
+
+/**
+ * Browser sessions: sign-in stores the tokens server-side under a fresh session id, each request
+ * reads the principal (refreshing the access token once when it nears expiry), sign-out and
+ * back-channel logout end sessions everywhere.
+ */
+export function createBrowserSessions({ config, oidc, bearer, keys, store, state, logger }: BrowserSessionsDeps) {
+  const index = createSessionIndex(state, store, config.session.maxSeconds);
+  const validateLogoutToken = createLogoutTokenValidator({ issuer: config.oidc.issuer, clientId: config.oidc.clientId, keys, state });
+
+  /** The access token passes the same checks as a Bearer token; roles are read from it. */
+  async function toUser(tokens: TokenSet, sid: string | undefined, signedInAt: number): Promise<SessionUser> {
+    const claims = await bearer.verify(tokens.accessToken);
+    const { via: _via, ...principal } = principalFromClaims(claims, 'session', config.oidc.rolesClient);
+    return { principal, tokens, sid, signedInAt };
+  }
+
+  const refreshed = createRefresher({
+    store,
+    state,
+    refresh: async (user) => {
+      try {
+        const next = await toUser(await oidc.refresh(user.tokens), user.sid, user.signedInAt);
+        logger.info({ sub: user.principal.sub }, 'session access token refreshed');
+        return next;
+      } catch (error) {
+        throw new RefreshFailed(`token refresh failed: ${(error as Error).message}`);
+      }
+    },
+  });
+
+  async function end(req: Request): Promise<SessionUser | undefined> {
+    const user = req.session?.user;
+    if (user) await index.remove(req.sessionID, { sid: user.sid, sub: user.principal.sub });
+    if (req.session) await destroy(req.session);
+    return user;
+  }
+
+  return {
+    async signIn(req: Request, tokens: TokenSet, sid: string | undefined): Promise<void> {
+      const user = await toUser(tokens, sid, Date.now());
+      await regenerate(req.session); // a new session id at sign-in: no fixation
+      req.session.user = user;
+      await save(req.session);
+      await index.add(req.sessionID, { sid, sub: user.principal.sub });
+      logger.info({ sub: user.principal.sub, username: user.principal.username }, 'signed in');
+    },
+
+    /** The signed-in principal of this request's session, or null. */
+    async principal(req: Request): Promise<Principal | null> {
+      const user = req.session?.user;
+      if (!user) return null;
+      if (isPastAbsoluteLifetime(user, config.session.maxSeconds)) {
+        await end(req);
+        return null;
+      }
+      let current = user;
+      if (needsRefresh(user)) {
+        try {
+          current = await refreshed(req.sessionID, user);
+          req.session.user = current;
+        } catch (error) {
+          if (!(error instanceof RefreshFailed)) throw error; // the session store itself failed: 503
+          logger.info({ sub: user.principal.sub, reason: error.message }, 'session ended: token refresh failed');
+          await end(req);
+          return null;
+        }
+      }
+      return { ...current.principal, via: 'session' };
+    },
+
+    /** Ends this request's session; returns the user it belonged to (for the IdP logout). */
+    end,
+
+    /** Validates a back-channel logout token and ends every session of its sid/sub. */
+    async backchannelLogout(logoutToken: string): Promise<number> {
+      const target = await validateLogoutToken(logoutToken);
+      const ended = await index.destroyAll(target);
+      logger.info({ ...target, ended }, 'back-channel logout');
+      return ended;
+    },
+  };
+}
+
+export type BrowserSessions = ReturnType<typeof createBrowserSessions>;

@@ -1,0 +1,122 @@
+import * as client from 'openid-client';
+import type { Config } from '../config/config.js';
+import type { IssuerMetadataSource } from './issuer.js';
+
+/** What the gateway keeps, server-side, between /auth/login and /auth/callback. */
+export interface LoginTransaction {
+  state: string;
+  nonce: string;
+  codeVerifier: string;
+  returnTo: string;
+  createdAt: number;
+}
+
+export interface TokenSet {
+  accessToken: string;
+  refreshToken: string | undefined;
+  idToken: string | undefined;
+  /** Access token expiry, milliseconds since the epoch. */
+  accessExpiresAt: number;
+  /** The access token's lifetime as issued, in milliseconds. */
+  lifetimeMs: number;
+}
+
+/** Thrown for anything the IdP or the authorization response got wrong; `status` is what the user sees. */
+export class LoginError extends Error {
+  constructor(
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+    this.name = 'LoginError';
+  }
+}
+
+function toTokenSet(response: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers, previous?: TokenSet): TokenSet {
+  const expiresIn = response.expiresIn() ?? 60;
+  return {
+    accessToken: response.access_token,
+    refreshToken: response.refresh_token ?? previous?.refreshToken,
+    idToken: response.id_token ?? previous?.idToken,
+    accessExpiresAt: Date.now() + expiresIn * 1000,
+    lifetimeMs: expiresIn * 1000,
+  };
+}
+
+/**
+ * The gateway as an OpenID relying party (openid-client): authorization code + PKCE S256, state,
+ * nonce, ID token signature checked (non-repudiation checks), RFC 9207 `iss` checked when the
+ * provider advertises it, refresh, and RP-initiated logout.
+ */
+export function createOidcClient(config: Config, metadata: IssuerMetadataSource) {
+  const redirectUri = `${config.publicUrl}/auth/callback`;
+  const postLogoutRedirectUri = `${config.publicUrl}/`;
+  let configuration: client.Configuration | undefined;
+
+  async function rp(): Promise<client.Configuration> {
+    if (configuration) return configuration;
+    const server = (await metadata.get()) as client.ServerMetadata;
+    const built = new client.Configuration(server, config.oidc.clientId, config.oidc.clientSecret);
+    if (!config.oidc.discoveryUrl.startsWith('https:') || !config.oidc.issuer.startsWith('https:')) {
+      client.allowInsecureRequests(built); // http:// issuers: development and docker-compose only
+    }
+    client.enableNonRepudiationChecks(built);
+    configuration = built;
+    return built;
+  }
+
+  return {
+    redirectUri,
+
+    async startLogin(returnTo: string): Promise<{ url: URL; transaction: LoginTransaction }> {
+      const transaction: LoginTransaction = {
+        state: client.randomState(),
+        nonce: client.randomNonce(),
+        codeVerifier: client.randomPKCECodeVerifier(),
+        returnTo,
+        createdAt: Date.now(),
+      };
+      const url = client.buildAuthorizationUrl(await rp(), {
+        redirect_uri: redirectUri,
+        scope: config.oidc.scopes.join(' '),
+        response_type: 'code',
+        code_challenge: await client.calculatePKCECodeChallenge(transaction.codeVerifier),
+        code_challenge_method: 'S256',
+        state: transaction.state,
+        nonce: transaction.nonce,
+      });
+      return { url, transaction };
+    },
+
+    /** `callbackUrl` is PUBLIC_URL + the request's path and query (never built from the Host header). */
+    async completeLogin(callbackUrl: URL, transaction: LoginTransaction): Promise<{ tokens: TokenSet; sid: string | undefined }> {
+      try {
+        const response = await client.authorizationCodeGrant(await rp(), callbackUrl, {
+          pkceCodeVerifier: transaction.codeVerifier,
+          expectedState: transaction.state,
+          expectedNonce: transaction.nonce,
+          idTokenExpected: true,
+        });
+        const sid = response.claims()?.['sid'];
+        return { tokens: toTokenSet(response), sid: typeof sid === 'string' ? sid : undefined };
+      } catch (error) {
+        throw new LoginError(`Sign-in could not be completed: ${(error as Error).message}`);
+      }
+    },
+
+    async refresh(tokens: TokenSet): Promise<TokenSet> {
+      if (!tokens.refreshToken) throw new LoginError('No refresh token', 401);
+      return toTokenSet(await client.refreshTokenGrant(await rp(), tokens.refreshToken), tokens);
+    },
+
+    async endSessionUrl(idToken: string | undefined): Promise<string> {
+      const configurationNow = await rp();
+      if (!configurationNow.serverMetadata().end_session_endpoint) return postLogoutRedirectUri;
+      const parameters: Record<string, string> = { post_logout_redirect_uri: postLogoutRedirectUri, client_id: config.oidc.clientId };
+      if (idToken) parameters['id_token_hint'] = idToken;
+      return client.buildEndSessionUrl(configurationNow, parameters).href;
+    },
+  };
+}
+
+export type OidcClient = ReturnType<typeof createOidcClient>;

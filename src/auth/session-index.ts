@@ -1,0 +1,31 @@
+import type { Store } from 'express-session';
+import type { SharedState } from './shared-state.js';
+import type { LogoutTarget } from './logout-token.js';
+
+/**
+ * Which browser sessions belong to an IdP session (`sid`) or user (`sub`), so a back-channel
+ * logout can end all of them, on every replica.
+ */
+export function createSessionIndex(state: SharedState, store: Store, ttlSeconds: number) {
+  const keys = ({ sid, sub }: LogoutTarget) => [sid && `idx:sid:${sid}`, sub && `idx:sub:${sub}`].filter((key): key is string => !!key);
+  const destroy = (sessionId: string) =>
+    new Promise<void>((resolve, reject) => store.destroy(sessionId, (error) => (error ? reject(error) : resolve())));
+
+  return {
+    async add(sessionId: string, target: LogoutTarget): Promise<void> {
+      await Promise.all(keys(target).map((key) => state.addToSet(key, sessionId, ttlSeconds * 1000)));
+    },
+    async remove(sessionId: string, target: LogoutTarget): Promise<void> {
+      await Promise.all(keys(target).map((key) => state.removeFromSet(key, sessionId)));
+    },
+    /** Destroys every session of the target; returns how many were ended. */
+    async destroyAll(target: LogoutTarget): Promise<number> {
+      const sessionIds = new Set((await Promise.all(keys(target).map((key) => state.setMembers(key)))).flat());
+      await Promise.all([...sessionIds].map(destroy));
+      await Promise.all([...sessionIds].map((sessionId) => this.remove(sessionId, target)));
+      return sessionIds.size;
+    },
+  };
+}
+
+export type SessionIndex = ReturnType<typeof createSessionIndex>;

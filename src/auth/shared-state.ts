@@ -1,0 +1,68 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * The few shared primitives sessions need beyond the session store itself — index sets (which
+ * sessions belong to an IdP `sid`/`sub`), short locks (one token refresh at a time) and one-time
+ * markers (logout token replay). In Redis so every gateway replica sees the same state; in memory
+ * for a single development process.
+ */
+export interface SharedState {
+  /** Sets `key` only if absent; true when this call set it. */
+  setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
+  get(key: string): Promise<string | null>;
+  /** Deletes `key` only while it still holds `value` (releasing one's own lock). */
+  deleteIfEquals(key: string, value: string): Promise<void>;
+  addToSet(key: string, member: string, ttlMs: number): Promise<void>;
+  removeFromSet(key: string, member: string): Promise<void>;
+  setMembers(key: string): Promise<string[]>;
+}
+
+const RELEASE_SCRIPT = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+
+export function redisSharedState(redis: Redis, prefix = 'gw:'): SharedState {
+  return {
+    setIfAbsent: async (key, value, ttlMs) => (await redis.set(prefix + key, value, 'PX', ttlMs, 'NX')) === 'OK',
+    get: (key) => redis.get(prefix + key),
+    deleteIfEquals: async (key, value) => {
+      await redis.eval(RELEASE_SCRIPT, 1, prefix + key, value);
+    },
+    addToSet: async (key, member, ttlMs) => {
+      await redis.multi().sadd(prefix + key, member).pexpire(prefix + key, ttlMs).exec();
+    },
+    removeFromSet: async (key, member) => {
+      await redis.srem(prefix + key, member);
+    },
+    setMembers: (key) => redis.smembers(prefix + key),
+  };
+}
+
+export function memorySharedState(): SharedState {
+  const values = new Map<string, { value: string; expiresAt: number }>();
+  const sets = new Map<string, { members: Set<string>; expiresAt: number }>();
+  const live = <T extends { expiresAt: number }>(map: Map<string, T>, key: string): T | undefined => {
+    const entry = map.get(key);
+    if (entry && entry.expiresAt <= Date.now()) map.delete(key);
+    return entry && entry.expiresAt > Date.now() ? entry : undefined;
+  };
+  return {
+    setIfAbsent: async (key, value, ttlMs) => {
+      if (live(values, key)) return false;
+      values.set(key, { value, expiresAt: Date.now() + ttlMs });
+      return true;
+    },
+    get: async (key) => live(values, key)?.value ?? null,
+    deleteIfEquals: async (key, value) => {
+      if (live(values, key)?.value === value) values.delete(key);
+    },
+    addToSet: async (key, member, ttlMs) => {
+      const entry = live(sets, key) ?? { members: new Set<string>(), expiresAt: 0 };
+      entry.members.add(member);
+      entry.expiresAt = Date.now() + ttlMs;
+      sets.set(key, entry);
+    },
+    removeFromSet: async (key, member) => {
+      live(sets, key)?.members.delete(member);
+    },
+    setMembers: async (key) => [...(live(sets, key)?.members ?? [])],
+  };
+}

@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+import { createBearerVerifier } from './auth/bearer.js';
+import { createBrowserSessions } from './auth/browser-sessions.js';
+import { createIssuerMetadataSource } from './auth/issuer.js';
+import { createIssuerKeys } from './auth/issuer-keys.js';
+import { createOidcClient } from './auth/oidc.js';
+import { createRedisClient, redisReady } from './auth/redis.js';
+import { createSessionMiddleware, createSessionStore } from './auth/session.js';
+import { memorySharedState, redisSharedState } from './auth/shared-state.js';
+import type { Config } from './config/config.js';
+import type { AppDependencies } from './http/app.js';
+import { createOrthancClient } from './http/orthanc-client.js';
+import { createUpstreamAgent } from './http/upstream-agent.js';
+import type { Logger } from './observability/logger.js';
+import type { ReadinessCheck } from './observability/readiness.js';
+
+export interface Components {
+  app: AppDependencies;
+  /** Resolves once the session store is connected (or gives up after a few seconds, with a warning). */
+  ready(): Promise<void>;
+  /** Releases connections (Redis, upstream pool) at shutdown. */
+  close(): Promise<void>;
+}
+
+function sessionSecret(config: Config, logger: Logger): string {
+  if (config.session.secret) return config.session.secret;
+  logger.warn('SESSION_SECRET is not set: using a random secret, so sessions end when the gateway restarts (development only)');
+  return randomBytes(32).toString('base64url');
+}
+
+/** Builds every long-lived part of the gateway once, from the validated config. */
+export function createComponents(config: Config, logger: Logger): Components {
+  const metadata = createIssuerMetadataSource({ issuer: config.oidc.issuer, discoveryUrl: config.oidc.discoveryUrl });
+  const keys = createIssuerKeys(metadata);
+  const bearer = createBearerVerifier({ issuer: config.oidc.issuer, audience: config.oidc.audience, keys });
+  const upstreamAgent = createUpstreamAgent(config.orthanc);
+  const orthancClient = createOrthancClient(config.orthanc, upstreamAgent);
+
+  const redis = config.redisUrl ? createRedisClient(config.redisUrl, logger) : undefined;
+  if (!redis) logger.warn('REDIS_URL is not set: sessions live in this process memory (development only; lost on restart, not shared by replicas)');
+  const store = createSessionStore(redis);
+  const state = redis ? redisSharedState(redis) : memorySharedState();
+  const oidc = createOidcClient(config, metadata);
+  const sessions = createBrowserSessions({ config, oidc, bearer, keys, store, state, logger });
+
+  const readinessChecks: Record<string, ReadinessCheck> = {
+    orthanc: async () => {
+      const { status } = await orthancClient.get('/system');
+      if (status !== 200) throw new Error(`Orthanc GET /system answered HTTP ${status}`);
+    },
+    identityProvider: async () => {
+      await metadata.get();
+    },
+  };
+  if (redis) {
+    readinessChecks['redis'] = async () => {
+      await redis.ping();
+    };
+  }
+
+  return {
+    app: {
+      config,
+      logger,
+      bearer,
+      sessions,
+      oidc,
+      sessionMiddleware: createSessionMiddleware(config, store, sessionSecret(config, logger)),
+      upstreamAgent,
+      readinessChecks,
+    },
+    ready: async () => {
+      if (redis && !(await redisReady(redis, 5000))) logger.warn('Redis is not reachable yet: session routes answer 503 until it is');
+    },
+    close: async () => {
+      upstreamAgent.destroy();
+      redis?.disconnect();
+    },
+  };
+}

@@ -1,0 +1,97 @@
+import express, { Router, type Request, type RequestHandler } from 'express';
+import { BEARER_REALM } from '../auth/bearer.js';
+import type { BrowserSessions } from '../auth/browser-sessions.js';
+import { InvalidLogoutToken } from '../auth/logout-token.js';
+import { LoginError, type OidcClient } from '../auth/oidc.js';
+import { MAX_PENDING_LOGINS } from '../auth/session.js';
+import { safeReturnTo } from '../auth/return-to.js';
+import { GatewayError } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import { isSameOriginRequest } from './browser-request.js';
+import { sendErrorPage } from './error-page.js';
+import { requestState } from './locals.js';
+
+export interface AuthRoutesOptions {
+  publicUrl: string;
+  oidc: OidcClient;
+  sessions: BrowserSessions;
+  /** Sets the principal (Bearer or session) for /auth/me. */
+  authenticate: RequestHandler;
+  logger: Logger;
+}
+
+const LOGIN_ATTEMPT_MAX_AGE_MS = 10 * 60 * 1000;
+const queryString = (req: Request, name: string) => (typeof req.query[name] === 'string' ? (req.query[name] as string) : undefined);
+
+/** /auth/*: sign-in (code + PKCE), callback, logout, back-channel logout, who-am-I. */
+export function authRoutes({ publicUrl, oidc, sessions, authenticate, logger }: AuthRoutesOptions): Router {
+  const router = Router({ caseSensitive: true, strict: true });
+  const publicOrigin = new URL(publicUrl).origin;
+
+  router.get('/auth/login', async (req, res) => {
+    const { url, transaction } = await oidc.startLogin(safeReturnTo(queryString(req, 'returnTo'), publicUrl));
+    const pending = Object.entries(req.session.logins ?? {})
+      .filter(([, attempt]) => Date.now() - attempt.createdAt < LOGIN_ATTEMPT_MAX_AGE_MS)
+      .slice(-(MAX_PENDING_LOGINS - 1));
+    req.session.logins = { ...Object.fromEntries(pending), [transaction.state]: transaction };
+    res.set('cache-control', 'no-store').redirect(302, url.href);
+  });
+
+  router.get('/auth/callback', async (req, res) => {
+    const idpError = queryString(req, 'error');
+    if (idpError) {
+      const description = queryString(req, 'error_description') ?? idpError;
+      return sendErrorPage(res, idpError === 'access_denied' ? 403 : 400, 'Sign-in failed', `The identity provider answered: ${description}`);
+    }
+    const state = queryString(req, 'state');
+    const transaction = state ? req.session.logins?.[state] : undefined;
+    if (!state || !transaction || Date.now() - transaction.createdAt > LOGIN_ATTEMPT_MAX_AGE_MS) {
+      return sendErrorPage(res, 400, 'Sign-in expired', 'This sign-in attempt is unknown, expired or already used. Please sign in again.');
+    }
+    delete req.session.logins?.[state]; // single use, whatever happens next
+    try {
+      const { tokens, sid } = await oidc.completeLogin(new URL(req.originalUrl, publicUrl), transaction);
+      await sessions.signIn(req, tokens, sid);
+    } catch (error) {
+      if (error instanceof GatewayError && error.status >= 500) throw error;
+      logger.warn({ err: error, requestId: requestState(res).requestId }, 'sign-in failed');
+      const message = error instanceof LoginError ? error.message : 'The sign-in could not be verified.';
+      return sendErrorPage(res, 400, 'Sign-in failed', message);
+    }
+    res.redirect(302, transaction.returnTo);
+  });
+
+  router.post('/auth/logout', async (req, res) => {
+    // A cross-site form or image cannot sign anyone out.
+    if (!isSameOriginRequest(req, publicOrigin)) throw new GatewayError('forbidden', 'Cross-site logout refused');
+    const user = await sessions.end(req).catch(() => {
+      throw new GatewayError('service_unavailable', 'The session store is unavailable; try again shortly');
+    });
+    res.set('cache-control', 'no-store').redirect(302, await oidc.endSessionUrl(user?.tokens.idToken));
+  });
+  router.all('/auth/logout', () => {
+    throw new GatewayError('method_not_allowed', 'Sign out with POST /auth/logout', { allow: 'POST' });
+  });
+
+  router.post('/auth/backchannel-logout', express.urlencoded({ extended: false, limit: '16kb' }), async (req, res) => {
+    res.set('cache-control', 'no-store');
+    const token = (req.body as Record<string, unknown> | undefined)?.['logout_token'];
+    if (typeof token !== 'string') throw new GatewayError('bad_request', 'logout_token is required');
+    try {
+      await sessions.backchannelLogout(token);
+    } catch (error) {
+      if (error instanceof InvalidLogoutToken) throw new GatewayError('bad_request', error.message);
+      throw new GatewayError('service_unavailable', 'Sessions could not be ended; the session store is unavailable');
+    }
+    res.status(200).end();
+  });
+
+  router.get('/auth/me', authenticate, (_req, res) => {
+    const principal = requestState(res).principal;
+    if (!principal) throw new GatewayError('unauthenticated', 'Not signed in', { 'www-authenticate': `Bearer realm="${BEARER_REALM}"` });
+    const { sub, username, name, email, roles, via } = principal;
+    res.set('cache-control', 'no-store').json({ sub, username, name, email, roles, via });
+  });
+
+  return router;
+}

@@ -1,0 +1,22 @@
+import type { Request } from 'express';
+
+/** A top-level page load by a browser (as opposed to fetch/XHR or a script). */
+export function isBrowserNavigation(req: Request): boolean {
+  if (req.method !== 'GET') return false;
+  const mode = req.get('sec-fetch-mode');
+  if (mode !== undefined) return mode === 'navigate';
+  return (req.get('accept') ?? '').includes('text/html');
+}
+
+/**
+ * CSRF defence for cookie-authenticated state changes: the request must come from the gateway's own
+ * origin, by its Origin header or, failing that, Sec-Fetch-Site. Neither present → refused.
+ */
+export function isSameOriginRequest(req: Request, publicOrigin: string): boolean {
+  const origin = req.get('origin');
+  if (origin !== undefined) return origin === publicOrigin;
+  const site = req.get('sec-fetch-site');
+  return site === 'same-origin';
+}
+
+export const isSafeMethod = (method: string) => method === 'GET' || method === 'HEAD' || method === 'OPTIONS';

@@ -1,0 +1,46 @@
+import { existsSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import express, { Router, type Request, type RequestHandler, type Response } from 'express';
+
+/** Gateway paths that must never turn into the viewer's index.html. */
+const RESERVED_PREFIXES = ['/pacs', '/pacs-admin', '/auth', '/share', '/healthz', '/readyz', '/metrics'];
+
+/** OHIF's webpack output names chunks, wasm and fonts with a 16-hex content hash; only those may be cached for good. */
+const HASHED_FILE = /(^|\.)[0-9a-f]{16}\.[a-z0-9]+$/;
+
+function isReserved(path: string): boolean {
+  return RESERVED_PREFIXES.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
+}
+
+/** Browser navigations ask for text/html explicitly; scripts, images and fetch() send *\/* or their own type. */
+function isNavigation(req: Request): boolean {
+  return (req.method === 'GET' || req.method === 'HEAD') && (req.get('accept') ?? '').includes('text/html');
+}
+
+function setCacheControl(res: Response, path: string): void {
+  // Everything else (index.html, app-config.js, app.bundle.css, assets/) keeps its name across releases: revalidate.
+  res.setHeader('Cache-Control', HASHED_FILE.test(basename(path)) ? 'public, max-age=31536000, immutable' : 'no-cache');
+}
+
+/**
+ * Serves a built OHIF viewer (OHIF_DIST) at `/`: its files as they are, and index.html for browser
+ * navigations to any other path outside the gateway's own routes (the viewer routes itself). Anything
+ * else falls through to the JSON 404.
+ */
+export function serveViewer(ohifDist: string): Router {
+  const root = resolve(ohifDist);
+  if (!existsSync(join(root, 'index.html'))) {
+    throw new Error(`OHIF_DIST=${ohifDist} has no index.html: point OHIF_DIST at a built OHIF viewer (npm run dev fetches one with scripts/fetch-ohif.mjs)`);
+  }
+
+  const historyFallback: RequestHandler = (req, res, next) => {
+    if (!isNavigation(req) || isReserved(req.path)) return next();
+    res.vary('Accept');
+    res.sendFile('index.html', { root, headers: { 'Cache-Control': 'no-cache' } }, (error) => error && next(error));
+  };
+
+  const router = Router();
+  router.use(express.static(root, { index: false, redirect: false, dotfiles: 'ignore', setHeaders: setCacheControl }));
+  router.use(historyFallback);
+  return router;
+}

@@ -1,0 +1,237 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { makeSeries } from '../support/dicom.js';
+import { stowBody } from '../support/dicomweb.js';
+import { Browser, left } from '../support/http-browser.js';
+import { rawRequest } from '../support/raw-http.js';
+import { signIn, startSessionStack, type SessionStack } from '../support/session-stack.js';
+
+/**
+ * Browser sign-in over real HTTP: the gateway's code + PKCE flow through the dev IdP's login form,
+ * sessions in a real Redis, Orthanc behind. A cookie jar plays the browser.
+ */
+let stack: SessionStack;
+let gatewayUrl: string;
+
+const json = { accept: 'application/json' };
+
+async function signedIn(username: string): Promise<Browser> {
+  const browser = new Browser();
+  const step = await signIn(browser, gatewayUrl, username);
+  if (step.kind !== 'page' || step.status !== 200) throw new Error(`sign-in as ${username} failed: ${JSON.stringify(step).slice(0, 300)}`);
+  return browser;
+}
+
+function sessionCookie(browser: Browser): string | undefined {
+  return browser.cookie('gw-session');
+}
+
+async function stow(browser: Browser, headers: Record<string, string>) {
+  const upload = makeSeries({ modality: 'CT', patientName: 'Session^Upload', patientId: 'P-SES', instances: 1, rows: 16, columns: 16 });
+  const { body, contentType } = stowBody(upload.files);
+  return browser.request(`${gatewayUrl}/pacs/dicom-web/studies`, { method: 'POST', headers: { 'content-type': contentType, ...headers }, body });
+}
+
+/** Ends the user's IdP session at the IdP (not through the gateway), confirming the sign-out form. */
+async function signOutAtIdp(browser: Browser): Promise<void> {
+  const endSession = `${stack.idp.issuer}/protocol/openid-connect/logout`;
+  const confirm = await browser.navigate(endSession, {}, []);
+  if (confirm.kind !== 'page') throw new Error('expected the IdP sign-out confirmation page');
+  const form = /<form[^>]*action="([^"]+)"[^>]*>\s*<input type="hidden" name="xsrf" value="([^"]+)"/.exec(confirm.html);
+  if (!form) throw new Error(`no sign-out form: ${confirm.html.slice(0, 200)}`);
+  await browser.navigate(new URL(form[1]!, confirm.url).href, { method: 'POST', body: new URLSearchParams({ xsrf: form[2]!, logout: 'yes' }) }, []);
+}
+
+beforeAll(async () => {
+  stack = await startSessionStack();
+  gatewayUrl = stack.gateways[0]!.url;
+}, 60_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('sign-in', () => {
+  it('signs a viewer in and returns to the requested page with a session', async () => {
+    const browser = new Browser();
+    const step = await signIn(browser, gatewayUrl, 'viewer', '/auth/me');
+    if (step.kind !== 'page') throw new Error('expected a page');
+    expect([step.url, step.status]).toEqual([`${gatewayUrl}/auth/me`, 200]);
+    expect(step.html).toContain('"via":"session"');
+    const me = await browser.request(`${gatewayUrl}/auth/me`, { headers: json });
+    expect(me.status).toBe(200);
+    expect(await me.json()).toMatchObject({ username: 'viewer', roles: expect.arrayContaining(['pacs-viewer']), via: 'session' });
+  });
+
+  it('sets an HttpOnly, SameSite=Lax session cookie that carries no token', async () => {
+    const browser = new Browser();
+    const login = await browser.request(`${gatewayUrl}/auth/login?returnTo=/`);
+    const setCookie = login.headers.getSetCookie().find((line) => line.startsWith('gw-session='));
+    expect(setCookie).toMatch(/; Path=\//);
+    expect(setCookie).toMatch(/; HttpOnly/);
+    expect(setCookie).toMatch(/; SameSite=Lax/);
+    await signIn(browser, gatewayUrl, 'viewer');
+    const value = decodeURIComponent(sessionCookie(browser) ?? '');
+    expect(value).toMatch(/^s:[\w-]+\.[\w+/=-]+$/); // signed session id only
+    expect(value.length).toBeLessThan(120);
+  });
+
+  it('issues a new session id at sign-in (no fixation)', async () => {
+    const browser = new Browser();
+    const attempt = await browser.navigate(`${gatewayUrl}/auth/login?returnTo=/auth/me`, {}, [stack.idp.issuer]);
+    expect(attempt.kind).toBe('left');
+    const before = sessionCookie(browser);
+    expect(before).toBeDefined();
+    await signIn(browser, gatewayUrl, 'viewer');
+    const after = sessionCookie(browser);
+    expect(after).toBeDefined();
+    expect(after).not.toBe(before);
+
+    const planted = await fetch(`${gatewayUrl}/auth/me`, { headers: { cookie: `gw-session=${before}`, ...json } });
+    expect(planted.status).toBe(401);
+  });
+
+  it.each([
+    ['//evil.example/x'],
+    ['https://evil.example/'],
+    ['/\\evil.example'],
+    ['/%5Cevil.example'],
+    ['http:evil.example'],
+    ['javascript:alert(1)'],
+  ])('refuses the open redirect returnTo=%s and lands on /', async (returnTo) => {
+    const browser = new Browser();
+    const login = new URL(`/auth/login?returnTo=${encodeURIComponent(returnTo)}`, gatewayUrl);
+    const callback = left(await browser.login(login, 'viewer', 'viewer-dev-password', [`${gatewayUrl}/auth/callback`]));
+    const done = await browser.request(callback.href);
+    expect(done.status).toBe(302);
+    const location = done.headers.get('location') ?? '';
+    expect(location.startsWith('/')).toBe(true);
+    expect(location.startsWith('//') || location.startsWith('/\\')).toBe(false);
+    expect(new URL(location, gatewayUrl).origin).toBe(gatewayUrl);
+  });
+
+  it('refuses a replayed callback (state is single use)', async () => {
+    const browser = new Browser();
+    const login = new URL('/auth/login?returnTo=/auth/me', gatewayUrl);
+    const callback = left(await browser.login(login, 'viewer', 'viewer-dev-password', [`${gatewayUrl}/auth/callback`]));
+    expect((await browser.request(callback.href)).status).toBe(302);
+    const replay = await browser.request(callback.href);
+    expect(replay.status).toBe(400);
+    expect(await replay.text()).toContain('Sign-in expired');
+  });
+
+  it('shows an escaped error page when the IdP reports an error, and creates no session', async () => {
+    const response = await fetch(`${gatewayUrl}/auth/callback?error=access_denied&error_description=${encodeURIComponent('<script>alert(1)</script>')}`);
+    expect(response.status).toBe(403);
+    const html = await response.text();
+    expect(html).toContain('&lt;script&gt;');
+    expect(html).not.toContain('<script>');
+    expect(response.headers.getSetCookie()).toEqual([]);
+  });
+});
+
+describe('a session grants what the roles allow', () => {
+  it('lets a viewer read DICOMweb but not the admin API', async () => {
+    const browser = await signedIn('viewer');
+    expect((await browser.request(`${gatewayUrl}/pacs/dicom-web/studies`, { headers: json })).status).toBe(200);
+    expect((await browser.request(`${gatewayUrl}/pacs-admin/system`, { headers: json })).status).toBe(403);
+  });
+
+  it('lets an admin use /pacs-admin', async () => {
+    const browser = await signedIn('admin');
+    const system = await browser.request(`${gatewayUrl}/pacs-admin/system`, { headers: json });
+    expect(system.status).toBe(200);
+  });
+
+  it('sends page loads without a session to sign-in, and API calls get 401 JSON', async () => {
+    // fetch() would replace Sec-Fetch-Mode with "cors": send exactly what a browser's page load sends.
+    const navigation = { accept: 'text/html,application/xhtml+xml', 'sec-fetch-mode': 'navigate' };
+    const page = await rawRequest(gatewayUrl, '/pacs/dicom-web/studies?PatientID=x', { headers: navigation });
+    expect(page.status).toBe(302);
+    expect(page.headers['location']).toBe(`/auth/login?returnTo=${encodeURIComponent('/pacs/dicom-web/studies?PatientID=x')}`);
+    const api = await fetch(`${gatewayUrl}/pacs/dicom-web/studies`, { headers: json, redirect: 'manual' });
+    expect(api.status).toBe(401);
+    expect(api.headers.get('www-authenticate')).toBe('Bearer realm="orthanc-oidc-gateway"');
+  });
+});
+
+describe('CSRF', () => {
+  it('accepts a same-origin upload by an uploader', async () => {
+    const browser = await signedIn('uploader');
+    expect((await stow(browser, { origin: gatewayUrl })).status).toBe(200);
+    expect((await stow(browser, { 'sec-fetch-site': 'same-origin' })).status).toBe(200);
+  });
+
+  it.each([
+    ['a foreign Origin', { origin: 'http://evil.example' }],
+    ['Sec-Fetch-Site: cross-site', { 'sec-fetch-site': 'cross-site' }],
+    ['neither Origin nor Sec-Fetch-Site', {}],
+  ])('refuses a cookie-authenticated upload with %s, before Orthanc sees it', async (_name, headers: Record<string, string>) => {
+    const browser = await signedIn('uploader');
+    await stack.orthanc.clearSeenRequests();
+    const response = await stow(browser, headers);
+    expect(response.status).toBe(403);
+    expect(await stack.orthanc.seenRequests()).toEqual([]);
+  });
+});
+
+describe('logout', () => {
+  it('ends the session and sends the browser to the IdP end-session endpoint', async () => {
+    const browser = await signedIn('viewer');
+    const response = await browser.request(`${gatewayUrl}/auth/logout`, { method: 'POST', headers: { origin: gatewayUrl } });
+    expect(response.status).toBe(302);
+    const location = new URL(response.headers.get('location') ?? '');
+    expect(location.href.startsWith(`${stack.idp.issuer}/protocol/openid-connect/logout`)).toBe(true);
+    expect(location.searchParams.get('id_token_hint')).toBeTruthy();
+    expect(location.searchParams.get('post_logout_redirect_uri')).toBe(`${gatewayUrl}/`);
+    expect((await browser.request(`${gatewayUrl}/pacs/dicom-web/studies`, { headers: json })).status).toBe(401);
+  });
+
+  it('cannot be triggered cross-site or with GET', async () => {
+    const browser = await signedIn('viewer');
+    expect((await browser.request(`${gatewayUrl}/auth/logout`, { method: 'POST', headers: { origin: 'http://evil.example' } })).status).toBe(403);
+    expect((await browser.request(`${gatewayUrl}/auth/logout`)).status).toBe(405);
+    expect((await browser.request(`${gatewayUrl}/pacs/dicom-web/studies`, { headers: json })).status).toBe(200);
+  });
+
+  it('ends the gateway session when the IdP signs the user out over the back channel', async () => {
+    const browser = await signedIn('viewer');
+    expect((await browser.request(`${gatewayUrl}/pacs/dicom-web/studies`, { headers: json })).status).toBe(200);
+    await signOutAtIdp(browser);
+    expect((await browser.request(`${gatewayUrl}/pacs/dicom-web/studies`, { headers: json })).status).toBe(401);
+  });
+
+  it('refuses a forged back-channel logout token with 400', async () => {
+    const response = await fetch(`${gatewayUrl}/auth/backchannel-logout`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ logout_token: 'eyJhbGciOiJub25lIn0.eyJzaWQiOiJ4In0.' }),
+    });
+    expect(response.status).toBe(400);
+  });
+});
+
+describe('Redis unavailable', () => {
+  it('answers session requests 503 fast, keeps Bearer working, and recovers when Redis returns', async () => {
+    const browser = await signedIn('viewer');
+    await stack.redis.stop();
+    try {
+      const started = Date.now();
+      const response = await browser.request(`${gatewayUrl}/pacs/dicom-web/studies`, { headers: json });
+      expect(response.status).toBe(503);
+      expect(await response.json()).toMatchObject({ error: 'service_unavailable' });
+      expect(Date.now() - started).toBeLessThan(1000);
+    } finally {
+      await stack.redis.restart();
+    }
+    // The restarted Redis is empty: the old session is gone, a new sign-in works again.
+    let fresh: Browser | undefined;
+    for (let attempt = 0; attempt < 30 && !fresh; attempt++) {
+      fresh = await signedIn('viewer').catch(async () => {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        return undefined;
+      });
+    }
+    expect(fresh).toBeDefined();
+    expect((await fresh!.request(`${gatewayUrl}/pacs/dicom-web/studies`, { headers: json })).status).toBe(200);
+  }, 30_000);
+});

@@ -1,0 +1,96 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { startDevIdp, type DevIdp } from '../../src/devidp/server.js';
+import { freePort } from './free-port.js';
+import { startTestGateway, type TestGateway } from './gateway.js';
+import { Browser, type Step } from './http-browser.js';
+import { startOrthanc, type TestOrthanc } from './orthanc.js';
+import { startRedis, type TestRedis } from './redis.js';
+
+export const DEV_PASSWORDS: Record<string, string> = {
+  admin: 'admin-dev-password',
+  uploader: 'uploader-dev-password',
+  viewer: 'viewer-dev-password',
+  norole: 'norole-dev-password',
+};
+
+/** Collects the gateway's JSON log lines so tests can count events (e.g. token refreshes). */
+export class LogSink extends Writable {
+  readonly lines: Array<Record<string, unknown>> = [];
+  override _write(chunk: Buffer, _encoding: string, callback: () => void) {
+    for (const line of chunk.toString().split('\n').filter(Boolean)) this.lines.push(JSON.parse(line) as Record<string, unknown>);
+    callback();
+  }
+  count(message: string): number {
+    return this.lines.filter((line) => line['msg'] === message).length;
+  }
+}
+
+export interface SessionStack {
+  idp: DevIdp;
+  orthanc: TestOrthanc;
+  redis: TestRedis;
+  /** Replicas sharing Redis, PUBLIC_URL and SESSION_SECRET (like replicas behind a load balancer). */
+  gateways: TestGateway[];
+  publicUrl: string;
+  logs: LogSink;
+  stop(): Promise<void>;
+}
+
+function realmWithAccessTokenLifespan(seconds: number): string {
+  const realm = JSON.parse(readFileSync(new URL('../../realm-export/orthanc-realm.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+  const file = join(mkdtempSync(join(tmpdir(), 'realm-')), 'realm.json');
+  writeFileSync(file, JSON.stringify({ ...realm, accessTokenLifespan: seconds }));
+  return file;
+}
+
+/**
+ * The browser sign-in stack with real components: dev IdP (oidc-provider), Orthanc, Redis, and
+ * one or more gateways whose PUBLIC_URL is the first one's loopback URL.
+ */
+export async function startSessionStack({ replicas = 1, accessTokenLifespan }: { replicas?: number; accessTokenLifespan?: number } = {}): Promise<SessionStack> {
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const [idp, orthanc, redis] = await Promise.all([
+    startDevIdp({ appOrigin: publicUrl, realmFile: accessTokenLifespan ? realmWithAccessTokenLifespan(accessTokenLifespan) : undefined }),
+    startOrthanc(),
+    startRedis(),
+  ]);
+  const logs = new LogSink();
+  const env = {
+    PUBLIC_URL: publicUrl,
+    OIDC_ISSUER: idp.issuer,
+    OIDC_CLIENT_SECRET: idp.realm.clients.find((client) => client.clientId === 'orthanc-gateway')?.secret,
+    ORTHANC_URL: orthanc.url,
+    ORTHANC_USERNAME: orthanc.username,
+    ORTHANC_PASSWORD: orthanc.password,
+    REDIS_URL: redis.url,
+    SESSION_SECRET: 'test-session-secret-0123456789abcdef0123456789',
+    LOG_LEVEL: 'info',
+  };
+  const gateways: TestGateway[] = [];
+  for (let index = 0; index < replicas; index++) {
+    gateways.push(await startTestGateway({ ...env, PORT: String(index === 0 ? port : await freePort()) }, { logDestination: logs }));
+  }
+  return {
+    idp,
+    orthanc,
+    redis,
+    gateways,
+    publicUrl,
+    logs,
+    stop: async () => {
+      await Promise.all(gateways.map((gateway) => gateway.close(1000)));
+      await Promise.all([idp.stop(), orthanc.stop(), redis.stop()]);
+    },
+  };
+}
+
+/** Signs `username` in through the gateway's /auth/login and the dev IdP form; returns the final step. */
+export async function signIn(browser: Browser, gatewayUrl: string, username: string, returnTo = '/auth/me'): Promise<Step> {
+  const login = new URL(`/auth/login?returnTo=${encodeURIComponent(returnTo)}`, gatewayUrl);
+  return browser.login(login, username, DEV_PASSWORDS[username] ?? '', []);
+}
