@@ -4,12 +4,15 @@
  * everything. Development only: refuses NODE_ENV=production.
  *
  * Ports and data folder can be moved with DEV_GATEWAY_PORT (8080), DEV_IDP_PORT (8081),
- * DEV_ORTHANC_PORT (8042) and DEV_DATA_DIR (.dev-data).
+ * DEV_ORTHANC_PORT (8042) and DEV_DATA_DIR (.dev-data). The OHIF viewer is the pinned build from
+ * scripts/fetch-ohif.mjs unless OHIF_DIST names another one.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config/load.js';
 import { startDevIdp, type DevIdp } from '../src/devidp/server.js';
 import { createLogger } from '../src/observability/logger.js';
@@ -46,13 +49,31 @@ async function startSessionStore(): Promise<TestRedis | undefined> {
   return startRedis();
 }
 
-function printBanner(idp: DevIdp, gateway: RunningGateway, publicUrl: string, orthanc: TestOrthanc) {
+/** Best effort: without a viewer the rest of the stack is still useful. Progress goes to our stderr. */
+function fetchViewer(): Promise<string | undefined> {
+  if (env['OHIF_DIST']) return Promise.resolve(env['OHIF_DIST']);
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'fetch-ohif.mjs');
+  return new Promise((resolveDist) => {
+    const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const giveUp = (why: string) => {
+      console.warn(`[dev] the OHIF viewer is not available (${why}); starting without it.`);
+      resolveDist(undefined);
+    };
+    child.on('error', (error) => giveUp(error.message));
+    child.on('exit', (code) => (code === 0 ? resolveDist(stdout.trim().split('\n').at(-1)) : giveUp(`scripts/fetch-ohif.mjs exited with ${code}`)));
+  });
+}
+
+function printBanner(idp: DevIdp, gateway: RunningGateway, publicUrl: string, orthanc: TestOrthanc, viewer: boolean) {
   const users = idp.realm.users
     .map((user) => `    ${user.username.padEnd(10)} ${String(user.password).padEnd(22)} ${user.realmRoles.join(', ') || '(no role)'}`)
     .join('\n');
   console.log(`
 [dev] orthanc-oidc-gateway development stack is up
   gateway         ${publicUrl}   (listening on ${gateway.url})
+  OHIF viewer     ${viewer ? `${publicUrl}/` : 'not available (see the warning above)'}
   DICOMweb root   ${publicUrl}/pacs/dicom-web
   Orthanc admin   ${publicUrl}/pacs-admin/app/explorer.html   (admin role)
   dev IdP         ${idp.issuer}
@@ -87,6 +108,7 @@ async function main() {
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
 
+  const viewer = fetchViewer(); // downloads in parallel with the rest of the start
   try {
     const publicUrl = `http://localhost:${ports.gateway}`;
     const idp = await startDevIdp({ port: ports.idp, host: '127.0.0.1', publicHost: 'localhost', appOrigin: publicUrl });
@@ -99,6 +121,7 @@ async function main() {
     const loaded = await loadSampleStudies(orthanc);
     console.log(`[dev] sample studies: ${loaded.added ? `generated and uploaded ${loaded.added}` : 'already present'}`);
 
+    const ohifDist = await viewer;
     const gatewayClient = idp.realm.clients.find((client) => client.clientId === 'orthanc-gateway');
     const config = loadConfig({
       NODE_ENV: 'development',
@@ -112,10 +135,11 @@ async function main() {
       REDIS_URL: redis?.url,
       SESSION_SECRET: randomBytes(32).toString('base64url'),
       LOG_LEVEL: env['LOG_LEVEL'] ?? 'info',
+      OHIF_DIST: ohifDist,
     });
     const gateway = await startGateway(config, createLogger(config.logLevel), '127.0.0.1');
     stack.push(() => gateway.close(2000));
-    printBanner(idp, gateway, publicUrl, orthanc);
+    printBanner(idp, gateway, publicUrl, orthanc, ohifDist !== undefined);
   } catch (error) {
     await stopAll();
     throw error;

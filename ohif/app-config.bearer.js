@@ -1,0 +1,77 @@
+/**
+ * OHIF 3.13 configuration for Bearer mode: OHIF signs in itself (OIDC code flow + PKCE, public
+ * client `ohif-viewer`) and sends `Authorization: Bearer <access token>` on every DICOMweb call
+ * to the gateway's `/pacs/...`.
+ *
+ * Placeholder: `__OIDC_AUTHORITY__` must be replaced by the issuer URL exactly as in tokens' `iss`
+ * (the gateway's OIDC_ISSUER, e.g. https://keycloak.example.org/realms/orthanc) before the file is
+ * served as `/app-config.js`, e.g. by the docker entrypoint:
+ *
+ *   sed "s|__OIDC_AUTHORITY__|$OIDC_ISSUER|g" ohif/app-config.bearer.js > "$OHIF_DIST/app-config.js"
+ *
+ * Left unreplaced, the viewer stops at start with an error naming the placeholder.
+ *
+ * The DICOMweb roots assume OHIF is served from the gateway's origin. Served from elsewhere, put
+ * the gateway's PUBLIC_URL in `gateway` below and that origin in the gateway's CORS_ORIGINS.
+ * The identity provider must accept `<viewer origin>/callback` as a redirect URI and allow CORS
+ * on its token endpoint for the viewer's origin.
+ */
+window.config = (function () {
+  var authority = '__OIDC_AUTHORITY__';
+  if (authority.indexOf('__') === 0) {
+    throw new Error('app-config.js: replace __OIDC_AUTHORITY__ with the OIDC issuer URL (see the header of ohif/app-config.bearer.js)');
+  }
+  var gateway = window.location.origin;
+
+  return {
+    name: 'orthanc-oidc-gateway (bearer)',
+    routerBasename: '/',
+    extensions: [],
+    modes: [],
+    customizationService: {},
+    showStudyList: true,
+    investigationalUseDialog: { option: 'never' },
+    maxNumberOfWebWorkers: 3,
+    showWarningMessageForCrossOrigin: false,
+    showCPUFallbackMessage: true,
+    showLoadingIndicator: true,
+    strictZSpacingForVolumeViewport: true,
+    maxNumRequests: { interaction: 100, thumbnail: 5, prefetch: 25 },
+    showErrorDetails: 'dev',
+    oidc: [
+      {
+        authority: authority,
+        client_id: 'ohif-viewer',
+        redirect_uri: '/callback',
+        response_type: 'code',
+        scope: 'openid profile email',
+        post_logout_redirect_uri: '/',
+      },
+    ],
+    defaultDataSourceName: 'orthanc',
+    dataSources: [
+      {
+        namespace: '@ohif/extension-default.dataSourcesModule.dicomweb',
+        sourceName: 'orthanc',
+        configuration: {
+          friendlyName: 'Orthanc through orthanc-oidc-gateway',
+          name: 'orthanc',
+          qidoRoot: gateway + '/pacs/dicom-web',
+          wadoRoot: gateway + '/pacs/dicom-web',
+          wadoUriRoot: gateway + '/pacs/wado',
+          qidoSupportsIncludeField: false,
+          imageRendering: 'wadors',
+          thumbnailRendering: 'wadors',
+          enableStudyLazyLoad: true,
+          supportsFuzzyMatching: false,
+          supportsWildcard: true,
+          staticWado: false,
+          singlepart: 'bulkdata,video',
+          bulkDataURI: { enabled: true },
+          dicomUploadEnabled: true, // STOW-RS; the gateway lets only the uploader role through
+          omitQuotationForMultipartRequest: true,
+        },
+      },
+    ],
+  };
+})();
