@@ -50,6 +50,11 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+it('reports Redis in /readyz', async () => {
+  const response = await fetch(`${gatewayUrl}/readyz`);
+  expect(await response.json()).toMatchObject({ status: 'ready', checks: { redis: { ok: true } } });
+});
+
 describe('sign-in', () => {
   it('signs a viewer in and returns to the requested page with a session', async () => {
     const browser = new Browser();

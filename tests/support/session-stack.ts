@@ -84,7 +84,8 @@ export async function startSessionStack({ replicas = 1, accessTokenLifespan }: {
     logs,
     stop: async () => {
       await Promise.all(gateways.map((gateway) => gateway.close(1000)));
-      await Promise.all([idp.stop(), orthanc.stop(), redis.stop()]);
+      // allSettled: a test may already have stopped the IdP or Redis on purpose.
+      await Promise.allSettled([idp.stop(), orthanc.stop(), redis.stop()]);
     },
   };
 }
