@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { makeSeries } from '../support/dicom.js';
 import { stowBody } from '../support/dicomweb.js';
+import { signInWithCodeFlow } from '../support/dev-idp-login.js';
 import { Browser, left } from '../support/http-browser.js';
 import { rawRequest } from '../support/raw-http.js';
+import { startTestGateway } from '../support/gateway.js';
 import { signIn, startSessionStack, type SessionStack } from '../support/session-stack.js';
 
 /**
@@ -179,6 +181,32 @@ describe('CSRF', () => {
   });
 });
 
+describe('cookie behind a TLS-terminating proxy', () => {
+  it('is __Host- prefixed and Secure when PUBLIC_URL is https', async () => {
+    const gateway = await startTestGateway({
+      PUBLIC_URL: 'https://pacs.example.org',
+      TRUST_PROXY: 'true',
+      OIDC_ISSUER: stack.idp.issuer,
+      OIDC_CLIENT_SECRET: 'unused-here',
+      ORTHANC_URL: stack.orthanc.url,
+      ORTHANC_USERNAME: stack.orthanc.username,
+      ORTHANC_PASSWORD: stack.orthanc.password,
+      REDIS_URL: stack.redis.url,
+      SESSION_SECRET: 'another-test-session-secret-0123456789abcdef',
+    });
+    try {
+      const response = await fetch(`${gateway.url}/auth/login?returnTo=/`, { headers: { 'x-forwarded-proto': 'https' }, redirect: 'manual' });
+      expect(response.status).toBe(302);
+      const cookie = response.headers.getSetCookie().find((line) => line.startsWith('__Host-gw-session='));
+      expect(cookie).toMatch(/; Path=\/; .*HttpOnly; Secure; SameSite=Lax/);
+      expect(response.headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
+      expect(new URL(response.headers.get('location') ?? '').searchParams.get('redirect_uri')).toBe('https://pacs.example.org/auth/callback');
+    } finally {
+      await gateway.close();
+    }
+  });
+});
+
 describe('logout', () => {
   it('ends the session and sends the browser to the IdP end-session endpoint', async () => {
     const browser = await signedIn('viewer');
@@ -218,6 +246,14 @@ describe('logout', () => {
 describe('Redis unavailable', () => {
   it('answers session requests 503 fast, keeps Bearer working, and recovers when Redis returns', async () => {
     const browser = await signedIn('viewer');
+    const { access_token: bearer } = await signInWithCodeFlow({
+      issuer: stack.idp.issuer,
+      clientId: 'orthanc-gateway',
+      clientSecret: stack.idp.realm.clients.find((client) => client.clientId === 'orthanc-gateway')?.secret,
+      redirectUri: `${gatewayUrl}/auth/callback`,
+      username: 'viewer',
+      password: 'viewer-dev-password',
+    });
     await stack.redis.stop();
     try {
       const started = Date.now();
@@ -225,6 +261,9 @@ describe('Redis unavailable', () => {
       expect(response.status).toBe(503);
       expect(await response.json()).toMatchObject({ error: 'service_unavailable' });
       expect(Date.now() - started).toBeLessThan(1000);
+
+      const withBearer = await fetch(`${gatewayUrl}/pacs/dicom-web/studies`, { headers: { authorization: `Bearer ${bearer}` } });
+      expect(withBearer.status).toBe(200);
     } finally {
       await stack.redis.restart();
     }

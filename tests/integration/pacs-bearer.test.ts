@@ -57,6 +57,25 @@ describe('ops endpoints', () => {
   });
 });
 
+describe('/auth/me', () => {
+  it('describes the caller of a Bearer token', async () => {
+    const response = await get('/auth/me', tokens.uploader);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({
+      sub: 'sub-uploader',
+      username: 'uploader',
+      name: 'uploader Test',
+      email: 'uploader@example.org',
+      roles: ['pacs-uploader', 'pacs-viewer', 'default-roles-orthanc'],
+      via: 'bearer',
+    });
+  });
+
+  it('is 401 without credentials', async () => {
+    expect((await get('/auth/me')).status).toBe(401);
+  });
+});
+
 describe('DICOMweb reads through /pacs with a viewer token', () => {
   it('QIDO lists studies, series and instances', async () => {
     const studies = await get('/pacs/dicom-web/studies', tokens.viewer, { accept: ACCEPT_DICOM_JSON });

@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { loadConfig } from '../../src/config/load.js';
@@ -159,6 +162,40 @@ describe('the issuer problem: browsers use localhost:8081, the gateway keycloak:
     expect(keycloakEnv['KC_HOSTNAME_BACKCHANNEL_DYNAMIC']).toBe('true');
     expect(() => new URL(keycloakEnv['KC_HOSTNAME']!)).not.toThrow();
     expect(keycloakEnv['KC_HEALTH_ENABLED']).toBe('true');
+  });
+});
+
+describe('Keycloak healthcheck (bash builtins only: the image has no curl)', () => {
+  // The compose test, run with local bash against a stand-in for Keycloak's management port.
+  const probe = async (status: number): Promise<{ code: number | null; seen: string[] }> => {
+    const seen: string[] = [];
+    const server = http.createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      res.writeHead(status, { 'content-type': 'application/json' }).end('{"status": "UP", "checks": []}');
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const { port } = server.address() as AddressInfo;
+    const test = ([] as string[]).concat(service('keycloak').healthcheck?.test ?? []);
+    expect(test.slice(0, 3)).toEqual(['CMD', 'bash', '-c']);
+    expect(test[3]).toContain('/dev/tcp/127.0.0.1/9000');
+    const script = test[3]!.replace('/dev/tcp/127.0.0.1/9000', `/dev/tcp/127.0.0.1/${port}`);
+    try {
+      const code = await new Promise<number | null>((done) => {
+        const child = spawn('bash', ['-c', script], { stdio: 'ignore' });
+        child.once('exit', (exitCode) => done(exitCode));
+      });
+      return { code, seen };
+    } finally {
+      await new Promise<void>((done) => server.close(() => done()));
+    }
+  };
+
+  it('passes when /health/ready answers 200', async () => {
+    expect(await probe(200)).toEqual({ code: 0, seen: ['GET /health/ready'] });
+  });
+
+  it('fails when /health/ready answers 503', async () => {
+    expect((await probe(503)).code).not.toBe(0);
   });
 });
 
