@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../../src/config/load.js';
-import { DOCKER_DIR, readComposeInterpolated, readDotenv, readOrthancConfig, serviceEnvironment } from '../../docker/stack.js';
+import { DOCKER_DIR, readComposeInterpolated, readDotenv, readOrthancConfig, serviceEnvironment } from '../support/docker-stack.js';
 import { makeSeries, type GeneratedSeries } from '../support/dicom.js';
 import { ACCEPT_DICOM_JSON, tagValues } from '../support/dicomweb.js';
 import { freePort } from '../support/free-port.js';

@@ -21,7 +21,7 @@ import {
   readOrthancConfig,
   serviceEnvironment,
   type ComposeService,
-} from '../../docker/stack.js';
+} from '../support/docker-stack.js';
 
 /**
  * docker/docker-compose.yml checked by content (no Docker engine on these machines): services,
@@ -328,7 +328,7 @@ describe('secrets come only from docker/.env', () => {
   });
 });
 
-describe('docker/stack.ts interpolation (compose semantics)', () => {
+describe('docker-stack.ts interpolation (compose semantics)', () => {
   it('handles required, default and escaped forms', () => {
     expect(interpolate('a ${X:?need X} b', { X: '1' })).toBe('a 1 b');
     expect(() => interpolate('${X:?need X}', {})).toThrow('need X');

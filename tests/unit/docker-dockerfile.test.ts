@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { DOCKERFILE, DOCKER_DIR, REPO_ROOT } from '../../docker/stack.js';
+import { DOCKERFILE, DOCKER_DIR, REPO_ROOT } from '../support/docker-stack.js';
 
 /**
  * docker/Dockerfile and the root .dockerignore checked by content (no Docker engine on these

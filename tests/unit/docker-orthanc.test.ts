@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { DOCKER_DIR, ORTHANC_CONFIG_FILE, readOrthancConfig, stripJsonComments } from '../../docker/stack.js';
+import { DOCKER_DIR, ORTHANC_CONFIG_FILE, readOrthancConfig, stripJsonComments } from '../support/docker-stack.js';
 
 /**
  * docker/orthanc.json: the hardened Orthanc behind the gateway (seed 000: authentication on with

@@ -1,7 +1,7 @@
 /**
  * Reads the docker stack's files the way `docker compose` and the orthancteam/orthanc image do, so
  * tests can check them without a Docker engine (none runs on the CI machines). Not part of the
- * gateway image (see .dockerignore): it is test tooling that lives next to the files it reads.
+ * gateway image: test tooling.
  *
  * Covered: the compose interpolation forms used here (`$VAR`, `${VAR}`, `${VAR:-default}`,
  * `${VAR-default}`, `${VAR:?message}`, `${VAR?message}`, `$$` for a literal dollar), `.env` files
@@ -13,8 +13,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 
-export const DOCKER_DIR = dirname(fileURLToPath(import.meta.url));
-export const REPO_ROOT = resolve(DOCKER_DIR, '..');
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const DOCKER_DIR = resolve(REPO_ROOT, 'docker');
 export const COMPOSE_FILE = join(DOCKER_DIR, 'docker-compose.yml');
 export const ENV_EXAMPLE_FILE = join(DOCKER_DIR, '.env.example');
 export const ORTHANC_CONFIG_FILE = join(DOCKER_DIR, 'orthanc.json');
