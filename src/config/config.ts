@@ -37,6 +37,8 @@ export interface Config {
   corsOrigins: string[];
   trustProxy: boolean;
   ohifDist: string | undefined;
+  /** Who may load the viewer's pages: signed-in users (session) or anyone (public, OHIF signs in itself). */
+  viewerAccess: 'session' | 'public';
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -78,6 +80,7 @@ export function toConfig(env: Env): Config {
     corsOrigins: env.CORS_ORIGINS.map((origin) => new URL(origin).origin),
     trustProxy: env.TRUST_PROXY,
     ohifDist: env.OHIF_DIST,
+    viewerAccess: env.VIEWER_ACCESS,
     logLevel: env.LOG_LEVEL,
   };
 }

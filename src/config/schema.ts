@@ -83,6 +83,7 @@ export const envSchema = z
     CORS_ORIGINS: commaList.pipe(z.array(z.url({ error: 'must be a comma list of origins' }))).default([]),
     TRUST_PROXY: bool.default(false),
     OHIF_DIST: z.string().min(1).optional(),
+    VIEWER_ACCESS: z.enum(['session', 'public']).default('session'),
     ADMIN_ALLOW_DANGEROUS: bool.default(false),
     ORTHANC_CREDENTIALS_BY_ROLE: credentialsByRole.optional(),
     FORWARD_IDENTITY_HEADERS: bool.default(false),

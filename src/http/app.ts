@@ -12,6 +12,7 @@ import { authRoutes } from './auth-routes.js';
 import { authenticate } from './authenticate.js';
 import { authorize } from './authorize.js';
 import { classifyRequest } from './classify.js';
+import { corsForDicomweb } from './cors.js';
 import { errorHandler, notFound } from './error-handler.js';
 import { requestState } from './locals.js';
 import { browserSession } from './session.js';
@@ -19,6 +20,7 @@ import { opsRoutes } from './ops-routes.js';
 import { proxyToOrthanc } from './proxy.js';
 import { assignRequestId } from './request-id.js';
 import { serveViewer } from './viewer.js';
+import { viewerPageGuard } from './viewer-access.js';
 
 export interface AppDependencies {
   config: Config;
@@ -65,6 +67,7 @@ export function createApp(deps: AppDependencies): Express {
   app.use(accessLog(logger));
   app.use(securityHeaders(config));
   app.use(opsRoutes(readinessChecks));
+  app.use(corsForDicomweb(config.corsOrigins));
   app.use(classifyRequest);
   app.use(browserSession(deps.sessionMiddleware));
   app.use(authRoutes({ publicUrl: config.publicUrl, oidc, sessions, authenticate: identify, logger }));
@@ -75,7 +78,7 @@ export function createApp(deps: AppDependencies): Express {
       proxyToOrthanc({ publicUrl: config.publicUrl, orthanc: config.orthanc, agent: upstreamAgent, logger }),
     ),
   );
-  if (config.ohifDist) app.use(serveViewer(config.ohifDist));
+  if (config.ohifDist) app.use(serveViewer(config.ohifDist, viewerPageGuard(config.viewerAccess, sessions, config.roles)));
   app.use(notFound);
   app.use(errorHandler(logger));
   return app;

@@ -4,13 +4,16 @@ const escapeHtml = (text: string) =>
   text.replace(/[&<>"']/g, (char) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[char] ?? char);
 
 /** A small page for people (sign-in problems): everything escaped, nothing cached. */
-export function sendErrorPage(res: Response, status: number, title: string, message: string): void {
+export function sendErrorPage(res: Response, status: number, title: string, message: string, { signOut = false } = {}): void {
+  const actions = signOut
+    ? '<form method="post" action="/auth/logout"><button type="submit">Sign out</button></form>'
+    : '<p><a href="/">Back to the start page</a></p>';
   res
     .status(status)
     .set({ 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
     .send(
       `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>` +
-        `<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p><p><a href="/">Back to the start page</a></p>` +
+        `<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>${actions}` +
         `<p><small>Request ${escapeHtml(String(res.locals['requestId'] ?? ''))}</small></p></body></html>`,
     );
 }

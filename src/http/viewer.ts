@@ -25,9 +25,9 @@ function setCacheControl(res: Response, path: string): void {
 /**
  * Serves a built OHIF viewer (OHIF_DIST) at `/`: its files as they are, and index.html for browser
  * navigations to any other path outside the gateway's own routes (the viewer routes itself). Anything
- * else falls through to the JSON 404.
+ * else falls through to the JSON 404. `pageGuard` decides who may load the viewer's pages.
  */
-export function serveViewer(ohifDist: string): Router {
+export function serveViewer(ohifDist: string, pageGuard: RequestHandler): Router {
   const root = resolve(ohifDist);
   if (!existsSync(join(root, 'index.html'))) {
     throw new Error(`OHIF_DIST=${ohifDist} has no index.html: point OHIF_DIST at a built OHIF viewer (npm run dev fetches one with scripts/fetch-ohif.mjs)`);
@@ -41,6 +41,7 @@ export function serveViewer(ohifDist: string): Router {
 
   const router = Router();
   router.use(express.static(root, { index: false, redirect: false, dotfiles: 'ignore', setHeaders: setCacheControl }));
+  router.use((req, res, next) => (isNavigation(req) && !isReserved(req.path) ? pageGuard(req, res, next) : next()));
   router.use(historyFallback);
   return router;
 }

@@ -44,3 +44,8 @@ export function evaluate(route: Route, subject: Subject | null, options: PolicyO
   if (accepted.some((role) => subject.roles.includes(role))) return { outcome: 'allow' };
   return { outcome: 'forbidden', reason: `requires one of the roles: ${accepted.join(', ')}` };
 }
+
+/** Whether the subject may read images at all (opens the viewer). */
+export function canRead(subject: Subject, roles: RoleNames): boolean {
+  return ROLES_BY_CLASS['dicomweb-read'].some((key) => subject.roles.includes(roles[key]));
+}

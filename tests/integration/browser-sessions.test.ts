@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { makeSeries } from '../support/dicom.js';
 import { stowBody } from '../support/dicomweb.js';
@@ -44,7 +47,10 @@ async function signOutAtIdp(browser: Browser): Promise<void> {
 }
 
 beforeAll(async () => {
-  stack = await startSessionStack();
+  // A stand-in viewer folder: these tests are about who may load the viewer's pages, not OHIF itself.
+  const viewerDir = mkdtempSync(join(tmpdir(), 'viewer-'));
+  writeFileSync(join(viewerDir, 'index.html'), '<!doctype html><title>viewer</title><div id="root">viewer</div>');
+  stack = await startSessionStack({ env: { OHIF_DIST: viewerDir } });
   gatewayUrl = stack.gateways[0]!.url;
 }, 60_000);
 
@@ -158,6 +164,33 @@ describe('a session grants what the roles allow', () => {
     const api = await fetch(`${gatewayUrl}/pacs/dicom-web/studies`, { headers: json, redirect: 'manual' });
     expect(api.status).toBe(401);
     expect(api.headers.get('www-authenticate')).toBe('Bearer realm="orthanc-oidc-gateway"');
+  });
+});
+
+describe('viewer pages (VIEWER_ACCESS=session)', () => {
+  const page = { accept: 'text/html', 'sec-fetch-mode': 'navigate' };
+
+  it('sends an anonymous visit to sign-in', async () => {
+    const response = await rawRequest(gatewayUrl, '/viewer?StudyInstanceUIDs=1.2.3', { headers: page });
+    expect(response.status).toBe(302);
+    expect(response.headers['location']).toBe(`/auth/login?returnTo=${encodeURIComponent('/viewer?StudyInstanceUIDs=1.2.3')}`);
+  });
+
+  it('serves the viewer to a signed-in viewer', async () => {
+    const browser = await signedIn('viewer');
+    const response = await browser.request(`${gatewayUrl}/`, { headers: page });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain('<div id="root">viewer</div>');
+  });
+
+  it('shows a clear no-access page, with a sign-out button, to an account without a PACS role', async () => {
+    const browser = await signedIn('norole');
+    const response = await browser.request(`${gatewayUrl}/`, { headers: page });
+    expect(response.status).toBe(403);
+    const html = await response.text();
+    expect(html).toContain('No access to the image archive');
+    expect(html).toContain('signed in as norole');
+    expect(html).toContain('action="/auth/logout"');
   });
 });
 

@@ -46,7 +46,8 @@ beforeAll(async () => {
   await uploadInstances(orthanc, study.files);
   ohifDist = (await fetched).stdout.trim().split('\n').at(-1) ?? '';
   indexHtml = await readFile(join(ohifDist, 'index.html'), 'utf8');
-  gateway = await startTestGateway({ ...gatewayEnv(), OHIF_DIST: ohifDist });
+  // Public viewer pages: these tests are about serving the files (sign-in in front is tested in browser-sessions).
+  gateway = await startTestGateway({ ...gatewayEnv(), OHIF_DIST: ohifDist, VIEWER_ACCESS: 'public' });
 }, 120_000);
 
 afterAll(async () => {

@@ -51,7 +51,11 @@ function realmWithAccessTokenLifespan(seconds: number): string {
  * The browser sign-in stack with real components: dev IdP (oidc-provider), Orthanc, Redis, and
  * one or more gateways whose PUBLIC_URL is the first one's loopback URL.
  */
-export async function startSessionStack({ replicas = 1, accessTokenLifespan }: { replicas?: number; accessTokenLifespan?: number } = {}): Promise<SessionStack> {
+export async function startSessionStack({
+  replicas = 1,
+  accessTokenLifespan,
+  env: extraEnv = {},
+}: { replicas?: number; accessTokenLifespan?: number; env?: Record<string, string> } = {}): Promise<SessionStack> {
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
   const [idp, orthanc, redis] = await Promise.all([
@@ -70,6 +74,7 @@ export async function startSessionStack({ replicas = 1, accessTokenLifespan }: {
     REDIS_URL: redis.url,
     SESSION_SECRET: 'test-session-secret-0123456789abcdef0123456789',
     LOG_LEVEL: 'info',
+    ...extraEnv,
   };
   const gateways: TestGateway[] = [];
   for (let index = 0; index < replicas; index++) {

@@ -1,0 +1,29 @@
+import type { RequestHandler } from 'express';
+import type { BrowserSessions } from '../auth/browser-sessions.js';
+import { GatewayError } from '../errors.js';
+import { canRead, type RoleNames } from '../policy/evaluate.js';
+import { loginRedirectFor } from './authorize.js';
+import { sendErrorPage } from './error-page.js';
+
+export type ViewerAccess = 'session' | 'public';
+
+/**
+ * Who may load the viewer's pages. `session` (OHIF without its own OIDC): sign in first, and an
+ * account without a PACS role gets a clear "no access" page instead of a viewer that fails on every
+ * request. `public`: anyone (OHIF signs in by itself and sends Bearer tokens).
+ */
+export function viewerPageGuard(access: ViewerAccess, sessions: BrowserSessions, roles: RoleNames): RequestHandler {
+  if (access === 'public') return (_req, _res, next) => next();
+  return async (req, res, next) => {
+    const principal = await sessions.principal(req).catch(() => {
+      throw new GatewayError('service_unavailable', 'The session store is unavailable; try again shortly');
+    });
+    if (!principal) return res.redirect(302, loginRedirectFor(req));
+    if (!canRead(principal, roles)) {
+      return sendErrorPage(res, 403, 'No access to the image archive', `You are signed in as ${principal.username}, but this account has no PACS role. Ask an administrator for access.`, {
+        signOut: true,
+      });
+    }
+    next();
+  };
+}
