@@ -58,6 +58,7 @@ describe('loadConfig: defaults from a minimal environment', () => {
       session: { secret: undefined, idleSeconds: 1800, maxSeconds: 28_800 },
       corsOrigins: [],
       trustProxy: false,
+      viewerAccess: 'session',
       ohifDist: undefined,
       logLevel: 'info',
     });
