@@ -10,8 +10,12 @@ import { memorySharedState, redisSharedState } from './auth/shared-state.js';
 import type { Config } from './config/config.js';
 import type { AppDependencies } from './http/app.js';
 import { createOrthancClient } from './http/orthanc-client.js';
+import { createRateLimits } from './http/rate-limit.js';
 import { createUpstreamAgent } from './http/upstream-agent.js';
+import { describeOrthancAnswer, describeOrthancFailure } from './http/upstream-errors.js';
+import { createAuditLog } from './observability/audit.js';
 import type { Logger } from './observability/logger.js';
+import { createMetrics } from './observability/metrics.js';
 import type { ReadinessCheck } from './observability/readiness.js';
 
 export interface Components {
@@ -41,12 +45,17 @@ export function createComponents(config: Config, logger: Logger): Components {
   const store = createSessionStore(redis);
   const state = redis ? redisSharedState(redis) : memorySharedState();
   const oidc = createOidcClient(config, metadata);
-  const sessions = createBrowserSessions({ config, oidc, bearer, keys, store, state, logger });
+  const metrics = createMetrics();
+  const audit = createAuditLog({ logger, file: config.auditLogFile });
+  const sessions = createBrowserSessions({ config, oidc, bearer, keys, store, state, logger, metrics });
 
   const readinessChecks: Record<string, ReadinessCheck> = {
     orthanc: async () => {
-      const { status } = await orthancClient.get('/system');
-      if (status !== 200) throw new Error(`Orthanc GET /system answered HTTP ${status}`);
+      // Errors in words an operator can act on (untrusted certificate, missing client certificate…).
+      const { status, body } = await orthancClient.get('/system').catch((error: Error) => {
+        throw new Error(describeOrthancFailure(error));
+      });
+      if (status !== 200) throw new Error(describeOrthancAnswer('/system', status, body));
     },
     identityProvider: async () => {
       await metadata.get();
@@ -67,7 +76,10 @@ export function createComponents(config: Config, logger: Logger): Components {
       oidc,
       sessionMiddleware: createSessionMiddleware(config, store, sessionSecret(config, logger)),
       upstreamAgent,
+      rateLimits: createRateLimits(config.rateLimits, redis),
       readinessChecks,
+      metrics,
+      audit,
     },
     ready: async () => {
       if (redis && !(await redisReady(redis, 5000))) logger.warn('Redis is not reachable yet: session routes answer 503 until it is');
@@ -75,6 +87,7 @@ export function createComponents(config: Config, logger: Logger): Components {
     close: async () => {
       upstreamAgent.destroy();
       redis?.disconnect();
+      audit.close();
     },
   };
 }

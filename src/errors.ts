@@ -6,6 +6,7 @@ const STATUS_BY_CODE = {
   forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
+  length_required: 411,
   payload_too_large: 413,
   too_many_requests: 429,
   internal_error: 500,
@@ -23,6 +24,8 @@ export class GatewayError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly headers: Record<string, string> = {},
+    /** A finer cause from a small fixed set ('expired', 'csrf', …) for metrics and the audit trail. */
+    readonly reason?: string,
   ) {
     super(message);
     this.name = 'GatewayError';

@@ -25,6 +25,8 @@ export interface Config {
     caFile: string | undefined;
     clientCertFile: string | undefined;
     clientKeyFile: string | undefined;
+    /** Start even when Orthanc answers without credentials (start-up doctor; only if nothing but the gateway reaches it). */
+    allowUnauthenticated: boolean;
     credentialsByRole: Record<string, string> | undefined;
     forwardIdentityHeaders: boolean;
     /** Names of the identity headers; set only when forwardIdentityHeaders is true. */
@@ -39,7 +41,12 @@ export interface Config {
   ohifDist: string | undefined;
   /** Who may load the viewer's pages: signed-in users (session) or anyone (public, OHIF signs in itself). */
   viewerAccess: 'session' | 'public';
+  rateLimits: { loginPerMinute: number; authFailuresPerMinute: number };
+  /** Request body limits: uploads (STOW-RS, admin POST /instances) and everything else. */
+  bodyLimits: { uploadBytes: number; otherBytes: number };
   logLevel: Env['LOG_LEVEL'];
+  /** Append the audit trail to this file instead of the log stream. */
+  auditLogFile: string | undefined;
 }
 
 const withoutTrailingSlash = (url: string) => url.replace(/\/+$/, '');
@@ -67,6 +74,7 @@ export function toConfig(env: Env): Config {
       caFile: env.ORTHANC_CA_FILE,
       clientCertFile: env.ORTHANC_CLIENT_CERT_FILE,
       clientKeyFile: env.ORTHANC_CLIENT_KEY_FILE,
+      allowUnauthenticated: env.ALLOW_UNAUTHENTICATED_ORTHANC,
       credentialsByRole: env.ORTHANC_CREDENTIALS_BY_ROLE,
       forwardIdentityHeaders: env.FORWARD_IDENTITY_HEADERS,
       identityHeaders: env.FORWARD_IDENTITY_HEADERS
@@ -81,6 +89,9 @@ export function toConfig(env: Env): Config {
     trustProxy: env.TRUST_PROXY,
     ohifDist: env.OHIF_DIST,
     viewerAccess: env.VIEWER_ACCESS,
+    rateLimits: { loginPerMinute: env.RATE_LIMIT_LOGIN_PER_MINUTE, authFailuresPerMinute: env.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE },
+    bodyLimits: { uploadBytes: env.STOW_MAX_BYTES, otherBytes: env.MAX_BODY_BYTES },
     logLevel: env.LOG_LEVEL,
+    auditLogFile: env.AUDIT_LOG_FILE,
   };
 }

@@ -74,6 +74,7 @@ export const envSchema = z
     ORTHANC_CA_FILE: z.string().min(1).optional(),
     ORTHANC_CLIENT_CERT_FILE: z.string().min(1).optional(),
     ORTHANC_CLIENT_KEY_FILE: z.string().min(1).optional(),
+    ALLOW_UNAUTHENTICATED_ORTHANC: bool.default(false),
     TLS_CERT_FILE: z.string().min(1).optional(),
     TLS_KEY_FILE: z.string().min(1).optional(),
     REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
@@ -89,6 +90,11 @@ export const envSchema = z
     FORWARD_IDENTITY_HEADERS: bool.default(false),
     IDENTITY_HEADER_USER: identityHeaderName.default('X-Forwarded-User'),
     IDENTITY_HEADER_ROLES: identityHeaderName.default('X-Forwarded-Roles'),
+    RATE_LIMIT_LOGIN_PER_MINUTE: positiveInt.default(60),
+    RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: positiveInt.default(30),
+    MAX_BODY_BYTES: positiveInt.default(1_048_576),
+    STOW_MAX_BYTES: positiveInt.default(4_294_967_296),
+    AUDIT_LOG_FILE: z.string().min(1).optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {

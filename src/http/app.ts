@@ -5,19 +5,25 @@ import type { BearerVerifier } from '../auth/bearer.js';
 import type { BrowserSessions } from '../auth/browser-sessions.js';
 import type { OidcClient } from '../auth/oidc.js';
 import type { Config } from '../config/config.js';
+import type { AuditLog } from '../observability/audit.js';
 import type { Logger } from '../observability/logger.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
 import type { ReadinessCheck } from '../observability/readiness.js';
 import { accessLog } from './access-log.js';
 import { authRoutes } from './auth-routes.js';
 import { authenticate } from './authenticate.js';
 import { authorize } from './authorize.js';
+import { limitRequestBody } from './body-limit.js';
 import { classifyRequest } from './classify.js';
 import { corsForDicomweb } from './cors.js';
 import { errorHandler, notFound } from './error-handler.js';
 import { requestState } from './locals.js';
+import { metricsRoute } from './metrics-route.js';
+import { observeRequests } from './observe.js';
 import { browserSession } from './session.js';
 import { opsRoutes } from './ops-routes.js';
 import { proxyToOrthanc } from './proxy.js';
+import type { RateLimiting } from './rate-limit.js';
 import { assignRequestId } from './request-id.js';
 import { serveViewer } from './viewer.js';
 import { viewerPageGuard } from './viewer-access.js';
@@ -31,7 +37,10 @@ export interface AppDependencies {
   /** express-session over the configured store. */
   sessionMiddleware: RequestHandler;
   upstreamAgent: Agent;
+  rateLimits: RateLimiting;
   readinessChecks: Record<string, ReadinessCheck>;
+  metrics: GatewayMetrics;
+  audit: AuditLog;
 }
 
 /** Runs the given stages only for requests classified as a proxied /pacs or /pacs-admin route. */
@@ -55,7 +64,7 @@ function securityHeaders(config: Config): RequestHandler {
  * session → /auth routes → for /pacs and /pacs-admin: authenticate → authorize → proxy → viewer.
  */
 export function createApp(deps: AppDependencies): Express {
-  const { config, logger, bearer, sessions, oidc, upstreamAgent, readinessChecks } = deps;
+  const { config, logger, bearer, sessions, oidc, upstreamAgent, readinessChecks, rateLimits } = deps;
   const identify = authenticate({ bearer, sessions, rolesClient: config.oidc.rolesClient, publicOrigin: new URL(config.publicUrl).origin });
   const app = express();
   app.disable('x-powered-by');
@@ -65,10 +74,15 @@ export function createApp(deps: AppDependencies): Express {
 
   app.use(assignRequestId);
   app.use(accessLog(logger));
+  app.use(observeRequests({ metrics: deps.metrics, audit: deps.audit, viewer: Boolean(config.ohifDist) }));
   app.use(securityHeaders(config));
   app.use(opsRoutes(readinessChecks));
+  app.use(metricsRoute(deps.metrics));
   app.use(corsForDicomweb(config.corsOrigins));
   app.use(classifyRequest);
+  app.use(limitRequestBody(config.bodyLimits));
+  app.use(['/auth/login', '/auth/callback'], rateLimits.limitLogins);
+  app.use(rateLimits.limitAuthFailures);
   app.use(browserSession(deps.sessionMiddleware));
   app.use(authRoutes({ publicUrl: config.publicUrl, oidc, sessions, authenticate: identify, logger }));
   app.use(

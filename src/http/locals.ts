@@ -1,5 +1,8 @@
 import type { Response } from 'express';
 import type { Principal } from '../auth/principal.js';
+import type { GatewayError } from '../errors.js';
+import type { AuditNote } from '../observability/audit.js';
+import type { UpstreamErrorKind } from '../observability/metrics.js';
 import type { Route } from '../policy/routes.js';
 
 /** What the pipeline learns about a request, stage by stage (kept on res.locals). */
@@ -9,6 +12,16 @@ export interface RequestState {
   /** Upstream path + query to send to Orthanc, set once the route is classified. */
   upstreamTarget?: string;
   principal?: Principal | null;
+  /** Byte limit of a chunked upload, counted while it streams to Orthanc. */
+  streamedBodyLimit?: number;
+  /** The error the request was answered with (set by sendError), for metrics and the audit trail. */
+  error?: GatewayError;
+  /** An unauthenticated page load was answered with a redirect to the sign-in instead of a 401. */
+  loginRedirect?: boolean;
+  /** Why the request to Orthanc failed (set by proxy.ts). */
+  upstreamError?: UpstreamErrorKind;
+  /** The audit event of a non-proxied request (sign-in, sign-out), completed when the response ends. */
+  audit?: AuditNote;
 }
 
 export function requestState(res: Response): RequestState {

@@ -6,9 +6,11 @@ import { createProxyMiddleware, type Plugin } from 'http-proxy-middleware';
 import type { Config } from '../config/config.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
+import { bodyWasTooLarge, countStreamedBody } from './body-limit.js';
 import { sendError } from './error-handler.js';
 import { requestState } from './locals.js';
 import { clientResponseHeaders, prepareUpstreamRequest } from './proxy-headers.js';
+import { describeProxyErrorPage, describeUpstreamError, isProxyErrorPage, readErrorPage } from './upstream-errors.js';
 import { createUpstreamIdentity } from './upstream-identity.js';
 import { createUrlRewriteStream, isRewritableContentType, rewriteLocation, type UrlRewrite } from './url-rewrite.js';
 
@@ -32,14 +34,15 @@ const timedOut = new WeakSet<IncomingMessage>();
 const credentialUsed = new WeakMap<IncomingMessage, string>();
 
 function upstreamFailure(error: NodeJS.ErrnoException, req: IncomingMessage): GatewayError {
+  if (bodyWasTooLarge(req)) return new GatewayError('payload_too_large', 'The upload exceeds STOW_MAX_BYTES', { connection: 'close' });
   if (timedOut.has(req)) return new GatewayError('gateway_timeout', 'Orthanc did not answer in time');
-  return new GatewayError('bad_gateway', `Orthanc is unreachable (${error.code ?? 'connection error'})`);
+  return new GatewayError('bad_gateway', describeUpstreamError(error).message);
 }
 
 /** Orthanc's own 401 means the gateway's credential is wrong: never relay its Basic challenge. */
 function refusedByOrthanc(status: number | undefined, credential: string): GatewayError | undefined {
   if (status === 401) return new GatewayError('bad_gateway', `Orthanc rejected the gateway's ${credential}`);
-  if (status === 403) return new GatewayError('forbidden', 'Orthanc refused the request');
+  if (status === 403) return new GatewayError('forbidden', 'Orthanc refused the request', {}, 'orthanc_forbidden');
   return undefined;
 }
 
@@ -47,10 +50,21 @@ function refusedByOrthanc(status: number | undefined, credential: string): Gatew
 function relayResponse(proxyRes: IncomingMessage, req: Request, res: Response, context: RelayContext): void {
   const refusal = refusedByOrthanc(proxyRes.statusCode, credentialUsed.get(req) ?? 'service credential');
   if (refusal) {
+    if (refusal.status === 502) requestState(res).upstreamError = 'credential_rejected';
     proxyRes.resume();
     return sendError(res, refusal);
   }
+  if (isProxyErrorPage(proxyRes.statusCode, proxyRes.headers['content-type'])) {
+    // A TLS proxy before Orthanc refused the gateway (e.g. nginx: no client certificate): a 502, not the client's 400.
+    void readErrorPage(proxyRes).then((page) => {
+      const problem = describeProxyErrorPage(page);
+      context.logger.warn({ requestId: requestState(res).requestId, hint: problem.hint }, problem.message);
+      sendError(res, new GatewayError('bad_gateway', problem.message));
+    });
+    return;
+  }
   const { route, requestId } = requestState(res);
+  if ((proxyRes.statusCode ?? 502) >= 500) requestState(res).upstreamError = 'server_error';
   const bodyRewritten = isRewritableContentType(proxyRes.headers['content-type']);
   const headers = clientResponseHeaders(proxyRes.headers, { bodyRewritten });
   if (typeof headers['location'] === 'string' && route) {
@@ -91,12 +105,14 @@ function gatewayPlugin({ publicUrl, orthanc, logger }: ProxyOptions): Plugin<Req
         timedOut.add(req);
         proxyReq.destroy(new Error('upstream timeout'));
       });
+      countStreamedBody(req, proxyReq, requestState(res).streamedBodyLimit);
     });
     proxyServer.on('proxyRes', (proxyRes: IncomingMessage, req: Request, res: Response) => relayResponse(proxyRes, req, res, context));
     proxyServer.on('error', (error: Error, req: Request, res: Response | Socket) => {
       if (!('writeHead' in res)) return res.destroy();
       const failure = upstreamFailure(error as NodeJS.ErrnoException, req);
-      logger.warn({ err: error, requestId: requestState(res).requestId }, failure.message);
+      requestState(res).upstreamError = failure.code === 'gateway_timeout' ? 'timeout' : 'unreachable';
+      logger.warn({ err: error, requestId: requestState(res).requestId, hint: describeUpstreamError(error).hint }, failure.message);
       sendError(res, failure);
     });
     // The client went away mid-request: http-proxy aborts the upstream request, nothing to answer.

@@ -33,6 +33,7 @@ beforeAll(async () => {
     ORTHANC_URL: orthanc.url,
     ORTHANC_USERNAME: orthanc.username,
     ORTHANC_PASSWORD: orthanc.password,
+    RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '1000', // this suite fails authentication on purpose, many times
   });
 }, 60_000);
 

@@ -74,6 +74,9 @@ export async function startSessionStack({
     REDIS_URL: redis.url,
     SESSION_SECRET: 'test-session-secret-0123456789abcdef0123456789',
     LOG_LEVEL: 'info',
+    // The suites sign in dozens of times a minute from one address.
+    RATE_LIMIT_LOGIN_PER_MINUTE: '1000',
+    RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '1000',
     ...extraEnv,
   };
   const gateways: TestGateway[] = [];

@@ -49,6 +49,7 @@ describe('loadConfig: defaults from a minimal environment', () => {
         caFile: undefined,
         clientCertFile: undefined,
         clientKeyFile: undefined,
+        allowUnauthenticated: false,
         credentialsByRole: undefined,
         forwardIdentityHeaders: false,
       },
@@ -59,6 +60,8 @@ describe('loadConfig: defaults from a minimal environment', () => {
       corsOrigins: [],
       trustProxy: false,
       viewerAccess: 'session',
+      rateLimits: { loginPerMinute: 60, authFailuresPerMinute: 30 },
+      bodyLimits: { uploadBytes: 4_294_967_296, otherBytes: 1_048_576 },
       ohifDist: undefined,
       logLevel: 'info',
     });

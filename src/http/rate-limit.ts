@@ -1,0 +1,72 @@
+import type { RequestHandler, Response } from 'express';
+import type { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { GatewayError } from '../errors.js';
+
+export interface RateLimits {
+  /** Sign-in starts and callbacks per client IP and minute. */
+  loginPerMinute: number;
+  /** Failed authentications (401) per client IP and minute before that IP is refused for a while. */
+  authFailuresPerMinute: number;
+}
+
+/**
+ * Limiters shared by every replica through Redis (in memory without Redis; Redis failures fall
+ * back to a per-process limiter instead of letting everything through).
+ */
+function limiter(redis: Redis | undefined, keyPrefix: string, points: number): RateLimiterAbstract {
+  const memory = new RateLimiterMemory({ keyPrefix, points, duration: 60 });
+  if (!redis) return memory;
+  return new RateLimiterRedis({ storeClient: redis, keyPrefix: `gw:rl:${keyPrefix}`, points, duration: 60, insuranceLimiter: memory });
+}
+
+function tooManyRequests(res: Response, rejection: RateLimiterRes): GatewayError {
+  const seconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+  res.setHeader('Retry-After', String(seconds));
+  return new GatewayError('too_many_requests', `Too many attempts from this address; retry in ${seconds} s`);
+}
+
+const clientKey = (ip: string | undefined) => ip ?? 'unknown';
+
+export function createRateLimits(limits: RateLimits, redis: Redis | undefined) {
+  const logins = limiter(redis, 'login', limits.loginPerMinute);
+  const authFailures = limiter(redis, 'authfail', limits.authFailuresPerMinute);
+
+  /** Counts every sign-in start and callback of an IP. */
+  const limitLogins: RequestHandler = async (req, res, next) => {
+    try {
+      await logins.consume(clientKey(req.ip));
+    } catch (rejection) {
+      if (rejection instanceof RateLimiterRes) throw tooManyRequests(res, rejection);
+      throw rejection;
+    }
+    next();
+  };
+
+  /**
+   * Refuses an IP that failed authentication too often (token guessing, a misconfigured script).
+   * Each 401 is counted in the shared limiter; the verdict is kept locally until it expires, so
+   * ordinary requests cost no Redis round trip.
+   */
+  const blockedUntil = new Map<string, number>();
+  const block = (key: string, result: RateLimiterRes) => {
+    if (result.consumedPoints < limits.authFailuresPerMinute) return;
+    if (blockedUntil.size > 10_000) for (const [ip, until] of blockedUntil) if (until < Date.now()) blockedUntil.delete(ip);
+    blockedUntil.set(key, Date.now() + result.msBeforeNext);
+  };
+  const limitAuthFailures: RequestHandler = (req, res, next) => {
+    const key = clientKey(req.ip);
+    const until = blockedUntil.get(key);
+    if (until !== undefined && until > Date.now()) {
+      throw tooManyRequests(res, new RateLimiterRes(0, until - Date.now(), limits.authFailuresPerMinute));
+    }
+    res.on('finish', () => {
+      if (res.statusCode === 401) authFailures.penalty(key, 1).then((result) => block(key, result), () => undefined);
+    });
+    next();
+  };
+
+  return { limitLogins, limitAuthFailures };
+}
+
+export type RateLimiting = ReturnType<typeof createRateLimits>;
