@@ -1,30 +1,61 @@
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createComponents } from './components.js';
 import type { Config } from './config/config.js';
+import { loadTlsMaterial, type TlsMaterial } from './config/tls-files.js';
 import { createApp } from './http/app.js';
 import type { Logger } from './observability/logger.js';
+import { runStartupDoctor } from './startup/doctor.js';
 
 export interface RunningGateway {
   server: http.Server;
   /** Base URL the gateway listens on (loopback), useful in tests. */
   url: string;
-  /** Stops accepting connections and waits for in-flight requests, up to `graceMs`. */
+  /**
+   * Graceful stop: refuses new connections at once, lets in-flight requests finish (their
+   * connections close after the response), then releases Redis and the upstream pool. Requests
+   * still running after `graceMs` are cut.
+   */
   close(graceMs?: number): Promise<void>;
 }
 
-function createServer(config: Config, app: http.RequestListener): http.Server {
-  if (!config.tls) return http.createServer(app);
-  return https.createServer({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }, app);
+export interface StartOptions {
+  /** Run the start-up doctor (src/startup/doctor.ts) before listening; main.ts does. */
+  startupChecks?: boolean;
 }
 
-/** Builds the gateway from a validated config and listens on `config.port` (0 picks a free port). */
-export async function startGateway(config: Config, logger: Logger, host?: string): Promise<RunningGateway> {
+function createServer(tls: TlsMaterial['server'], listener: http.RequestListener): http.Server {
+  if (!tls) return http.createServer(listener);
+  return https.createServer({ cert: tls.cert, key: tls.key }, listener);
+}
+
+/**
+ * Builds the gateway from a validated config and listens on `config.port` (0 picks a free port).
+ * Throws ConfigError when a TLS file is unusable and StartupCheckError when a start-up check fails.
+ */
+export async function startGateway(config: Config, logger: Logger, host?: string, options: StartOptions = {}): Promise<RunningGateway> {
+  const tls = loadTlsMaterial(config);
+  for (const warning of tls.warnings) logger.warn(warning);
+  if (options.startupChecks) await runStartupDoctor(config, logger);
+
   const components = createComponents(config, logger);
   await components.ready();
-  const server = createServer(config, createApp(components.app));
+  const app = createApp(components.app);
+
+  // Draining: responses in flight when close() starts, and any request still arriving on an open
+  // keep-alive connection, answer with `Connection: close`, so each connection ends with its response.
+  let draining = false;
+  const inFlight = new Set<http.ServerResponse>();
+  const server = createServer(tls.server, (req, res) => {
+    if (draining) res.setHeader('connection', 'close');
+    inFlight.add(res);
+    res.once('close', () => {
+      inFlight.delete(res);
+      if (draining) setImmediate(() => server.closeIdleConnections());
+    });
+    app(req, res);
+  });
   // Slow or idle clients must not hold sockets forever.
   server.headersTimeout = 20_000;
   server.requestTimeout = 0; // large STOW uploads and WADO downloads may legitimately take long
@@ -35,21 +66,27 @@ export async function startGateway(config: Config, logger: Logger, host?: string
     server.listen(config.port, host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  const url = `${config.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
-  logger.info({ port, publicUrl: config.publicUrl, orthanc: config.orthanc.url, issuer: config.oidc.issuer }, 'gateway listening');
+  const url = `${tls.server ? 'https' : 'http'}://127.0.0.1:${port}`;
+  logger.info({ port, tls: Boolean(tls.server), publicUrl: config.publicUrl, orthanc: config.orthanc.url, issuer: config.oidc.issuer }, 'gateway listening');
 
+  let closing: Promise<void> | undefined;
   return {
     server,
     url,
     close: (graceMs = 10_000) =>
-      new Promise<void>((resolve) => {
-        const force = setTimeout(() => server.closeAllConnections(), graceMs);
+      (closing ??= new Promise<void>((resolve) => {
+        draining = true;
+        for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
+        const force = setTimeout(() => {
+          if (inFlight.size > 0) logger.warn({ requests: inFlight.size }, `shutdown: cutting requests still running after ${graceMs} ms`);
+          server.closeAllConnections();
+        }, graceMs);
         force.unref();
         server.close(() => {
           clearTimeout(force);
           void components.close().then(resolve);
         });
         server.closeIdleConnections();
-      }),
+      })),
   };
 }

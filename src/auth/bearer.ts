@@ -19,10 +19,10 @@ export interface BearerOptions {
   clockToleranceSeconds?: number;
 }
 
-const invalidToken = (message: string) =>
+const invalidToken = (message: string, reason?: 'expired') =>
   new GatewayError('invalid_token', message, {
     'www-authenticate': `Bearer realm="${BEARER_REALM}", error="invalid_token", error_description="${message.replace(/["\\]/g, "'")}"`,
-  });
+  }, reason);
 
 const idpUnavailable = () =>
   new GatewayError('service_unavailable', 'The identity provider cannot be reached to verify the token; try again shortly');
@@ -40,7 +40,7 @@ function describeJoseError(error: errors.JOSEError): string {
 function toGatewayError(error: unknown): GatewayError {
   if (error instanceof GatewayError) return error;
   if (error instanceof errors.JWKSTimeout) return idpUnavailable();
-  if (error instanceof errors.JOSEError) return invalidToken(describeJoseError(error));
+  if (error instanceof errors.JOSEError) return invalidToken(describeJoseError(error), error instanceof errors.JWTExpired ? 'expired' : undefined);
   // Anything else comes from fetching discovery or the key set: the IdP is unreachable.
   return idpUnavailable();
 }

@@ -2,9 +2,10 @@ import type { Request } from 'express';
 import type { Session, Store } from 'express-session';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
 import type { BearerVerifier } from './bearer.js';
 import type { IssuerKeys } from './issuer-keys.js';
-import { createLogoutTokenValidator } from './logout-token.js';
+import { createLogoutTokenValidator, type LogoutTarget } from './logout-token.js';
 import type { OidcClient, TokenSet } from './oidc.js';
 import { principalFromClaims, type Principal } from './principal.js';
 import { createRefresher, needsRefresh, RefreshFailed } from './refresh.js';
@@ -20,6 +21,7 @@ export interface BrowserSessionsDeps {
   store: Store;
   state: SharedState;
   logger: Logger;
+  metrics: Pick<GatewayMetrics, 'tokenRefresh'>;
 }
 
 const promisify = (run: (callback: (error?: unknown) => void) => void) =>
@@ -33,7 +35,7 @@ const destroy = (session: Session) => promisify((done) => session.destroy(done))
  * reads the principal (refreshing the access token once when it nears expiry), sign-out and
  * back-channel logout end sessions everywhere.
  */
-export function createBrowserSessions({ config, oidc, bearer, keys, store, state, logger }: BrowserSessionsDeps) {
+export function createBrowserSessions({ config, oidc, bearer, keys, store, state, logger, metrics }: BrowserSessionsDeps) {
   const index = createSessionIndex(state, store, config.session.maxSeconds);
   const validateLogoutToken = createLogoutTokenValidator({ issuer: config.oidc.issuer, clientId: config.oidc.clientId, keys, state });
 
@@ -51,8 +53,10 @@ export function createBrowserSessions({ config, oidc, bearer, keys, store, state
       try {
         const next = await toUser(await oidc.refresh(user.tokens), user.sid, user.signedInAt);
         logger.info({ sub: user.principal.sub }, 'session access token refreshed');
+        metrics.tokenRefresh('success');
         return next;
       } catch (error) {
+        metrics.tokenRefresh('failure');
         throw new RefreshFailed(`token refresh failed: ${(error as Error).message}`);
       }
     },
@@ -102,11 +106,11 @@ export function createBrowserSessions({ config, oidc, bearer, keys, store, state
     end,
 
     /** Validates a back-channel logout token and ends every session of its sid/sub. */
-    async backchannelLogout(logoutToken: string): Promise<number> {
+    async backchannelLogout(logoutToken: string): Promise<LogoutTarget & { ended: number }> {
       const target = await validateLogoutToken(logoutToken);
       const ended = await index.destroyAll(target);
       logger.info({ ...target, ended }, 'back-channel logout');
-      return ended;
+      return { ...target, ended };
     },
   };
 }

@@ -1,4 +1,4 @@
-import express, { Router, type Request, type RequestHandler } from 'express';
+import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import { BEARER_REALM } from '../auth/bearer.js';
 import type { BrowserSessions } from '../auth/browser-sessions.js';
 import { InvalidLogoutToken } from '../auth/logout-token.js';
@@ -21,6 +21,10 @@ export interface AuthRoutesOptions {
 }
 
 const LOGIN_ATTEMPT_MAX_AGE_MS = 10 * 60 * 1000;
+/** Audit notes of /auth requests; observe.ts writes them when the response ends. */
+const loginFailed = (res: Response) => {
+  requestState(res).audit = { event: 'denied', action: 'denied', reason: 'login_failed' };
+};
 const queryString = (req: Request, name: string) => (typeof req.query[name] === 'string' ? (req.query[name] as string) : undefined);
 
 /** /auth/*: sign-in (code + PKCE), callback, logout, back-channel logout, who-am-I. */
@@ -40,12 +44,14 @@ export function authRoutes({ publicUrl, oidc, sessions, authenticate, logger }: 
   router.get('/auth/callback', async (req, res) => {
     const idpError = queryString(req, 'error');
     if (idpError) {
+      loginFailed(res);
       const description = queryString(req, 'error_description') ?? idpError;
       return sendErrorPage(res, idpError === 'access_denied' ? 403 : 400, 'Sign-in failed', `The identity provider answered: ${description}`);
     }
     const state = queryString(req, 'state');
     const transaction = state ? req.session.logins?.[state] : undefined;
     if (!state || !transaction || Date.now() - transaction.createdAt > LOGIN_ATTEMPT_MAX_AGE_MS) {
+      loginFailed(res);
       return sendErrorPage(res, 400, 'Sign-in expired', 'This sign-in attempt is unknown, expired or already used. Please sign in again.');
     }
     delete req.session.logins?.[state]; // single use, whatever happens next
@@ -55,18 +61,26 @@ export function authRoutes({ publicUrl, oidc, sessions, authenticate, logger }: 
     } catch (error) {
       if (error instanceof GatewayError && error.status >= 500) throw error;
       logger.warn({ err: error, requestId: requestState(res).requestId }, 'sign-in failed');
+      loginFailed(res);
       const message = error instanceof LoginError ? error.message : 'The sign-in could not be verified.';
       return sendErrorPage(res, 400, 'Sign-in failed', message);
     }
+    const user = req.session.user?.principal;
+    requestState(res).audit = { event: 'login', action: 'login', user: user ? { sub: user.sub, username: user.username } : null, via: 'session' };
     res.redirect(302, transaction.returnTo);
   });
 
   router.post('/auth/logout', async (req, res) => {
     // A cross-site form or image cannot sign anyone out.
-    if (!isSameOriginRequest(req, publicOrigin)) throw new GatewayError('forbidden', 'Cross-site logout refused');
+    if (!isSameOriginRequest(req, publicOrigin)) {
+      requestState(res).audit = { event: 'denied', action: 'denied', reason: 'csrf' };
+      throw new GatewayError('forbidden', 'Cross-site logout refused', {}, 'csrf');
+    }
     const user = await sessions.end(req).catch(() => {
       throw new GatewayError('service_unavailable', 'The session store is unavailable; try again shortly');
     });
+    const principal = user?.principal;
+    requestState(res).audit = { event: 'logout', action: 'logout', user: principal ? { sub: principal.sub, username: principal.username } : null, via: 'session' };
     res.set('cache-control', 'no-store').redirect(302, await oidc.endSessionUrl(user?.tokens.idToken));
   });
   router.all('/auth/logout', () => {
@@ -78,9 +92,13 @@ export function authRoutes({ publicUrl, oidc, sessions, authenticate, logger }: 
     const token = (req.body as Record<string, unknown> | undefined)?.['logout_token'];
     if (typeof token !== 'string') throw new GatewayError('bad_request', 'logout_token is required');
     try {
-      await sessions.backchannelLogout(token);
+      const { sub, ended } = await sessions.backchannelLogout(token);
+      requestState(res).audit = { event: 'logout', action: 'logout', user: sub ? { sub, username: undefined } : null, via: 'backchannel', sessionsEnded: ended };
     } catch (error) {
-      if (error instanceof InvalidLogoutToken) throw new GatewayError('bad_request', error.message);
+      if (error instanceof InvalidLogoutToken) {
+        requestState(res).audit = { event: 'denied', action: 'denied', reason: 'invalid_token' };
+        throw new GatewayError('bad_request', error.message);
+      }
       throw new GatewayError('service_unavailable', 'Sessions could not be ended; the session store is unavailable');
     }
     res.status(200).end();

@@ -39,7 +39,7 @@ async function sessionPrincipal(req: Request, { sessions, publicOrigin }: Authen
   }
   // A cookie rides along on cross-site requests too: state changes must come from our own pages.
   if (principal && !isSafeMethod(req.method) && !isSameOriginRequest(req, publicOrigin)) {
-    throw new GatewayError('forbidden', 'Cross-site request refused: state-changing requests must come from this site');
+    throw new GatewayError('forbidden', 'Cross-site request refused: state-changing requests must come from this site', {}, 'csrf');
   }
   return principal;
 }

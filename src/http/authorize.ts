@@ -17,12 +17,17 @@ export function authorize(options: PolicyOptions): RequestHandler {
     if (!route) return next();
     const decision = evaluate(route, principal ?? null, options);
     if (decision.outcome === 'unauthenticated') {
-      if (isBrowserNavigation(req)) return res.redirect(302, loginRedirectFor(req));
+      if (isBrowserNavigation(req)) {
+        requestState(res).loginRedirect = true;
+        return res.redirect(302, loginRedirectFor(req));
+      }
       throw new GatewayError('unauthenticated', 'Authentication required: sign in, or send Authorization: Bearer <access token>', {
         'www-authenticate': `Bearer realm="${BEARER_REALM}"`,
       });
     }
-    if (decision.outcome === 'forbidden') throw new GatewayError('forbidden', `Access denied: ${decision.reason}`);
+    if (decision.outcome === 'forbidden') {
+      throw new GatewayError('forbidden', `Access denied: ${decision.reason}`, {}, route.class === 'admin-blocked' ? 'blocked' : 'forbidden');
+    }
     next();
   };
 }

@@ -5,6 +5,7 @@ import { requestState } from './locals.js';
 
 /** Writes the `{error, message, requestId}` body; aborts the connection if a response already started. */
 export function sendError(res: Response, error: GatewayError): void {
+  requestState(res).error = error; // for metrics and the audit trail
   if (res.headersSent) {
     res.destroy();
     return;

@@ -1,0 +1,69 @@
+import type { Request, RequestHandler, Response } from 'express';
+import { auditOutcome, auditUids, denialReason, type AuditEvent, type AuditLog } from '../observability/audit.js';
+import type { GatewayMetrics, RouteClassLabel } from '../observability/metrics.js';
+import { requestState, type RequestState } from './locals.js';
+
+const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
+/** A bounded label for any request: the route class of /pacs routes, else the kind of endpoint. */
+export function routeClassLabel(state: RequestState, path: string, viewer: boolean): RouteClassLabel {
+  if (state.route) return state.route.class;
+  if (path.startsWith('/auth/')) return 'auth';
+  if (OPS_PATHS.has(path)) return 'ops';
+  if (viewer && !/^\/pacs(-admin)?(\/|$)/.test(path)) return 'viewer';
+  return 'other';
+}
+
+function queryOf(req: Request): URLSearchParams {
+  const index = req.originalUrl.indexOf('?');
+  return new URLSearchParams(index < 0 ? '' : req.originalUrl.slice(index + 1));
+}
+
+/** The audit event of a finished request: every /pacs and /pacs-admin request, and what /auth routes noted. */
+function auditEvent(req: Request, res: Response, state: RequestState, bytesOut: number): AuditEvent | undefined {
+  const common = {
+    method: req.method,
+    path: req.path,
+    status: res.statusCode,
+    clientIp: req.ip,
+    requestId: state.requestId,
+    bytesOut,
+  };
+  if (state.audit) return { user: null, via: null, ...state.audit, ...common };
+  const { route, principal } = state;
+  if (!route) return undefined;
+  const reason = denialReason(state.error, state.loginRedirect);
+  const outcome = auditOutcome(route, { status: res.statusCode, loginRedirect: state.loginRedirect });
+  return {
+    ...outcome,
+    user: principal ? { sub: principal.sub, username: principal.username } : null,
+    via: principal?.via ?? null,
+    ...common,
+    routeClass: route.class,
+    ...auditUids(route, queryOf(req)),
+    ...(outcome.event === 'denied' && reason ? { reason } : {}),
+  };
+}
+
+/**
+ * When each response ends (or the client goes away): request metrics, auth failures and upstream
+ * errors, and the request's audit event. Reads only what the pipeline stages left in the request
+ * state (see locals.ts).
+ */
+export function observeRequests({ metrics, audit, viewer }: { metrics: GatewayMetrics; audit: AuditLog; viewer: boolean }): RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    const bytesBefore = req.socket.bytesWritten;
+    res.on('close', () => {
+      const state = requestState(res);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      metrics.observeRequest({ routeClass: routeClassLabel(state, req.path, viewer), method: req.method, status: res.statusCode }, seconds);
+      const reason = state.audit?.reason ?? denialReason(state.error, state.loginRedirect);
+      if (reason) metrics.authFailure(reason);
+      if (state.upstreamError) metrics.upstreamError(state.upstreamError);
+      const event = auditEvent(req, res, state, req.socket.bytesWritten - bytesBefore);
+      if (event) audit.record(event);
+    });
+    next();
+  };
+}

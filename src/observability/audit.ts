@@ -1,0 +1,148 @@
+import { pino } from 'pino';
+import type { ErrorCode } from '../errors.js';
+import type { Route, RouteClass } from '../policy/routes.js';
+import { loggerOptions, type Logger } from './logger.js';
+import { AUTH_FAILURE_REASONS, type AuthFailureReason } from './metrics.js';
+
+/**
+ * The audit trail: who accessed which study, series and instance, who signed in and out, and what
+ * was refused. One JSON line per event, on its own pino logger (stdout with `"log":"audit"`, or a
+ * file of its own). The format is documented in README.md, "Observability → Audit trail".
+ */
+
+export type AuditEventType = 'access' | 'login' | 'logout' | 'denied';
+export type AccessAction = 'search' | 'retrieve' | 'store' | 'admin';
+export type AuditAction = AccessAction | 'login' | 'logout' | 'denied';
+
+export interface AuditUser {
+  sub: string;
+  username: string | undefined;
+}
+
+export interface AuditUids {
+  studyUid?: string;
+  seriesUid?: string;
+  instanceUid?: string;
+}
+
+export interface AuditEvent extends AuditUids {
+  event: AuditEventType;
+  action: AuditAction;
+  /** null when the caller was not (or could not be) authenticated. */
+  user: AuditUser | null;
+  /** How the caller authenticated; `backchannel` for a logout the IdP requested. */
+  via: 'bearer' | 'session' | 'backchannel' | null;
+  method: string;
+  /** The request path, never its query string. */
+  path: string;
+  status: number;
+  routeClass?: RouteClass;
+  /** Why a `denied` event was refused. */
+  reason?: AuthFailureReason;
+  /** Client address (`req.ip`: the socket peer, or X-Forwarded-For with TRUST_PROXY). */
+  clientIp: string | undefined;
+  requestId: string;
+  /** Bytes sent on the connection for this response, headers included. */
+  bytesOut?: number;
+  /** Back-channel logout: how many gateway sessions were ended. */
+  sessionsEnded?: number;
+}
+
+/** What an /auth route tells the audit about its request; the rest is filled in when the response ends. */
+export type AuditNote = Pick<AuditEvent, 'event' | 'action'> & Partial<Pick<AuditEvent, 'user' | 'via' | 'reason' | 'sessionsEnded'>>;
+
+/** QIDO-RS search resources: a path ending in one of these is a search, anything else a retrieve. */
+const SEARCH_RESOURCES = new Set(['studies', 'series', 'instances']);
+
+/** The action of an allowed request on a proxied route. */
+export function accessAction(route: Pick<Route, 'class' | 'upstreamPath'>): AccessAction {
+  switch (route.class) {
+    case 'admin':
+    case 'admin-blocked':
+      return 'admin';
+    case 'dicomweb-store':
+      return 'store';
+    case 'dicomweb-read':
+      return SEARCH_RESOURCES.has(route.upstreamPath.split('/').pop() ?? '') ? 'search' : 'retrieve';
+    case 'wado-uri':
+    case 'preview':
+      return 'retrieve';
+  }
+}
+
+/** 401 and 403 (and a sign-in redirect instead of a 401) are refusals; anything else is an access. */
+export function auditOutcome(
+  route: Pick<Route, 'class' | 'upstreamPath'>,
+  { status, loginRedirect = false }: { status: number; loginRedirect?: boolean },
+): { event: 'access' | 'denied'; action: AccessAction | 'denied' } {
+  if (loginRedirect || status === 401 || status === 403) return { event: 'denied', action: 'denied' };
+  return { event: 'access', action: accessAction(route) };
+}
+
+const UID_LIST = /^[0-9]+(\.[0-9]+)*([,\\][0-9]+(\.[0-9]+)*)*$/;
+const isUidList = (value: string) => value.length <= 1024 && UID_LIST.test(value) && value.split(/[,\\]/).every((uid) => uid.length <= 64);
+
+/** Query parameters naming UIDs: QIDO-RS keywords and tags, WADO-URI parameters. */
+const QUERY_UID_PARAMETERS: Record<keyof AuditUids, { names: string[]; tag: string }> = {
+  studyUid: { names: ['StudyInstanceUID', 'studyUID'], tag: '0020000d' },
+  seriesUid: { names: ['SeriesInstanceUID', 'seriesUID'], tag: '0020000e' },
+  instanceUid: { names: ['SOPInstanceUID', 'objectUID'], tag: '00080018' },
+};
+
+function queryUid(query: URLSearchParams, { names, tag }: { names: string[]; tag: string }): string | undefined {
+  for (const [name, value] of query) {
+    if ((names.includes(name) || name.toLowerCase() === tag) && isUidList(value)) return value;
+  }
+  return undefined;
+}
+
+/**
+ * The UIDs a request names: from the route's path, and for QIDO searches and WADO-URI from the query
+ * (`StudyInstanceUID=`, `0020000D=`, `studyUID=`…). The path wins; malformed values are left out.
+ */
+export function auditUids(route: Pick<Route, 'class' | 'upstreamPath'> & AuditUids, query: URLSearchParams): AuditUids {
+  const fromQuery = route.class === 'wado-uri' || (route.class === 'dicomweb-read' && accessAction(route) === 'search');
+  const uids: AuditUids = {};
+  for (const key of Object.keys(QUERY_UID_PARAMETERS) as Array<keyof AuditUids>) {
+    const value = route[key] ?? (fromQuery ? queryUid(query, QUERY_UID_PARAMETERS[key]) : undefined);
+    if (value !== undefined) uids[key] = value;
+  }
+  return uids;
+}
+
+const isAuthFailureReason = (value: string | undefined): value is AuthFailureReason =>
+  (AUTH_FAILURE_REASONS as readonly string[]).includes(value ?? '');
+
+/** Why a request was refused, from the error it was answered with; undefined when it was not refused. */
+export function denialReason(error: { code: ErrorCode; reason?: string | undefined } | undefined, loginRedirect = false): AuthFailureReason | undefined {
+  if (loginRedirect) return 'missing';
+  if (!error) return undefined;
+  if (isAuthFailureReason(error.reason)) return error.reason;
+  if (error.code === 'unauthenticated') return 'missing';
+  if (error.code === 'invalid_token') return 'invalid_token';
+  if (error.code === 'forbidden') return 'forbidden';
+  return undefined;
+}
+
+export interface AuditLog {
+  record(event: AuditEvent): void;
+  close(): void;
+}
+
+/**
+ * With `file`, events are appended to that file (written synchronously: an event is on disk when
+ * the response ends). Without, they go to the application log's stream with `"log":"audit"`, at
+ * every LOG_LEVEL except `silent`.
+ */
+export function createAuditLog({ logger, file }: { logger: Logger; file?: string | undefined }): AuditLog {
+  if (file) {
+    const destination = pino.destination({ dest: file, append: true, mkdir: true, sync: true });
+    const audit = pino({ ...loggerOptions('info'), base: { service: 'orthanc-oidc-gateway', log: 'audit' } }, destination);
+    return {
+      record: (event) => audit.info(event, 'audit'),
+      close: () => destination.end(),
+    };
+  }
+  const audit = logger.child({ log: 'audit' }, { level: logger.level === 'silent' ? 'silent' : 'info' });
+  return { record: (event) => audit.info(event, 'audit'), close: () => undefined };
+}

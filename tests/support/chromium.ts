@@ -1,0 +1,98 @@
+/**
+ * Real Chromium for the e2e suites: Debian's /usr/bin/chromium driven by playwright-core (no browser
+ * download), a fresh temporary profile per launch, and screenshots a person can look at afterwards.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type Page, type Response } from 'playwright-core';
+
+export const CHROMIUM_PATH = '/usr/bin/chromium';
+
+/** Issue 5: headless, no sandbox (containers), no GPU, nothing phoning home. */
+export const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** Where screenshots and page logs go (git-ignored). */
+export const ARTIFACTS_DIR = new URL('../../test-artifacts/e2e/', import.meta.url).pathname;
+
+/**
+ * Launches Chromium. Playwright gives the browser a fresh temporary user-data dir and removes it on
+ * close; every `newContext()` is a separate cookie jar on top of that (one per simulated user).
+ */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_FLAGS, headless: true, timeout: 30_000 });
+}
+
+export interface PageWatch {
+  /** Every response the page received (main frame and subresources, any origin). */
+  readonly responses: Response[];
+  /** Dialogs the page opened (alert/confirm/prompt/beforeunload); none are expected. */
+  readonly dialogs: string[];
+  /** Console errors and uncaught page errors, for the artifacts log. */
+  readonly errors: string[];
+}
+
+/** Records what a page does, so tests can assert on it and failures leave a readable log. */
+export function watchPage(page: Page): PageWatch {
+  const watch: PageWatch = { responses: [], dialogs: [], errors: [] };
+  page.on('response', (response) => watch.responses.push(response));
+  page.on('dialog', (dialog) => {
+    watch.dialogs.push(`${dialog.type()}: ${dialog.message()}`);
+    void dialog.dismiss().catch(() => {});
+  });
+  page.on('console', (message: ConsoleMessage) => {
+    if (message.type() === 'error') watch.errors.push(`console: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => watch.errors.push(`pageerror: ${error.message}`));
+  return watch;
+}
+
+/**
+ * Screenshots of one test's steps: `test-artifacts/e2e/<test>/<NN>-<step>.png`, numbered in the
+ * order taken. The folder is emptied first so a run never shows an older run's pictures.
+ */
+export class Screenshots {
+  private count = 0;
+  readonly dir: string;
+
+  constructor(test: string) {
+    this.dir = join(ARTIFACTS_DIR, slug(test));
+    rmSync(this.dir, { recursive: true, force: true });
+    mkdirSync(this.dir, { recursive: true });
+  }
+
+  async shot(page: Page, step: string): Promise<string> {
+    this.count += 1;
+    const path = join(this.dir, `${String(this.count).padStart(2, '0')}-${slug(step)}.png`);
+    await page.screenshot({ path, timeout: 15_000 });
+    return path;
+  }
+
+  /** Writes a text file next to the screenshots (e.g. the page's console errors). */
+  note(name: string, lines: readonly string[]): void {
+    writeFileSync(join(this.dir, `${slug(name)}.txt`), `${lines.join('\n')}\n`);
+  }
+}
+
+function slug(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 80);
+}
+
+/** A new isolated context (its own cookies and storage) with a page of a size OHIF lays out well. */
+export async function newPage(browser: Browser): Promise<{ context: BrowserContext; page: Page; watch: PageWatch }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ignoreHTTPSErrors: false });
+  const page = await context.newPage();
+  return { context, page, watch: watchPage(page) };
+}

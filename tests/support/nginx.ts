@@ -1,0 +1,123 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './free-port.js';
+import { spawnManaged, stopProcess, waitFor, type ManagedProcess } from './process.js';
+
+export const NGINX_BINARY = '/usr/sbin/nginx';
+
+/**
+ * Debian's nginx as a TLS-terminating reverse proxy in front of a test Orthanc (Debian's Orthanc
+ * crashes on its first HTTPS request on these machines, see CONTRACT.md), on a free loopback port,
+ * with its own prefix, logs and temp dirs in a temp folder.
+ *
+ * It runs in the foreground as one process (`master_process off`): the whole server is then the one
+ * PID spawnManaged watches, killed with the test process even on SIGKILL (no orphaned workers).
+ */
+export interface StartNginxOptions {
+  /** Where nginx forwards to, e.g. the test Orthanc's http://127.0.0.1:<port>. */
+  upstream: string;
+  /** Server certificate chain and key (PEM). */
+  certFile: string;
+  keyFile: string;
+  /** Mutual TLS: `ssl_verify_client on` with this CA bundle; requests without a valid client certificate get 400. */
+  clientCaFile?: string;
+}
+
+export interface TestNginx {
+  /** https://localhost:<port> (the name the test server certificate is issued for). */
+  url: string;
+  port: number;
+  pid: number;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+function nginxConf(prefix: string, port: number, options: StartNginxOptions): string {
+  const upstream = new URL(options.upstream);
+  const mutual = options.clientCaFile
+    ? `ssl_client_certificate ${options.clientCaFile};\n    ssl_verify_client on;\n    ssl_verify_depth 2;`
+    : '';
+  return `
+${process.getuid?.() === 0 ? 'user root;' : ''}
+master_process off;
+pid ${join(prefix, 'nginx.pid')};
+error_log stderr notice;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path ${join(prefix, 'tmp', 'body')};
+  proxy_temp_path ${join(prefix, 'tmp', 'proxy')};
+  fastcgi_temp_path ${join(prefix, 'tmp', 'fastcgi')};
+  uwsgi_temp_path ${join(prefix, 'tmp', 'uwsgi')};
+  scgi_temp_path ${join(prefix, 'tmp', 'scgi')};
+  server {
+    listen 127.0.0.1:${port} ssl;
+    server_name localhost;
+    ssl_certificate ${options.certFile};
+    ssl_certificate_key ${options.keyFile};
+    ${mutual}
+    client_max_body_size 0;
+    location / {
+      proxy_pass ${upstream.protocol}//${upstream.host};
+      proxy_http_version 1.1;
+      proxy_set_header Host $http_host;
+      proxy_set_header Connection "";
+      proxy_request_buffering off;
+      proxy_buffering off;
+      proxy_read_timeout 120s;
+    }
+  }
+}
+`;
+}
+
+const accepts = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+
+async function startOnce(options: StartNginxOptions): Promise<TestNginx> {
+  const prefix = await mkdtemp(join(tmpdir(), 'nginx-test-'));
+  await mkdir(join(prefix, 'tmp'), { recursive: true });
+  await mkdir(join(prefix, 'logs'), { recursive: true });
+  const port = await freePort();
+  const confFile = join(prefix, 'nginx.conf');
+  await writeFile(confFile, nginxConf(prefix, port, options));
+
+  // -e stderr: nginx opens its compiled-in error log before reading the configuration otherwise.
+  const proc: ManagedProcess = spawnManaged(NGINX_BINARY, ['-e', 'stderr', '-p', prefix, '-c', confFile, '-g', 'daemon off;'], { cwd: prefix });
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      await stopProcess(proc, { timeoutMs: 5000 });
+      await rm(prefix, { recursive: true, force: true });
+    })());
+  try {
+    await waitFor(() => accepts(port), {
+      what: `nginx listening on port ${port}`,
+      timeoutMs: 10_000,
+      abortIf: () => (proc.hasExited() ? `nginx exited:\n${proc.output()}` : undefined),
+    });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { url: `https://localhost:${port}`, port, pid: proc.pid, output: () => proc.output(), stop };
+}
+
+/** Starts nginx terminating TLS in front of `upstream`; retries once on a port race. */
+export async function startNginx(options: StartNginxOptions): Promise<TestNginx> {
+  try {
+    return await startOnce(options);
+  } catch (error) {
+    if (!/exited/.test((error as Error).message)) throw error;
+    return startOnce(options);
+  }
+}
