@@ -1,6 +1,7 @@
 import { errors, jwtVerify, type JWTPayload } from 'jose';
 import { GatewayError } from '../errors.js';
 import type { IssuerKeys } from './issuer-keys.js';
+import { VerifiedTokenCache } from './verified-token-cache.js';
 
 /** Asymmetric algorithms only: never `none`, never HS* (a public key must not become an HMAC secret). */
 export const ACCEPTED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
@@ -17,6 +18,7 @@ export interface BearerOptions {
   audience: string;
   keys: IssuerKeys;
   clockToleranceSeconds?: number;
+  cache?: VerifiedTokenCache;
 }
 
 const invalidToken = (message: string, reason?: 'expired') =>
@@ -55,9 +57,12 @@ function checkKeycloakShape(payload: JWTPayload, nowSeconds: number, toleranceSe
 
 export function createBearerVerifier(options: BearerOptions): BearerVerifier {
   const tolerance = options.clockToleranceSeconds ?? 30;
+  const cache = options.cache ?? new VerifiedTokenCache();
   return {
     async verify(token) {
       if (token.length > MAX_TOKEN_LENGTH) throw invalidToken('The token is too large');
+      const cached = cache.get(token);
+      if (cached) return cached;
       try {
         const { payload } = await jwtVerify(token, await options.keys.get(), {
           issuer: options.issuer,
@@ -67,6 +72,7 @@ export function createBearerVerifier(options: BearerOptions): BearerVerifier {
           requiredClaims: ['exp', 'iat', 'sub'],
         });
         checkKeycloakShape(payload, Math.floor(Date.now() / 1000), tolerance);
+        cache.set(token, payload);
         return payload;
       } catch (error) {
         throw toGatewayError(error);
