@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { createBearerVerifier } from './auth/bearer.js';
 import { createBrowserSessions } from './auth/browser-sessions.js';
 import { createIssuerMetadataSource } from './auth/issuer.js';
-import { createIssuerKeys } from './auth/issuer-keys.js';
+import { createIssuerKeys, warmUpIssuer } from './auth/issuer-keys.js';
 import { createOidcClient } from './auth/oidc.js';
 import { createRedisClient, redisReady } from './auth/redis.js';
 import { createSessionMiddleware, createSessionStore } from './auth/session.js';
 import { memorySharedState, redisSharedState } from './auth/shared-state.js';
 import type { Config } from './config/config.js';
+import { createShareLinks } from './share/share-links.js';
 import type { AppDependencies } from './http/app.js';
 import { createOrthancClient } from './http/orthanc-client.js';
 import { createRateLimits } from './http/rate-limit.js';
@@ -35,19 +36,20 @@ function sessionSecret(config: Config, logger: Logger): string {
 /** Builds every long-lived part of the gateway once, from the validated config. */
 export function createComponents(config: Config, logger: Logger): Components {
   const metadata = createIssuerMetadataSource({ issuer: config.oidc.issuer, discoveryUrl: config.oidc.discoveryUrl });
-  const keys = createIssuerKeys(metadata);
+  const keys = createIssuerKeys(metadata, { cacheMaxAgeMs: config.oidc.jwksCacheSeconds * 1000 });
   const bearer = createBearerVerifier({ issuer: config.oidc.issuer, audience: config.oidc.audience, keys });
   const upstreamAgent = createUpstreamAgent(config.orthanc);
   const orthancClient = createOrthancClient(config.orthanc, upstreamAgent);
 
-  const redis = config.redisUrl ? createRedisClient(config.redisUrl, logger) : undefined;
-  if (!redis) logger.warn('REDIS_URL is not set: sessions live in this process memory (development only; lost on restart, not shared by replicas)');
+  const redis = config.redis ? createRedisClient(config.redis, logger) : undefined;
+  if (!redis) logger.warn('Redis is not configured (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES): sessions live in this process memory (development only; lost on restart, not shared by replicas)');
   const store = createSessionStore(redis);
   const state = redis ? redisSharedState(redis) : memorySharedState();
   const oidc = createOidcClient(config, metadata);
   const metrics = createMetrics();
   const audit = createAuditLog({ logger, file: config.auditLogFile });
-  const sessions = createBrowserSessions({ config, oidc, bearer, keys, store, state, logger, metrics });
+  const shareLinks = createShareLinks(state, config.share.maxSeconds);
+  const sessions = createBrowserSessions({ config, shareLinks, oidc, bearer, keys, store, state, logger, metrics });
 
   const readinessChecks: Record<string, ReadinessCheck> = {
     orthanc: async () => {
@@ -67,6 +69,7 @@ export function createComponents(config: Config, logger: Logger): Components {
     };
   }
 
+  let stopWarmUp: (() => void) | undefined;
   return {
     app: {
       config,
@@ -76,15 +79,20 @@ export function createComponents(config: Config, logger: Logger): Components {
       oidc,
       sessionMiddleware: createSessionMiddleware(config, store, sessionSecret(config, logger)),
       upstreamAgent,
+      orthancClient,
+      shareLinks,
       rateLimits: createRateLimits(config.rateLimits, redis),
       readinessChecks,
       metrics,
       audit,
     },
     ready: async () => {
+      // The IdP may come up after the gateway: discovery and keys are retried in the background.
+      stopWarmUp ??= warmUpIssuer(keys, logger);
       if (redis && !(await redisReady(redis, 5000))) logger.warn('Redis is not reachable yet: session routes answer 503 until it is');
     },
     close: async () => {
+      stopWarmUp?.();
       upstreamAgent.destroy();
       redis?.disconnect();
       audit.close();

@@ -12,9 +12,11 @@ import { createRefresher, needsRefresh, RefreshFailed } from './refresh.js';
 import { isPastAbsoluteLifetime, type SessionUser } from './session.js';
 import { createSessionIndex } from './session-index.js';
 import type { SharedState } from './shared-state.js';
+import type { ShareLink, ShareLinks } from '../share/share-links.js';
 
 export interface BrowserSessionsDeps {
   config: Config;
+  shareLinks: ShareLinks;
   oidc: OidcClient;
   bearer: BearerVerifier;
   keys: IssuerKeys;
@@ -35,7 +37,7 @@ const destroy = (session: Session) => promisify((done) => session.destroy(done))
  * reads the principal (refreshing the access token once when it nears expiry), sign-out and
  * back-channel logout end sessions everywhere.
  */
-export function createBrowserSessions({ config, oidc, bearer, keys, store, state, logger, metrics }: BrowserSessionsDeps) {
+export function createBrowserSessions({ config, shareLinks, oidc, bearer, keys, store, state, logger, metrics }: BrowserSessionsDeps) {
   const index = createSessionIndex(state, store, config.session.maxSeconds);
   const validateLogoutToken = createLogoutTokenValidator({ issuer: config.oidc.issuer, clientId: config.oidc.clientId, keys, state });
 
@@ -62,6 +64,25 @@ export function createBrowserSessions({ config, oidc, bearer, keys, store, state
     },
   });
 
+  /** The recipient of a share link; looked up on every request, so revoking a link takes effect at once. */
+  async function sharePrincipal(req: Request): Promise<Principal | null> {
+    const link = await shareLinks.get(req.session.share?.id ?? '');
+    if (!link) {
+      delete req.session.share;
+      return null;
+    }
+    return {
+      sub: `share:${link.id}`,
+      username: `shared link from ${link.createdByName}`,
+      name: undefined,
+      email: undefined,
+      roles: [],
+      via: 'share',
+      expiresAt: Math.floor(link.expiresAt / 1000),
+      studyScope: link.studyInstanceUid,
+    };
+  }
+
   async function end(req: Request): Promise<SessionUser | undefined> {
     const user = req.session?.user;
     if (user) await index.remove(req.sessionID, { sid: user.sid, sub: user.principal.sub });
@@ -82,7 +103,7 @@ export function createBrowserSessions({ config, oidc, bearer, keys, store, state
     /** The signed-in principal of this request's session, or null. */
     async principal(req: Request): Promise<Principal | null> {
       const user = req.session?.user;
-      if (!user) return null;
+      if (!user) return req.session?.share ? sharePrincipal(req) : null;
       if (isPastAbsoluteLifetime(user, config.session.maxSeconds)) {
         await end(req);
         return null;
@@ -104,6 +125,13 @@ export function createBrowserSessions({ config, oidc, bearer, keys, store, state
 
     /** Ends this request's session; returns the user it belonged to (for the IdP logout). */
     end,
+
+    /** Starts a share-link recipient's session (a new session id, no user). */
+    async openShare(req: Request, link: ShareLink): Promise<void> {
+      await regenerate(req.session);
+      req.session.share = { id: link.id };
+      await save(req.session);
+    },
 
     /** Validates a back-channel logout token and ends every session of its sid/sub. */
     async backchannelLogout(logoutToken: string): Promise<LogoutTarget & { ended: number }> {

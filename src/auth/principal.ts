@@ -7,9 +7,11 @@ export interface Principal {
   name: string | undefined;
   email: string | undefined;
   roles: string[];
-  via: 'bearer' | 'session';
+  via: 'bearer' | 'session' | 'share';
   /** Expiry of the access token the principal was read from, in seconds since the epoch. */
   expiresAt: number;
+  /** Set for the recipient of a study share link: read-only access to this one study. */
+  studyScope?: string;
 }
 
 const asString = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);

@@ -1,7 +1,7 @@
 import { RedisStore } from 'connect-redis';
 import session, { MemoryStore, type Store } from 'express-session';
 import type { RequestHandler } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import type { Config } from '../config/config.js';
 import type { LoginTransaction, TokenSet } from './oidc.js';
 import type { Principal } from './principal.js';
@@ -21,6 +21,8 @@ declare module 'express-session' {
     user?: SessionUser;
     /** Sign-in attempts in progress, by `state` (several tabs may sign in at once). */
     logins?: Record<string, LoginTransaction>;
+    /** A share-link recipient's session: read-only access to one study, no user. */
+    share?: { id: string };
   }
 }
 
@@ -31,7 +33,7 @@ export function sessionCookieName(config: Config): string {
   return config.publicUrl.startsWith('https:') ? '__Host-gw-session' : 'gw-session';
 }
 
-export function createSessionStore(redis: Redis | undefined): Store {
+export function createSessionStore(redis: RedisClient | undefined): Store {
   return redis ? new RedisStore({ client: redis, prefix: 'gw:sess:' }) : new MemoryStore();
 }
 

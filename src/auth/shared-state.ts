@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 
 /**
  * The few shared primitives sessions need beyond the session store itself — index sets (which
@@ -10,6 +10,8 @@ export interface SharedState {
   /** Sets `key` only if absent; true when this call set it. */
   setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
   get(key: string): Promise<string | null>;
+  set(key: string, value: string, ttlMs: number): Promise<void>;
+  delete(key: string): Promise<void>;
   /** Deletes `key` only while it still holds `value` (releasing one's own lock). */
   deleteIfEquals(key: string, value: string): Promise<void>;
   addToSet(key: string, member: string, ttlMs: number): Promise<void>;
@@ -19,10 +21,16 @@ export interface SharedState {
 
 const RELEASE_SCRIPT = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
-export function redisSharedState(redis: Redis, prefix = 'gw:'): SharedState {
+export function redisSharedState(redis: RedisClient, prefix = 'gw:'): SharedState {
   return {
     setIfAbsent: async (key, value, ttlMs) => (await redis.set(prefix + key, value, 'PX', ttlMs, 'NX')) === 'OK',
     get: (key) => redis.get(prefix + key),
+    set: async (key, value, ttlMs) => {
+      await redis.set(prefix + key, value, 'PX', ttlMs);
+    },
+    delete: async (key) => {
+      await redis.del(prefix + key);
+    },
     deleteIfEquals: async (key, value) => {
       await redis.eval(RELEASE_SCRIPT, 1, prefix + key, value);
     },
@@ -51,6 +59,12 @@ export function memorySharedState(): SharedState {
       return true;
     },
     get: async (key) => live(values, key)?.value ?? null,
+    set: async (key, value, ttlMs) => {
+      values.set(key, { value, expiresAt: Date.now() + ttlMs });
+    },
+    delete: async (key) => {
+      values.delete(key);
+    },
     deleteIfEquals: async (key, value) => {
       if (live(values, key)?.value === value) values.delete(key);
     },

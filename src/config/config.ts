@@ -1,9 +1,25 @@
 import type { Env } from './schema.js';
 
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/**
+ * Where the shared state lives: one Redis address, a primary found through Redis Sentinel, or a
+ * Redis Cluster (see README "Scaling and failure behaviour").
+ */
+export type RedisConnection =
+  | { mode: 'single'; url: string }
+  | { mode: 'sentinel'; sentinels: HostPort[]; name: string; username: string | undefined; password: string | undefined; sentinelPassword: string | undefined }
+  | { mode: 'cluster'; nodes: HostPort[]; username: string | undefined; password: string | undefined };
+
 /** The gateway's configuration: validated once at start, then passed around as one typed object. */
 export interface Config {
   production: boolean;
   port: number;
+  /** Processes serving requests (node:cluster workers sharing the port); 1 = no cluster. */
+  workers: number;
   /** External base URL without a trailing slash. */
   publicUrl: string;
   oidc: {
@@ -15,6 +31,8 @@ export interface Config {
     audience: string;
     scopes: string[];
     rolesClient: string | undefined;
+    /** How long a downloaded JWKS is used before it is fetched again (JWKS_CACHE_SECONDS). */
+    jwksCacheSeconds: number;
   };
   roles: { viewer: string; uploader: string; admin: string };
   orthanc: {
@@ -34,7 +52,10 @@ export interface Config {
   };
   adminAllowDangerous: boolean;
   tls: { certFile: string; keyFile: string } | undefined;
+  /** REDIS_URL (single-node mode only; `redis` describes every mode). */
   redisUrl: string | undefined;
+  /** Unset: sessions and shared state in process memory (development). */
+  redis: RedisConnection | undefined;
   session: { secret: string | undefined; idleSeconds: number; maxSeconds: number };
   corsOrigins: string[];
   trustProxy: boolean;
@@ -42,6 +63,8 @@ export interface Config {
   /** Who may load the viewer's pages: signed-in users (session) or anyone (public, OHIF signs in itself). */
   viewerAccess: 'session' | 'public';
   rateLimits: { loginPerMinute: number; authFailuresPerMinute: number };
+  /** Study share links: who may create them, and their longest lifetime. */
+  share: { roles: string[]; maxSeconds: number };
   /** Request body limits: uploads (STOW-RS, admin POST /instances) and everything else. */
   bodyLimits: { uploadBytes: number; otherBytes: number };
   logLevel: Env['LOG_LEVEL'];
@@ -51,10 +74,21 @@ export interface Config {
 
 const withoutTrailingSlash = (url: string) => url.replace(/\/+$/, '');
 
+function toRedisConnection(env: Env): RedisConnection | undefined {
+  const credentials = { username: env.REDIS_USERNAME, password: env.REDIS_PASSWORD };
+  if (env.REDIS_URL) return { mode: 'single', url: env.REDIS_URL };
+  if (env.REDIS_SENTINELS && env.REDIS_SENTINEL_NAME) {
+    return { mode: 'sentinel', sentinels: env.REDIS_SENTINELS, name: env.REDIS_SENTINEL_NAME, ...credentials, sentinelPassword: env.REDIS_SENTINEL_PASSWORD };
+  }
+  if (env.REDIS_CLUSTER_NODES) return { mode: 'cluster', nodes: env.REDIS_CLUSTER_NODES, ...credentials };
+  return undefined;
+}
+
 export function toConfig(env: Env): Config {
   return {
     production: env.NODE_ENV === 'production',
     port: env.PORT,
+    workers: env.WORKERS,
     publicUrl: withoutTrailingSlash(env.PUBLIC_URL),
     oidc: {
       issuer: env.OIDC_ISSUER,
@@ -64,6 +98,7 @@ export function toConfig(env: Env): Config {
       audience: env.OIDC_AUDIENCE,
       scopes: env.OIDC_SCOPES.split(/\s+/).filter(Boolean),
       rolesClient: env.OIDC_ROLES_CLIENT,
+      jwksCacheSeconds: env.JWKS_CACHE_SECONDS,
     },
     roles: { viewer: env.ROLE_VIEWER, uploader: env.ROLE_UPLOADER, admin: env.ROLE_ADMIN },
     orthanc: {
@@ -84,11 +119,13 @@ export function toConfig(env: Env): Config {
     adminAllowDangerous: env.ADMIN_ALLOW_DANGEROUS,
     tls: env.TLS_CERT_FILE && env.TLS_KEY_FILE ? { certFile: env.TLS_CERT_FILE, keyFile: env.TLS_KEY_FILE } : undefined,
     redisUrl: env.REDIS_URL,
+    redis: toRedisConnection(env),
     session: { secret: env.SESSION_SECRET, idleSeconds: env.SESSION_IDLE_SECONDS, maxSeconds: env.SESSION_MAX_SECONDS },
     corsOrigins: env.CORS_ORIGINS.map((origin) => new URL(origin).origin),
     trustProxy: env.TRUST_PROXY,
     ohifDist: env.OHIF_DIST,
     viewerAccess: env.VIEWER_ACCESS,
+    share: { roles: env.SHARE_ROLES ?? [env.ROLE_UPLOADER, env.ROLE_ADMIN], maxSeconds: env.SHARE_MAX_SECONDS },
     rateLimits: { loginPerMinute: env.RATE_LIMIT_LOGIN_PER_MINUTE, authFailuresPerMinute: env.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE },
     bodyLimits: { uploadBytes: env.STOW_MAX_BYTES, otherBytes: env.MAX_BODY_BYTES },
     logLevel: env.LOG_LEVEL,

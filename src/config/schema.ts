@@ -21,6 +21,17 @@ const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
 const commaList = z
   .string()
   .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean));
+/** `host:port` items of a comma list (an IPv6 host in brackets: `[::1]:26379`). */
+const hostPortList = commaList.transform((items, ctx) => {
+  const nodes = items.map((item) => {
+    const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9_.-]+)):(\d{1,5})$/.exec(item);
+    const port = Number(match?.[3]);
+    return match && port >= 1 && port <= 65535 ? { host: match[1] ?? match[2]!, port } : undefined;
+  });
+  if (nodes.length > 0 && nodes.every((node) => node !== undefined)) return nodes as Array<{ host: string; port: number }>;
+  ctx.addIssue({ code: 'custom', message: 'must be a comma list of host:port' });
+  return z.NEVER;
+});
 const roleName = z.string().regex(/^[\w.:-]+$/, 'must be a role name (letters, digits, _ . : -)');
 const credentialsByRole = z
   .string()
@@ -56,6 +67,7 @@ export const envSchema = z
   .object({
     NODE_ENV: z.string().default('development'),
     PORT: port.default(8080),
+    WORKERS: integer('must be a number of processes (1-64)', (value) => value >= 1 && value <= 64).default(1),
     PUBLIC_URL: httpUrl.default('http://localhost:8080'),
     OIDC_ISSUER: httpUrl,
     OIDC_DISCOVERY_URL: httpUrl.optional(),
@@ -78,6 +90,13 @@ export const envSchema = z
     TLS_CERT_FILE: z.string().min(1).optional(),
     TLS_KEY_FILE: z.string().min(1).optional(),
     REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+    REDIS_SENTINELS: hostPortList.optional(),
+    REDIS_SENTINEL_NAME: z.string().min(1).optional(),
+    REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
+    REDIS_CLUSTER_NODES: hostPortList.optional(),
+    REDIS_USERNAME: z.string().min(1).optional(),
+    REDIS_PASSWORD: z.string().min(1).optional(),
+    JWKS_CACHE_SECONDS: positiveInt.default(600),
     SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     SESSION_IDLE_SECONDS: positiveInt.default(1800),
     SESSION_MAX_SECONDS: positiveInt.default(28_800),
@@ -90,6 +109,8 @@ export const envSchema = z
     FORWARD_IDENTITY_HEADERS: bool.default(false),
     IDENTITY_HEADER_USER: identityHeaderName.default('X-Forwarded-User'),
     IDENTITY_HEADER_ROLES: identityHeaderName.default('X-Forwarded-Roles'),
+    SHARE_ROLES: commaList.pipe(z.array(roleName)).optional(),
+    SHARE_MAX_SECONDS: positiveInt.default(604_800),
     RATE_LIMIT_LOGIN_PER_MINUTE: positiveInt.default(60),
     RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: positiveInt.default(30),
     MAX_BODY_BYTES: positiveInt.default(1_048_576),
@@ -106,13 +127,36 @@ export const envSchema = z
     };
     requireTogether('TLS_CERT_FILE', 'TLS_KEY_FILE');
     requireTogether('ORTHANC_CLIENT_CERT_FILE', 'ORTHANC_CLIENT_KEY_FILE');
+    // Redis: one address (REDIS_URL), or a Sentinel-managed primary, or a Cluster; credentials of
+    // the latter two in REDIS_USERNAME / REDIS_PASSWORD (a REDIS_URL carries its own).
+    const redisModes = (['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'] as const).filter((name) => Boolean(env[name]));
+    const hasRedis = redisModes.length > 0;
+    for (const name of redisModes.slice(1)) {
+      ctx.addIssue({ code: 'custom', path: [name], message: `must not be set together with ${redisModes[0]} (choose one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES)` });
+    }
+    requireTogether('REDIS_SENTINELS', 'REDIS_SENTINEL_NAME');
+    if (env.REDIS_SENTINEL_PASSWORD && !env.REDIS_SENTINELS) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_SENTINEL_PASSWORD'], message: 'is only used with REDIS_SENTINELS' });
+    }
+    for (const name of ['REDIS_USERNAME', 'REDIS_PASSWORD'] as const) {
+      if (!env[name]) continue;
+      if (env.REDIS_URL) ctx.addIssue({ code: 'custom', path: [name], message: 'is only used with REDIS_SENTINELS or REDIS_CLUSTER_NODES (put credentials in REDIS_URL)' });
+      else if (!env.REDIS_SENTINELS && !env.REDIS_CLUSTER_NODES) ctx.addIssue({ code: 'custom', path: [name], message: 'is only used with REDIS_SENTINELS or REDIS_CLUSTER_NODES' });
+    }
+    if (env.REDIS_USERNAME && !env.REDIS_PASSWORD) ctx.addIssue({ code: 'custom', path: ['REDIS_PASSWORD'], message: 'is required together with REDIS_USERNAME' });
     if (env.NODE_ENV === 'production') {
-      if (!env.REDIS_URL) ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'is required when NODE_ENV=production' });
+      if (!hasRedis) ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'is required when NODE_ENV=production (or REDIS_SENTINELS / REDIS_CLUSTER_NODES)' });
       if (!env.SESSION_SECRET) ctx.addIssue({ code: 'custom', path: ['SESSION_SECRET'], message: 'is required when NODE_ENV=production' });
     }
     const [userHeader, rolesHeader] = [env.IDENTITY_HEADER_USER, env.IDENTITY_HEADER_ROLES];
     if (typeof userHeader === 'string' && typeof rolesHeader === 'string' && userHeader.toLowerCase() === rolesHeader.toLowerCase()) {
       ctx.addIssue({ code: 'custom', path: ['IDENTITY_HEADER_ROLES'], message: 'must differ from IDENTITY_HEADER_USER' });
+    }
+    // Sessions in one process's memory, or cookies signed with one process's random secret, would
+    // not be seen by the other workers (production requires both anyway).
+    if (typeof env.WORKERS === 'number' && env.WORKERS > 1 && env.NODE_ENV !== 'production') {
+      if (!hasRedis) ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'is required when WORKERS > 1 (or REDIS_SENTINELS / REDIS_CLUSTER_NODES)' });
+      if (!env.SESSION_SECRET) ctx.addIssue({ code: 'custom', path: ['SESSION_SECRET'], message: 'is required when WORKERS > 1' });
     }
     if (env.SESSION_IDLE_SECONDS > env.SESSION_MAX_SECONDS) {
       ctx.addIssue({ code: 'custom', path: ['SESSION_IDLE_SECONDS'], message: 'must not exceed SESSION_MAX_SECONDS' });

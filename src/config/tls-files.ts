@@ -39,7 +39,7 @@ class Checker {
     if (!pem) return undefined;
     const blocks = pem.toString('utf8').match(PEM_CERTIFICATE) ?? [];
     if (blocks.length === 0) {
-      this.problems.push(`${variable}: ${path} holds no PEM certificate ("-----BEGIN CERTIFICATE-----")`);
+      this.problems.push(`${variable}: ${path} holds no PEM certificate`);
       return undefined;
     }
     try {

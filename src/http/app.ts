@@ -15,6 +15,9 @@ import { authenticate } from './authenticate.js';
 import { authorize } from './authorize.js';
 import { limitRequestBody } from './body-limit.js';
 import { classifyRequest } from './classify.js';
+import type { OrthancClient } from './orthanc-client.js';
+import { shareRoutes } from './share-routes.js';
+import type { ShareLinks } from '../share/share-links.js';
 import { corsForDicomweb } from './cors.js';
 import { errorHandler, notFound } from './error-handler.js';
 import { requestState } from './locals.js';
@@ -37,6 +40,8 @@ export interface AppDependencies {
   /** express-session over the configured store. */
   sessionMiddleware: RequestHandler;
   upstreamAgent: Agent;
+  orthancClient: OrthancClient;
+  shareLinks: ShareLinks;
   rateLimits: RateLimiting;
   readinessChecks: Record<string, ReadinessCheck>;
   metrics: GatewayMetrics;
@@ -84,6 +89,7 @@ export function createApp(deps: AppDependencies): Express {
   app.use(['/auth/login', '/auth/callback'], rateLimits.limitLogins);
   app.use(rateLimits.limitAuthFailures);
   app.use(browserSession(deps.sessionMiddleware));
+  app.use(shareRoutes({ config, shareLinks: deps.shareLinks, sessions, orthancClient: deps.orthancClient, authenticate: identify }));
   app.use(authRoutes({ publicUrl: config.publicUrl, oidc, sessions, authenticate: identify, logger }));
   app.use(
     forProxiedRoutes(

@@ -2,6 +2,7 @@ import type { Request, RequestHandler } from 'express';
 import { BEARER_REALM } from '../auth/bearer.js';
 import { GatewayError } from '../errors.js';
 import { evaluate, type PolicyOptions } from '../policy/evaluate.js';
+import { restrictQueryToStudy } from '../policy/study-scope.js';
 import { isBrowserNavigation } from './browser-request.js';
 import { requestState } from './locals.js';
 
@@ -27,6 +28,11 @@ export function authorize(options: PolicyOptions): RequestHandler {
     }
     if (decision.outcome === 'forbidden') {
       throw new GatewayError('forbidden', `Access denied: ${decision.reason}`, {}, route.class === 'admin-blocked' ? 'blocked' : 'forbidden');
+    }
+    if (decision.restrictToStudy) {
+      const state = requestState(res);
+      const query = state.upstreamTarget?.split('?')[1] ?? '';
+      state.upstreamTarget = `${route.upstreamPath}?${restrictQueryToStudy(query, decision.restrictToStudy)}`;
     }
     next();
   };

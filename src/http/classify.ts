@@ -12,7 +12,7 @@ export const classifyRequest: RequestHandler = (req, res, next) => {
   const target = normalizeTarget(req.originalUrl);
   if (!target.ok) throw new GatewayError('bad_request', `Rejected request path: ${target.reason}`);
 
-  const classification = classify(req.method, target.segments);
+  const classification = classify(req.method, target.segments, target.query);
   switch (classification.kind) {
     case 'not-gateway':
       return next();

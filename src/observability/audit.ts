@@ -31,7 +31,7 @@ export interface AuditEvent extends AuditUids {
   /** null when the caller was not (or could not be) authenticated. */
   user: AuditUser | null;
   /** How the caller authenticated; `backchannel` for a logout the IdP requested. */
-  via: 'bearer' | 'session' | 'backchannel' | null;
+  via: 'bearer' | 'session' | 'share' | 'backchannel' | null;
   method: string;
   /** The request path, never its query string. */
   path: string;
@@ -70,12 +70,12 @@ export function accessAction(route: Pick<Route, 'class' | 'upstreamPath'>): Acce
   }
 }
 
-/** 401 and 403 (and a sign-in redirect instead of a 401) are refusals; anything else is an access. */
+/** 401, 403 and 429 (and a sign-in redirect instead of a 401) are refusals; anything else is an access. */
 export function auditOutcome(
   route: Pick<Route, 'class' | 'upstreamPath'>,
   { status, loginRedirect = false }: { status: number; loginRedirect?: boolean },
 ): { event: 'access' | 'denied'; action: AccessAction | 'denied' } {
-  if (loginRedirect || status === 401 || status === 403) return { event: 'denied', action: 'denied' };
+  if (loginRedirect || status === 401 || status === 403 || status === 429) return { event: 'denied', action: 'denied' };
   return { event: 'access', action: accessAction(route) };
 }
 
@@ -121,6 +121,7 @@ export function denialReason(error: { code: ErrorCode; reason?: string | undefin
   if (error.code === 'unauthenticated') return 'missing';
   if (error.code === 'invalid_token') return 'invalid_token';
   if (error.code === 'forbidden') return 'forbidden';
+  if (error.code === 'too_many_requests') return 'rate_limited';
   return undefined;
 }
 

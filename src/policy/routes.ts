@@ -84,7 +84,7 @@ function joinPath(parts: string[]): string {
   return `/${parts.map(encodeSegment).join('/')}`;
 }
 
-function classifyPacs(method: string, parts: string[], upstreamPath: string): Classification {
+function classifyPacs(method: string, parts: string[], upstreamPath: string, query: string): Classification {
   const allow = (route: Omit<Route, 'prefix' | 'upstreamPath'>, methods: string[]): Classification =>
     methods.includes(method)
       ? { kind: 'route', route: { prefix: '/pacs', upstreamPath, ...route } }
@@ -96,7 +96,10 @@ function classifyPacs(method: string, parts: string[], upstreamPath: string): Cl
     const { methods, ...uids } = match;
     return allow({ class: method === 'POST' ? 'dicomweb-store' : 'dicomweb-read', ...uids }, methods);
   }
-  if (parts.length === 1 && parts[0] === 'wado') return allow({ class: 'wado-uri' }, READ_METHODS);
+  if (parts.length === 1 && parts[0] === 'wado') {
+    const studyUid = new URLSearchParams(query).get('studyUID') ?? undefined;
+    return allow({ class: 'wado-uri', ...(isUid(studyUid) ? { studyUid } : {}) }, READ_METHODS);
+  }
   if (matchPreview(parts)) return allow({ class: 'preview' }, READ_METHODS);
   return { kind: 'not-found' };
 }
@@ -110,12 +113,13 @@ function classifyAdmin(method: string, upstreamPath: string): Classification {
 }
 
 /**
- * Classifies a normalized path (decoded segments, see normalize.ts). Matching is case-sensitive:
+ * Classifies a normalized path (decoded segments, see normalize.ts; the query only for WADO-URI's
+ * studyUID). Matching is case-sensitive:
  * `/PACS-ADMIN` is not the admin prefix and is never forwarded.
  */
-export function classify(method: string, segments: string[]): Classification {
+export function classify(method: string, segments: string[], query = ''): Classification {
   const [prefix, ...rest] = segments;
-  if (prefix === 'pacs') return classifyPacs(method, rest, joinPath(rest));
+  if (prefix === 'pacs') return classifyPacs(method, rest, joinPath(rest), query);
   if (prefix === 'pacs-admin') return classifyAdmin(method, joinPath(rest));
   return { kind: 'not-gateway' };
 }

@@ -1,0 +1,98 @@
+import express, { Router, type RequestHandler } from 'express';
+import { z } from 'zod';
+import { BEARER_REALM } from '../auth/bearer.js';
+import type { BrowserSessions } from '../auth/browser-sessions.js';
+import type { Principal } from '../auth/principal.js';
+import type { Config } from '../config/config.js';
+import { GatewayError } from '../errors.js';
+import type { ShareLink, ShareLinks } from '../share/share-links.js';
+import { sendErrorPage } from './error-page.js';
+import { requestState } from './locals.js';
+import type { OrthancClient } from './orthanc-client.js';
+
+export interface ShareRoutesOptions {
+  config: Config;
+  shareLinks: ShareLinks;
+  sessions: BrowserSessions;
+  orthancClient: OrthancClient;
+  /** Sets the principal (Bearer or session). */
+  authenticate: RequestHandler;
+}
+
+const DEFAULT_LIFETIME_SECONDS = 86_400;
+
+function viewerUrl(studyInstanceUid: string): string {
+  return `/viewer?StudyInstanceUIDs=${encodeURIComponent(studyInstanceUid)}`;
+}
+
+/**
+ * Study share links: users with a share role create time-limited read-only links to one study
+ * (POST /auth/share), list and revoke theirs; anyone holding a link (GET /share/{id}) gets a session
+ * scoped to that study and lands in the viewer on it.
+ */
+export function shareRoutes({ config, shareLinks, sessions, orthancClient, authenticate }: ShareRoutesOptions): Router {
+  const router = Router({ caseSensitive: true, strict: true });
+  const requestBody = z.object({
+    studyInstanceUID: z.string().max(64).regex(/^[0-9]+(\.[0-9]+)*$/, 'must be a DICOM UID'),
+    expiresInSeconds: z.number().int().min(60).max(config.share.maxSeconds).default(Math.min(DEFAULT_LIFETIME_SECONDS, config.share.maxSeconds)),
+  });
+
+  const describe = (link: ShareLink) => ({
+    id: link.id,
+    url: `${config.publicUrl}/share/${link.id}`,
+    studyInstanceUID: link.studyInstanceUid,
+    createdAt: new Date(link.createdAt).toISOString(),
+    expiresAt: new Date(link.expiresAt).toISOString(),
+  });
+
+  /** The signed-in user (not a share recipient) who holds a share role. */
+  const sharer: RequestHandler = (_req, res, next) => {
+    const principal = requestState(res).principal;
+    if (!principal) throw new GatewayError('unauthenticated', 'Sign in to share studies', { 'www-authenticate': `Bearer realm="${BEARER_REALM}"` });
+    if (principal.studyScope !== undefined || !config.share.roles.some((role) => principal.roles.includes(role))) {
+      throw new GatewayError('forbidden', `Sharing requires one of the roles: ${config.share.roles.join(', ')}`);
+    }
+    next();
+  };
+  const owner = (res: express.Response): Principal => requestState(res).principal!;
+
+  async function studyExists(studyInstanceUid: string): Promise<boolean> {
+    const answer = await orthancClient.get(`/dicom-web/studies?StudyInstanceUID=${encodeURIComponent(studyInstanceUid)}`);
+    if (answer.status !== 200) throw new GatewayError('bad_gateway', `Orthanc answered HTTP ${answer.status} when looking up the study`);
+    return (JSON.parse(answer.body || '[]') as unknown[]).length > 0;
+  }
+
+  router.post('/auth/share', express.json({ limit: '4kb' }), authenticate, sharer, async (req, res) => {
+    const parsed = requestBody.safeParse(req.body ?? {});
+    if (!parsed.success) {
+      throw new GatewayError('bad_request', parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
+    }
+    if (!(await studyExists(parsed.data.studyInstanceUID))) throw new GatewayError('not_found', 'No such study');
+    const link = await shareLinks.create(owner(res), parsed.data.studyInstanceUID, parsed.data.expiresInSeconds);
+    res.status(201).set('cache-control', 'no-store').json(describe(link));
+  });
+
+  router.get('/auth/share', authenticate, sharer, async (_req, res) => {
+    res.set('cache-control', 'no-store').json((await shareLinks.listOwnedBy(owner(res).sub)).map(describe));
+  });
+
+  router.delete('/auth/share/:id', authenticate, sharer, async (req, res) => {
+    const link = await shareLinks.get(String(req.params['id']));
+    const caller = owner(res);
+    if (!link || (link.createdBy !== caller.sub && !caller.roles.includes(config.roles.admin))) {
+      throw new GatewayError('not_found', 'No such share link of yours');
+    }
+    await shareLinks.revoke(link);
+    res.status(204).end();
+  });
+
+  router.get('/share/:id', async (req, res) => {
+    const link = await shareLinks.get(String(req.params['id']));
+    if (!link) return sendErrorPage(res, 404, 'Link not valid', 'This share link is unknown, expired or revoked.');
+    // A signed-in user keeps their own session and rights; anyone else gets a session for this study only.
+    if (!req.session.user) await sessions.openShare(req, link);
+    res.set('cache-control', 'no-store').redirect(302, viewerUrl(link.studyInstanceUid));
+  });
+
+  return router;
+}

@@ -1,0 +1,66 @@
+import { randomBytes } from 'node:crypto';
+import type { SharedState } from '../auth/shared-state.js';
+
+/** A time-limited, read-only link to one study. */
+export interface ShareLink {
+  id: string;
+  studyInstanceUid: string;
+  /** `sub` and username of the user who created it. */
+  createdBy: string;
+  createdByName: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+const linkKey = (id: string) => `share:${id}`;
+const ownerKey = (sub: string) => `share-owner:${sub}`;
+const ID_PATTERN = /^[A-Za-z0-9_-]{32}$/;
+
+/**
+ * Share links in the shared state (Redis): random unguessable ids (192 bits), expiring with the
+ * link, listed per owner, revocable at once (every use looks the link up again).
+ */
+export function createShareLinks(state: SharedState, maxSeconds: number) {
+  async function get(id: string): Promise<ShareLink | undefined> {
+    if (!ID_PATTERN.test(id)) return undefined;
+    const raw = await state.get(linkKey(id));
+    if (!raw) return undefined;
+    const link = JSON.parse(raw) as ShareLink;
+    return link.expiresAt > Date.now() ? link : undefined;
+  }
+
+  return {
+    get,
+
+    async create(owner: { sub: string; username: string }, studyInstanceUid: string, lifetimeSeconds: number): Promise<ShareLink> {
+      const now = Date.now();
+      const link: ShareLink = {
+        id: randomBytes(24).toString('base64url'),
+        studyInstanceUid,
+        createdBy: owner.sub,
+        createdByName: owner.username,
+        createdAt: now,
+        expiresAt: now + lifetimeSeconds * 1000,
+      };
+      await state.set(linkKey(link.id), JSON.stringify(link), lifetimeSeconds * 1000);
+      await state.addToSet(ownerKey(owner.sub), link.id, maxSeconds * 1000);
+      return link;
+    },
+
+    async listOwnedBy(sub: string): Promise<ShareLink[]> {
+      const ids = await state.setMembers(ownerKey(sub));
+      const links = await Promise.all(ids.map(get));
+      const live = links.filter((link): link is ShareLink => link !== undefined);
+      const gone = ids.filter((id) => !live.some((link) => link.id === id));
+      await Promise.all(gone.map((id) => state.removeFromSet(ownerKey(sub), id)));
+      return live.sort((a, b) => a.createdAt - b.createdAt);
+    },
+
+    async revoke(link: ShareLink): Promise<void> {
+      await state.delete(linkKey(link.id));
+      await state.removeFromSet(ownerKey(link.createdBy), link.id);
+    },
+  };
+}
+
+export type ShareLinks = ReturnType<typeof createShareLinks>;

@@ -1,0 +1,164 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { makeSeries, type GeneratedSeries } from '../support/dicom.js';
+import { stowBody, tagValues } from '../support/dicomweb.js';
+import { Browser } from '../support/http-browser.js';
+import { uploadInstances } from '../support/orthanc.js';
+import { signIn, startSessionStack, type SessionStack } from '../support/session-stack.js';
+
+/** Study share links end to end: real dev IdP sign-in, Redis, Orthanc with two studies. */
+let stack: SessionStack;
+let gatewayUrl: string;
+let shared: GeneratedSeries;
+let other: GeneratedSeries;
+let otherInstanceId: string;
+const json = { accept: 'application/json' };
+
+async function signedIn(username: string): Promise<Browser> {
+  const browser = new Browser();
+  const step = await signIn(browser, gatewayUrl, username);
+  if (step.kind !== 'page' || step.status !== 200) throw new Error(`sign-in as ${username} failed`);
+  return browser;
+}
+
+function createShare(browser: Browser, body: unknown) {
+  return browser.request(`${gatewayUrl}/auth/share`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: gatewayUrl, ...json },
+    body: JSON.stringify(body),
+  });
+}
+
+async function openLink(url: string): Promise<Browser> {
+  const recipient = new Browser();
+  const response = await recipient.request(url);
+  expect(response.status).toBe(302);
+  expect(response.headers.get('location')).toBe(`/viewer?StudyInstanceUIDs=${shared.studyInstanceUid}`);
+  return recipient;
+}
+
+beforeAll(async () => {
+  stack = await startSessionStack();
+  gatewayUrl = stack.gateways[0]!.url;
+  shared = makeSeries({ modality: 'CT', patientName: 'Shared^Study', patientId: 'P-SHARED', instances: 2, rows: 32, columns: 32 });
+  other = makeSeries({ modality: 'MR', patientName: 'Private^Study', patientId: 'P-PRIVATE', instances: 1, rows: 32, columns: 32 });
+  await uploadInstances(stack.orthanc, shared.files);
+  otherInstanceId = (await uploadInstances(stack.orthanc, other.files))[0]!.ID;
+}, 60_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('creating share links', () => {
+  it('lets an uploader create a link, answered with its URL and expiry', async () => {
+    const uploader = await signedIn('uploader');
+    const response = await createShare(uploader, { studyInstanceUID: shared.studyInstanceUid, expiresInSeconds: 3600 });
+    expect(response.status).toBe(201);
+    const link = (await response.json()) as { id: string; url: string; expiresAt: string };
+    expect(link.url).toBe(`${stack.publicUrl}/share/${link.id}`);
+    expect(link.id).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(Date.parse(link.expiresAt) - Date.now()).toBeGreaterThan(3500_000);
+  });
+
+  it.each(['viewer', 'norole'])('refuses %s (no share role)', async (username) => {
+    const browser = await signedIn(username);
+    expect((await createShare(browser, { studyInstanceUID: shared.studyInstanceUid })).status).toBe(403);
+  });
+
+  // SHARED stands for the shared study's UID, known only once beforeAll ran.
+  it.each([
+    [{ studyInstanceUID: 'not-a-uid' }, 400],
+    [{ studyInstanceUID: 'SHARED', expiresInSeconds: 5 }, 400],
+    [{ studyInstanceUID: 'SHARED', expiresInSeconds: 10_000_000 }, 400],
+    [{ studyInstanceUID: '1.2.3.4.5' }, 404],
+  ])('answers %j with %i', async (body, status) => {
+    const uploader = await signedIn('uploader');
+    const studyInstanceUID = body.studyInstanceUID === 'SHARED' ? shared.studyInstanceUid : body.studyInstanceUID;
+    expect((await createShare(uploader, { ...body, studyInstanceUID })).status).toBe(status);
+  });
+
+  it('refuses a cross-site creation (CSRF)', async () => {
+    const uploader = await signedIn('uploader');
+    const response = await uploader.request(`${gatewayUrl}/auth/share`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'http://evil.example' },
+      body: JSON.stringify({ studyInstanceUID: shared.studyInstanceUid }),
+    });
+    expect(response.status).toBe(403);
+  });
+});
+
+describe('a link recipient', () => {
+  let recipient: Browser;
+
+  beforeAll(async () => {
+    const uploader = await signedIn('uploader');
+    const link = (await (await createShare(uploader, { studyInstanceUID: shared.studyInstanceUid })).json()) as { url: string };
+    recipient = await openLink(link.url.replace(stack.publicUrl, gatewayUrl));
+  });
+
+  const get = (path: string) => recipient.request(`${gatewayUrl}${path}`, { headers: json });
+
+  it('finds only the shared study, whatever the search asks for', async () => {
+    for (const query of ['', `?StudyInstanceUID=${other.studyInstanceUid}`, `?0020000D=${other.studyInstanceUid}`, '?PatientID=P-PRIVATE']) {
+      const response = await get(`/pacs/dicom-web/studies${query}`);
+      expect(response.status).toBe(200);
+      const uids = tagValues(await response.json(), '0020000D');
+      expect(uids.every((uid) => uid === shared.studyInstanceUid)).toBe(true);
+    }
+    expect(tagValues(await (await get('/pacs/dicom-web/series')).json(), '0020000E')).toEqual([shared.seriesInstanceUid]);
+  });
+
+  it('reads the shared study', async () => {
+    expect((await get(`/pacs/dicom-web/studies/${shared.studyInstanceUid}/metadata`)).status).toBe(200);
+    const wado = `/pacs/wado?requestType=WADO&studyUID=${shared.studyInstanceUid}&seriesUID=${shared.seriesInstanceUid}&objectUID=${shared.sopInstanceUids[0]}`;
+    expect((await get(wado)).status).toBe(200);
+  });
+
+  it.each([
+    ['another study', () => `/pacs/dicom-web/studies/${other.studyInstanceUid}/metadata`],
+    ['another study by WADO-URI', () => `/pacs/wado?requestType=WADO&studyUID=${other.studyInstanceUid}&seriesUID=${other.seriesInstanceUid}&objectUID=${other.sopInstanceUids[0]}`],
+    ['a preview by Orthanc id', () => `/pacs/instances/${otherInstanceId}/preview`],
+    ['the admin API', () => '/pacs-admin/system'],
+  ])('is refused %s (403)', async (_name, path) => {
+    await stack.orthanc.clearSeenRequests();
+    expect((await get(path())).status).toBe(403);
+    expect(await stack.orthanc.seenRequests()).toEqual([]);
+  });
+
+  it('cannot upload', async () => {
+    const { body, contentType } = stowBody(makeSeries({ modality: 'CT', patientName: 'X', patientId: 'P-X', instances: 1, rows: 8, columns: 8 }).files);
+    const response = await recipient.request(`${gatewayUrl}/pacs/dicom-web/studies`, {
+      method: 'POST',
+      headers: { 'content-type': contentType, origin: gatewayUrl },
+      body,
+    });
+    expect(response.status).toBe(403);
+  });
+});
+
+describe('managing links', () => {
+  it('lists and revokes the owner’s links; a revoked link stops working at once', async () => {
+    const uploader = await signedIn('uploader');
+    const link = (await (await createShare(uploader, { studyInstanceUID: shared.studyInstanceUid })).json()) as { id: string; url: string };
+    const recipient = await openLink(link.url.replace(stack.publicUrl, gatewayUrl));
+    expect((await recipient.request(`${gatewayUrl}/pacs/dicom-web/studies`, { headers: json })).status).toBe(200);
+
+    const listed = (await (await uploader.request(`${gatewayUrl}/auth/share`, { headers: json })).json()) as Array<{ id: string }>;
+    expect(listed.map((entry) => entry.id)).toContain(link.id);
+
+    const viewer = await signedIn('viewer');
+    expect((await viewer.request(`${gatewayUrl}/auth/share/${link.id}`, { method: 'DELETE', headers: { origin: gatewayUrl } })).status).toBe(403);
+
+    expect((await uploader.request(`${gatewayUrl}/auth/share/${link.id}`, { method: 'DELETE', headers: { origin: gatewayUrl } })).status).toBe(204);
+    expect((await recipient.request(`${gatewayUrl}/pacs/dicom-web/studies`, { headers: json })).status).toBe(401);
+    const reopened = await new Browser().request(link.url.replace(stack.publicUrl, gatewayUrl));
+    expect(reopened.status).toBe(404);
+  });
+
+  it('answers an unknown link with a 404 page', async () => {
+    const response = await fetch(`${gatewayUrl}/share/${'x'.repeat(32)}`);
+    expect(response.status).toBe(404);
+    expect(await response.text()).toContain('unknown, expired or revoked');
+  });
+});
