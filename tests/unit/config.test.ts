@@ -39,6 +39,7 @@ describe('loadConfig: defaults from a minimal environment', () => {
         audience: 'orthanc-gateway',
         scopes: ['openid', 'profile', 'email'],
         rolesClient: undefined,
+        jwksCacheSeconds: 600,
       },
       roles: { viewer: 'pacs-viewer', uploader: 'pacs-uploader', admin: 'pacs-admin' },
       orthanc: {
@@ -56,12 +57,15 @@ describe('loadConfig: defaults from a minimal environment', () => {
       adminAllowDangerous: false,
       tls: undefined,
       redisUrl: undefined,
+      redis: undefined,
       session: { secret: undefined, idleSeconds: 1800, maxSeconds: 28_800 },
       corsOrigins: [],
       trustProxy: false,
       viewerAccess: 'session',
       rateLimits: { loginPerMinute: 60, authFailuresPerMinute: 30 },
       bodyLimits: { uploadBytes: 4_294_967_296, otherBytes: 1_048_576 },
+      share: { roles: ['pacs-uploader', 'pacs-admin'], maxSeconds: 604_800 },
+      workers: 1,
       ohifDist: undefined,
       logLevel: 'info',
     });
@@ -140,6 +144,7 @@ describe('loadConfig: values are read and shaped', () => {
     { name: 'FORWARD_IDENTITY_HEADERS', value: 'true', pick: (c: Cfg) => c.orthanc.forwardIdentityHeaders, expected: true },
     { name: 'OHIF_DIST', value: '/srv/ohif', pick: (c: Cfg) => c.ohifDist, expected: '/srv/ohif' },
     { name: 'LOG_LEVEL', value: 'debug', pick: (c: Cfg) => c.logLevel, expected: 'debug' },
+    { name: 'AUDIT_LOG_FILE', value: '/var/log/gateway/audit.log', pick: (c: Cfg) => c.auditLogFile, expected: '/var/log/gateway/audit.log' },
     {
       name: 'ORTHANC_CREDENTIALS_BY_ROLE',
       value: '{"pacs-admin":"admin:adm:pw","pacs-viewer":"viewer:vpw"}',
