@@ -2,7 +2,7 @@
 /**
  * Installs what the gateway's tests and `npm run dev` need on a Debian/Ubuntu machine:
  * npm packages (when node_modules is missing or older than package-lock.json) and the Debian
- * packages orthanc, orthanc-dicomweb, redis-server, chromium and nginx (apt-get, as root).
+ * packages orthanc, orthanc-dicomweb, redis-server, chromium, nginx and openssl (apt-get, as root).
  * Not root → prints the exact command to run and exits non-zero. Plain JS: it runs before
  * the TypeScript toolchain is installed.
  */
@@ -20,6 +20,7 @@ export const SYSTEM_PACKAGES = {
   'redis-server': '/usr/bin/redis-server',
   chromium: '/usr/bin/chromium',
   nginx: '/usr/sbin/nginx',
+  openssl: '/usr/bin/openssl', // TLS tests make their certificates with the openssl CLI
 };
 
 function run(command, args) {

@@ -53,6 +53,8 @@ function checkKeycloakShape(payload: JWTPayload, nowSeconds: number, toleranceSe
   }
   // Keycloak marks access tokens `typ: Bearer`; ID ("ID") and refresh ("Refresh") tokens are not credentials here.
   if (payload['typ'] !== 'Bearer') throw invalidToken('The token is not an access token');
+  // jose only checks that `sub` is present: an empty or non-string subject names nobody.
+  if (typeof payload.sub !== 'string' || payload.sub === '') throw invalidToken('The token\'s "sub" claim is not acceptable');
 }
 
 export function createBearerVerifier(options: BearerOptions): BearerVerifier {

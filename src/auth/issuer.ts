@@ -23,6 +23,11 @@ export class IssuerMismatchError extends Error {
 
 export interface IssuerMetadataSource {
   get(): Promise<IssuerMetadata>;
+  /**
+   * Resolves when the IdP answers right now (a fresh discovery request, at most one per few seconds),
+   * else rejects with IssuerUnavailableError: sign-in checks it before sending a browser there.
+   */
+  probe(): Promise<void>;
 }
 
 interface Options {
@@ -30,6 +35,8 @@ interface Options {
   discoveryUrl: string;
   timeoutMs?: number;
   retryPauseMs?: number;
+  /** A successful probe is trusted for this long (default 5 s). */
+  probeIntervalMs?: number;
 }
 
 const withoutTrailingSlash = (url: string) => url.replace(/\/+$/, '');
@@ -75,8 +82,24 @@ export function createIssuerMetadataSource(options: Options): IssuerMetadataSour
   let cached: IssuerMetadata | undefined;
   let inFlight: Promise<IssuerMetadata> | undefined;
   let lastFailure: { at: number; error: Error } | undefined;
+  let probedAt = -Infinity;
+  let probing: Promise<void> | undefined;
 
-  return {
+  const source: IssuerMetadataSource = {
+    async probe() {
+      if (!cached) {
+        await source.get();
+        probedAt = Date.now();
+        return;
+      }
+      if (Date.now() - probedAt < (options.probeIntervalMs ?? 5000)) return;
+      probing ??= fetchIssuerMetadata({ ...options, timeoutMs: Math.min(options.timeoutMs ?? 3000, 3000) })
+        .then(() => {
+          probedAt = Date.now();
+        })
+        .finally(() => (probing = undefined));
+      return probing;
+    },
     async get() {
       if (cached) return cached;
       if (lastFailure && Date.now() - lastFailure.at < retryPauseMs) throw lastFailure.error;
@@ -90,4 +113,5 @@ export function createIssuerMetadataSource(options: Options): IssuerMetadataSour
       return inFlight;
     },
   };
+  return source;
 }

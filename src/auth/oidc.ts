@@ -1,6 +1,6 @@
 import * as client from 'openid-client';
 import type { Config } from '../config/config.js';
-import type { IssuerMetadataSource } from './issuer.js';
+import { IssuerUnavailableError, type IssuerMetadataSource } from './issuer.js';
 
 /** What the gateway keeps, server-side, between /auth/login and /auth/callback. */
 export interface LoginTransaction {
@@ -30,6 +30,14 @@ export class LoginError extends Error {
     super(message);
     this.name = 'LoginError';
   }
+}
+
+/** The IdP could not be reached (connection refused, timeout) or answered with a server error. */
+function idpUnreachable(error: unknown): boolean {
+  const { name, message, cause } = (error ?? {}) as { name?: string; message?: string; cause?: unknown };
+  if (error instanceof IssuerUnavailableError || (error instanceof TypeError && message === 'fetch failed')) return true;
+  if (name === 'TimeoutError' || name === 'AbortError') return true;
+  return cause instanceof Response && cause.status >= 500;
 }
 
 function toTokenSet(response: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers, previous?: TokenSet): TokenSet {
@@ -68,7 +76,9 @@ export function createOidcClient(config: Config, metadata: IssuerMetadataSource)
   return {
     redirectUri,
 
+    /** Rejects with IssuerUnavailableError when the IdP does not answer now (no browser is sent to a dead IdP). */
     async startLogin(returnTo: string): Promise<{ url: URL; transaction: LoginTransaction }> {
+      await metadata.probe();
       const transaction: LoginTransaction = {
         state: client.randomState(),
         nonce: client.randomNonce(),
@@ -100,6 +110,7 @@ export function createOidcClient(config: Config, metadata: IssuerMetadataSource)
         const sid = response.claims()?.['sid'];
         return { tokens: toTokenSet(response), sid: typeof sid === 'string' ? sid : undefined };
       } catch (error) {
+        if (idpUnreachable(error)) throw new LoginError('The identity provider cannot be reached to complete the sign-in. Please sign in again in a few minutes.', 503);
         throw new LoginError(`Sign-in could not be completed: ${(error as Error).message}`);
       }
     },

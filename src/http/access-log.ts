@@ -6,13 +6,14 @@ import { requestState } from './locals.js';
 export function accessLog(logger: Logger): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
+    const path = req.path; // read now: the proxy stage rewrites req.url to Orthanc's path
     res.on('close', () => {
       const state = requestState(res);
       logger.info(
         {
           requestId: state.requestId,
           method: req.method,
-          path: req.path,
+          path,
           status: res.statusCode,
           routeClass: state.route?.class,
           user: state.principal?.username,

@@ -1,6 +1,7 @@
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import { BEARER_REALM } from '../auth/bearer.js';
 import type { BrowserSessions } from '../auth/browser-sessions.js';
+import { IssuerUnavailableError } from '../auth/issuer.js';
 import { InvalidLogoutToken } from '../auth/logout-token.js';
 import { LoginError, type OidcClient } from '../auth/oidc.js';
 import { MAX_PENDING_LOGINS } from '../auth/session.js';
@@ -21,6 +22,7 @@ export interface AuthRoutesOptions {
 }
 
 const LOGIN_ATTEMPT_MAX_AGE_MS = 10 * 60 * 1000;
+const IDP_UNAVAILABLE = 'The sign-in service (identity provider) cannot be reached right now. Please try again in a few minutes.';
 /** Audit notes of /auth requests; observe.ts writes them when the response ends. */
 const loginFailed = (res: Response) => {
   requestState(res).audit = { event: 'denied', action: 'denied', reason: 'login_failed' };
@@ -33,7 +35,16 @@ export function authRoutes({ publicUrl, oidc, sessions, authenticate, logger }: 
   const publicOrigin = new URL(publicUrl).origin;
 
   router.get('/auth/login', async (req, res) => {
-    const { url, transaction } = await oidc.startLogin(safeReturnTo(queryString(req, 'returnTo'), publicUrl));
+    let login: Awaited<ReturnType<OidcClient['startLogin']>>;
+    try {
+      login = await oidc.startLogin(safeReturnTo(queryString(req, 'returnTo'), publicUrl));
+    } catch (error) {
+      if (!(error instanceof IssuerUnavailableError)) throw error;
+      logger.warn({ err: error, requestId: requestState(res).requestId }, 'sign-in impossible: identity provider unavailable');
+      res.set('retry-after', '30');
+      return sendErrorPage(res, 503, 'Identity provider unavailable', IDP_UNAVAILABLE);
+    }
+    const { url, transaction } = login;
     const pending = Object.entries(req.session.logins ?? {})
       .filter(([, attempt]) => Date.now() - attempt.createdAt < LOGIN_ATTEMPT_MAX_AGE_MS)
       .slice(-(MAX_PENDING_LOGINS - 1));
@@ -63,6 +74,7 @@ export function authRoutes({ publicUrl, oidc, sessions, authenticate, logger }: 
       logger.warn({ err: error, requestId: requestState(res).requestId }, 'sign-in failed');
       loginFailed(res);
       const message = error instanceof LoginError ? error.message : 'The sign-in could not be verified.';
+      if (error instanceof LoginError && error.status === 503) return sendErrorPage(res, 503, 'Identity provider unavailable', message);
       return sendErrorPage(res, 400, 'Sign-in failed', message);
     }
     const user = req.session.user?.principal;

@@ -20,10 +20,10 @@ function queryOf(req: Request): URLSearchParams {
 }
 
 /** The audit event of a finished request: every /pacs and /pacs-admin request, and what /auth routes noted. */
-function auditEvent(req: Request, res: Response, state: RequestState, bytesOut: number): AuditEvent | undefined {
+function auditEvent(req: Request, res: Response, state: RequestState, path: string, bytesOut: number): AuditEvent | undefined {
   const common = {
     method: req.method,
-    path: req.path,
+    path,
     status: res.statusCode,
     clientIp: req.ip,
     requestId: state.requestId,
@@ -53,15 +53,16 @@ function auditEvent(req: Request, res: Response, state: RequestState, bytesOut: 
 export function observeRequests({ metrics, audit, viewer }: { metrics: GatewayMetrics; audit: AuditLog; viewer: boolean }): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
+    const path = req.path; // read now: the proxy stage rewrites req.url to Orthanc's path
     const bytesBefore = req.socket.bytesWritten;
     res.on('close', () => {
       const state = requestState(res);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      metrics.observeRequest({ routeClass: routeClassLabel(state, req.path, viewer), method: req.method, status: res.statusCode }, seconds);
+      metrics.observeRequest({ routeClass: routeClassLabel(state, path, viewer), method: req.method, status: res.statusCode }, seconds);
       const reason = state.audit?.reason ?? denialReason(state.error, state.loginRedirect);
       if (reason) metrics.authFailure(reason);
       if (state.upstreamError) metrics.upstreamError(state.upstreamError);
-      const event = auditEvent(req, res, state, req.socket.bytesWritten - bytesBefore);
+      const event = auditEvent(req, res, state, path, req.socket.bytesWritten - bytesBefore);
       if (event) audit.record(event);
     });
     next();

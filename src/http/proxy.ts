@@ -1,6 +1,5 @@
 import type { Agent, ClientRequest, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { pipeline } from 'node:stream';
 import type { Request, RequestHandler, Response } from 'express';
 import { createProxyMiddleware, type Plugin } from 'http-proxy-middleware';
 import type { Config } from '../config/config.js';
@@ -9,6 +8,7 @@ import type { Logger } from '../observability/logger.js';
 import { bodyWasTooLarge, countStreamedBody } from './body-limit.js';
 import { sendError } from './error-handler.js';
 import { requestState } from './locals.js';
+import { relayStream } from './relay-stream.js';
 import { clientResponseHeaders, prepareUpstreamRequest } from './proxy-headers.js';
 import { describeProxyErrorPage, describeUpstreamError, isProxyErrorPage, readErrorPage } from './upstream-errors.js';
 import { createUpstreamIdentity } from './upstream-identity.js';
@@ -56,6 +56,7 @@ function relayResponse(proxyRes: IncomingMessage, req: Request, res: Response, c
   }
   if (isProxyErrorPage(proxyRes.statusCode, proxyRes.headers['content-type'])) {
     // A TLS proxy before Orthanc refused the gateway (e.g. nginx: no client certificate): a 502, not the client's 400.
+    requestState(res).upstreamError = 'unreachable';
     void readErrorPage(proxyRes).then((page) => {
       const problem = describeProxyErrorPage(page);
       context.logger.warn({ requestId: requestState(res).requestId, hint: problem.hint }, problem.message);
@@ -75,13 +76,9 @@ function relayResponse(proxyRes: IncomingMessage, req: Request, res: Response, c
     });
   }
   res.writeHead(proxyRes.statusCode ?? 502, headers);
-  const done = (error: NodeJS.ErrnoException | null) => {
-    if (error && error.code !== 'ERR_STREAM_PREMATURE_CLOSE') {
-      context.logger.warn({ err: error, requestId }, 'upstream response stream failed');
-    }
-  };
-  if (bodyRewritten) pipeline(proxyRes, createUrlRewriteStream(context.rewrite), res, done);
-  else pipeline(proxyRes, res, done);
+  relayStream(proxyRes, res, bodyRewritten ? createUrlRewriteStream(context.rewrite) : undefined, (error) => {
+    context.logger.warn({ err: error, requestId }, 'upstream response stream failed');
+  });
 }
 
 function gatewayPlugin({ publicUrl, orthanc, logger }: ProxyOptions): Plugin<Request, Response> {

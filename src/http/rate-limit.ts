@@ -1,5 +1,5 @@
 import type { RequestHandler, Response } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../auth/redis.js';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { GatewayError } from '../errors.js';
 
@@ -14,7 +14,7 @@ export interface RateLimits {
  * Limiters shared by every replica through Redis (in memory without Redis; Redis failures fall
  * back to a per-process limiter instead of letting everything through).
  */
-function limiter(redis: Redis | undefined, keyPrefix: string, points: number): RateLimiterAbstract {
+function limiter(redis: RedisClient | undefined, keyPrefix: string, points: number): RateLimiterAbstract {
   const memory = new RateLimiterMemory({ keyPrefix, points, duration: 60 });
   if (!redis) return memory;
   return new RateLimiterRedis({ storeClient: redis, keyPrefix: `gw:rl:${keyPrefix}`, points, duration: 60, insuranceLimiter: memory });
@@ -28,7 +28,7 @@ function tooManyRequests(res: Response, rejection: RateLimiterRes): GatewayError
 
 const clientKey = (ip: string | undefined) => ip ?? 'unknown';
 
-export function createRateLimits(limits: RateLimits, redis: Redis | undefined) {
+export function createRateLimits(limits: RateLimits, redis: RedisClient | undefined) {
   const logins = limiter(redis, 'login', limits.loginPerMinute);
   const authFailures = limiter(redis, 'authfail', limits.authFailuresPerMinute);
 

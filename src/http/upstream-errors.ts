@@ -47,18 +47,21 @@ export function describeUpstreamError(error: Error): UpstreamProblem {
   if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
     return { message: `Orthanc's TLS certificate is not valid now (${code})`, hint: 'renew the certificate served at ORTHANC_URL', tls: true };
   }
-  if (code.startsWith('ERR_SSL_')) {
-    if (/CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|HANDSHAKE_FAILURE|CERTIFICATE_UNKNOWN|ACCESS_DENIED/.test(code)) {
-      return { message: `Orthanc refused the gateway's TLS connection (${code})`, hint: CLIENT_CERT_HINT, tls: true };
+  // OpenSSL errors: ERR_SSL_* codes, or EPROTO with the alert in the message (TLS 1.2).
+  const ssl = code.startsWith('ERR_SSL_') ? code : code === 'EPROTO' ? `EPROTO ${/alert [\w ]+|wrong version number/i.exec(error.message)?.[0] ?? ''}`.trim() : undefined;
+  if (ssl) {
+    const what = ssl.toUpperCase().replace(/ /g, '_');
+    if (/CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|HANDSHAKE_FAILURE|CERTIFICATE_UNKNOWN|ACCESS_DENIED/.test(what)) {
+      return { message: `Orthanc refused the gateway's TLS connection (${ssl})`, hint: CLIENT_CERT_HINT, tls: true };
     }
-    if (/WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|HTTP_REQUEST/.test(code)) {
+    if (/WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|HTTP_REQUEST/.test(what)) {
       return {
-        message: `TLS handshake with Orthanc failed (${code})`,
+        message: `TLS handshake with Orthanc failed (${ssl})`,
         hint: 'ORTHANC_URL is https:// but the server there does not speak TLS (use http://, or turn on HTTPS there)',
         tls: true,
       };
     }
-    return { message: `TLS handshake with Orthanc failed (${code})`, tls: true };
+    return { message: `TLS handshake with Orthanc failed (${ssl})`, tls: true };
   }
   return { message: `Orthanc is unreachable (${code || 'connection error'})`, tls: false };
 }

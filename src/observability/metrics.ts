@@ -20,6 +20,7 @@ export const AUTH_FAILURE_REASONS = [
   'csrf', // a cookie-authenticated state change from another site
   'orthanc_forbidden', // Orthanc's own rules (Lua filter, per-role user) refused it
   'login_failed', // a browser sign-in that could not be completed
+  'rate_limited', // too many sign-ins or failed authentications from one address (429)
 ] as const;
 export type AuthFailureReason = (typeof AUTH_FAILURE_REASONS)[number];
 

@@ -76,9 +76,33 @@ export class Screenshots {
     return path;
   }
 
+  /**
+   * Runs one test's steps; when they fail, saves a `failure` screenshot of each page (and its HTML)
+   * before rethrowing, so the artifacts show where it stopped.
+   */
+  async run(pages: readonly Page[], steps: () => Promise<void>): Promise<void> {
+    try {
+      await steps();
+    } catch (error) {
+      for (const [index, page] of pages.entries()) {
+        if (page.isClosed()) continue;
+        await this.shot(page, `failure ${index + 1}`).catch(() => {});
+        const html = await page.content().catch(() => '');
+        this.write(`failure-${index + 1}.html`, html);
+      }
+      throw error;
+    }
+  }
+
   /** Writes a text file next to the screenshots (e.g. the page's console errors). */
   note(name: string, lines: readonly string[]): void {
-    writeFileSync(join(this.dir, `${slug(name)}.txt`), `${lines.join('\n')}\n`);
+    this.write(`${slug(name)}.txt`, `${lines.join('\n')}\n`);
+  }
+
+  /** (Re)creates the folder first: another run of the same suite in this checkout may have emptied it. */
+  private write(file: string, content: string): void {
+    mkdirSync(this.dir, { recursive: true });
+    writeFileSync(join(this.dir, file), content);
   }
 }
 
@@ -95,4 +119,17 @@ export async function newPage(browser: Browser): Promise<{ context: BrowserConte
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ignoreHTTPSErrors: false });
   const page = await context.newPage();
   return { context, page, watch: watchPage(page) };
+}
+
+/** Resolves with `promise`, or fails with `message` after `ms` (a deadline, not a wait). */
+export async function withDeadline<T>(promise: Promise<T>, ms: number, message: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(message())), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -33,8 +33,12 @@ export interface BearerDist {
  * ohif/app-config.bearer.js as app-config.js with `__OIDC_AUTHORITY__` = `authority`. With
  * `gatewayUrl`, the DICOMweb roots point at that gateway instead of the page's own origin (the
  * header of app-config.bearer.js describes this edit for a viewer served from another origin).
+ * `into`: an existing empty folder to fill (e.g. one a static server already serves).
  */
-export async function makeBearerDist(ohifDist: string, { authority, gatewayUrl }: { authority: string; gatewayUrl?: string }): Promise<BearerDist> {
+export async function makeBearerDist(
+  ohifDist: string,
+  { authority, gatewayUrl, into }: { authority: string; gatewayUrl?: string; into?: string },
+): Promise<BearerDist> {
   const template = await readFile(new URL('../../ohif/app-config.bearer.js', import.meta.url), 'utf8');
   if (!template.includes("'__OIDC_AUTHORITY__'")) throw new Error('ohif/app-config.bearer.js no longer has the __OIDC_AUTHORITY__ placeholder');
   let appConfig = template.replaceAll('__OIDC_AUTHORITY__', authority);
@@ -43,7 +47,7 @@ export async function makeBearerDist(ohifDist: string, { authority, gatewayUrl }
     if (!appConfig.includes(line)) throw new Error(`ohif/app-config.bearer.js no longer has "${line}"`);
     appConfig = appConfig.replace(line, `var gateway = ${JSON.stringify(gatewayUrl)};`);
   }
-  const dir = await mkdtemp(join(tmpdir(), 'ohif-bearer-'));
+  const dir = into ?? (await mkdtemp(join(tmpdir(), 'ohif-bearer-')));
   for (const entry of await readdir(ohifDist)) {
     if (entry !== 'app-config.js') await symlink(join(ohifDist, entry), join(dir, entry));
   }
@@ -147,12 +151,5 @@ export async function fetchInPage(
       const r = await fetch(${JSON.stringify(url)}, Object.assign({ redirect: 'manual' }, ${JSON.stringify(init)}));
       return { status: r.status, wwwAuthenticate: r.headers.get('www-authenticate'), contentType: r.headers.get('content-type') };
     })()`,
-  );
-}
-
-/** Submits a POST form to `action` from the page, as a "Sign out" button would. */
-export async function submitPostForm(page: Page, action: string): Promise<void> {
-  await page.evaluate(
-    `(() => { const f = document.createElement('form'); f.method = 'post'; f.action = ${JSON.stringify(action)}; document.body.appendChild(f); f.submit(); })()`,
   );
 }

@@ -198,11 +198,14 @@ async function startOnce(opts: StartOrthancOptions): Promise<TestOrthanc> {
       timeoutMs: 15_000,
       abortIf,
     });
-    await waitFor(async () => (await fetch(`${url}/dicom-web/studies`, { headers: { authorization: auth } })).status === 200, {
-      what: 'the DICOMweb plugin (GET /dicom-web/studies)',
-      timeoutMs: 5_000,
-      abortIf,
-    });
+    // An extraConfig without the DICOMweb plugin (e.g. `Plugins: []`) starts a plain Orthanc.
+    if (Array.isArray(config.Plugins) && config.Plugins.includes(DICOMWEB_PLUGIN)) {
+      await waitFor(async () => (await fetch(`${url}/dicom-web/studies`, { headers: { authorization: auth } })).status === 200, {
+        what: 'the DICOMweb plugin (GET /dicom-web/studies)',
+        timeoutMs: 5_000,
+        abortIf,
+      });
+    }
   } catch (err) {
     const exitedByItself = proc.hasExited();
     const output = proc.output();

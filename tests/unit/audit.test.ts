@@ -81,6 +81,7 @@ describe('auditOutcome', () => {
     [502, false, { event: 'access', action: 'retrieve' }],
     [401, false, { event: 'denied', action: 'denied' }],
     [403, false, { event: 'denied', action: 'denied' }],
+    [429, false, { event: 'denied', action: 'denied' }],
     [302, true, { event: 'denied', action: 'denied' }],
   ])('status %i (sign-in redirect: %s) → %o', (status, loginRedirect, expected) => {
     expect(auditOutcome(route, { status, loginRedirect })).toEqual(expected);
@@ -134,6 +135,7 @@ describe('denialReason', () => {
     ['cross-site request', new GatewayError('forbidden', 'x', {}, 'csrf'), false, 'csrf'],
     ['Orthanc refused', new GatewayError('forbidden', 'x', {}, 'orthanc_forbidden'), false, 'orthanc_forbidden'],
     ['unknown reason falls back to the code', new GatewayError('forbidden', 'x', {}, 'made-up'), false, 'forbidden'],
+    ['rate limited', new GatewayError('too_many_requests', 'x'), false, 'rate_limited'],
     ['not an auth failure', new GatewayError('bad_gateway', 'x'), false, undefined],
     ['not found', new GatewayError('not_found', 'x'), false, undefined],
   ])('%s', (_name, error, loginRedirect, expected) => {

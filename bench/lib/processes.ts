@@ -1,0 +1,211 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { join } from 'node:path';
+import { freePort } from '../../tests/support/free-port.js';
+import { waitFor } from '../../tests/support/process.js';
+
+/**
+ * Child processes of the benchmark (the gateway, nginx): their output goes to a file, never through
+ * a pipe into the benchmark process (which also runs the load generator), and they die with it
+ * (setpriv --pdeathsig).
+ */
+export interface BenchProcess {
+  pid: number;
+  logFile: string;
+  log(): string;
+  exited(): boolean;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+export function spawnLogged(command: string, args: string[], { cwd, env, logFile }: { cwd: string; env?: NodeJS.ProcessEnv; logFile: string }): BenchProcess {
+  const fd = openSync(logFile, 'a');
+  const setpriv = '/usr/bin/setpriv';
+  const child = existsSync(setpriv)
+    ? spawn(setpriv, ['--pdeathsig', 'KILL', '--', command, ...args], { cwd, env, stdio: ['ignore', fd, fd] })
+    : spawn(command, args, { cwd, env, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  running.add(child);
+  let exited = false;
+  const done = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      exited = true;
+      running.delete(child);
+      resolve();
+    });
+  });
+  return {
+    pid: child.pid ?? -1,
+    logFile,
+    log: () => readFileSync(logFile, 'utf8'),
+    exited: () => exited,
+    stop: async (signal = 'SIGTERM') => {
+      if (exited) return;
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await done;
+      clearTimeout(timer);
+    },
+  };
+}
+
+export const accepts = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+
+export interface GatewayLaunch {
+  env: Record<string, string>;
+  workers: number;
+  /** Node flags for the gateway, e.g. --cpu-prof. */
+  nodeFlags?: string[];
+  dir: string;
+  name: string;
+  repoRoot: string;
+}
+
+export interface BenchGateway extends BenchProcess {
+  url: string;
+  port: number;
+}
+
+/** The gateway as production runs it, in its own process (node cluster when WORKERS > 1). */
+export async function startGatewayProcess({ env, workers, nodeFlags = [], dir, name, repoRoot }: GatewayLaunch): Promise<BenchGateway> {
+  const port = await freePort();
+  const proc = spawnLogged(process.execPath, [...nodeFlags, '--import', 'tsx', 'src/main.ts'], {
+    cwd: repoRoot,
+    logFile: join(dir, `${name}.log`),
+    env: {
+      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+      HOME: process.env['HOME'] ?? '/tmp',
+      NODE_ENV: 'production',
+      PORT: String(port),
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      LOG_LEVEL: 'info',
+      WORKERS: String(workers),
+      ...env,
+    },
+  });
+  // Each worker logs "gateway listening" (at LOG_LEVEL info and below; else only the port is checked).
+  const logsListening = ['info', 'debug', 'trace'].includes(env['LOG_LEVEL'] ?? 'info');
+  const listening = () => (logsListening ? (proc.log().match(/"msg":"gateway listening"/g) ?? []).length : workers);
+  try {
+    await waitFor(() => listening() >= workers && accepts(port), {
+      what: `gateway ${name} (${workers} worker(s)) listening on ${port}`,
+      timeoutMs: 30_000,
+      abortIf: () => (proc.exited() ? `it exited:\n${proc.log().slice(-4000)}` : undefined),
+    });
+  } catch (error) {
+    await proc.stop('SIGKILL');
+    throw error;
+  }
+  return { ...proc, url: `http://127.0.0.1:${port}`, port };
+}
+
+export interface NginxSite {
+  /** The server block(s), `listen` included. */
+  servers: string;
+  workers: number;
+}
+
+export interface BenchNginx extends BenchProcess {
+  url: string;
+  port: number;
+}
+
+/** Debian's nginx with its own prefix, master + `workers` worker processes, in the foreground. */
+export async function startNginx(name: string, dir: string, site: (port: number) => NginxSite): Promise<BenchNginx> {
+  const prefix = join(dir, `nginx-${name}`);
+  await mkdir(join(prefix, 'tmp'), { recursive: true });
+  await mkdir(join(prefix, 'logs'), { recursive: true });
+  const port = await freePort();
+  const { servers, workers } = site(port);
+  const conf = `
+${process.getuid?.() === 0 ? 'user root;' : ''}
+worker_processes ${workers};
+pid ${join(prefix, 'nginx.pid')};
+error_log ${join(prefix, 'logs', 'error.log')} warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${join(prefix, 'tmp', 'body')};
+  proxy_temp_path ${join(prefix, 'tmp', 'proxy')};
+  fastcgi_temp_path ${join(prefix, 'tmp', 'fastcgi')};
+  uwsgi_temp_path ${join(prefix, 'tmp', 'uwsgi')};
+  scgi_temp_path ${join(prefix, 'tmp', 'scgi')};
+  keepalive_requests 100000;
+${servers}
+}
+`;
+  const confFile = join(prefix, 'nginx.conf');
+  await writeFile(confFile, conf);
+  const proc = spawnLogged('/usr/sbin/nginx', ['-e', 'stderr', '-p', prefix, '-c', confFile, '-g', 'daemon off;'], {
+    cwd: prefix,
+    logFile: join(dir, `nginx-${name}.log`),
+  });
+  try {
+    await waitFor(() => accepts(port), {
+      what: `nginx ${name} listening on ${port}`,
+      timeoutMs: 10_000,
+      abortIf: () => (proc.exited() ? `nginx exited:\n${proc.log()}` : undefined),
+    });
+  } catch (error) {
+    await proc.stop('SIGKILL');
+    throw error;
+  }
+  return { ...proc, url: `http://127.0.0.1:${port}`, port };
+}
+
+/** nginx as the plain reverse proxy of seed 000: a fixed Orthanc credential, keep-alive upstream. */
+export function nginxProxySite(upstream: string, authorization: string, workers: number) {
+  return (port: number): NginxSite => ({
+    workers,
+    servers: `
+  upstream backend {
+    server ${new URL(upstream).host};
+    keepalive 64;
+    keepalive_timeout 800ms; # Orthanc closes idle connections after 1 s
+  }
+  server {
+    listen 127.0.0.1:${port};
+    client_max_body_size 0;
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Authorization "${authorization}";
+      proxy_request_buffering off;
+      proxy_buffering off;
+      proxy_read_timeout 300s;
+    }
+  }`,
+  });
+}
+
+/** A trivial upstream: a small JSON answer to every authenticated request, 401 without credentials. */
+export const TRIVIAL_BODY = JSON.stringify({ ok: true, note: 'trivial upstream for the gateway benchmark', padding: 'x'.repeat(160) });
+export function trivialUpstreamSite(port: number): NginxSite {
+  return {
+    workers: 1,
+    servers: `
+  server {
+    listen 127.0.0.1:${port};
+    default_type application/json;
+    location / {
+      if ($http_authorization = "") { return 401; }
+      return 200 '${TRIVIAL_BODY}';
+    }
+  }`,
+  };
+}

@@ -1,0 +1,143 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { round } from './procstat.js';
+import type { BenchResults, Check, Point, Workload } from './types.js';
+
+/** The reference points of a point: direct Orthanc (or the trivial upstream) and nginx with the same workers. */
+function references(results: BenchResults, point: Point): { direct?: Point; nginx?: Point } {
+  const same = (workload: Workload, target: string) => results.points.find((p) => p.workload === workload && p.target === target);
+  if (point.workload === 'trivial') {
+    const workers = /-(\d+)w$/.exec(point.target)?.[1];
+    return { direct: same('trivial', 'upstream'), nginx: workers ? same('trivial', `nginx-${workers}w`) : undefined };
+  }
+  return { direct: same(point.workload, 'direct'), nginx: same(point.workload, 'nginx') };
+}
+
+const ratio = (value: number | undefined, reference: number | undefined) =>
+  value !== undefined && reference !== undefined && reference > 0 ? round(value / reference, 2) : undefined;
+const show = (value: number | undefined | null, suffix = '') => (value === undefined || value === null || Number.isNaN(value) ? '–' : `${value}${suffix}`);
+
+export function evaluateChecks(results: BenchResults): Check[] {
+  const find = (workload: Workload, target: string) => results.points.find((p) => p.workload === workload && p.target === target);
+  const checks: Check[] = [];
+  const add = (name: string, target: string, value: number | undefined, pass: (v: number) => boolean) =>
+    checks.push({ name, target, value: value ?? null, pass: value === undefined ? null : pass(value) });
+
+  for (const workload of ['qido', 'frames'] as const) {
+    const bearer = find(workload, 'gateway-bearer')?.load?.reqPerSec;
+    add(`${workload}: gateway (Bearer) req/s ÷ direct Orthanc`, '≥ 0.9', ratio(bearer, find(workload, 'direct')?.load?.reqPerSec), (v) => v >= 0.9);
+    const latency = `${workload}-latency` as Workload;
+    const added = find(latency, 'gateway-bearer')?.load?.p50Ms;
+    const direct = find(latency, 'direct')?.load?.p50Ms;
+    add(`${workload}: p50 latency added by the gateway (Bearer, 1 connection), ms`, '< 1 ms', added !== undefined && direct !== undefined ? round(added - direct, 3) : undefined, (v) => v < 1);
+  }
+  for (const point of results.points.filter((p) => p.workload === 'trivial' && p.target.startsWith('gateway-'))) {
+    const { nginx } = references(results, point);
+    add(`trivial upstream: ${point.target} req/s ÷ ${nginx?.target ?? 'nginx'}`, '≥ 0.7', ratio(point.load?.reqPerSec, nginx?.load?.reqPerSec), (v) => v >= 0.7);
+  }
+  for (const workload of ['wado-study', 'stow'] as const) {
+    const bearer = find(workload, 'gateway-bearer');
+    add(`${workload}: gateway (Bearer) MB/s ÷ direct Orthanc`, '≥ 0.9', ratio(bearer?.transfer?.mbPerSec, find(workload, 'direct')?.transfer?.mbPerSec), (v) => v >= 0.9);
+    add(`${workload}: gateway RSS growth, MB`, '< 50 MB', bearer?.proxy?.rssGrowthMb, (v) => v < 50);
+  }
+  const failures = results.points.reduce(
+    (sum, p) => sum + (p.load ? p.load.non2xx + p.load.errors + p.load.timeouts : 0) + (p.transfer?.statuses.filter((s) => s !== 200).length ?? 0) + (p.probe?.failed ?? 0),
+    0,
+  );
+  add('failed requests (non-2xx, socket errors, timeouts), all points incl. idle-gap bursts', '0', failures, (v) => v === 0);
+  return checks;
+}
+
+function requestTable(results: BenchResults, workloads: Workload[]): string {
+  const rows = results.points.filter((p) => workloads.includes(p.workload) && p.load);
+  if (rows.length === 0) return '';
+  const lines = [
+    '| workload | target | conns | req/s | p50 ms | p99 ms | MB/s | req/s × direct | req/s × nginx | proxy CPU ms/req | proxy CPU × nginx | proxy peak RSS MB | failed |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+  ];
+  for (const point of rows) {
+    const load = point.load!;
+    const { direct, nginx } = references(results, point);
+    const isNginx = point.proxy?.kind === 'nginx';
+    lines.push(
+      `| ${point.workload} | ${point.target} | ${load.connections} | ${load.reqPerSec} | ${load.p50Ms.toFixed(2)} | ${load.p99Ms.toFixed(2)} | ${load.mbPerSec} | ` +
+        `${point === direct ? '1' : show(ratio(load.reqPerSec, direct?.load?.reqPerSec))} | ${isNginx || !nginx ? '–' : show(ratio(load.reqPerSec, nginx.load?.reqPerSec))} | ` +
+        `${show(point.proxy?.cpuMsPerRequest)} | ${isNginx ? '–' : show(ratio(point.proxy?.cpuMsPerRequest, nginx?.proxy?.cpuMsPerRequest))} | ${show(point.proxy?.peakRssMb)} | ${load.non2xx + load.errors + load.timeouts} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function latencyTable(results: BenchResults): string {
+  const rows = results.points.filter((p) => (p.workload === 'qido-latency' || p.workload === 'frames-latency') && p.load);
+  if (rows.length === 0) return '';
+  const lines = ['| workload (1 connection) | target | p50 ms | p90 ms | p99 ms | p50 added vs direct, ms | req/s |', '|---|---|--:|--:|--:|--:|--:|'];
+  for (const point of rows) {
+    const { direct } = references(results, point);
+    const added = direct?.load && point !== direct ? round(point.load!.p50Ms - direct.load.p50Ms, 3) : undefined;
+    lines.push(`| ${point.workload} | ${point.target} | ${point.load!.p50Ms.toFixed(3)} | ${point.load!.p90Ms.toFixed(3)} | ${point.load!.p99Ms.toFixed(3)} | ${show(added)} | ${point.load!.reqPerSec} |`);
+  }
+  return lines.join('\n');
+}
+
+function transferTable(results: BenchResults): string {
+  const rows = results.points.filter((p) => p.transfer);
+  if (rows.length === 0) return '';
+  const lines = [
+    '| workload | target | MB | runs | MB/s (median) | × direct | × nginx | proxy CPU ms/MB | proxy CPU × nginx | proxy RSS start → peak MB (growth) |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|',
+  ];
+  for (const point of rows) {
+    const transfer = point.transfer!;
+    const { direct, nginx } = references(results, point);
+    const isNginx = point.proxy?.kind === 'nginx';
+    const rss = point.proxy ? `${point.proxy.startRssMb} → ${point.proxy.peakRssMb} (+${point.proxy.rssGrowthMb})` : '–';
+    lines.push(
+      `| ${point.workload} | ${point.target} | ${(transfer.bytes / 1e6).toFixed(0)} | ${transfer.runs} | ${transfer.mbPerSec} | ${point === direct ? '1' : show(ratio(transfer.mbPerSec, direct?.transfer?.mbPerSec))} | ` +
+        `${isNginx || !nginx ? '–' : show(ratio(transfer.mbPerSec, nginx.transfer?.mbPerSec))} | ${show(point.proxy?.cpuMsPerMb)} | ${isNginx ? '–' : show(ratio(point.proxy?.cpuMsPerMb, nginx?.proxy?.cpuMsPerMb))} | ${rss} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function probeTable(results: BenchResults): string {
+  const rows = results.points.filter((p) => p.probe);
+  if (rows.length === 0) return '';
+  const lines = ['| idle-gap bursts (gaps 0.7–1.3 s, Orthanc keep-alive 1 s) | requests | failed |', '|---|--:|--:|'];
+  for (const point of rows) lines.push(`| ${point.target} | ${point.probe!.requests} | ${point.probe!.failed} |`);
+  return lines.join('\n');
+}
+
+function checkTable(checks: Check[]): string {
+  const lines = ['| issue 8 target | goal | measured | met |', '|---|---|--:|:-:|'];
+  for (const check of checks) lines.push(`| ${check.name} | ${check.target} | ${show(check.value)} | ${check.pass === null ? '–' : check.pass ? 'yes' : '**no**'} |`);
+  return lines.join('\n');
+}
+
+export function renderSummary(results: BenchResults): string {
+  const env = results.environment;
+  return [
+    `Run \`${results.label}\` of ${results.startedAt.slice(0, 16).replace('T', ' ')} UTC (commit ${env['gitCommit']}): ${env['cpus']} CPUs (${env['cpuModel']}), Node ${env['node']}, ` +
+      `${env['nginx']}, Orthanc ${env['orthanc']} + DICOMweb ${env['orthancDicomweb']}. Load generator, proxies and Orthanc share the machine.`,
+    checkTable(results.checks),
+    requestTable(results, ['qido', 'frames']),
+    latencyTable(results),
+    transferTable(results),
+    requestTable(results, ['trivial']),
+    probeTable(results),
+  ]
+    .filter(Boolean)
+    .join('\n\n');
+}
+
+const START = '<!-- bench:summary:start -->';
+const END = '<!-- bench:summary:end -->';
+
+/** Replaces the generated part of bench/README.md (between the markers), leaving the prose alone. */
+export async function updateReadme(file: string, summary: string): Promise<void> {
+  const text = await readFile(file, 'utf8').catch(() => `# Benchmarks\n\n${START}\n${END}\n`);
+  const start = text.indexOf(START);
+  const end = text.indexOf(END);
+  const block = `${START}\n${summary}\n${END}`;
+  const next = start >= 0 && end > start ? text.slice(0, start) + block + text.slice(end + END.length) : `${text.trimEnd()}\n\n${block}\n`;
+  await writeFile(file, next);
+}

@@ -1,0 +1,45 @@
+import type { RequestLoadResult, TransferResult } from './load.js';
+import type { Usage } from './procstat.js';
+
+export type Workload = 'qido' | 'frames' | 'qido-latency' | 'frames-latency' | 'wado-study' | 'stow' | 'trivial' | 'idle-gaps';
+
+export interface ProxyUsage extends Usage {
+  kind: 'gateway' | 'nginx';
+  workers: number;
+  /** CPU milliseconds per request (request workloads) or per MB (transfers). */
+  cpuMsPerRequest?: number;
+  cpuMsPerMb?: number;
+  /** peakRssMb - startRssMb */
+  rssGrowthMb: number;
+}
+
+export interface Point {
+  workload: Workload;
+  target: string;
+  load?: RequestLoadResult;
+  transfer?: TransferResult;
+  probe?: { requests: number; failed: number; errors: number; statuses: Record<string, number> };
+  proxy?: ProxyUsage;
+  /** CPU seconds Orthanc (or the trivial upstream) spent during the point. */
+  upstreamCpuSeconds?: number;
+  /** CPU seconds of the benchmark process itself (load generator / streaming client). */
+  clientCpuSeconds?: number;
+}
+
+export interface Check {
+  name: string;
+  target: string;
+  value: number | null;
+  pass: boolean | null;
+}
+
+export interface BenchResults {
+  label: string;
+  smoke: boolean;
+  startedAt: string;
+  finishedAt: string;
+  environment: Record<string, string | number>;
+  settings: Record<string, unknown>;
+  points: Point[];
+  checks: Check[];
+}
