@@ -75,7 +75,9 @@ export function createApp(deps: AppDependencies): Express {
   app.disable('x-powered-by');
   app.set('case sensitive routing', true);
   app.set('strict routing', true);
-  app.set('trust proxy', config.trustProxy);
+  // One hop: the proxy in front of us. Trusting every hop would let a client choose its own address
+  // (the left-most X-Forwarded-For entry is whatever the client sent).
+  app.set('trust proxy', config.trustProxy ? 1 : false);
 
   app.use(assignRequestId);
   app.use(accessLog(logger));

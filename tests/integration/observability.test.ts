@@ -263,7 +263,12 @@ describe('audit trail: Bearer access to /pacs and /pacs-admin', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'audit-')), 'audit.log');
     const sink = new LogSink();
     const proxied = await gatewayWith({ TRUST_PROXY: 'true', AUDIT_LOG_FILE: file }, sink);
-    const { status, requestId } = await call('/pacs/dicom-web/studies', { base: proxied.url, token: tokens.viewer, headers: { 'x-forwarded-for': '203.0.113.9' } });
+    // Only the hop added by the proxy in front counts: a client-forged entry before it is ignored.
+    const { status, requestId } = await call('/pacs/dicom-web/studies', {
+      base: proxied.url,
+      token: tokens.viewer,
+      headers: { 'x-forwarded-for': '198.51.100.66, 203.0.113.9' },
+    });
     expect(status).toBe(200);
     await sleep(100);
     const events = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Line);
