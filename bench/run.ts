@@ -8,24 +8,28 @@
  *   npm run bench -- --label=before        name of the results file (default: latest)
  *   npm run bench -- --only=qido,trivial   a subset of the workloads (results not written to the README)
  *   npm run bench -- --profile             gateway runs with --cpu-prof; top functions in bench/results/<label>-profile.txt
+ *   npm run bench -- --gateway-root=DIR    run the gateway from another checkout (e.g. `git archive` of an older commit,
+ *                                          with node_modules linked), to measure before/after in the same conditions
+ *   npm run bench -- --workers=1,2         WORKERS values of the trivial-upstream comparison (default 1,2)
  *
  * Everything listens on loopback, on free ports, and stops at the end (or when this process dies).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startTestIssuer, type TestIssuer } from '../tests/support/test-issuer.js';
-import { startRedis, type TestRedis } from '../tests/support/redis.js';
+import { startTestIssuer } from '../tests/support/test-issuer.js';
+import { startRedis } from '../tests/support/redis.js';
 import { makeBenchSeries, type BenchSeries } from './lib/data.js';
 import { download, idleGapProbe, median, requestLoad, upload, type Endpoint } from './lib/load.js';
 import { deleteStudy, startBenchOrthanc, uploadAll, type BenchOrthanc } from './lib/orthanc.js';
-import { UsageMeter, round } from './lib/procstat.js';
+import { ForeignLoadMeter, UsageMeter, round, waitForQuiet } from './lib/procstat.js';
 import {
   nginxProxySite,
   startGatewayProcess,
   startNginx,
+  startNodeProxy,
   trivialUpstreamSite,
   type BenchGateway,
   type BenchNginx,
@@ -50,10 +54,43 @@ const profile = flag('profile');
 const only = option('only')?.split(',');
 const label = option('label') ?? (smoke ? 'smoke' : 'latest');
 const outDir = option('out') ?? (smoke ? undefined : join(REPO_ROOT, 'bench', 'results'));
+const gatewayRoot = resolve(option('gateway-root') ?? REPO_ROOT);
+const workersOption = option('workers')?.split(',').map(Number);
 
+/** Run lengths: the full run measures; the smoke run only proves every workload works (CI). */
 const settings = smoke
-  ? { requestSeconds: 1, warmupSeconds: 0.3, latencySeconds: 0.5, connections: 4, trivialConnections: 8, framesInstances: 4, largeInstances: 6, stowInstances: 6, wadoRuns: 1, stowRuns: 1, workers: [1], probe: { bursts: 2, perBurst: 2, gapsMs: [1000] } }
-  : { requestSeconds: 10, warmupSeconds: 2, latencySeconds: 5, connections: 8, trivialConnections: 16, framesInstances: 50, largeInstances: 400, stowInstances: 400, wadoRuns: 3, stowRuns: 2, workers: [1, 2], probe: { bursts: 10, perBurst: 8, gapsMs: [700, 900, 1000, 1100, 1300] } };
+  ? {
+      requestSeconds: 1,
+      requestAmount: 40 as number | undefined,
+      warmupSeconds: 0,
+      latencySeconds: 1,
+      latencyAmount: 10 as number | undefined,
+      connections: 4,
+      trivialConnections: 4,
+      framesInstances: 4,
+      largeInstances: 6,
+      stowInstances: 6,
+      wadoRuns: 1,
+      stowRuns: 1,
+      workers: [1],
+      probe: { bursts: 2, perBurst: 2, gapsMs: [50] },
+    }
+  : {
+      requestSeconds: 10,
+      requestAmount: undefined,
+      warmupSeconds: 2,
+      latencySeconds: 5,
+      latencyAmount: undefined,
+      connections: 8,
+      trivialConnections: 16,
+      framesInstances: 50,
+      largeInstances: 400,
+      stowInstances: 400,
+      wadoRuns: 3,
+      stowRuns: 2,
+      workers: workersOption ?? [1, 2],
+      probe: { bursts: 10, perBurst: 8, gapsMs: [700, 900, 1000, 1100, 1300] },
+    };
 
 const wanted = (workload: Workload) => !only || only.includes(workload) || only.includes(workload.replace('-latency', ''));
 const log = (message: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
@@ -61,14 +98,19 @@ const log = (message: string) => console.log(`[bench ${new Date().toISOString().
 interface Target {
   name: string;
   endpoint: Endpoint;
-  proxy?: { kind: 'gateway' | 'nginx'; process: BenchProcess; workers: number };
+  proxy?: { kind: 'gateway' | 'nginx' | 'node'; process: BenchProcess; workers: number };
 }
 
 const cleanups: Array<() => Promise<unknown>> = [];
 const points: Point[] = [];
 
 /** Runs `work` while metering the target's proxy, the upstream and this process. */
-async function measured<T>(target: Target, upstream: BenchProcess, work: () => Promise<T>): Promise<{ result: T; proxy?: ProxyUsage; upstreamCpuSeconds: number; clientCpuSeconds: number }> {
+async function measured<T>(
+  target: Target,
+  upstream: BenchProcess,
+  work: () => Promise<T>,
+): Promise<{ result: T; proxy?: ProxyUsage; upstreamCpuSeconds: number; clientCpuSeconds: number; foreignCpuShare: number }> {
+  const foreign = new ForeignLoadMeter();
   const proxyMeter = target.proxy ? new UsageMeter(target.proxy.process.pid) : undefined;
   const upstreamMeter = new UsageMeter(upstream.pid);
   const clientStart = process.cpuUsage();
@@ -83,18 +125,28 @@ async function measured<T>(target: Target, upstream: BenchProcess, work: () => P
       : undefined,
     upstreamCpuSeconds: upstreamUsage.cpuSeconds,
     clientCpuSeconds: round((client.user + client.system) / 1e6, 2),
+    foreignCpuShare: foreign.share(),
   };
 }
 
-async function requestPoint(workload: Workload, target: Target, upstream: BenchProcess, paths: string[], accept: string, connections: number, seconds: number) {
+/** On a shared machine, start each point when other work leaves the CPUs (nearly) idle, for up to 20 s. */
+async function quietStart(): Promise<void> {
+  if (smoke) return;
+  const share = await waitForQuiet(0.1, 20_000);
+  if (share > 0.1) log(`other work keeps ${(share * 100).toFixed(0)}% of the CPUs busy: measuring anyway`);
+}
+
+async function requestPoint(workload: Workload, target: Target, upstream: BenchProcess, paths: string[], accept: string, connections: number, seconds: number, amount?: number) {
+  await quietStart();
   if (settings.warmupSeconds > 0) await requestLoad(target.endpoint, paths, { connections, seconds: settings.warmupSeconds, accept });
-  const { result, proxy, upstreamCpuSeconds, clientCpuSeconds } = await measured(target, upstream, () => requestLoad(target.endpoint, paths, { connections, seconds, accept }));
+  const { result, proxy, upstreamCpuSeconds, clientCpuSeconds, foreignCpuShare } = await measured(target, upstream, () => requestLoad(target.endpoint, paths, { connections, seconds, amount, accept }));
   if (proxy) proxy.cpuMsPerRequest = result.requests ? round((proxy.cpuSeconds * 1000) / result.requests, 4) : undefined;
-  points.push({ workload, target: target.name, load: result, proxy, upstreamCpuSeconds, clientCpuSeconds });
+  points.push({ workload, target: target.name, load: result, proxy, upstreamCpuSeconds, clientCpuSeconds, foreignCpuShare });
   const failures = result.non2xx + result.errors + result.timeouts;
   log(
     `${workload.padEnd(14)} ${target.name.padEnd(16)} ${String(result.reqPerSec).padStart(6)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  ${result.mbPerSec} MB/s` +
       (proxy ? `  proxy cpu ${proxy.cpuSeconds}s rss ${proxy.peakRssMb} MB` : '') +
+      (foreignCpuShare > 0.05 ? `  [other work: ${(foreignCpuShare * 100).toFixed(0)}% CPU]` : '') +
       (failures ? `  FAILURES ${JSON.stringify(result.statusCodes)} errors=${result.errors} timeouts=${result.timeouts}` : ''),
   );
 }
@@ -103,7 +155,8 @@ async function transferPoint(workload: 'wado-study' | 'stow', target: Target, up
   const seconds: number[] = [];
   const statuses: number[] = [];
   let bytes = 0;
-  const { proxy, upstreamCpuSeconds, clientCpuSeconds } = await measured(target, upstream, async () => {
+  await quietStart();
+  const { proxy, upstreamCpuSeconds, clientCpuSeconds, foreignCpuShare } = await measured(target, upstream, async () => {
     for (let run = 0; run < runs; run++) {
       if (before) await before();
       const result = await once();
@@ -114,35 +167,44 @@ async function transferPoint(workload: 'wado-study' | 'stow', target: Target, up
   });
   const mbPerSec = round(median(seconds.map((s) => bytes / 1e6 / s)), 1);
   if (proxy) proxy.cpuMsPerMb = round((proxy.cpuSeconds * 1000) / ((bytes / 1e6) * runs), 3);
-  points.push({ workload, target: target.name, transfer: { runs, bytes, mbPerSec, secondsPerRun: seconds, statuses }, proxy, upstreamCpuSeconds, clientCpuSeconds });
+  points.push({ workload, target: target.name, transfer: { runs, bytes, mbPerSec, secondsPerRun: seconds, statuses }, proxy, upstreamCpuSeconds, clientCpuSeconds, foreignCpuShare });
   const bad = statuses.filter((status) => status !== 200);
   log(
     `${workload.padEnd(14)} ${target.name.padEnd(16)} ${String(mbPerSec).padStart(6)} MB/s  (${(bytes / 1e6).toFixed(0)} MB × ${runs}: ${seconds.join(', ')} s)` +
       (proxy ? `  proxy cpu ${proxy.cpuSeconds}s rss ${proxy.startRssMb}→${proxy.peakRssMb} MB` : '') +
+      (foreignCpuShare > 0.05 ? `  [other work: ${(foreignCpuShare * 100).toFixed(0)}% CPU]` : '') +
       (bad.length ? `  FAILED statuses ${statuses.join(',')}` : ''),
   );
 }
 
 async function main(): Promise<void> {
   const started = new Date();
+  const loadBefore = loadavg()[0]!;
+  if (!smoke && loadBefore > 1) log(`warning: load average ${loadBefore.toFixed(1)} before the run: other work on this machine skews the numbers`);
   const dir = await mkdtemp(join(tmpdir(), 'gateway-bench-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   const profileDir = join(dir, 'profiles');
   const nodeFlags = (name: string) => (profile ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, name)}`] : []);
   log(`${smoke ? 'smoke run' : 'full run'} in ${dir}`);
+  const orthancWanted = (['qido', 'frames', 'qido-latency', 'frames-latency', 'wado-study', 'stow', 'idle-gaps'] as Workload[]).some(wanted);
+  const trivialWanted = wanted('trivial');
 
   // --- data ---------------------------------------------------------------------------
   const framesSeries = makeBenchSeries(settings.framesInstances, { patientId: 'BENCH-FRAMES', description: 'frames' });
   const largeStudy = makeBenchSeries(settings.largeInstances, { patientId: 'BENCH-LARGE', description: 'large' });
   const stowStudy = makeBenchSeries(settings.stowInstances, { patientId: 'BENCH-STOW', description: 'stow' });
-  log(`data: ${framesSeries.files.length} + ${largeStudy.files.length} + ${stowStudy.files.length} instances, ${((framesSeries.bytes + largeStudy.bytes + stowStudy.bytes) / 1e6).toFixed(0)} MB`);
+  log(`data: ${framesSeries.files.length} + ${largeStudy.files.length} + ${stowStudy.files.length} instances of ${(framesSeries.files[0]!.length / 1e3).toFixed(0)} kB`);
 
   // --- upstreams, issuer, Redis -------------------------------------------------------------
-  const [orthanc, redis, issuer] = await Promise.all([startBenchOrthanc(dir), startRedis(), startTestIssuer()]);
-  cleanups.push(() => orthanc.stop(), () => redis.stop(), () => issuer.stop());
-  const setupStarted = Date.now();
-  await uploadAll(orthanc, [...framesSeries.files, ...largeStudy.files]);
-  log(`uploaded ${framesSeries.files.length + largeStudy.files.length} instances to Orthanc in ${((Date.now() - setupStarted) / 1000).toFixed(1)} s`);
+  const [orthanc, redis, issuer, trivialUpstream] = await Promise.all([
+    startBenchOrthanc(dir),
+    startRedis(),
+    startTestIssuer(),
+    trivialWanted ? startNginx('trivial-upstream', dir, trivialUpstreamSite) : undefined,
+  ]);
+  // A throw-away database: no need to wait for Orthanc's orderly 3.6 s shutdown.
+  cleanups.push(() => orthanc.stop('SIGKILL'), () => redis.stop(), () => issuer.stop());
+  if (trivialUpstream) cleanups.push(() => trivialUpstream.stop());
 
   const claims = issuer.accessClaims('bench', ['pacs-viewer', 'pacs-uploader'], { exp: Math.floor(Date.now() / 1000) + 3 * 3600 });
   const accessToken = await issuer.sign(claims);
@@ -154,10 +216,59 @@ async function main(): Promise<void> {
     REDIS_URL: redis.url,
     SESSION_SECRET,
   });
+  const trivialCredential = { url: trivialUpstream?.url ?? '', username: 'bench', password: 'bench-password' };
+  const trivialAuthorization = `Basic ${Buffer.from('bench:bench-password').toString('base64')}`;
 
-  const orthancWorkloads = (['qido', 'frames', 'qido-latency', 'frames-latency', 'wado-study', 'stow', 'idle-gaps'] as Workload[]).some(wanted);
-  if (orthancWorkloads) await orthancSuite({ dir, orthanc, redis, issuer, accessToken, claims, gatewayEnv, nodeFlags, framesSeries, largeStudy, stowStudy });
-  if (wanted('trivial')) await trivialSuite({ dir, accessToken, gatewayEnv, nodeFlags });
+  // --- proxies: everything starts at once (idle ones cost nothing), setup uploads meanwhile ----------
+  const setupStarted = Date.now();
+  const stopLater = <T extends BenchProcess>(proc: T): T => {
+    cleanups.push(() => proc.stop());
+    return proc;
+  };
+  const [orthancProxies, trivialProxies] = await Promise.all([
+    orthancWanted
+      ? Promise.all([
+          startGatewayProcess({ env: gatewayEnv(orthanc), workers: 1, nodeFlags: nodeFlags('gateway'), dir, name: 'gateway', repoRoot: gatewayRoot }).then(stopLater),
+          startNginx('proxy', dir, nginxProxySite(orthanc.url, orthanc.authorization, 1)).then(stopLater),
+        ])
+      : undefined,
+    trivialUpstream
+      ? Promise.all(
+          settings.workers.map((workers) =>
+            Promise.all([
+              startGatewayProcess({ env: gatewayEnv(trivialCredential), workers, nodeFlags: nodeFlags(`gateway-trivial-${workers}w`), dir, name: `gateway-trivial-${workers}w`, repoRoot: gatewayRoot }).then(stopLater),
+              startNginx(`trivial-proxy-${workers}w`, dir, nginxProxySite(trivialUpstream.url, trivialAuthorization, workers)).then(stopLater),
+            ]),
+          ),
+        )
+      : undefined,
+    orthancWanted ? uploadAll(orthanc, [...framesSeries.files, ...largeStudy.files]) : undefined,
+  ]);
+  log(`proxies started, ${framesSeries.files.length + largeStudy.files.length} instances uploaded to Orthanc, in ${((Date.now() - setupStarted) / 1000).toFixed(1)} s`);
+
+  if (orthancProxies) {
+    const [gateway, nginx] = orthancProxies;
+    const cookie = await createSessionCookie({ redisUrl: redis.url, secret: SESSION_SECRET, accessToken, claims });
+    await orthancSuite({ orthanc, gateway, nginx, cookie, accessToken, framesSeries, largeStudy, stowStudy });
+    await Promise.all([gateway.stop(), nginx.stop()]);
+  }
+  if (trivialUpstream && trivialProxies) {
+    const direct: Target = { name: 'upstream', endpoint: { base: trivialUpstream.url, prefix: '/dicom-web', headers: { authorization: trivialAuthorization } } };
+    await requestPoint('trivial', direct, trivialUpstream, ['/studies'], ACCEPT_JSON, settings.trivialConnections, settings.requestSeconds, settings.requestAmount);
+    const nodeProxy = stopLater(await startNodeProxy(dir, REPO_ROOT, trivialUpstream.url, trivialAuthorization));
+    const floor: Target = { name: 'node-proxy-1w', endpoint: { base: nodeProxy.url, prefix: '/dicom-web', headers: {} }, proxy: { kind: 'node', process: nodeProxy, workers: 1 } };
+    await requestPoint('trivial', floor, trivialUpstream, ['/studies'], ACCEPT_JSON, settings.trivialConnections, settings.requestSeconds, settings.requestAmount);
+    await nodeProxy.stop();
+    for (const [index, workers] of settings.workers.entries()) {
+      const [gateway, nginx] = trivialProxies[index]!;
+      const targets: Target[] = [
+        { name: `nginx-${workers}w`, endpoint: { base: nginx.url, prefix: '/dicom-web', headers: {} }, proxy: { kind: 'nginx', process: nginx, workers } },
+        { name: `gateway-${workers}w`, endpoint: { base: gateway.url, prefix: '/pacs/dicom-web', headers: { authorization: `Bearer ${accessToken}` } }, proxy: { kind: 'gateway', process: gateway, workers } },
+      ];
+      for (const target of targets) await requestPoint('trivial', target, trivialUpstream, ['/studies'], ACCEPT_JSON, settings.trivialConnections, settings.requestSeconds, settings.requestAmount);
+      await Promise.all([gateway.stop(), nginx.stop()]);
+    }
+  }
 
   // --- results ----------------------------------------------------------------------------
   const results: BenchResults = {
@@ -165,7 +276,7 @@ async function main(): Promise<void> {
     smoke,
     startedAt: started.toISOString(),
     finishedAt: new Date().toISOString(),
-    environment: environment(orthanc),
+    environment: { ...environment(orthanc), loadAverageBefore: round(loadBefore, 2), loadAverageAfter: round(loadavg()[0]!, 2) },
     settings,
     points,
     checks: [],
@@ -179,44 +290,42 @@ async function main(): Promise<void> {
     console.log(text);
     if (outDir) await writeFile(join(outDir, `${label}-profile.txt`), text);
   }
-  const target = outDir ?? (await mkdtemp(join(tmpdir(), 'gateway-bench-results-')));
-  await mkdir(target, { recursive: true });
-  await writeFile(join(target, `${label}.json`), `${JSON.stringify(results, null, 2)}\n`);
-  log(`results: ${join(target, `${label}.json`)}`);
+  const resultsDir = outDir ?? (await mkdtemp(join(tmpdir(), 'gateway-bench-results-')));
+  await mkdir(resultsDir, { recursive: true });
+  await writeFile(join(resultsDir, `${label}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  log(`results: ${join(resultsDir, `${label}.json`)}`);
   if (!smoke && !only && outDir) await updateReadme(join(REPO_ROOT, 'bench', 'README.md'), summary);
-  const failedRuns = points.some((point) => (point.load && point.load.non2xx + point.load.errors + point.load.timeouts > 0) || point.transfer?.statuses.some((status) => status !== 200) || (point.probe?.failed ?? 0) > 0);
+  const failedRuns = results.checks.find((check) => check.name.startsWith('failed requests'))?.value;
   if (failedRuns) {
-    console.error('some requests failed (non-2xx, socket errors or timeouts): see above');
+    console.error(`${failedRuns} requests failed (non-2xx, socket errors or timeouts): see above`);
     process.exitCode = 1;
   }
 }
 
-interface OrthancSuite {
-  dir: string;
+async function orthancSuite({
+  orthanc,
+  gateway,
+  nginx,
+  cookie,
+  accessToken,
+  framesSeries,
+  largeStudy,
+  stowStudy,
+}: {
   orthanc: BenchOrthanc;
-  redis: TestRedis;
-  issuer: TestIssuer;
+  gateway: BenchGateway;
+  nginx: BenchNginx;
+  cookie: string;
   accessToken: string;
-  claims: Awaited<ReturnType<TestIssuer['accessClaims']>>;
-  gatewayEnv: (upstream: { url: string; username: string; password: string }) => Record<string, string>;
-  nodeFlags: (name: string) => string[];
   framesSeries: BenchSeries;
   largeStudy: BenchSeries;
   stowStudy: BenchSeries;
-}
-
-async function orthancSuite(suite: OrthancSuite): Promise<void> {
-  const { dir, orthanc, redis, accessToken, claims, framesSeries, largeStudy, stowStudy } = suite;
-  const [gateway, nginx] = await Promise.all([
-    startGatewayProcess({ env: suite.gatewayEnv(orthanc), workers: 1, nodeFlags: suite.nodeFlags('gateway'), dir, name: 'gateway', repoRoot: REPO_ROOT }),
-    startNginx('proxy', dir, nginxProxySite(orthanc.url, orthanc.authorization, 1)),
-  ]);
-  cleanups.push(() => gateway.stop(), () => nginx.stop());
-  const cookie = await createSessionCookie({ redisUrl: redis.url, secret: SESSION_SECRET, accessToken, claims });
+}): Promise<void> {
   const targets: Target[] = [
     { name: 'direct', endpoint: { base: orthanc.url, prefix: '/dicom-web', headers: { authorization: orthanc.authorization } } },
     { name: 'nginx', endpoint: { base: nginx.url, prefix: '/dicom-web', headers: {} }, proxy: { kind: 'nginx', process: nginx, workers: 1 } },
     { name: 'gateway-bearer', endpoint: { base: gateway.url, prefix: '/pacs/dicom-web', headers: { authorization: `Bearer ${accessToken}` } }, proxy: { kind: 'gateway', process: gateway, workers: 1 } },
+    // Origin: cookie-authenticated uploads must come from the gateway's own pages (CSRF check).
     { name: 'gateway-session', endpoint: { base: gateway.url, prefix: '/pacs/dicom-web', headers: { cookie, origin: gateway.url } }, proxy: { kind: 'gateway', process: gateway, workers: 1 } },
   ];
   // Every target must answer before anything is measured.
@@ -226,11 +335,14 @@ async function orthancSuite(suite: OrthancSuite): Promise<void> {
   }
 
   const framePaths = framesSeries.sopInstanceUids.map((sop) => `/studies/${framesSeries.studyInstanceUid}/series/${framesSeries.seriesInstanceUid}/instances/${sop}/frames/1`);
-  const { connections, requestSeconds, latencySeconds } = settings;
-  if (wanted('qido')) for (const target of targets) await requestPoint('qido', target, orthanc, ['/studies'], ACCEPT_JSON, connections, requestSeconds);
-  if (wanted('qido-latency')) for (const target of targets) await requestPoint('qido-latency', target, orthanc, ['/studies'], ACCEPT_JSON, 1, latencySeconds);
-  if (wanted('frames')) for (const target of targets) await requestPoint('frames', target, orthanc, framePaths, ACCEPT_FRAMES, connections, requestSeconds);
-  if (wanted('frames-latency')) for (const target of targets) await requestPoint('frames-latency', target, orthanc, framePaths, ACCEPT_FRAMES, 1, latencySeconds);
+  const { connections, requestSeconds, requestAmount, latencySeconds, latencyAmount } = settings;
+  const run = async (workload: Workload, paths: string[], accept: string, conns: number, seconds: number, amount: number | undefined) => {
+    if (wanted(workload)) for (const target of targets) await requestPoint(workload, target, orthanc, paths, accept, conns, seconds, amount);
+  };
+  await run('qido', ['/studies'], ACCEPT_JSON, connections, requestSeconds, requestAmount);
+  await run('qido-latency', ['/studies'], ACCEPT_JSON, 1, latencySeconds, latencyAmount);
+  await run('frames', framePaths, ACCEPT_FRAMES, connections, requestSeconds, requestAmount);
+  await run('frames-latency', framePaths, ACCEPT_FRAMES, 1, latencySeconds, latencyAmount);
   if (wanted('wado-study')) {
     for (const target of targets) {
       await transferPoint('wado-study', target, orthanc, settings.wadoRuns, () => download(target.endpoint, `/studies/${largeStudy.studyInstanceUid}`, ACCEPT_DICOM));
@@ -248,29 +360,6 @@ async function orthancSuite(suite: OrthancSuite): Promise<void> {
       points.push({ workload: 'idle-gaps', target: target.name, probe });
       log(`idle-gaps      ${target.name.padEnd(16)} ${probe.requests} requests in bursts around Orthanc's 1 s keep-alive: ${probe.failed} failed ${JSON.stringify(probe.statuses)}`);
     }
-  }
-  await Promise.all([gateway.stop(), nginx.stop()]);
-}
-
-async function trivialSuite({ dir, accessToken, gatewayEnv, nodeFlags }: { dir: string; accessToken: string; gatewayEnv: OrthancSuite['gatewayEnv']; nodeFlags: OrthancSuite['nodeFlags'] }): Promise<void> {
-  const upstream = await startNginx('trivial-upstream', dir, trivialUpstreamSite);
-  cleanups.push(() => upstream.stop());
-  const credential = { url: upstream.url, username: 'bench', password: 'bench-password' };
-  const authorization = `Basic ${Buffer.from('bench:bench-password').toString('base64')}`;
-  const direct: Target = { name: 'upstream', endpoint: { base: upstream.url, prefix: '/dicom-web', headers: { authorization } } };
-  await requestPoint('trivial', direct, upstream, ['/studies'], ACCEPT_JSON, settings.trivialConnections, settings.requestSeconds);
-  for (const workers of settings.workers) {
-    const [gateway, nginx]: [BenchGateway, BenchNginx] = await Promise.all([
-      startGatewayProcess({ env: gatewayEnv(credential), workers, nodeFlags: nodeFlags(`gateway-trivial-${workers}w`), dir, name: `gateway-trivial-${workers}w`, repoRoot: REPO_ROOT }),
-      startNginx(`trivial-proxy-${workers}w`, dir, nginxProxySite(upstream.url, authorization, workers)),
-    ]);
-    cleanups.push(() => gateway.stop(), () => nginx.stop());
-    const targets: Target[] = [
-      { name: `nginx-${workers}w`, endpoint: { base: nginx.url, prefix: '/dicom-web', headers: {} }, proxy: { kind: 'nginx', process: nginx, workers } },
-      { name: `gateway-${workers}w`, endpoint: { base: gateway.url, prefix: '/pacs/dicom-web', headers: { authorization: `Bearer ${accessToken}` } }, proxy: { kind: 'gateway', process: gateway, workers } },
-    ];
-    for (const target of targets) await requestPoint('trivial', target, upstream, ['/studies'], ACCEPT_JSON, settings.trivialConnections, settings.requestSeconds);
-    await Promise.all([gateway.stop(), nginx.stop()]);
   }
 }
 

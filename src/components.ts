@@ -43,9 +43,9 @@ export function createComponents(config: Config, logger: Logger): Components {
 
   const redis = config.redis ? createRedisClient(config.redis, logger) : undefined;
   if (!redis) logger.warn('Redis is not configured (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES): sessions live in this process memory (development only; lost on restart, not shared by replicas)');
-  const store = createSessionStore(redis);
+  const store = createSessionStore(redis, config.session.idleSeconds);
   const state = redis ? redisSharedState(redis) : memorySharedState();
-  const oidc = createOidcClient(config, metadata);
+  const oidc = createOidcClient(config, metadata, keys);
   const metrics = createMetrics();
   const audit = createAuditLog({ logger, file: config.auditLogFile });
   const shareLinks = createShareLinks(state, config.share.maxSeconds);

@@ -25,9 +25,20 @@ export interface StartOptions {
   startupChecks?: boolean;
 }
 
-function createServer(tls: TlsMaterial['server'], listener: http.RequestListener): http.Server {
-  if (!tls) return http.createServer(listener);
-  return https.createServer({ cert: tls.cert, key: tls.key }, listener);
+/**
+ * Slow or idle clients must not hold sockets forever: the headers must arrive within 20 s and the
+ * whole request, body included, within REQUEST_TIMEOUT_SECONDS (uploads get minutes; responses,
+ * i.e. downloads, are not limited by it). Node enforces both in a periodic sweep, here every 5 s.
+ * They must be given at construction: Node ignores requestTimeout set afterwards.
+ */
+function serverOptions(config: Config): http.ServerOptions {
+  const requestTimeout = config.requestTimeoutSeconds * 1000;
+  return { requestTimeout, headersTimeout: Math.min(20_000, requestTimeout), connectionsCheckingInterval: 5_000, keepAliveTimeout: 5_000 };
+}
+
+function createServer(config: Config, tls: TlsMaterial['server'], listener: http.RequestListener): http.Server {
+  if (!tls) return http.createServer(serverOptions(config), listener);
+  return https.createServer({ ...serverOptions(config), cert: tls.cert, key: tls.key }, listener);
 }
 
 /**
@@ -47,7 +58,7 @@ export async function startGateway(config: Config, logger: Logger, host?: string
   // keep-alive connection, answer with `Connection: close`, so each connection ends with its response.
   let draining = false;
   const inFlight = new Set<http.ServerResponse>();
-  const server = createServer(tls.server, (req, res) => {
+  const server = createServer(config, tls.server, (req, res) => {
     if (draining) res.setHeader('connection', 'close');
     inFlight.add(res);
     res.once('close', () => {
@@ -56,10 +67,8 @@ export async function startGateway(config: Config, logger: Logger, host?: string
     });
     app(req, res);
   });
-  // Slow or idle clients must not hold sockets forever.
-  server.headersTimeout = 20_000;
-  server.requestTimeout = 0; // large STOW uploads and WADO downloads may legitimately take long
-  server.keepAliveTimeout = 5_000;
+  // A connection with no traffic in either direction for two minutes is closed.
+  server.timeout = 120_000;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -33,7 +33,11 @@ function percentile(sorted: Float64Array, p: number): number {
  * Fixed connections for a fixed time with autocannon; latencies are kept at full (sub-millisecond)
  * resolution from autocannon's per-response events (its histogram has 1 ms buckets).
  */
-export async function requestLoad(endpoint: Endpoint, paths: string[], { connections, seconds, accept }: { connections: number; seconds: number; accept: string }): Promise<RequestLoadResult> {
+export async function requestLoad(
+  endpoint: Endpoint,
+  paths: string[],
+  { connections, seconds, amount, accept }: { connections: number; seconds: number; amount?: number; accept: string },
+): Promise<RequestLoadResult> {
   const latencies: number[] = [];
   const statusCodes: Record<string, number> = {};
   let bytes = 0;
@@ -42,6 +46,8 @@ export async function requestLoad(endpoint: Endpoint, paths: string[], { connect
     url: endpoint.base,
     connections,
     duration: seconds,
+    ...(amount ? { amount: Math.max(amount, connections) } : {}),
+    sampleInt: 100, // autocannon ends a run on its next sample tick
     timeout: 30,
     headers: { ...endpoint.headers, accept },
     requests: paths.map((path) => ({ method: 'GET', path: endpoint.prefix + path })),

@@ -5,6 +5,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { freePort } from '../../tests/support/free-port.js';
 import { waitFor } from '../../tests/support/process.js';
+import { processTree } from './procstat.js';
 
 /**
  * Child processes of the benchmark (the gateway, nginx): their output goes to a file, never through
@@ -20,8 +21,18 @@ export interface BenchProcess {
 }
 
 const running = new Set<ChildProcess>();
+// Whatever way this process ends, its children and theirs (nginx workers, cluster workers) end too:
+// setpriv's parent-death signal covers only the direct child.
 process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
+  for (const child of running) {
+    for (const pid of child.pid ? processTree(child.pid).reverse() : []) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  }
 });
 
 export function spawnLogged(command: string, args: string[], { cwd, env, logFile }: { cwd: string; env?: NodeJS.ProcessEnv; logFile: string }): BenchProcess {
@@ -208,4 +219,19 @@ export function trivialUpstreamSite(port: number): NginxSite {
     }
   }`,
   };
+}
+
+/** bench/node-proxy.mjs: the minimal node:http reverse proxy (the floor for any Node.js proxy). */
+export async function startNodeProxy(dir: string, repoRoot: string, upstream: string, authorization: string): Promise<BenchNginx> {
+  const port = await freePort();
+  const proc = spawnLogged(process.execPath, [join(repoRoot, 'bench', 'node-proxy.mjs'), String(port), upstream, authorization], {
+    cwd: repoRoot,
+    logFile: join(dir, 'node-proxy.log'),
+  });
+  await waitFor(() => accepts(port), {
+    what: `node-proxy listening on ${port}`,
+    timeoutMs: 10_000,
+    abortIf: () => (proc.exited() ? `node-proxy exited:\n${proc.log()}` : undefined),
+  });
+  return { ...proc, url: `http://127.0.0.1:${port}`, port };
 }

@@ -110,3 +110,47 @@ export function round(value: number, digits = 2): number {
   const factor = 10 ** digits;
   return Math.round(value * factor) / factor;
 }
+
+/** Busy and total CPU seconds of the whole machine since boot (/proc/stat, all CPUs). */
+function machineCpu(): { busy: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = fields.reduce((sum, value) => sum + value, 0) / CLOCK_TICKS_PER_SECOND;
+  const idle = (fields[3]! + fields[4]!) / CLOCK_TICKS_PER_SECOND; // idle + iowait
+  return { busy: total - idle, total };
+}
+
+/** CPU seconds of this process and everything it started (Orthanc, nginx, the gateways, Redis). */
+function ownCpu(): number {
+  return processTree(process.pid).reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
+}
+
+/**
+ * CPU the rest of the machine used meanwhile (other work on a shared machine), as a share of its
+ * capacity: 0 on a quiet machine; 0.5 means half of all cores were busy with something else.
+ */
+export class ForeignLoadMeter {
+  private readonly machine = machineCpu();
+  private readonly own = ownCpu();
+
+  share(): number {
+    const machine = machineCpu();
+    const total = machine.total - this.machine.total;
+    if (total <= 0) return 0;
+    const foreign = machine.busy - this.machine.busy - (ownCpu() - this.own);
+    return round(Math.max(0, foreign) / total, 3);
+  }
+}
+
+/**
+ * Waits until other work leaves the machine nearly idle (at most `maxShare` of its CPU over half a
+ * second), for at most `timeoutMs`; returns the last share seen.
+ */
+export async function waitForQuiet(maxShare = 0.1, timeoutMs = 30_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const meter = new ForeignLoadMeter();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const share = meter.share();
+    if (share <= maxShare || Date.now() >= deadline) return share;
+  }
+}

@@ -14,6 +14,8 @@ function references(results: BenchResults, point: Point): { direct?: Point; ngin
 
 const ratio = (value: number | undefined, reference: number | undefined) =>
   value !== undefined && reference !== undefined && reference > 0 ? round(value / reference, 2) : undefined;
+/** CPU share other work on the machine took during the point (0 % on a quiet machine). */
+const otherLoad = (point: Point) => (point.foreignCpuShare === undefined ? '–' : `${Math.round(point.foreignCpuShare * 100)} %`);
 const show = (value: number | undefined | null, suffix = '') => (value === undefined || value === null || Number.isNaN(value) ? '–' : `${value}${suffix}`);
 
 export function evaluateChecks(results: BenchResults): Check[] {
@@ -51,8 +53,8 @@ function requestTable(results: BenchResults, workloads: Workload[]): string {
   const rows = results.points.filter((p) => workloads.includes(p.workload) && p.load);
   if (rows.length === 0) return '';
   const lines = [
-    '| workload | target | conns | req/s | p50 ms | p99 ms | MB/s | req/s × direct | req/s × nginx | proxy CPU ms/req | proxy CPU × nginx | proxy peak RSS MB | failed |',
-    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+    '| workload | target | conns | req/s | p50 ms | p99 ms | MB/s | req/s × direct | req/s × nginx | proxy CPU ms/req | proxy CPU × nginx | proxy peak RSS MB | failed | other load |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const point of rows) {
     const load = point.load!;
@@ -61,7 +63,7 @@ function requestTable(results: BenchResults, workloads: Workload[]): string {
     lines.push(
       `| ${point.workload} | ${point.target} | ${load.connections} | ${load.reqPerSec} | ${load.p50Ms.toFixed(2)} | ${load.p99Ms.toFixed(2)} | ${load.mbPerSec} | ` +
         `${point === direct ? '1' : show(ratio(load.reqPerSec, direct?.load?.reqPerSec))} | ${isNginx || !nginx ? '–' : show(ratio(load.reqPerSec, nginx.load?.reqPerSec))} | ` +
-        `${show(point.proxy?.cpuMsPerRequest)} | ${isNginx ? '–' : show(ratio(point.proxy?.cpuMsPerRequest, nginx?.proxy?.cpuMsPerRequest))} | ${show(point.proxy?.peakRssMb)} | ${load.non2xx + load.errors + load.timeouts} |`,
+        `${show(point.proxy?.cpuMsPerRequest)} | ${isNginx ? '–' : show(ratio(point.proxy?.cpuMsPerRequest, nginx?.proxy?.cpuMsPerRequest))} | ${show(point.proxy?.peakRssMb)} | ${load.non2xx + load.errors + load.timeouts} | ${otherLoad(point)} |`,
     );
   }
   return lines.join('\n');
@@ -70,11 +72,11 @@ function requestTable(results: BenchResults, workloads: Workload[]): string {
 function latencyTable(results: BenchResults): string {
   const rows = results.points.filter((p) => (p.workload === 'qido-latency' || p.workload === 'frames-latency') && p.load);
   if (rows.length === 0) return '';
-  const lines = ['| workload (1 connection) | target | p50 ms | p90 ms | p99 ms | p50 added vs direct, ms | req/s |', '|---|---|--:|--:|--:|--:|--:|'];
+  const lines = ['| workload (1 connection) | target | p50 ms | p90 ms | p99 ms | p50 added vs direct, ms | req/s | other load |', '|---|---|--:|--:|--:|--:|--:|--:|'];
   for (const point of rows) {
     const { direct } = references(results, point);
     const added = direct?.load && point !== direct ? round(point.load!.p50Ms - direct.load.p50Ms, 3) : undefined;
-    lines.push(`| ${point.workload} | ${point.target} | ${point.load!.p50Ms.toFixed(3)} | ${point.load!.p90Ms.toFixed(3)} | ${point.load!.p99Ms.toFixed(3)} | ${show(added)} | ${point.load!.reqPerSec} |`);
+    lines.push(`| ${point.workload} | ${point.target} | ${point.load!.p50Ms.toFixed(3)} | ${point.load!.p90Ms.toFixed(3)} | ${point.load!.p99Ms.toFixed(3)} | ${show(added)} | ${point.load!.reqPerSec} | ${otherLoad(point)} |`);
   }
   return lines.join('\n');
 }
@@ -83,8 +85,8 @@ function transferTable(results: BenchResults): string {
   const rows = results.points.filter((p) => p.transfer);
   if (rows.length === 0) return '';
   const lines = [
-    '| workload | target | MB | runs | MB/s (median) | × direct | × nginx | proxy CPU ms/MB | proxy CPU × nginx | proxy RSS start → peak MB (growth) |',
-    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|',
+    '| workload | target | MB | runs | MB/s (median) | × direct | × nginx | proxy CPU ms/MB | proxy CPU × nginx | proxy RSS start → peak MB (growth) | other load |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const point of rows) {
     const transfer = point.transfer!;
@@ -93,7 +95,7 @@ function transferTable(results: BenchResults): string {
     const rss = point.proxy ? `${point.proxy.startRssMb} → ${point.proxy.peakRssMb} (+${point.proxy.rssGrowthMb})` : '–';
     lines.push(
       `| ${point.workload} | ${point.target} | ${(transfer.bytes / 1e6).toFixed(0)} | ${transfer.runs} | ${transfer.mbPerSec} | ${point === direct ? '1' : show(ratio(transfer.mbPerSec, direct?.transfer?.mbPerSec))} | ` +
-        `${isNginx || !nginx ? '–' : show(ratio(transfer.mbPerSec, nginx.transfer?.mbPerSec))} | ${show(point.proxy?.cpuMsPerMb)} | ${isNginx ? '–' : show(ratio(point.proxy?.cpuMsPerMb, nginx?.proxy?.cpuMsPerMb))} | ${rss} |`,
+        `${isNginx || !nginx ? '–' : show(ratio(transfer.mbPerSec, nginx.transfer?.mbPerSec))} | ${show(point.proxy?.cpuMsPerMb)} | ${isNginx ? '–' : show(ratio(point.proxy?.cpuMsPerMb, nginx?.proxy?.cpuMsPerMb))} | ${rss} | ${otherLoad(point)} |`,
     );
   }
   return lines.join('\n');
@@ -117,7 +119,8 @@ export function renderSummary(results: BenchResults): string {
   const env = results.environment;
   return [
     `Run \`${results.label}\` of ${results.startedAt.slice(0, 16).replace('T', ' ')} UTC (commit ${env['gitCommit']}): ${env['cpus']} CPUs (${env['cpuModel']}), Node ${env['node']}, ` +
-      `${env['nginx']}, Orthanc ${env['orthanc']} + DICOMweb ${env['orthancDicomweb']}. Load generator, proxies and Orthanc share the machine.`,
+      `${env['nginx']}, Orthanc ${env['orthanc']} + DICOMweb ${env['orthancDicomweb']}. Load generator, proxies and Orthanc share the machine ` +
+      `(load average ${env['loadAverageBefore']} before, ${env['loadAverageAfter']} after; "other load": CPU share other work on the machine used during a point).`,
     checkTable(results.checks),
     requestTable(results, ['qido', 'frames']),
     latencyTable(results),

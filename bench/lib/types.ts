@@ -4,7 +4,7 @@ import type { Usage } from './procstat.js';
 export type Workload = 'qido' | 'frames' | 'qido-latency' | 'frames-latency' | 'wado-study' | 'stow' | 'trivial' | 'idle-gaps';
 
 export interface ProxyUsage extends Usage {
-  kind: 'gateway' | 'nginx';
+  kind: 'gateway' | 'nginx' | 'node';
   workers: number;
   /** CPU milliseconds per request (request workloads) or per MB (transfers). */
   cpuMsPerRequest?: number;
@@ -24,6 +24,8 @@ export interface Point {
   upstreamCpuSeconds?: number;
   /** CPU seconds of the benchmark process itself (load generator / streaming client). */
   clientCpuSeconds?: number;
+  /** Share of the machine's CPU that other work (not this benchmark) used during the point: 0 = quiet. */
+  foreignCpuShare?: number;
 }
 
 export interface Check {

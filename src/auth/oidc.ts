@@ -1,6 +1,9 @@
+import { compactVerify } from 'jose';
 import * as client from 'openid-client';
 import type { Config } from '../config/config.js';
+import { ACCEPTED_ALGORITHMS } from './bearer.js';
 import { IssuerUnavailableError, type IssuerMetadataSource } from './issuer.js';
+import type { IssuerKeys } from './issuer-keys.js';
 
 /** What the gateway keeps, server-side, between /auth/login and /auth/callback. */
 export interface LoginTransaction {
@@ -32,12 +35,22 @@ export class LoginError extends Error {
   }
 }
 
-/** The IdP could not be reached (connection refused, timeout) or answered with a server error. */
+/**
+ * The IdP could not be reached (connection refused, timeout) or answered with a server error,
+ * somewhere in the cause chain (openid-client wraps fetch failures; names, not classes, are
+ * compared, as fetch's errors may come from another realm).
+ */
 function idpUnreachable(error: unknown): boolean {
-  const { name, message, cause } = (error ?? {}) as { name?: string; message?: string; cause?: unknown };
-  if (error instanceof IssuerUnavailableError || (error instanceof TypeError && message === 'fetch failed')) return true;
-  if (name === 'TimeoutError' || name === 'AbortError') return true;
-  return cause instanceof Response && cause.status >= 500;
+  let current = error;
+  for (let depth = 0; current && depth < 5; depth++) {
+    if (current instanceof IssuerUnavailableError) return true;
+    const { name, message, code, status } = current as { name?: unknown; message?: unknown; code?: unknown; status?: unknown };
+    if (name === 'TypeError' && message === 'fetch failed') return true;
+    if (name === 'TimeoutError' || code === 'OAUTH_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') return true;
+    if (typeof status === 'number' && status >= 500) return true; // the IdP's HTTP response
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 function toTokenSet(response: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers, previous?: TokenSet): TokenSet {
@@ -53,13 +66,23 @@ function toTokenSet(response: client.TokenEndpointResponse & client.TokenEndpoin
 
 /**
  * The gateway as an OpenID relying party (openid-client): authorization code + PKCE S256, state,
- * nonce, ID token signature checked (non-repudiation checks), RFC 9207 `iss` checked when the
- * provider advertises it, refresh, and RP-initiated logout.
+ * nonce, ID token claims (openid-client) and signature (the gateway's issuer key set, see below),
+ * RFC 9207 `iss` checked when the provider advertises it, refresh, and RP-initiated logout.
  */
-export function createOidcClient(config: Config, metadata: IssuerMetadataSource) {
+export function createOidcClient(config: Config, metadata: IssuerMetadataSource, keys: IssuerKeys) {
   const redirectUri = `${config.publicUrl}/auth/callback`;
   const postLogoutRedirectUri = `${config.publicUrl}/`;
   let configuration: client.Configuration | undefined;
+
+  /**
+   * ID token signatures are checked with the same key set as access and logout tokens, not with
+   * openid-client's own JWKS copy (enableNonRepudiationChecks), which re-reads the JWKS for an
+   * unknown `kid` only once its copy is 60 s old: after a key rotation, sign-ins would fail for up
+   * to a minute. Here a new key is accepted on first sight (JWKS_CACHE_SECONDS, README).
+   */
+  async function checkIdTokenSignature(idToken: string | undefined): Promise<void> {
+    if (idToken) await compactVerify(idToken, await keys.get(), { algorithms: ACCEPTED_ALGORITHMS });
+  }
 
   async function rp(): Promise<client.Configuration> {
     if (configuration) return configuration;
@@ -68,7 +91,6 @@ export function createOidcClient(config: Config, metadata: IssuerMetadataSource)
     if (!config.oidc.discoveryUrl.startsWith('https:') || !config.oidc.issuer.startsWith('https:')) {
       client.allowInsecureRequests(built); // http:// issuers: development and docker-compose only
     }
-    client.enableNonRepudiationChecks(built);
     configuration = built;
     return built;
   }
@@ -107,6 +129,7 @@ export function createOidcClient(config: Config, metadata: IssuerMetadataSource)
           expectedNonce: transaction.nonce,
           idTokenExpected: true,
         });
+        await checkIdTokenSignature(response.id_token);
         const sid = response.claims()?.['sid'];
         return { tokens: toTokenSet(response), sid: typeof sid === 'string' ? sid : undefined };
       } catch (error) {
@@ -117,7 +140,9 @@ export function createOidcClient(config: Config, metadata: IssuerMetadataSource)
 
     async refresh(tokens: TokenSet): Promise<TokenSet> {
       if (!tokens.refreshToken) throw new LoginError('No refresh token', 401);
-      return toTokenSet(await client.refreshTokenGrant(await rp(), tokens.refreshToken), tokens);
+      const response = await client.refreshTokenGrant(await rp(), tokens.refreshToken);
+      await checkIdTokenSignature(response.id_token);
+      return toTokenSet(response, tokens);
     },
 
     async endSessionUrl(idToken: string | undefined): Promise<string> {

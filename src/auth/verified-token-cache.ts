@@ -6,14 +6,18 @@ import type { JWTPayload } from 'jose';
  * signature verification. Keyed by the token's SHA-256 (the token itself is never kept as a key),
  * bounded (least recently used entries go first), and an entry never outlives the token's `exp`.
  *
- * Revocation semantics: like any stateless JWT validation, a cached token stays valid until it
- * expires; revoking it at the IdP does not end it here earlier (Keycloak access tokens live
- * minutes). Key rotation does not matter: a token verified once was signed by a trusted key.
+ * Revocation semantics: like any stateless JWT validation, revoking a token at the IdP does not end
+ * it here before it expires (Keycloak access tokens live minutes). An entry is also kept at most
+ * `maxAgeMs` (60 s): when a signing key is removed from the IdP's key set (a leaked key), tokens it
+ * signed stop working once that entry and the JWKS cache have expired, whatever `exp` they claim.
  */
 export class VerifiedTokenCache {
   private readonly entries = new Map<string, { claims: JWTPayload; expiresAtMs: number }>();
 
-  constructor(private readonly capacity = 10_000) {}
+  constructor(
+    private readonly capacity = 10_000,
+    private readonly maxAgeMs = 60_000,
+  ) {}
 
   private static keyOf(token: string): string {
     return createHash('sha256').update(token).digest('base64url');
@@ -29,13 +33,14 @@ export class VerifiedTokenCache {
     return entry.claims;
   }
 
-  set(token: string, claims: JWTPayload): void {
+  set(token: string, claims: JWTPayload, nowMs = Date.now()): void {
     if (typeof claims.exp !== 'number') return;
     if (this.entries.size >= this.capacity) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
     }
-    this.entries.set(VerifiedTokenCache.keyOf(token), { claims, expiresAtMs: claims.exp * 1000 });
+    const expiresAtMs = Math.min(claims.exp * 1000, nowMs + this.maxAgeMs);
+    this.entries.set(VerifiedTokenCache.keyOf(token), { claims, expiresAtMs });
   }
 
   get size(): number {

@@ -40,6 +40,8 @@ export interface Config {
     username: string;
     password: string;
     timeoutMs: number;
+    /** Requests at Orthanc at once (below its HttpThreadsCount); the others wait in the gateway. */
+    maxConnections: number;
     caFile: string | undefined;
     clientCertFile: string | undefined;
     clientKeyFile: string | undefined;
@@ -67,6 +69,8 @@ export interface Config {
   share: { roles: string[]; maxSeconds: number };
   /** Request body limits: uploads (STOW-RS, admin POST /instances) and everything else. */
   bodyLimits: { uploadBytes: number; otherBytes: number };
+  /** Longest time to receive a whole request (headers and body). */
+  requestTimeoutSeconds: number;
   logLevel: Env['LOG_LEVEL'];
   /** Append the audit trail to this file instead of the log stream. */
   auditLogFile: string | undefined;
@@ -106,6 +110,7 @@ export function toConfig(env: Env): Config {
       username: env.ORTHANC_USERNAME,
       password: env.ORTHANC_PASSWORD,
       timeoutMs: env.ORTHANC_TIMEOUT_MS,
+      maxConnections: env.ORTHANC_MAX_CONNECTIONS,
       caFile: env.ORTHANC_CA_FILE,
       clientCertFile: env.ORTHANC_CLIENT_CERT_FILE,
       clientKeyFile: env.ORTHANC_CLIENT_KEY_FILE,
@@ -128,6 +133,7 @@ export function toConfig(env: Env): Config {
     share: { roles: env.SHARE_ROLES ?? [env.ROLE_UPLOADER, env.ROLE_ADMIN], maxSeconds: env.SHARE_MAX_SECONDS },
     rateLimits: { loginPerMinute: env.RATE_LIMIT_LOGIN_PER_MINUTE, authFailuresPerMinute: env.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE },
     bodyLimits: { uploadBytes: env.STOW_MAX_BYTES, otherBytes: env.MAX_BODY_BYTES },
+    requestTimeoutSeconds: env.REQUEST_TIMEOUT_SECONDS,
     logLevel: env.LOG_LEVEL,
     auditLogFile: env.AUDIT_LOG_FILE,
   };

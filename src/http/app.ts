@@ -60,6 +60,8 @@ function securityHeaders(config: Config): RequestHandler {
     // Orthanc Explorer and OHIF ship their own scripts and styles; their CSP belongs to the UI issue.
     contentSecurityPolicy: false,
     crossOriginEmbedderPolicy: false,
+    // Full referrer within the site only: query strings (patient names in QIDO) never leave it.
+    referrerPolicy: { policy: 'same-origin' },
     strictTransportSecurity: config.publicUrl.startsWith('https:') ? { maxAge: 31_536_000 } : false,
   });
 }

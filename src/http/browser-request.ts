@@ -14,9 +14,9 @@ export function isBrowserNavigation(req: Request): boolean {
  */
 export function isSameOriginRequest(req: Request, publicOrigin: string): boolean {
   const origin = req.get('origin');
-  if (origin !== undefined) return origin === publicOrigin;
-  const site = req.get('sec-fetch-site');
-  return site === 'same-origin';
+  // Browsers send `Origin: null` for forms under `Referrer-Policy: no-referrer`; then Sec-Fetch-Site decides.
+  if (origin !== undefined && origin !== 'null') return origin === publicOrigin;
+  return req.get('sec-fetch-site') === 'same-origin';
 }
 
 export const isSafeMethod = (method: string) => method === 'GET' || method === 'HEAD' || method === 'OPTIONS';

@@ -3,6 +3,7 @@ import { GatewayError } from '../errors.js';
 import { normalizeTarget } from '../policy/normalize.js';
 import { classify } from '../policy/routes.js';
 import { requestState } from './locals.js';
+import { splitIncludeFields } from './qido-query.js';
 
 /**
  * First stage for every request: refuse unclean request targets, then recognise the gateway's own
@@ -25,7 +26,8 @@ export const classifyRequest: RequestHandler = (req, res, next) => {
     case 'route': {
       const state = requestState(res);
       state.route = classification.route;
-      state.upstreamTarget = classification.route.upstreamPath + (target.query ? `?${target.query}` : '');
+      const query = classification.route.class === 'dicomweb-read' ? splitIncludeFields(target.query) : target.query;
+      state.upstreamTarget = classification.route.upstreamPath + (query ? `?${query}` : '');
       return next();
     }
   }

@@ -8,7 +8,9 @@ import type { Logger } from '../observability/logger.js';
 import { bodyWasTooLarge, countStreamedBody } from './body-limit.js';
 import { sendError } from './error-handler.js';
 import { requestState } from './locals.js';
+import { createMultipartCompletenessCheck, isCloseDelimited, multipartBoundary } from './multipart-guard.js';
 import { relayStream } from './relay-stream.js';
+import { createUpstreamLimit } from './upstream-limit.js';
 import { clientResponseHeaders, prepareUpstreamRequest } from './proxy-headers.js';
 import { describeProxyErrorPage, describeUpstreamError, isProxyErrorPage, readErrorPage } from './upstream-errors.js';
 import { createUpstreamIdentity } from './upstream-identity.js';
@@ -76,7 +78,10 @@ function relayResponse(proxyRes: IncomingMessage, req: Request, res: Response, c
     });
   }
   res.writeHead(proxyRes.statusCode ?? 502, headers);
-  relayStream(proxyRes, res, bodyRewritten ? createUrlRewriteStream(context.rewrite) : undefined, (error) => {
+  // A close-delimited multipart body (WADO-RS retrieve) cut short must abort the client's download, not end it.
+  const boundary = req.method !== 'HEAD' && isCloseDelimited(proxyRes.headers) ? multipartBoundary(proxyRes.headers['content-type']) : undefined;
+  const transform = bodyRewritten ? createUrlRewriteStream(context.rewrite) : boundary ? createMultipartCompletenessCheck(boundary) : undefined;
+  relayStream(proxyRes, res, transform, (error) => {
     context.logger.warn({ err: error, requestId }, 'upstream response stream failed');
   });
 }
@@ -95,6 +100,8 @@ function gatewayPlugin({ publicUrl, orthanc, logger }: ProxyOptions): Plugin<Req
 
   return (proxyServer) => {
     proxyServer.on('proxyReq', (proxyReq: ClientRequest, req: Request, res: Response) => {
+      // Headers already flushed (a request the pool queued): never send the client's own headers on.
+      if (proxyReq.headersSent) return void proxyReq.destroy(new Error('the upstream request was queued past its header preparation'));
       const { credential, headers } = resolveIdentity(requestState(res).principal);
       credentialUsed.set(req, credential.label);
       prepareUpstreamRequest(proxyReq, { authorization: credential.authorization, forwarded, identityHeaders: headers });
@@ -132,5 +139,6 @@ export function proxyToOrthanc(options: ProxyOptions): RequestHandler {
     plugins: [gatewayPlugin(options)],
     pathRewrite: (_path, req) => requestState(req.res!).upstreamTarget,
   });
-  return (req, res, next) => middleware(req, res, next);
+  const limit = createUpstreamLimit(options.orthanc.maxConnections, options.orthanc.timeoutMs);
+  return (req, res, next) => limit(req, res, () => void middleware(req, res, next));
 }

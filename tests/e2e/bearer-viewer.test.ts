@@ -69,7 +69,7 @@ beforeAll(async () => {
   ct = makeSeries({ modality: 'CT', patientName: 'Bearer^Ct', patientId: 'E2E-B-CT', instances: 10, rows: 128, columns: 128, studyDescription: 'CT bearer phantom' });
   mr = makeSeries({ modality: 'MR', patientName: 'Bearer^Mr', patientId: 'E2E-B-MR', instances: 10, rows: 128, columns: 128, studyDescription: 'MR bearer phantom' });
   await uploadInstances(stack.orthanc, [...ct.files, ...mr.files]);
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -137,7 +137,10 @@ async function bearerViewerJourney(
     const url = request.url();
     expect({ url, bearer: /^Bearer [\w-]+\.[\w-]+\.[\w-]+$/.test(all['authorization'] ?? '') }).toEqual({ url, bearer: true });
     expect({ url, sessionCookie: /(^|;\s*)(__Host-)?gw-session=/.test(all['cookie'] ?? '') }).toEqual({ url, sessionCookie: false });
-    expect({ url, status: (await request.response())?.status() }).toEqual({ url, status: 200 });
+    // Answered 200, or cancelled by OHIF itself (prefetches dropped when the view changes).
+    const response = await request.response();
+    const outcome = response ? String(response.status()) : (request.failure()?.errorText ?? 'no answer');
+    expect({ url, outcome }).toEqual({ url, outcome: response ? '200' : 'net::ERR_ABORTED' });
   }
   expect(basicChallenges(watch)).toEqual([]);
   expect(watch.dialogs).toEqual([]);

@@ -312,3 +312,15 @@ describe('Redis unavailable', () => {
     expect((await fresh!.request(`${gatewayUrl}/pacs/dicom-web/studies`, { headers: json })).status).toBe(200);
   }, 30_000);
 });
+
+describe('same-origin checks for forms', () => {
+  it('accepts a form POST whose Origin is "null" when Sec-Fetch-Site says same-origin, refuses it otherwise', async () => {
+    const browser = await signedIn('viewer');
+    const crossSite = await browser.request(`${gatewayUrl}/auth/logout`, { method: 'POST', headers: { origin: 'null' } });
+    expect(crossSite.status).toBe(403);
+    const nullOrigin = { origin: 'null', 'sec-fetch-site': 'same-origin', cookie: `gw-session=${browser.cookie('gw-session')}` };
+    const response = await rawRequest(gatewayUrl, '/auth/logout', { method: 'POST', headers: nullOrigin });
+    expect(response.status).toBe(302);
+    expect((await browser.request(`${gatewayUrl}/auth/me`, { headers: json })).status).toBe(401);
+  });
+});

@@ -429,8 +429,7 @@ describe('against the real dev IdP', () => {
   });
 
   it('key rotation: tokens of a new key are accepted, unseen tokens of a retired key refused once the key set is re-read', async () => {
-    // A replica nothing else signed in through (openid-client re-reads the JWKS for a new kid only
-    // once its copy is 60 s old; see the report), Bearer first so its jose cache holds the old key.
+    // A replica no other case used, so its key cache holds exactly what this case shows it.
     const replica = stack.gateways[1]!.url;
     const bearerFor = async () =>
       (

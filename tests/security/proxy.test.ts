@@ -395,6 +395,26 @@ describe('request smuggling', () => {
   });
 });
 
+describe('response hygiene', () => {
+  it.each([
+    ['a proxied Orthanc answer', 'GET /pacs-admin/system HTTP/1.1', 'admin', 200],
+    ['a proxied Orthanc 404', 'GET /pacs-admin/patients/unknown HTTP/1.1', 'admin', 404],
+    ['a gateway refusal', 'GET /pacs/dicom-web/%2e%2e/x HTTP/1.1', 'viewer', 400],
+    ['a missing credential', 'GET /pacs-admin/system HTTP/1.1', 'anonymous', 401],
+  ] as Array<[string, string, Caller, number]>)('%s carries the security headers and nothing of Orthanc\'s authentication', async (_name, requestLine, caller, status) => {
+    const response = only(await send(requestLine, caller));
+    expect(response.status).toBe(status);
+    expect(response.headers['x-powered-by']).toBeUndefined();
+    expect(response.headers['server']).toBeUndefined();
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+    expect(response.headers['x-frame-options']).toBe('SAMEORIGIN');
+    expect(response.headers['cross-origin-opener-policy']).toBe('same-origin');
+    expect(response.headers['set-cookie']).toBeUndefined();
+    expect(response.headers['www-authenticate'] ?? '').not.toMatch(/basic/i);
+    expect(response.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
 describe('the viewer files (OHIF_DIST) cannot be left', () => {
   let viewerGateway: TestGateway;
 

@@ -47,6 +47,7 @@ describe('loadConfig: defaults from a minimal environment', () => {
         username: 'gateway',
         password: 'orthanc-service-pw',
         timeoutMs: 60_000,
+        maxConnections: 40,
         caFile: undefined,
         clientCertFile: undefined,
         clientKeyFile: undefined,
@@ -64,6 +65,7 @@ describe('loadConfig: defaults from a minimal environment', () => {
       viewerAccess: 'session',
       rateLimits: { loginPerMinute: 60, authFailuresPerMinute: 30 },
       bodyLimits: { uploadBytes: 4_294_967_296, otherBytes: 1_048_576 },
+      requestTimeoutSeconds: 600,
       share: { roles: ['pacs-uploader', 'pacs-admin'], maxSeconds: 604_800 },
       workers: 1,
       ohifDist: undefined,
@@ -322,5 +324,20 @@ describe('loadConfig edge cases', () => {
   // A blank PORT must not become port 0 (a random port).
   it.each([' ', '\t'])('a blank PORT (%j) is refused', (value) => {
     expect(variablesOf(configError({ ...MINIMAL, PORT: value }))).toEqual(['PORT']);
+  });
+});
+
+describe('loadConfig: WORKERS', () => {
+  it('defaults to 1 and reads a number of processes', () => {
+    expect(loadConfig(MINIMAL).workers).toBe(1);
+    expect(loadConfig({ ...MINIMAL, WORKERS: '4', REDIS_URL: 'redis://127.0.0.1:6379', SESSION_SECRET: SECRET_32 }).workers).toBe(4);
+  });
+
+  it.each(['0', '-1', 'two', '65', '1.5'])('refuses WORKERS=%p', (value) => {
+    expect(variablesOf(configError({ ...MINIMAL, WORKERS: value }))).toContain('WORKERS');
+  });
+
+  it('needs a shared session store and secret for more than one worker', () => {
+    expect(variablesOf(configError({ ...MINIMAL, WORKERS: '2' })).sort()).toEqual(['REDIS_URL', 'SESSION_SECRET']);
   });
 });

@@ -20,6 +20,14 @@ describe('VerifiedTokenCache', () => {
     expect(cache.get('token-a ')).toBeUndefined();
   });
 
+  it('keeps an entry at most a minute, so tokens of a removed signing key stop working soon', () => {
+    const cache = new VerifiedTokenCache(10, 60_000);
+    const now = Date.now();
+    cache.set('long-lived', { exp: inSeconds(10 * 365 * 86_400) }, now);
+    expect(cache.get('long-lived', now + 59_000)).toBeDefined();
+    expect(cache.get('long-lived', now + 61_000)).toBeUndefined();
+  });
+
   it('does not cache tokens without exp', () => {
     const cache = new VerifiedTokenCache();
     cache.set('token', { sub: 'a' });

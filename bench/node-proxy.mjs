@@ -1,0 +1,31 @@
+/**
+ * The floor for any Node.js proxy: the smallest keep-alive reverse proxy node:http allows (no
+ * framework, no auth, no logging), with a fixed Authorization header like the nginx target. The
+ * benchmark runs it next to the gateway so the gap to nginx splits into "Node's HTTP stack" and
+ * "the gateway's own work".
+ *
+ *   node bench/node-proxy.mjs <port> <upstream base URL> <authorization header value>
+ */
+import http from 'node:http';
+
+const [port, upstream, authorization] = process.argv.slice(2);
+const target = new URL(upstream);
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256, timeout: 800, scheduling: 'lifo' });
+
+const server = http.createServer((req, res) => {
+  const headers = { ...req.headers, authorization, host: target.host };
+  delete headers.connection;
+  const proxyReq = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers, agent }, (proxyRes) => {
+    const { connection: _connection, 'keep-alive': _keepAlive, ...responseHeaders } = proxyRes.headers;
+    res.writeHead(proxyRes.statusCode ?? 502, responseHeaders);
+    proxyRes.pipe(res);
+  });
+  proxyReq.on('error', () => {
+    if (!res.headersSent) res.writeHead(502).end();
+    else res.destroy();
+  });
+  req.pipe(proxyReq);
+});
+server.keepAliveTimeout = 5000;
+server.listen(Number(port), '127.0.0.1', () => console.log(`node-proxy listening on ${port}`));
+process.on('SIGTERM', () => process.exit(0));

@@ -1,0 +1,55 @@
+/**
+ * `npm run bench -- --smoke`: every benchmark workload against every target, a few requests each,
+ * so CI proves the harness (bench/) still runs end to end. It measures nothing worth keeping.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from '@jest/globals';
+import type { BenchResults } from '../../bench/lib/types.js';
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+function runSmoke(outDir: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolvePromise) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke', `--out=${outDir}`], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/tmp' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGINT'), 100_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code, output });
+    });
+  });
+}
+
+describe('benchmark harness smoke run', () => {
+  it('runs every workload against every target without a failed request', async () => {
+    const outDir = await mkdtemp(join(tmpdir(), 'bench-smoke-'));
+    try {
+      const { code, output } = await runSmoke(outDir);
+      if (code !== 0) throw new Error(`bench --smoke exited with ${code}:\n${output.slice(-6000)}`);
+      const results = JSON.parse(await readFile(join(outDir, 'smoke.json'), 'utf8')) as BenchResults;
+      const seen = new Set(results.points.map((point) => `${point.workload} ${point.target}`));
+      for (const workload of ['qido', 'qido-latency', 'frames', 'frames-latency', 'wado-study', 'stow']) {
+        for (const target of ['direct', 'nginx', 'gateway-bearer', 'gateway-session']) expect(seen).toContain(`${workload} ${target}`);
+      }
+      for (const target of ['upstream', 'nginx-1w', 'gateway-1w']) expect(seen).toContain(`trivial ${target}`);
+      for (const target of ['nginx', 'gateway-bearer', 'gateway-session']) expect(seen).toContain(`idle-gaps ${target}`);
+      for (const point of results.points) {
+        if (point.load) expect(point.load.requests).toBeGreaterThan(0);
+        if (point.transfer) expect(point.transfer.statuses.every((status) => status === 200)).toBe(true);
+      }
+      expect(results.checks.find((check) => check.name.startsWith('failed requests'))?.value).toBe(0);
+    } finally {
+      await rm(outDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
