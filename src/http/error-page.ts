@@ -10,7 +10,12 @@ export function sendErrorPage(res: Response, status: number, title: string, mess
     : '<p><a href="/">Back to the start page</a></p>';
   res
     .status(status)
-    .set({ 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
+    .set({
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      // The gateway's own pages run no script and post only to the gateway.
+      'content-security-policy': "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    })
     .send(
       `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>` +
         `<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>${actions}` +

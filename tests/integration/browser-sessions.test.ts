@@ -139,6 +139,7 @@ describe('sign-in', () => {
     expect(html).toContain('&lt;script&gt;');
     expect(html).not.toContain('<script>');
     expect(response.headers.getSetCookie()).toEqual([]);
+    expect(response.headers.get('content-security-policy')).toContain("default-src 'none'");
   });
 });
 
