@@ -13,8 +13,9 @@ export function sendErrorPage(res: Response, status: number, title: string, mess
     .set({
       'content-type': 'text/html; charset=utf-8',
       'cache-control': 'no-store',
-      // The gateway's own pages run no script and post only to the gateway.
-      'content-security-policy': "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+      // The gateway's own pages load nothing and run no script. (No form-action: the sign-out form's
+      // POST redirects on to the IdP's end-session page, which form-action 'self' would block.)
+      'content-security-policy': "default-src 'none'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'",
     })
     .send(
       `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>` +

@@ -326,7 +326,7 @@ describe('identity provider faults', () => {
     const refused = await qido(afterWindow);
     expect(refused.status).toBe(401);
     expect(refused.headers['www-authenticate']).toContain('error="invalid_token"');
-    // A token verified before its key was removed stays valid until it expires (verified-token cache).
+    // A token verified shortly before its key was removed keeps working while its verified-token cache entry lasts (≤ 60 s).
     expect((await qido(seen)).status).toBe(200);
     expect((await qido(rotated)).status).toBe(200);
   }, 60_000);

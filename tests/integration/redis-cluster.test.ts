@@ -60,6 +60,7 @@ it('shares sessions, one refresh, logout and back-channel logout across replicas
   expect(stack.logs.lines.some((line) => line['msg'] === 'back-channel logout' && line['ended'] === 1)).toBe(true);
 
   // The keys really live in the cluster, spread over several nodes; the rate limiter used it too.
+  for (const username of ['viewer', 'uploader', 'admin']) await signedIn(username); // a few live sessions (random ids, random slots)
   const sessions = await cluster.keysByNode('gw:*');
   const nodesWithKeys = Object.values(sessions).filter((keys) => keys.length > 0).length;
   expect(nodesWithKeys).toBeGreaterThanOrEqual(2);
