@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 try {
-  execFileSync(process.execPath, [join(root, 'scripts/ensure-deps.mjs'), '--packages=orthanc,orthanc-dicomweb,redis-server'], {
+  execFileSync(process.execPath, [join(root, 'scripts/ensure-deps.mjs'), '--packages=orthanc,orthanc-dicomweb,redis-server,chromium'], {
     stdio: 'inherit',
     cwd: root,
   });
