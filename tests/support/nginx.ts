@@ -34,24 +34,13 @@ export interface TestNginx {
   stop(): Promise<void>;
 }
 
-function nginxConf(prefix: string, port: number, options: StartNginxOptions): string {
+/** The TLS-terminating server block in front of `options.upstream`. */
+function tlsServerBlock(port: number, options: StartNginxOptions): string {
   const upstream = new URL(options.upstream);
   const mutual = options.clientCaFile
     ? `ssl_client_certificate ${options.clientCaFile};\n    ssl_verify_client on;\n    ssl_verify_depth 2;`
     : '';
   return `
-${process.getuid?.() === 0 ? 'user root;' : ''}
-master_process off;
-pid ${join(prefix, 'nginx.pid')};
-error_log stderr notice;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path ${join(prefix, 'tmp', 'body')};
-  proxy_temp_path ${join(prefix, 'tmp', 'proxy')};
-  fastcgi_temp_path ${join(prefix, 'tmp', 'fastcgi')};
-  uwsgi_temp_path ${join(prefix, 'tmp', 'uwsgi')};
-  scgi_temp_path ${join(prefix, 'tmp', 'scgi')};
   server {
     listen 127.0.0.1:${port} ssl;
     server_name localhost;
@@ -68,9 +57,7 @@ http {
       proxy_buffering off;
       proxy_read_timeout 120s;
     }
-  }
-}
-`;
+  }`;
 }
 
 const accepts = (port: number) =>
@@ -83,14 +70,41 @@ const accepts = (port: number) =>
     socket.once('error', () => resolve(false));
   });
 
-async function startOnce(options: StartNginxOptions): Promise<TestNginx> {
+export interface RunningNginx {
+  port: number;
+  pid: number;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * One foreground nginx (`master_process off`) with its own prefix, pid and temp folders in a temp
+ * dir, listening on `port`; `httpBody` is what goes inside the `http {}` block (server blocks or an
+ * include). Resolves once the port accepts connections; the temp dir goes with stop().
+ */
+export async function runNginx(port: number, httpBody: (prefix: string) => Promise<string> | string, what = 'nginx'): Promise<RunningNginx> {
   const prefix = await mkdtemp(join(tmpdir(), 'nginx-test-'));
   await mkdir(join(prefix, 'tmp'), { recursive: true });
   await mkdir(join(prefix, 'logs'), { recursive: true });
-  const port = await freePort();
   const confFile = join(prefix, 'nginx.conf');
-  await writeFile(confFile, nginxConf(prefix, port, options));
-
+  await writeFile(
+    confFile,
+    `${process.getuid?.() === 0 ? 'user root;' : ''}
+master_process off;
+pid ${join(prefix, 'nginx.pid')};
+error_log stderr notice;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${join(prefix, 'tmp', 'body')};
+  proxy_temp_path ${join(prefix, 'tmp', 'proxy')};
+  fastcgi_temp_path ${join(prefix, 'tmp', 'fastcgi')};
+  uwsgi_temp_path ${join(prefix, 'tmp', 'uwsgi')};
+  scgi_temp_path ${join(prefix, 'tmp', 'scgi')};
+${await httpBody(prefix)}
+}
+`,
+  );
   // -e stderr: nginx opens its compiled-in error log before reading the configuration otherwise.
   const proc: ManagedProcess = spawnManaged(NGINX_BINARY, ['-e', 'stderr', '-p', prefix, '-c', confFile, '-g', 'daemon off;'], { cwd: prefix });
   let stopped: Promise<void> | undefined;
@@ -101,7 +115,7 @@ async function startOnce(options: StartNginxOptions): Promise<TestNginx> {
     })());
   try {
     await waitFor(() => accepts(port), {
-      what: `nginx listening on port ${port}`,
+      what: `${what} listening on port ${port}`,
       timeoutMs: 10_000,
       abortIf: () => (proc.hasExited() ? `nginx exited:\n${proc.output()}` : undefined),
     });
@@ -109,7 +123,13 @@ async function startOnce(options: StartNginxOptions): Promise<TestNginx> {
     await stop();
     throw error;
   }
-  return { url: `https://localhost:${port}`, port, pid: proc.pid, output: () => proc.output(), stop };
+  return { port, pid: proc.pid, output: () => proc.output(), stop };
+}
+
+async function startOnce(options: StartNginxOptions): Promise<TestNginx> {
+  const port = await freePort();
+  const nginx = await runNginx(port, () => tlsServerBlock(port, options));
+  return { ...nginx, url: `https://localhost:${port}` };
 }
 
 /** Starts nginx terminating TLS in front of `upstream`; retries once on a port race. */
