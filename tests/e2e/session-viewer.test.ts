@@ -179,7 +179,6 @@ describe('session mode: OHIF served by the gateway', () => {
         const logout = page.waitForResponse((response) => response.url() === `${gatewayUrl}/auth/logout`, { timeout: STEP_TIMEOUT });
         await page.getByRole('button', { name: 'Sign out' }).click();
         const logoutResponse = await logout;
-        await shots.shot(page, 'after sign out');
         expect(logoutResponse.status()).toBe(302);
         await page.waitForURL(isIdpLoginPage, { timeout: STEP_TIMEOUT });
         await shots.shot(page, 'signed out back at login');

@@ -72,7 +72,13 @@ export class Screenshots {
   async shot(page: Page, step: string): Promise<string> {
     this.count += 1;
     const path = join(this.dir, `${String(this.count).padStart(2, '0')}-${slug(step)}.png`);
-    await page.screenshot({ path, timeout: 15_000 });
+    // A screenshot taken while the page is between two documents (a redirect chain) fails with
+    // "Unable to capture screenshot": let the current navigation settle, and try once more.
+    await page.waitForLoadState('load', { timeout: 15_000 }).catch(() => {});
+    await page.screenshot({ path, timeout: 15_000 }).catch(async () => {
+      await page.waitForLoadState('load', { timeout: 15_000 }).catch(() => {});
+      await page.screenshot({ path, timeout: 15_000 });
+    });
     return path;
   }
 
