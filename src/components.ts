@@ -11,6 +11,7 @@ import type { Config } from './config/config.js';
 import { createShareLinks } from './share/share-links.js';
 import type { AppDependencies } from './http/app.js';
 import { createOrthancClient } from './http/orthanc-client.js';
+import { createStudyLookup } from './http/study-lookup.js';
 import { createRateLimits } from './http/rate-limit.js';
 import { createUpstreamAgent } from './http/upstream-agent.js';
 import { describeOrthancAnswer, describeOrthancFailure } from './http/upstream-errors.js';
@@ -81,6 +82,7 @@ export function createComponents(config: Config, logger: Logger): Components {
       upstreamAgent,
       orthancClient,
       shareLinks,
+      studyLookup: config.studyAccess && createStudyLookup(orthancClient, { ...config.studyAccess, timeoutMs: config.orthanc.timeoutMs }),
       rateLimits: createRateLimits(config.rateLimits, redis),
       readinessChecks,
       metrics,

@@ -44,7 +44,7 @@ export function createBrowserSessions({ config, shareLinks, oidc, bearer, keys, 
   /** The access token passes the same checks as a Bearer token; roles are read from it. */
   async function toUser(tokens: TokenSet, sid: string | undefined, signedInAt: number): Promise<SessionUser> {
     const claims = await bearer.verify(tokens.accessToken);
-    const { via: _via, ...principal } = principalFromClaims(claims, 'session', config.oidc.rolesClient);
+    const { via: _via, ...principal } = principalFromClaims(claims, 'session', config.oidc.rolesClient, config.studyAccess?.claim);
     return { principal, tokens, sid, signedInAt };
   }
 

@@ -12,6 +12,11 @@ export interface Principal {
   expiresAt: number;
   /** Set for the recipient of a study share link: read-only access to this one study. */
   studyScope?: string;
+  /**
+   * Values of the per-study access claim (STUDY_ACCESS_CLAIM), read only when that is configured;
+   * empty when the token lacks the claim.
+   */
+  studyAccess?: string[];
 }
 
 const asString = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
@@ -33,10 +38,17 @@ export function rolesFromClaims(claims: JWTPayload, rolesClient: string | undefi
   return [...new Set([...realmRoles, ...clientRoles])];
 }
 
+/** A claim by name or dotted path (`attributes.institution`), as a list of strings: one string, or the strings of an array. */
+export function claimValues(claims: JWTPayload, path: string): string[] {
+  const value = path.split('.').reduce<unknown>((node, key) => objectField(node, key), claims);
+  return typeof value === 'string' ? [value] : stringList(value);
+}
+
 export function principalFromClaims(
   claims: JWTPayload,
   via: Principal['via'],
   rolesClient: string | undefined,
+  studyAccessClaim?: string,
 ): Principal {
   const sub = asString(claims.sub);
   if (!sub) throw new TypeError('token has no subject');
@@ -48,5 +60,6 @@ export function principalFromClaims(
     roles: rolesFromClaims(claims, rolesClient),
     via,
     expiresAt: typeof claims.exp === 'number' ? claims.exp : 0,
+    ...(studyAccessClaim ? { studyAccess: claimValues(claims, studyAccessClaim) } : {}),
   };
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { JWTPayload } from 'jose';
+import { TtlLruCache } from '../cache/ttl-lru-cache.js';
 
 /**
  * Verified access tokens, so a viewer firing hundreds of requests with one token pays for one
@@ -12,35 +13,26 @@ import type { JWTPayload } from 'jose';
  * signed stop working once that entry and the JWKS cache have expired, whatever `exp` they claim.
  */
 export class VerifiedTokenCache {
-  private readonly entries = new Map<string, { claims: JWTPayload; expiresAtMs: number }>();
+  private readonly entries: TtlLruCache<string, JWTPayload>;
 
   constructor(
-    private readonly capacity = 10_000,
+    capacity = 10_000,
     private readonly maxAgeMs = 60_000,
-  ) {}
+  ) {
+    this.entries = new TtlLruCache(capacity);
+  }
 
   private static keyOf(token: string): string {
     return createHash('sha256').update(token).digest('base64url');
   }
 
   get(token: string, nowMs = Date.now()): JWTPayload | undefined {
-    const key = VerifiedTokenCache.keyOf(token);
-    const entry = this.entries.get(key);
-    if (!entry) return undefined;
-    this.entries.delete(key);
-    if (entry.expiresAtMs <= nowMs) return undefined;
-    this.entries.set(key, entry); // most recently used goes last
-    return entry.claims;
+    return this.entries.get(VerifiedTokenCache.keyOf(token), nowMs);
   }
 
   set(token: string, claims: JWTPayload, nowMs = Date.now()): void {
     if (typeof claims.exp !== 'number') return;
-    if (this.entries.size >= this.capacity) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
-    }
-    const expiresAtMs = Math.min(claims.exp * 1000, nowMs + this.maxAgeMs);
-    this.entries.set(VerifiedTokenCache.keyOf(token), { claims, expiresAtMs });
+    this.entries.set(VerifiedTokenCache.keyOf(token), claims, Math.min(claims.exp * 1000, nowMs + this.maxAgeMs));
   }
 
   get size(): number {

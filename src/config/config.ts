@@ -1,3 +1,4 @@
+import type { StudyAttribute } from '../policy/study-access.js';
 import type { Env } from './schema.js';
 
 export interface HostPort {
@@ -13,6 +14,15 @@ export type RedisConnection =
   | { mode: 'single'; url: string }
   | { mode: 'sentinel'; sentinels: HostPort[]; name: string; username: string | undefined; password: string | undefined; sentinelPassword: string | undefined }
   | { mode: 'cluster'; nodes: HostPort[]; username: string | undefined; password: string | undefined };
+
+export interface StudyAccessConfig {
+  /** Claim name or dotted path in the access token. */
+  claim: string;
+  attribute: StudyAttribute;
+  bypassRoles: string[];
+  /** How long a study's looked-up attribute is reused (0: looked up on every request). */
+  cacheSeconds: number;
+}
 
 /** The gateway's configuration: validated once at start, then passed around as one typed object. */
 export interface Config {
@@ -67,6 +77,11 @@ export interface Config {
   rateLimits: { loginPerMinute: number; authFailuresPerMinute: number };
   /** Study share links: who may create them, and their longest lifetime. */
   share: { roles: string[]; maxSeconds: number };
+  /**
+   * Per-study access from a token claim (off when undefined): users without a bypass role see only
+   * studies whose attribute matches one of the claim's values.
+   */
+  studyAccess: StudyAccessConfig | undefined;
   /** Request body limits: uploads (STOW-RS, admin POST /instances) and everything else. */
   bodyLimits: { uploadBytes: number; otherBytes: number };
   /** Longest time to receive a whole request (headers and body). */
@@ -131,6 +146,14 @@ export function toConfig(env: Env): Config {
     ohifDist: env.OHIF_DIST,
     viewerAccess: env.VIEWER_ACCESS,
     share: { roles: env.SHARE_ROLES ?? [env.ROLE_UPLOADER, env.ROLE_ADMIN], maxSeconds: env.SHARE_MAX_SECONDS },
+    studyAccess: env.STUDY_ACCESS_CLAIM
+      ? {
+          claim: env.STUDY_ACCESS_CLAIM,
+          attribute: env.STUDY_ACCESS_ATTRIBUTE ?? 'InstitutionName',
+          bypassRoles: env.STUDY_ACCESS_BYPASS_ROLES ?? [env.ROLE_ADMIN],
+          cacheSeconds: env.STUDY_ACCESS_CACHE_SECONDS,
+        }
+      : undefined,
     rateLimits: { loginPerMinute: env.RATE_LIMIT_LOGIN_PER_MINUTE, authFailuresPerMinute: env.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE },
     bodyLimits: { uploadBytes: env.STOW_MAX_BYTES, otherBytes: env.MAX_BODY_BYTES },
     requestTimeoutSeconds: env.REQUEST_TIMEOUT_SECONDS,

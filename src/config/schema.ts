@@ -57,6 +57,8 @@ const RESERVED_HEADERS = new Set([
   'if-unmodified-since', 'keep-alive', 'proxy-authorization', 'range', 'te', 'trailer', 'transfer-encoding',
   'upgrade', 'user-agent',
 ]);
+/** A claim name, or a dotted path into nested claims (`groups`, `attributes.institution`). */
+const claimPath = z.string().regex(/^[^.\s]+(\.[^.\s]+)*$/, 'must be a claim name or a dotted path (e.g. institution, attributes.institution)');
 const identityHeaderName = z
   .string()
   .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be an HTTP header name (token characters only)')
@@ -112,6 +114,10 @@ export const envSchema = z
     IDENTITY_HEADER_ROLES: identityHeaderName.default('X-Forwarded-Roles'),
     SHARE_ROLES: commaList.pipe(z.array(roleName)).optional(),
     SHARE_MAX_SECONDS: positiveInt.default(604_800),
+    STUDY_ACCESS_CLAIM: claimPath.optional(),
+    STUDY_ACCESS_ATTRIBUTE: z.enum(['InstitutionName', 'PatientIDPrefix'], { error: 'must be InstitutionName or PatientIDPrefix' }).optional(),
+    STUDY_ACCESS_BYPASS_ROLES: commaList.pipe(z.array(roleName)).optional(),
+    STUDY_ACCESS_CACHE_SECONDS: integer('must be a number of seconds (0-3600)', (value) => value >= 0 && value <= 3600).default(30),
     RATE_LIMIT_LOGIN_PER_MINUTE: positiveInt.default(60),
     RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: positiveInt.default(30),
     MAX_BODY_BYTES: positiveInt.default(1_048_576),
@@ -159,6 +165,10 @@ export const envSchema = z
     if (typeof env.WORKERS === 'number' && env.WORKERS > 1 && env.NODE_ENV !== 'production') {
       if (!hasRedis) ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'is required when WORKERS > 1 (or REDIS_SENTINELS / REDIS_CLUSTER_NODES)' });
       if (!env.SESSION_SECRET) ctx.addIssue({ code: 'custom', path: ['SESSION_SECRET'], message: 'is required when WORKERS > 1' });
+    }
+    // Without the claim, per-study access is off: a lone setting would silently let everyone see everything.
+    for (const name of ['STUDY_ACCESS_ATTRIBUTE', 'STUDY_ACCESS_BYPASS_ROLES'] as const) {
+      if (env[name] !== undefined && !env.STUDY_ACCESS_CLAIM) ctx.addIssue({ code: 'custom', path: [name], message: 'is only used with STUDY_ACCESS_CLAIM (set it to turn per-study access on)' });
     }
     if (env.SESSION_IDLE_SECONDS > env.SESSION_MAX_SECONDS) {
       ctx.addIssue({ code: 'custom', path: ['SESSION_IDLE_SECONDS'], message: 'must not exceed SESSION_MAX_SECONDS' });

@@ -28,6 +28,8 @@ import { opsRoutes } from './ops-routes.js';
 import { proxyToOrthanc } from './proxy.js';
 import type { RateLimiting } from './rate-limit.js';
 import { assignRequestId } from './request-id.js';
+import { enforceStudyAccess } from './study-access.js';
+import type { StudyLookup } from './study-lookup.js';
 import { serveViewer } from './viewer.js';
 import { viewerPageGuard } from './viewer-access.js';
 
@@ -42,6 +44,8 @@ export interface AppDependencies {
   upstreamAgent: Agent;
   orthancClient: OrthancClient;
   shareLinks: ShareLinks;
+  /** The per-study access attribute of studies, from Orthanc (when STUDY_ACCESS_CLAIM is set). */
+  studyLookup: StudyLookup | undefined;
   rateLimits: RateLimiting;
   readinessChecks: Record<string, ReadinessCheck>;
   metrics: GatewayMetrics;
@@ -68,11 +72,20 @@ function securityHeaders(config: Config): RequestHandler {
 
 /**
  * The request pipeline, top to bottom: request id → classify (refuse unclean paths) → browser
- * session → /auth routes → for /pacs and /pacs-admin: authenticate → authorize → proxy → viewer.
+ * session → /auth routes → for /pacs and /pacs-admin: authenticate → authorize → per-study access
+ * (when configured) → proxy → viewer.
  */
 export function createApp(deps: AppDependencies): Express {
   const { config, logger, bearer, sessions, oidc, upstreamAgent, readinessChecks, rateLimits } = deps;
-  const identify = authenticate({ bearer, sessions, rolesClient: config.oidc.rolesClient, publicOrigin: new URL(config.publicUrl).origin });
+  const identify = authenticate({
+    bearer,
+    sessions,
+    rolesClient: config.oidc.rolesClient,
+    studyAccessClaim: config.studyAccess?.claim,
+    publicOrigin: new URL(config.publicUrl).origin,
+  });
+  const { studyAccess } = config;
+  const studyAccessStage = studyAccess && deps.studyLookup ? [enforceStudyAccess(studyAccess, deps.studyLookup)] : [];
   const app = express();
   app.disable('x-powered-by');
   app.set('case sensitive routing', true);
@@ -93,12 +106,13 @@ export function createApp(deps: AppDependencies): Express {
   app.use(['/auth/login', '/auth/callback'], rateLimits.limitLogins);
   app.use(rateLimits.limitAuthFailures);
   app.use(browserSession(deps.sessionMiddleware));
-  app.use(shareRoutes({ config, shareLinks: deps.shareLinks, sessions, orthancClient: deps.orthancClient, authenticate: identify }));
+  app.use(shareRoutes({ config, shareLinks: deps.shareLinks, sessions, orthancClient: deps.orthancClient, studyLookup: deps.studyLookup, authenticate: identify }));
   app.use(authRoutes({ publicUrl: config.publicUrl, oidc, sessions, authenticate: identify, logger }));
   app.use(
     forProxiedRoutes(
       identify,
-      authorize({ roles: config.roles, allowDangerous: config.adminAllowDangerous }),
+      authorize({ roles: config.roles, allowDangerous: config.adminAllowDangerous, ...(studyAccess ? { studyAccess } : {}) }),
+      ...studyAccessStage,
       proxyToOrthanc({ publicUrl: config.publicUrl, orthanc: config.orthanc, agent: upstreamAgent, logger }),
     ),
   );

@@ -27,6 +27,8 @@ export interface AuthenticateOptions {
   bearer: BearerVerifier;
   sessions: BrowserSessions;
   rolesClient: string | undefined;
+  /** STUDY_ACCESS_CLAIM, when per-study access is on. */
+  studyAccessClaim: string | undefined;
   publicOrigin: string;
 }
 
@@ -49,7 +51,7 @@ export function authenticate(options: AuthenticateOptions): RequestHandler {
   return async (req, res, next) => {
     const token = bearerToken(req);
     requestState(res).principal = token
-      ? principalFromClaims(await options.bearer.verify(token), 'bearer', options.rolesClient)
+      ? principalFromClaims(await options.bearer.verify(token), 'bearer', options.rolesClient, options.studyAccessClaim)
       : await sessionPrincipal(req, options);
     next();
   };

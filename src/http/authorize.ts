@@ -29,6 +29,7 @@ export function authorize(options: PolicyOptions): RequestHandler {
     if (decision.outcome === 'forbidden') {
       throw new GatewayError('forbidden', `Access denied: ${decision.reason}`, {}, route.class === 'admin-blocked' ? 'blocked' : 'forbidden');
     }
+    if (decision.studyAccess) requestState(res).studyAccess = decision.studyAccess;
     if (decision.restrictToStudy) {
       const state = requestState(res);
       const query = state.upstreamTarget?.split('?')[1] ?? '';

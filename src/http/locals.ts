@@ -3,7 +3,9 @@ import type { Principal } from '../auth/principal.js';
 import type { GatewayError } from '../errors.js';
 import type { AuditNote } from '../observability/audit.js';
 import type { UpstreamErrorKind } from '../observability/metrics.js';
+import type { StudyAccessCheck } from '../policy/evaluate.js';
 import type { Route } from '../policy/routes.js';
+import type { SearchFilter } from './search-filter.js';
 
 /** What the pipeline learns about a request, stage by stage (kept on res.locals). */
 export interface RequestState {
@@ -12,6 +14,10 @@ export interface RequestState {
   /** Upstream path + query to send to Orthanc, set once the route is classified. */
   upstreamTarget?: string;
   principal?: Principal | null;
+  /** What per-study access still has to check (set by authorize, carried out by study-access.ts). */
+  studyAccess?: StudyAccessCheck;
+  /** A search whose results the proxy filters and pages for per-study access. */
+  searchFilter?: SearchFilter;
   /** Byte limit of a chunked upload, counted while it streams to Orthanc. */
   streamedBodyLimit?: number;
   /** The error the request was answered with (set by sendError), for metrics and the audit trail. */

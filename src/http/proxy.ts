@@ -10,6 +10,7 @@ import { sendError } from './error-handler.js';
 import { requestState } from './locals.js';
 import { createMultipartCompletenessCheck, isCloseDelimited, multipartBoundary } from './multipart-guard.js';
 import { relayStream } from './relay-stream.js';
+import { createSearchFilterStream } from './search-filter.js';
 import { createUpstreamLimit } from './upstream-limit.js';
 import { clientResponseHeaders, prepareUpstreamRequest } from './proxy-headers.js';
 import { describeProxyErrorPage, describeUpstreamError, isProxyErrorPage, readErrorPage } from './upstream-errors.js';
@@ -30,6 +31,8 @@ interface RelayContext {
   rewrite: UrlRewrite;
   logger: Logger;
 }
+
+const isJson = (contentType: string | undefined) => contentType !== undefined && /^application\/(dicom\+)?json\b/i.test(contentType);
 
 const timedOut = new WeakSet<IncomingMessage>();
 /** Which Orthanc credential a request was sent with (its label, for the 401 message). */
@@ -66,8 +69,14 @@ function relayResponse(proxyRes: IncomingMessage, req: Request, res: Response, c
     });
     return;
   }
-  const { route, requestId } = requestState(res);
+  const { route, requestId, searchFilter } = requestState(res);
   if ((proxyRes.statusCode ?? 502) >= 500) requestState(res).upstreamError = 'server_error';
+  const filter = searchFilter && proxyRes.statusCode === 200 ? searchFilter : undefined;
+  if (filter && !isJson(proxyRes.headers['content-type'])) {
+    // Fail closed: results the gateway cannot read are results it cannot filter.
+    proxyRes.resume();
+    return sendError(res, new GatewayError('bad_gateway', 'Orthanc answered a filtered search with something other than JSON'));
+  }
   const bodyRewritten = isRewritableContentType(proxyRes.headers['content-type']);
   const headers = clientResponseHeaders(proxyRes.headers, { bodyRewritten });
   if (typeof headers['location'] === 'string' && route) {
@@ -81,7 +90,8 @@ function relayResponse(proxyRes: IncomingMessage, req: Request, res: Response, c
   // A close-delimited multipart body (WADO-RS retrieve) cut short must abort the client's download, not end it.
   const boundary = req.method !== 'HEAD' && isCloseDelimited(proxyRes.headers) ? multipartBoundary(proxyRes.headers['content-type']) : undefined;
   const transform = bodyRewritten ? createUrlRewriteStream(context.rewrite) : boundary ? createMultipartCompletenessCheck(boundary) : undefined;
-  relayStream(proxyRes, res, transform, (error) => {
+  const transforms = [...(filter && req.method !== 'HEAD' ? [createSearchFilterStream(filter)] : []), ...(transform ? [transform] : [])];
+  relayStream(proxyRes, res, transforms, (error) => {
     context.logger.warn({ err: error, requestId }, 'upstream response stream failed');
   });
 }
@@ -105,6 +115,8 @@ function gatewayPlugin({ publicUrl, orthanc, logger }: ProxyOptions): Plugin<Req
       const { credential, headers } = resolveIdentity(requestState(res).principal);
       credentialUsed.set(req, credential.label);
       prepareUpstreamRequest(proxyReq, { authorization: credential.authorization, forwarded, identityHeaders: headers });
+      // A filtered search is read by the gateway: ask for the one format it reads.
+      if (requestState(res).searchFilter) proxyReq.setHeader('accept', 'application/dicom+json');
       proxyReq.setTimeout(orthanc.timeoutMs, () => {
         timedOut.add(req);
         proxyReq.destroy(new Error('upstream timeout'));

@@ -1,23 +1,23 @@
 import type { Readable, Transform, Writable } from 'node:stream';
 
 /**
- * source → [transform] → destination, ending both sides when either fails or closes early, like
+ * source → transforms… → destination, ending both sides when either fails or closes early, like
  * `stream.pipeline` but without its per-call machinery (an AbortController, whose abort builds a
  * DOMException, and end-of-stream watchers on every stream): that cost ~20–40 µs of CPU per proxied
  * request (bench/README.md). `onError` hears about stream errors, not about a client going away.
  */
-export function relayStream(source: Readable, destination: Writable, transform: Transform | undefined, onError: (error: Error) => void): void {
+export function relayStream(source: Readable, destination: Writable, transforms: readonly Transform[], onError: (error: Error) => void): void {
   let finished = false;
   const stop = (error?: Error) => {
     if (finished) return;
     finished = true;
     if (error) onError(error);
     source.destroy();
-    transform?.destroy();
+    for (const transform of transforms) transform.destroy();
     destination.destroy();
   };
   source.once('error', stop);
-  transform?.once('error', stop);
+  for (const transform of transforms) transform.once('error', stop);
   destination.once('error', () => stop());
   // The upstream connection cut mid-body, or the client gone before the end.
   source.once('close', () => {
@@ -26,6 +26,5 @@ export function relayStream(source: Readable, destination: Writable, transform: 
   destination.once('close', () => {
     if (!destination.writableFinished) stop();
   });
-  if (transform) source.pipe(transform).pipe(destination);
-  else source.pipe(destination);
+  transforms.reduce<Readable>((upstream, transform) => upstream.pipe(transform), source).pipe(destination);
 }

@@ -9,12 +9,18 @@ import type { ShareLink, ShareLinks } from '../share/share-links.js';
 import { sendErrorPage } from './error-page.js';
 import { requestState } from './locals.js';
 import type { OrthancClient } from './orthanc-client.js';
+import { NOT_YOUR_STUDY } from './study-access.js';
+import type { StudyLookup } from './study-lookup.js';
+import { isStudyRestricted } from '../policy/evaluate.js';
+import { isStudyAllowed } from '../policy/study-access.js';
 
 export interface ShareRoutesOptions {
   config: Config;
   shareLinks: ShareLinks;
   sessions: BrowserSessions;
   orthancClient: OrthancClient;
+  /** Set when per-study access is on: a restricted user may share only studies they may see. */
+  studyLookup: StudyLookup | undefined;
   /** Sets the principal (Bearer or session). */
   authenticate: RequestHandler;
 }
@@ -30,7 +36,7 @@ function viewerUrl(studyInstanceUid: string): string {
  * (POST /auth/share), list and revoke theirs; anyone holding a link (GET /share/{id}) gets a session
  * scoped to that study and lands in the viewer on it.
  */
-export function shareRoutes({ config, shareLinks, sessions, orthancClient, authenticate }: ShareRoutesOptions): Router {
+export function shareRoutes({ config, shareLinks, sessions, orthancClient, studyLookup, authenticate }: ShareRoutesOptions): Router {
   const router = Router({ caseSensitive: true, strict: true });
   const requestBody = z.object({
     studyInstanceUID: z.string().max(64).regex(/^[0-9]+(\.[0-9]+)*$/, 'must be a DICOM UID'),
@@ -62,12 +68,19 @@ export function shareRoutes({ config, shareLinks, sessions, orthancClient, authe
     return (JSON.parse(answer.body || '[]') as unknown[]).length > 0;
   }
 
+  async function maySee(principal: Principal, studyInstanceUid: string): Promise<boolean> {
+    if (!config.studyAccess || !studyLookup || !isStudyRestricted(principal, config.studyAccess)) return true;
+    const values = await studyLookup.byStudyUid(studyInstanceUid);
+    return values !== null && isStudyAllowed(values, principal.studyAccess ?? [], config.studyAccess.attribute);
+  }
+
   router.post('/auth/share', express.json({ limit: '4kb' }), authenticate, sharer, async (req, res) => {
     const parsed = requestBody.safeParse(req.body ?? {});
     if (!parsed.success) {
       throw new GatewayError('bad_request', parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
     }
     if (!(await studyExists(parsed.data.studyInstanceUID))) throw new GatewayError('not_found', 'No such study');
+    if (!(await maySee(owner(res), parsed.data.studyInstanceUID))) throw new GatewayError('forbidden', NOT_YOUR_STUDY);
     const link = await shareLinks.create(owner(res), parsed.data.studyInstanceUID, parsed.data.expiresInSeconds);
     res.status(201).set('cache-control', 'no-store').json(describe(link));
   });

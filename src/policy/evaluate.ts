@@ -9,6 +9,8 @@ export interface RoleNames {
 export interface PolicyOptions {
   roles: RoleNames;
   allowDangerous: boolean;
+  /** Per-study access from a claim is on: everyone without one of these roles is restricted. */
+  studyAccess?: { bypassRoles: readonly string[] };
 }
 
 /** Only what the policy needs to know about a caller. */
@@ -16,11 +18,22 @@ export interface Subject {
   roles: readonly string[];
   /** A share-link recipient may read this one study and nothing else. */
   studyScope?: string;
+  /** Values of the per-study access claim (absent: the token had none, so no study is allowed). */
+  studyAccess?: readonly string[];
 }
+
+/** What must still be checked about the study a claim-restricted request touches (needs Orthanc). */
+export type StudyAccessCheck =
+  /** A search across studies: its results are filtered in the gateway. */
+  | { kind: 'search'; allowed: readonly string[] }
+  /** A request naming a study by UID. */
+  | { kind: 'study'; studyUid: string; allowed: readonly string[] }
+  /** A request naming an instance by Orthanc id (previews). */
+  | { kind: 'instance'; orthancId: string; allowed: readonly string[] };
 
 export type Decision =
   /** `restrictToStudy`: a search that must only return this study (the query is constrained upstream). */
-  | { outcome: 'allow'; restrictToStudy?: string }
+  | { outcome: 'allow'; restrictToStudy?: string; studyAccess?: StudyAccessCheck }
   | { outcome: 'unauthenticated'; reason: string }
   | { outcome: 'forbidden'; reason: string };
 
@@ -52,6 +65,26 @@ function evaluateStudyScope(route: Route, studyScope: string): Decision {
   return { outcome: 'forbidden', reason: 'this shared link gives access to one study only' };
 }
 
+/**
+ * A claim-restricted user, once their roles allowed the route: searches are filtered, reads of one
+ * study or instance are checked against it. The admin API and uploads cannot be confined to
+ * studies, so they are refused; so is WADO-URI without a studyUID (Orthanc finds the object anyway).
+ */
+function evaluateStudyAccess(route: Route, allowed: readonly string[]): Decision {
+  const refuse = (why: string): Decision => ({ outcome: 'forbidden', reason: `per-study access: ${why}` });
+  if (isSearchAcrossStudies(route)) return { outcome: 'allow', studyAccess: { kind: 'search', allowed } };
+  if (route.class === 'admin' || route.class === 'admin-blocked') return refuse('the admin API is open only to roles that see every study');
+  if (route.class === 'dicomweb-store') return refuse('uploads are open only to roles that see every study');
+  if (allowed.length === 0) return refuse('your account is not granted any studies');
+  if (route.class === 'preview' && route.orthancId) return { outcome: 'allow', studyAccess: { kind: 'instance', orthancId: route.orthancId, allowed } };
+  if (route.studyUid !== undefined) return { outcome: 'allow', studyAccess: { kind: 'study', studyUid: route.studyUid, allowed } };
+  return refuse('the request must name its study (studyUID)');
+}
+
+/** Whether per-study access confines this subject (it is on, and they hold no bypass role). */
+export const isStudyRestricted = (subject: Subject, studyAccess: PolicyOptions['studyAccess']) =>
+  studyAccess !== undefined && !studyAccess.bypassRoles.some((role) => subject.roles.includes(role));
+
 /** Deny by default: a request is allowed only when the subject holds one of the roles its route class needs. */
 export function evaluate(route: Route, subject: Subject | null, options: PolicyOptions): Decision {
   if (!subject) return { outcome: 'unauthenticated', reason: 'authentication required' };
@@ -60,8 +93,8 @@ export function evaluate(route: Route, subject: Subject | null, options: PolicyO
     return { outcome: 'forbidden', reason: `blocked endpoint: ${route.blockedReason ?? route.upstreamPath}` };
   }
   const accepted = ROLES_BY_CLASS[route.class].map((key) => options.roles[key]);
-  if (accepted.some((role) => subject.roles.includes(role))) return { outcome: 'allow' };
-  return { outcome: 'forbidden', reason: `requires one of the roles: ${accepted.join(', ')}` };
+  if (!accepted.some((role) => subject.roles.includes(role))) return { outcome: 'forbidden', reason: `requires one of the roles: ${accepted.join(', ')}` };
+  return isStudyRestricted(subject, options.studyAccess) ? evaluateStudyAccess(route, subject.studyAccess ?? []) : { outcome: 'allow' };
 }
 
 /** Whether the subject may read images at all (opens the viewer). */

@@ -14,6 +14,8 @@ export interface Route {
   studyUid?: string;
   seriesUid?: string;
   instanceUid?: string;
+  /** The Orthanc instance id of a preview route. */
+  orthancId?: string;
   /** Why an admin endpoint is blocked. */
   blockedReason?: string;
 }
@@ -100,7 +102,7 @@ function classifyPacs(method: string, parts: string[], upstreamPath: string, que
     const studyUid = new URLSearchParams(query).get('studyUID') ?? undefined;
     return allow({ class: 'wado-uri', ...(isUid(studyUid) ? { studyUid } : {}) }, READ_METHODS);
   }
-  if (matchPreview(parts)) return allow({ class: 'preview' }, READ_METHODS);
+  if (matchPreview(parts)) return allow({ class: 'preview', orthancId: parts[1]! }, READ_METHODS);
   return { kind: 'not-found' };
 }
 

@@ -67,6 +67,7 @@ describe('loadConfig: defaults from a minimal environment', () => {
       bodyLimits: { uploadBytes: 4_294_967_296, otherBytes: 1_048_576 },
       requestTimeoutSeconds: 600,
       share: { roles: ['pacs-uploader', 'pacs-admin'], maxSeconds: 604_800 },
+      studyAccess: undefined,
       workers: 1,
       ohifDist: undefined,
       logLevel: 'info',
@@ -157,6 +158,30 @@ describe('loadConfig: values are read and shaped', () => {
     expect(pick(loadConfig({ ...MINIMAL, [name]: value }))).toEqual(expected);
   });
 
+  it('turns per-study access on with STUDY_ACCESS_CLAIM, with defaults', () => {
+    expect(loadConfig({ ...MINIMAL, STUDY_ACCESS_CLAIM: 'institution', ROLE_ADMIN: 'it-ops' }).studyAccess).toEqual({
+      claim: 'institution',
+      attribute: 'InstitutionName',
+      bypassRoles: ['it-ops'],
+      cacheSeconds: 30,
+    });
+  });
+
+  it('reads every per-study access setting', () => {
+    const env = {
+      STUDY_ACCESS_CLAIM: 'attributes.patient_prefix',
+      STUDY_ACCESS_ATTRIBUTE: 'PatientIDPrefix',
+      STUDY_ACCESS_BYPASS_ROLES: 'pacs-admin, pacs-auditor',
+      STUDY_ACCESS_CACHE_SECONDS: '0',
+    };
+    expect(loadConfig({ ...MINIMAL, ...env }).studyAccess).toEqual({
+      claim: 'attributes.patient_prefix',
+      attribute: 'PatientIDPrefix',
+      bypassRoles: ['pacs-admin', 'pacs-auditor'],
+      cacheSeconds: 0,
+    });
+  });
+
   it('keeps the issuer exactly as given and uses it for discovery by default', () => {
     const config = loadConfig({ ...MINIMAL, OIDC_ISSUER: 'https://sso.example.org/realms/orthanc/' });
     expect(config.oidc.issuer).toBe('https://sso.example.org/realms/orthanc/');
@@ -227,6 +252,13 @@ describe('loadConfig: each problem names its variable', () => {
     { problem: 'CORS_ORIGINS one bad entry', env: { CORS_ORIGINS: 'https://ok.example,*' }, variables: ['CORS_ORIGINS'], message: /origins/ },
     { problem: 'ORTHANC_USERNAME with a colon', env: { ORTHANC_USERNAME: 'svc:x' }, variables: ['ORTHANC_USERNAME'], message: /:/ },
     { problem: 'role name with a space', env: { ROLE_ADMIN: 'pacs admin' }, variables: ['ROLE_ADMIN'], message: /role name/ },
+    { problem: 'STUDY_ACCESS_CLAIM with spaces', env: { STUDY_ACCESS_CLAIM: 'my claim' }, variables: ['STUDY_ACCESS_CLAIM'], message: /claim name/ },
+    { problem: 'STUDY_ACCESS_CLAIM with an empty path step', env: { STUDY_ACCESS_CLAIM: 'attributes..institution' }, variables: ['STUDY_ACCESS_CLAIM'], message: /claim name/ },
+    { problem: 'unknown STUDY_ACCESS_ATTRIBUTE', env: { STUDY_ACCESS_CLAIM: 'institution', STUDY_ACCESS_ATTRIBUTE: 'PatientName' }, variables: ['STUDY_ACCESS_ATTRIBUTE'], message: /InstitutionName or PatientIDPrefix/ },
+    { problem: 'STUDY_ACCESS_ATTRIBUTE without the claim', env: { STUDY_ACCESS_ATTRIBUTE: 'InstitutionName' }, variables: ['STUDY_ACCESS_ATTRIBUTE'], message: /STUDY_ACCESS_CLAIM/ },
+    { problem: 'STUDY_ACCESS_BYPASS_ROLES without the claim', env: { STUDY_ACCESS_BYPASS_ROLES: 'pacs-admin' }, variables: ['STUDY_ACCESS_BYPASS_ROLES'], message: /STUDY_ACCESS_CLAIM/ },
+    { problem: 'STUDY_ACCESS_BYPASS_ROLES with a bad name', env: { STUDY_ACCESS_CLAIM: 'institution', STUDY_ACCESS_BYPASS_ROLES: 'pacs admin' }, variables: ['STUDY_ACCESS_BYPASS_ROLES'], message: /role name/ },
+    { problem: 'STUDY_ACCESS_CACHE_SECONDS too long', env: { STUDY_ACCESS_CACHE_SECONDS: '3601' }, variables: ['STUDY_ACCESS_CACHE_SECONDS'], message: /seconds/ },
     { problem: 'unknown LOG_LEVEL', env: { LOG_LEVEL: 'verbose' }, variables: ['LOG_LEVEL'], message: /info/ },
   ])('$problem', ({ env, variables, message }) => {
     const error = configError({ ...MINIMAL, ...env });

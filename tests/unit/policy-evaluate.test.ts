@@ -162,3 +162,41 @@ describe('evaluate: configurable role names', () => {
     }
   });
 });
+
+describe('evaluate: per-study access from a claim (table)', () => {
+  const restricted: PolicyOptions = { roles: DEFAULT_ROLES, allowDangerous: false, studyAccess: { bypassRoles: ['pacs-admin'] } };
+  const ORTHANC_ID = '6b9e19d9-62094390-5f9ddb01-4a191ae7-9766b715';
+  const STUDY = '1.2.3';
+  const at = (route: Partial<Route> & Pick<Route, 'class'>): Route => ({ prefix: '/pacs', upstreamPath: '/x', ...route });
+  const A = ['Hospital A'];
+
+  it.each([
+    // route, subject, expected decision
+    ['a search across studies', at({ class: 'dicomweb-read' }), { roles: ['pacs-viewer'], studyAccess: A }, { outcome: 'allow', studyAccess: { kind: 'search', allowed: A } }],
+    ['a search without the claim (filtered to nothing)', at({ class: 'dicomweb-read' }), { roles: ['pacs-viewer'] }, { outcome: 'allow', studyAccess: { kind: 'search', allowed: [] } }],
+    ['a read of one study', at({ class: 'dicomweb-read', studyUid: STUDY }), { roles: ['pacs-viewer'], studyAccess: A }, { outcome: 'allow', studyAccess: { kind: 'study', studyUid: STUDY, allowed: A } }],
+    ['WADO-URI naming its study', at({ class: 'wado-uri', studyUid: STUDY }), { roles: ['pacs-viewer'], studyAccess: A }, { outcome: 'allow', studyAccess: { kind: 'study', studyUid: STUDY, allowed: A } }],
+    ['a preview by Orthanc id', at({ class: 'preview', orthancId: ORTHANC_ID }), { roles: ['pacs-viewer'], studyAccess: A }, { outcome: 'allow', studyAccess: { kind: 'instance', orthancId: ORTHANC_ID, allowed: A } }],
+    ['WADO-URI without a studyUID', at({ class: 'wado-uri' }), { roles: ['pacs-viewer'], studyAccess: A }, { outcome: 'forbidden', reason: expect.stringContaining('studyUID') }],
+    ['a read without the claim (no lookup needed)', at({ class: 'dicomweb-read', studyUid: STUDY }), { roles: ['pacs-viewer'], studyAccess: [] }, { outcome: 'forbidden', reason: expect.stringContaining('not granted') }],
+    ['an upload', at({ class: 'dicomweb-store' }), { roles: ['pacs-uploader'], studyAccess: A }, { outcome: 'forbidden', reason: expect.stringContaining('uploads') }],
+    ['the admin API to an admin (the default bypass role)', at({ class: 'admin', prefix: '/pacs-admin' }), { roles: ['pacs-admin'], studyAccess: A }, { outcome: 'allow' }],
+    ['a bypass role: no check at all', at({ class: 'dicomweb-read', studyUid: STUDY }), { roles: ['pacs-viewer', 'pacs-admin'] }, { outcome: 'allow' }],
+    ['roles are checked first', at({ class: 'dicomweb-store' }), { roles: ['pacs-viewer'], studyAccess: A }, { outcome: 'forbidden', reason: expect.stringContaining('requires one of the roles') }],
+    ['a share-link recipient keeps its own scope', at({ class: 'dicomweb-read', studyUid: STUDY }), { roles: [], studyScope: STUDY }, { outcome: 'allow' }],
+  ] as Array<[string, Route, Subject, unknown]>)('%s', (_name, route, subject, expected) => {
+    expect(evaluate(route, subject, restricted)).toEqual(expected);
+  });
+
+  it('refuses the admin API to an admin role that does not bypass', () => {
+    const options: PolicyOptions = { ...restricted, studyAccess: { bypassRoles: ['pacs-auditor'] } };
+    expect(evaluate(at({ class: 'admin', prefix: '/pacs-admin' }), { roles: ['pacs-admin'], studyAccess: A }, options)).toEqual({
+      outcome: 'forbidden',
+      reason: expect.stringContaining('admin API'),
+    });
+  });
+
+  it('changes nothing when per-study access is off', () => {
+    expect(evaluate(at({ class: 'dicomweb-read', studyUid: STUDY }), { roles: ['pacs-viewer'], studyAccess: [] }, { roles: DEFAULT_ROLES, allowDangerous: false })).toEqual({ outcome: 'allow' });
+  });
+});

@@ -199,7 +199,8 @@ describe('WADO-URI and previews', () => {
     { method: 'GET', target: `/pacs/instances/${ORTHANC_ID}/frames/0/preview`, upstreamPath: `/instances/${ORTHANC_ID}/frames/0/preview`, cls: 'preview' },
     { method: 'GET', target: `/pacs/instances/${ORTHANC_ID}/frames/17/preview?quality=90`, upstreamPath: `/instances/${ORTHANC_ID}/frames/17/preview`, cls: 'preview' },
   ])('$method $target → $cls $upstreamPath', ({ method, target, upstreamPath, cls }) => {
-    expect(classifyTarget(method, target)).toEqual({ kind: 'route', route: { class: cls, prefix: '/pacs', upstreamPath } });
+    const orthancId = cls === 'preview' ? { orthancId: ORTHANC_ID } : {};
+    expect(classifyTarget(method, target)).toEqual({ kind: 'route', route: { class: cls, prefix: '/pacs', upstreamPath, ...orthancId } });
   });
 });
 

@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import type { JWTPayload } from 'jose';
-import { principalFromClaims, rolesFromClaims } from '../../src/auth/principal.js';
+import { claimValues, principalFromClaims, rolesFromClaims } from '../../src/auth/principal.js';
 
 const CLIENT = 'orthanc-gateway';
 
@@ -147,4 +147,24 @@ describe('rolesFromClaims', () => {
       expect(principalFromClaims({ sub: 'u1', ...claims } as JWTPayload, 'bearer', client).roles).toEqual(roles);
     },
   );
+});
+
+describe('per-study access claim', () => {
+  it.each([
+    { case: 'a string', claims: { institution: 'Hospital A' }, path: 'institution', values: ['Hospital A'] },
+    { case: 'an array (Keycloak multivalued attribute, groups)', claims: { groups: ['/a', '/b'] }, path: 'groups', values: ['/a', '/b'] },
+    { case: 'a nested claim', claims: { attributes: { institution: ['X'] } }, path: 'attributes.institution', values: ['X'] },
+    { case: 'non-strings dropped', claims: { institution: ['A', 3, null, { x: 1 }] }, path: 'institution', values: ['A'] },
+    { case: 'a number', claims: { institution: 7 }, path: 'institution', values: [] },
+    { case: 'an object', claims: { institution: { name: 'A' } }, path: 'institution', values: [] },
+    { case: 'missing', claims: {}, path: 'institution', values: [] },
+    { case: 'missing parent', claims: { attributes: 'x' }, path: 'attributes.institution', values: [] },
+  ])('$case → $values', ({ claims, path, values }) => {
+    expect(claimValues(claims as JWTPayload, path)).toEqual(values);
+    expect(principalFromClaims({ sub: 'u1', ...claims } as JWTPayload, 'bearer', undefined, path).studyAccess).toEqual(values);
+  });
+
+  it('is left out when per-study access is off', () => {
+    expect(principalFromClaims({ sub: 'u1', institution: 'A' }, 'bearer', undefined)).not.toHaveProperty('studyAccess');
+  });
 });

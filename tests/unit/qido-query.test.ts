@@ -1,5 +1,5 @@
-import { expect, it } from '@jest/globals';
-import { splitIncludeFields } from '../../src/http/qido-query.js';
+import { describe, expect, it } from '@jest/globals';
+import { filteredSearchQuery, splitIncludeFields } from '../../src/http/qido-query.js';
 
 it.each([
   ['', ''],
@@ -11,4 +11,26 @@ it.each([
   ['PatientName=Doe%5EJ*&includefield=all', 'PatientName=Doe%5EJ*&includefield=all'],
 ])('%j → %j', (query, expected) => {
   expect(splitIncludeFields(query)).toBe(expected);
+});
+
+describe('filteredSearchQuery', () => {
+  const TAG = '00080080';
+
+  it.each([
+    ['', undefined, { query: `includefield=${TAG}`, offset: 0, limit: undefined }],
+    ['limit=10&offset=20&PatientName=D*', undefined, { query: `PatientName=D*&includefield=${TAG}`, offset: 20, limit: 10 }],
+    ['LIMIT=5&Offset=1', undefined, { query: `includefield=${TAG}`, offset: 1, limit: 5 }],
+    ['limit=0', undefined, { query: `includefield=${TAG}`, offset: 0, limit: undefined }],
+    ['', 'HA-', { query: `includefield=${TAG}&PatientID=HA-*`, offset: 0, limit: undefined }],
+    ['PatientID=HA-1', 'HA-', { query: `PatientID=HA-1&includefield=${TAG}`, offset: 0, limit: undefined }],
+    ['00100020=HA-1', 'HA-', { query: `00100020=HA-1&includefield=${TAG}`, offset: 0, limit: undefined }],
+    ['', 'H*', { query: `includefield=${TAG}`, offset: 0, limit: undefined }], // wildcards are not pushed upstream
+    ['', 'H\\A', { query: `includefield=${TAG}`, offset: 0, limit: undefined }],
+  ])('%j (prefix %j) → %j', (query, prefix, expected) => {
+    expect(filteredSearchQuery(query, TAG, prefix)).toEqual(expected);
+  });
+
+  it.each(['limit=abc', 'offset=-1', 'limit=1.5', 'limit=1&limit=2', 'offset=9999999999'])('refuses %j with a 400', (query) => {
+    expect(() => filteredSearchQuery(query, TAG)).toThrow(expect.objectContaining({ status: 400 }));
+  });
 });

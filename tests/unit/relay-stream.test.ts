@@ -26,7 +26,7 @@ describe('relayStream', () => {
     const source = new PassThrough();
     const { destination, text } = sink();
     const onError = jest.fn();
-    relayStream(source, destination, undefined, onError);
+    relayStream(source, destination, [], onError);
     source.write('hello ');
     source.end('world');
     await new Promise((resolve) => destination.once('finish', resolve));
@@ -37,7 +37,7 @@ describe('relayStream', () => {
   it('runs the body through a transform', async () => {
     const source = new PassThrough();
     const { destination, text } = sink();
-    relayStream(source, destination, upper(), () => undefined);
+    relayStream(source, destination, [upper()], () => undefined);
     source.end('abc');
     await new Promise((resolve) => destination.once('finish', resolve));
     expect(text()).toBe('ABC');
@@ -47,7 +47,7 @@ describe('relayStream', () => {
     const source = new PassThrough();
     const { destination } = sink();
     const onError = jest.fn();
-    relayStream(source, destination, upper(), onError);
+    relayStream(source, destination, [upper()], onError);
     source.write('partial');
     source.destroy(new Error('upstream reset'));
     await closed(destination);
@@ -61,7 +61,7 @@ describe('relayStream', () => {
     const source = new PassThrough();
     const { destination } = sink();
     const onError = jest.fn();
-    relayStream(source, destination, undefined, onError);
+    relayStream(source, destination, [], onError);
     source.write('partial');
     source.destroy();
     await closed(destination);
@@ -73,7 +73,7 @@ describe('relayStream', () => {
     const source = new PassThrough();
     const { destination } = sink();
     const onError = jest.fn();
-    relayStream(source, destination, undefined, onError);
+    relayStream(source, destination, [], onError);
     source.write('partial');
     destination.destroy();
     await closed(source);

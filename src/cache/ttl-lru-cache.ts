@@ -1,0 +1,35 @@
+/**
+ * A bounded map whose entries expire: when full, the least recently used entry goes first; an
+ * entry is never returned after its own expiry time.
+ */
+export class TtlLruCache<K, V> {
+  private readonly entries = new Map<K, { value: V; expiresAtMs: number }>();
+
+  constructor(private readonly capacity: number) {}
+
+  get(key: K, nowMs = Date.now()): V | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    this.entries.delete(key);
+    if (entry.expiresAtMs <= nowMs) return undefined;
+    this.entries.set(key, entry); // most recently used goes last
+    return entry.value;
+  }
+
+  set(key: K, value: V, expiresAtMs: number): void {
+    this.entries.delete(key);
+    if (this.entries.size >= this.capacity) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+    this.entries.set(key, { value, expiresAtMs });
+  }
+
+  delete(key: K): void {
+    this.entries.delete(key);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
