@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { makeSeries, type GeneratedSeries } from '../support/dicom.js';
 import { ACCEPT_DICOM_JSON, stowBody, tagValues } from '../support/dicomweb.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { Browser } from '../support/http-browser.js';
 import { orthancFetch, startOrthanc, uploadInstances, type TestOrthanc } from '../support/orthanc.js';
+import { signIn, startSessionStack, type SessionStack } from '../support/session-stack.js';
 import { startTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 
 /**
@@ -246,5 +248,41 @@ describe('by PatientID prefix, from a nested claim', () => {
 
   it('lets the configured bypass role see everything', async () => {
     expect(await studyUids(byPatientPrefix, '', await issuer.token('auditor', ['pacs-viewer', 'pacs-auditor']))).toEqual(orthancOrder);
+  });
+});
+
+describe('browser sessions (dev IdP sign-in) read the claim from the session’s access token', () => {
+  let stack: SessionStack;
+  let studyUid: string;
+
+  beforeAll(async () => {
+    stack = await startSessionStack({ env: { STUDY_ACCESS_CLAIM: 'institution' } });
+    const series = makeSeries({ modality: 'CT', patientName: 'Session^Test', patientId: 'S-1', instances: 1, rows: 8, columns: 8 });
+    await uploadInstances(stack.orthanc, series.files);
+    studyUid = series.studyInstanceUid;
+  }, 60_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  async function signedIn(username: string): Promise<Browser> {
+    const browser = new Browser();
+    const step = await signIn(browser, stack.gateways[0]!.url, username);
+    if (step.kind !== 'page' || step.status !== 200) throw new Error(`sign-in as ${username} failed`);
+    return browser;
+  }
+  const read = (browser: Browser, path: string) => browser.request(`${stack.gateways[0]!.url}${path}`, { headers: { accept: ACCEPT_DICOM_JSON } });
+
+  it('a signed-in viewer whose token has no such claim sees no study and reads none', async () => {
+    const viewer = await signedIn('viewer');
+    expect(tagValues(await (await read(viewer, '/pacs/dicom-web/studies')).json(), '0020000D')).toEqual([]);
+    expect((await read(viewer, `/pacs/dicom-web/studies/${studyUid}/metadata`)).status).toBe(403);
+  });
+
+  it('a signed-in admin (bypass role) sees and reads the study', async () => {
+    const admin = await signedIn('admin');
+    expect(tagValues(await (await read(admin, '/pacs/dicom-web/studies')).json(), '0020000D')).toEqual([studyUid]);
+    expect((await read(admin, `/pacs/dicom-web/studies/${studyUid}/metadata`)).status).toBe(200);
   });
 });
