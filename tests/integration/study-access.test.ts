@@ -238,6 +238,8 @@ describe('by PatientID prefix, from a nested claim', () => {
     expect(await studyUids(byPatientPrefix, '', await prefixToken('HB-'))).toEqual(inOrthancOrder(hospitalB));
     expect(await studyUids(byPatientPrefix, '?limit=1&offset=1', await prefixToken(['HA-2', 'HA-3']))).toEqual(inOrthancOrder(hospitalA.slice(1)).slice(1, 2));
     expect(await studyUids(byPatientPrefix, '', await prefixToken(''))).toEqual([]);
+    const series = await get(byPatientPrefix, '/pacs/dicom-web/series', await prefixToken(['HB-']));
+    expect(tagValues(await series.json(), '0020000E').sort()).toEqual(hospitalB.map((study) => study.seriesInstanceUid).sort());
   });
 
   it('reads by prefix, refuses the others', async () => {
