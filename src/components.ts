@@ -13,6 +13,7 @@ import type { AppDependencies } from './http/app.js';
 import { createOrthancClient } from './http/orthanc-client.js';
 import { createRateLimits } from './http/rate-limit.js';
 import { createUpstreamAgent } from './http/upstream-agent.js';
+import { createConcurrencySlots } from './http/user-concurrency.js';
 import { describeOrthancAnswer, describeOrthancFailure } from './http/upstream-errors.js';
 import { createAuditLog } from './observability/audit.js';
 import type { Logger } from './observability/logger.js';
@@ -82,6 +83,7 @@ export function createComponents(config: Config, logger: Logger): Components {
       orthancClient,
       shareLinks,
       rateLimits: createRateLimits(config.rateLimits, redis),
+      userSlots: config.userLimits.maxConcurrentRequests ? createConcurrencySlots(config.userLimits.maxConcurrentRequests, redis) : undefined,
       readinessChecks,
       metrics,
       audit,

@@ -26,8 +26,10 @@ import { observeRequests } from './observe.js';
 import { browserSession } from './session.js';
 import { opsRoutes } from './ops-routes.js';
 import { proxyToOrthanc } from './proxy.js';
+import { limitQidoResults } from './qido-limit.js';
 import type { RateLimiting } from './rate-limit.js';
 import { assignRequestId } from './request-id.js';
+import { limitUserConcurrency, type ConcurrencySlots } from './user-concurrency.js';
 import { serveViewer } from './viewer.js';
 import { viewerPageGuard } from './viewer-access.js';
 
@@ -43,6 +45,8 @@ export interface AppDependencies {
   orthancClient: OrthancClient;
   shareLinks: ShareLinks;
   rateLimits: RateLimiting;
+  /** Per-user request slots; set when USER_MAX_CONCURRENT_REQUESTS is. */
+  userSlots: ConcurrencySlots | undefined;
   readinessChecks: Record<string, ReadinessCheck>;
   metrics: GatewayMetrics;
   audit: AuditLog;
@@ -68,7 +72,8 @@ function securityHeaders(config: Config): RequestHandler {
 
 /**
  * The request pipeline, top to bottom: request id → classify (refuse unclean paths) → browser
- * session → /auth routes → for /pacs and /pacs-admin: authenticate → authorize → proxy → viewer.
+ * session → /auth routes → for /pacs and /pacs-admin: authenticate → authorize → per-user limits → proxy
+ * → viewer.
  */
 export function createApp(deps: AppDependencies): Express {
   const { config, logger, bearer, sessions, oidc, upstreamAgent, readinessChecks, rateLimits } = deps;
@@ -95,10 +100,13 @@ export function createApp(deps: AppDependencies): Express {
   app.use(browserSession(deps.sessionMiddleware));
   app.use(shareRoutes({ config, shareLinks: deps.shareLinks, sessions, orthancClient: deps.orthancClient, authenticate: identify }));
   app.use(authRoutes({ publicUrl: config.publicUrl, oidc, sessions, authenticate: identify, logger }));
+  const { qidoMaxLimit, maxConcurrentRequests } = config.userLimits;
   app.use(
     forProxiedRoutes(
       identify,
       authorize({ roles: config.roles, allowDangerous: config.adminAllowDangerous }),
+      ...(qidoMaxLimit ? [limitQidoResults(qidoMaxLimit)] : []),
+      ...(deps.userSlots && maxConcurrentRequests ? [limitUserConcurrency(deps.userSlots, maxConcurrentRequests)] : []),
       proxyToOrthanc({ publicUrl: config.publicUrl, orthanc: config.orthanc, agent: upstreamAgent, logger }),
     ),
   );
