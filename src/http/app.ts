@@ -18,6 +18,7 @@ import { classifyRequest } from './classify.js';
 import type { OrthancClient } from './orthanc-client.js';
 import { shareRoutes } from './share-routes.js';
 import type { ShareLinks } from '../share/share-links.js';
+import { explorerContentSecurityPolicy } from './content-security.js';
 import { corsForDicomweb } from './cors.js';
 import { errorHandler, notFound } from './error-handler.js';
 import { requestState } from './locals.js';
@@ -61,7 +62,7 @@ function forProxiedRoutes(...stages: RequestHandler[]): RequestHandler {
 
 function securityHeaders(config: Config): RequestHandler {
   return helmet({
-    // Orthanc Explorer and OHIF ship their own scripts and styles; their CSP belongs to the UI issue.
+    // Set per UI instead: the viewer (viewer.ts), Orthanc Explorer and the gateway's own pages (content-security.ts, error-page.ts).
     contentSecurityPolicy: false,
     crossOriginEmbedderPolicy: false,
     // Full referrer within the site only: query strings (patient names in QIDO) never leave it.
@@ -101,6 +102,7 @@ export function createApp(deps: AppDependencies): Express {
   app.use(shareRoutes({ config, shareLinks: deps.shareLinks, sessions, orthancClient: deps.orthancClient, authenticate: identify }));
   app.use(authRoutes({ publicUrl: config.publicUrl, oidc, sessions, authenticate: identify, logger }));
   const { qidoMaxLimit, maxConcurrentRequests } = config.userLimits;
+  app.use('/pacs-admin/app/', explorerContentSecurityPolicy);
   app.use(
     forProxiedRoutes(
       identify,
@@ -110,7 +112,14 @@ export function createApp(deps: AppDependencies): Express {
       proxyToOrthanc({ publicUrl: config.publicUrl, orthanc: config.orthanc, agent: upstreamAgent, logger }),
     ),
   );
-  if (config.ohifDist) app.use(serveViewer(config.ohifDist, viewerPageGuard(config.viewerAccess, sessions, config.roles)));
+  if (config.ohifDist) {
+    app.use(
+      serveViewer(config.ohifDist, {
+        pageGuard: viewerPageGuard(config.viewerAccess, sessions, config.roles),
+        identityProviderOrigin: config.viewerAccess === 'public' ? new URL(config.oidc.issuer).origin : undefined,
+      }),
+    );
+  }
   app.use(notFound);
   app.use(errorHandler(logger));
   return app;
