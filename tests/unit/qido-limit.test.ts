@@ -1,15 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { normalizeTarget } from '../../src/policy/normalize.js';
 import { clampQidoLimit, isQidoSearch } from '../../src/policy/qido-limit.js';
-import { classify, type Route } from '../../src/policy/routes.js';
-
-function route(method: string, target: string): Route {
-  const normalized = normalizeTarget(target);
-  if (!normalized.ok) throw new Error(normalized.reason);
-  const classification = classify(method, normalized.segments, normalized.query);
-  if (classification.kind !== 'route') throw new Error(`${target} is not a route`);
-  return classification.route;
-}
+import { routeFor as route } from '../support/routes.js';
 
 describe('isQidoSearch', () => {
   it.each([
