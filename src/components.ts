@@ -14,6 +14,7 @@ import { createOrthancClient } from './http/orthanc-client.js';
 import { createStudyLookup } from './http/study-lookup.js';
 import { createRateLimits } from './http/rate-limit.js';
 import { createUpstreamAgent } from './http/upstream-agent.js';
+import { createConcurrencySlots } from './http/user-concurrency.js';
 import { describeOrthancAnswer, describeOrthancFailure } from './http/upstream-errors.js';
 import { createAuditLog } from './observability/audit.js';
 import type { Logger } from './observability/logger.js';
@@ -84,6 +85,7 @@ export function createComponents(config: Config, logger: Logger): Components {
       shareLinks,
       studyLookup: config.studyAccess && createStudyLookup(orthancClient, { ...config.studyAccess, timeoutMs: config.orthanc.timeoutMs }),
       rateLimits: createRateLimits(config.rateLimits, redis),
+      userSlots: config.userLimits.maxConcurrentRequests ? createConcurrencySlots(config.userLimits.maxConcurrentRequests, redis) : undefined,
       readinessChecks,
       metrics,
       audit,

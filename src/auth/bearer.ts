@@ -7,6 +7,8 @@ import { VerifiedTokenCache } from './verified-token-cache.js';
 export const ACCEPTED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 export const MAX_TOKEN_LENGTH = 8192;
 export const BEARER_REALM = 'orthanc-oidc-gateway';
+/** Clock difference accepted between the gateway and the IdP on exp / nbf / iat (openid-client's default too). */
+export const CLOCK_TOLERANCE_SECONDS = 30;
 
 export interface BearerVerifier {
   /** Resolves to the verified claims of a Keycloak access token, or rejects with a GatewayError. */
@@ -58,7 +60,7 @@ function checkKeycloakShape(payload: JWTPayload, nowSeconds: number, toleranceSe
 }
 
 export function createBearerVerifier(options: BearerOptions): BearerVerifier {
-  const tolerance = options.clockToleranceSeconds ?? 30;
+  const tolerance = options.clockToleranceSeconds ?? CLOCK_TOLERANCE_SECONDS;
   const cache = options.cache ?? new VerifiedTokenCache();
   return {
     async verify(token) {

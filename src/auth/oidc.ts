@@ -1,7 +1,7 @@
 import { compactVerify } from 'jose';
 import * as client from 'openid-client';
 import type { Config } from '../config/config.js';
-import { ACCEPTED_ALGORITHMS } from './bearer.js';
+import { ACCEPTED_ALGORITHMS, CLOCK_TOLERANCE_SECONDS } from './bearer.js';
 import { IssuerUnavailableError, type IssuerMetadataSource } from './issuer.js';
 import type { IssuerKeys } from './issuer-keys.js';
 
@@ -84,6 +84,17 @@ export function createOidcClient(config: Config, metadata: IssuerMetadataSource,
     if (idToken) await compactVerify(idToken, await keys.get(), { algorithms: ACCEPTED_ALGORITHMS });
   }
 
+  /**
+   * What openid-client leaves to the relying party: it compares `azp` only when `aud` has several
+   * entries, and never looks at an `iat` in the future. An ID token another client asked for, or
+   * one dated ahead (a forged or pre-minted token, a broken IdP clock), does not sign anyone in.
+   */
+  function checkIdTokenClaims(claims: client.IDToken | undefined): void {
+    if (!claims) return;
+    if (claims.azp !== undefined && claims.azp !== config.oidc.clientId) throw new Error('the ID token was issued to another client (azp)');
+    if (claims.iat > Math.floor(Date.now() / 1000) + CLOCK_TOLERANCE_SECONDS) throw new Error('the ID token is issued in the future (iat)');
+  }
+
   async function rp(): Promise<client.Configuration> {
     if (configuration) return configuration;
     const server = (await metadata.get()) as client.ServerMetadata;
@@ -130,6 +141,7 @@ export function createOidcClient(config: Config, metadata: IssuerMetadataSource,
           idTokenExpected: true,
         });
         await checkIdTokenSignature(response.id_token);
+        checkIdTokenClaims(response.claims());
         const sid = response.claims()?.['sid'];
         return { tokens: toTokenSet(response), sid: typeof sid === 'string' ? sid : undefined };
       } catch (error) {
@@ -142,6 +154,7 @@ export function createOidcClient(config: Config, metadata: IssuerMetadataSource,
       if (!tokens.refreshToken) throw new LoginError('No refresh token', 401);
       const response = await client.refreshTokenGrant(await rp(), tokens.refreshToken);
       await checkIdTokenSignature(response.id_token);
+      checkIdTokenClaims(response.claims());
       return toTokenSet(response, tokens);
     },
 

@@ -75,6 +75,13 @@ export interface Config {
   /** Who may load the viewer's pages: signed-in users (session) or anyone (public, OHIF signs in itself). */
   viewerAccess: 'session' | 'public';
   rateLimits: { loginPerMinute: number; authFailuresPerMinute: number };
+  /** Per-user limits on proxied requests; undefined = no limit (the default). */
+  userLimits: {
+    /** Requests of one user (token `sub`, or one share link) in progress at once, across replicas. */
+    maxConcurrentRequests: number | undefined;
+    /** Largest QIDO-RS `limit` forwarded; a search without one gets this one. */
+    qidoMaxLimit: number | undefined;
+  };
   /** Study share links: who may create them, and their longest lifetime. */
   share: { roles: string[]; maxSeconds: number };
   /**
@@ -155,6 +162,7 @@ export function toConfig(env: Env): Config {
         }
       : undefined,
     rateLimits: { loginPerMinute: env.RATE_LIMIT_LOGIN_PER_MINUTE, authFailuresPerMinute: env.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE },
+    userLimits: { maxConcurrentRequests: env.USER_MAX_CONCURRENT_REQUESTS || undefined, qidoMaxLimit: env.QIDO_MAX_LIMIT },
     bodyLimits: { uploadBytes: env.STOW_MAX_BYTES, otherBytes: env.MAX_BODY_BYTES },
     requestTimeoutSeconds: env.REQUEST_TIMEOUT_SECONDS,
     logLevel: env.LOG_LEVEL,

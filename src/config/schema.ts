@@ -120,6 +120,8 @@ export const envSchema = z
     STUDY_ACCESS_CACHE_SECONDS: integer('must be a number of seconds (0-3600)', (value) => value >= 0 && value <= 3600).default(30),
     RATE_LIMIT_LOGIN_PER_MINUTE: positiveInt.default(60),
     RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: positiveInt.default(30),
+    USER_MAX_CONCURRENT_REQUESTS: integer('must be a number of requests (0-10000; 0 = unlimited)', (value) => value >= 0 && value <= 10_000).default(0),
+    QIDO_MAX_LIMIT: positiveInt.optional(),
     MAX_BODY_BYTES: positiveInt.default(1_048_576),
     REQUEST_TIMEOUT_SECONDS: positiveInt.default(600),
     STOW_MAX_BYTES: positiveInt.default(4_294_967_296),

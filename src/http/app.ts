@@ -18,6 +18,7 @@ import { classifyRequest } from './classify.js';
 import type { OrthancClient } from './orthanc-client.js';
 import { shareRoutes } from './share-routes.js';
 import type { ShareLinks } from '../share/share-links.js';
+import { explorerContentSecurityPolicy } from './content-security.js';
 import { corsForDicomweb } from './cors.js';
 import { errorHandler, notFound } from './error-handler.js';
 import { requestState } from './locals.js';
@@ -26,10 +27,12 @@ import { observeRequests } from './observe.js';
 import { browserSession } from './session.js';
 import { opsRoutes } from './ops-routes.js';
 import { proxyToOrthanc } from './proxy.js';
+import { limitQidoResults } from './qido-limit.js';
 import type { RateLimiting } from './rate-limit.js';
 import { assignRequestId } from './request-id.js';
 import { enforceStudyAccess } from './study-access.js';
 import type { StudyLookup } from './study-lookup.js';
+import { limitUserConcurrency, type ConcurrencySlots } from './user-concurrency.js';
 import { serveViewer } from './viewer.js';
 import { viewerPageGuard } from './viewer-access.js';
 
@@ -47,6 +50,8 @@ export interface AppDependencies {
   /** The per-study access attribute of studies, from Orthanc (when STUDY_ACCESS_CLAIM is set). */
   studyLookup: StudyLookup | undefined;
   rateLimits: RateLimiting;
+  /** Per-user request slots; set when USER_MAX_CONCURRENT_REQUESTS is. */
+  userSlots: ConcurrencySlots | undefined;
   readinessChecks: Record<string, ReadinessCheck>;
   metrics: GatewayMetrics;
   audit: AuditLog;
@@ -61,7 +66,7 @@ function forProxiedRoutes(...stages: RequestHandler[]): RequestHandler {
 
 function securityHeaders(config: Config): RequestHandler {
   return helmet({
-    // Orthanc Explorer and OHIF ship their own scripts and styles; their CSP belongs to the UI issue.
+    // Set per UI instead: the viewer (viewer.ts), Orthanc Explorer and the gateway's own pages (content-security.ts, error-page.ts).
     contentSecurityPolicy: false,
     crossOriginEmbedderPolicy: false,
     // Full referrer within the site only: query strings (patient names in QIDO) never leave it.
@@ -72,8 +77,8 @@ function securityHeaders(config: Config): RequestHandler {
 
 /**
  * The request pipeline, top to bottom: request id → classify (refuse unclean paths) → browser
- * session → /auth routes → for /pacs and /pacs-admin: authenticate → authorize → per-study access
- * (when configured) → proxy → viewer.
+ * session → /auth routes → for /pacs and /pacs-admin: authenticate → authorize → QIDO limit clamp →
+ * per-user concurrency → per-study access (each when configured) → proxy → viewer.
  */
 export function createApp(deps: AppDependencies): Express {
   const { config, logger, bearer, sessions, oidc, upstreamAgent, readinessChecks, rateLimits } = deps;
@@ -108,15 +113,27 @@ export function createApp(deps: AppDependencies): Express {
   app.use(browserSession(deps.sessionMiddleware));
   app.use(shareRoutes({ config, shareLinks: deps.shareLinks, sessions, orthancClient: deps.orthancClient, studyLookup: deps.studyLookup, authenticate: identify }));
   app.use(authRoutes({ publicUrl: config.publicUrl, oidc, sessions, authenticate: identify, logger }));
+  const { qidoMaxLimit, maxConcurrentRequests } = config.userLimits;
+  app.use('/pacs-admin/app/', explorerContentSecurityPolicy);
   app.use(
     forProxiedRoutes(
       identify,
       authorize({ roles: config.roles, allowDangerous: config.adminAllowDangerous, ...(studyAccess ? { studyAccess } : {}) }),
+      // The clamp comes first: per-study access then pages the (clamped) limit itself.
+      ...(qidoMaxLimit ? [limitQidoResults(qidoMaxLimit)] : []),
+      ...(deps.userSlots && maxConcurrentRequests ? [limitUserConcurrency(deps.userSlots, maxConcurrentRequests)] : []),
       ...studyAccessStage,
       proxyToOrthanc({ publicUrl: config.publicUrl, orthanc: config.orthanc, agent: upstreamAgent, logger }),
     ),
   );
-  if (config.ohifDist) app.use(serveViewer(config.ohifDist, viewerPageGuard(config.viewerAccess, sessions, config.roles)));
+  if (config.ohifDist) {
+    app.use(
+      serveViewer(config.ohifDist, {
+        pageGuard: viewerPageGuard(config.viewerAccess, sessions, config.roles),
+        identityProviderOrigin: config.viewerAccess === 'public' ? new URL(config.oidc.issuer).origin : undefined,
+      }),
+    );
+  }
   app.use(notFound);
   app.use(errorHandler(logger));
   return app;

@@ -1,6 +1,7 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
+import { viewerContentSecurityPolicy } from './content-security.js';
 
 /** Gateway paths that must never turn into the viewer's index.html. */
 const RESERVED_PREFIXES = ['/pacs', '/pacs-admin', '/auth', '/share', '/healthz', '/readyz', '/metrics'];
@@ -22,16 +23,24 @@ function setCacheControl(res: Response, path: string): void {
   res.setHeader('Cache-Control', HASHED_FILE.test(basename(path)) ? 'public, max-age=31536000, immutable' : 'no-cache');
 }
 
+export interface ViewerOptions {
+  /** Decides who may load the viewer's pages. */
+  pageGuard: RequestHandler;
+  /** Set when OHIF signs in itself (VIEWER_ACCESS=public): its Content-Security-Policy lets it reach the IdP. */
+  identityProviderOrigin: string | undefined;
+}
+
 /**
  * Serves a built OHIF viewer (OHIF_DIST) at `/`: its files as they are, and index.html for browser
  * navigations to any other path outside the gateway's own routes (the viewer routes itself). Anything
- * else falls through to the JSON 404. `pageGuard` decides who may load the viewer's pages.
+ * else falls through to the JSON 404. Every answer carries the viewer's Content-Security-Policy.
  */
-export function serveViewer(ohifDist: string, pageGuard: RequestHandler): Router {
+export function serveViewer(ohifDist: string, { pageGuard, identityProviderOrigin }: ViewerOptions): Router {
   const root = resolve(ohifDist);
   if (!existsSync(join(root, 'index.html'))) {
     throw new Error(`OHIF_DIST=${ohifDist} has no index.html: point OHIF_DIST at a built OHIF viewer (npm run dev fetches one with scripts/fetch-ohif.mjs)`);
   }
+  const indexHtml = readFileSync(join(root, 'index.html'), 'utf8');
 
   const historyFallback: RequestHandler = (req, res, next) => {
     if (!isNavigation(req) || isReserved(req.path)) return next();
@@ -40,6 +49,7 @@ export function serveViewer(ohifDist: string, pageGuard: RequestHandler): Router
   };
 
   const router = Router();
+  router.use(viewerContentSecurityPolicy({ indexHtml, identityProviderOrigin }));
   router.use(express.static(root, { index: false, redirect: false, dotfiles: 'ignore', setHeaders: setCacheControl }));
   router.use((req, res, next) => (isNavigation(req) && !isReserved(req.path) ? pageGuard(req, res, next) : next()));
   router.use(historyFallback);

@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import type { ErrorCode } from '../errors.js';
+import { isQidoSearch } from '../policy/qido-limit.js';
 import type { Route, RouteClass } from '../policy/routes.js';
 import { loggerOptions, type Logger } from './logger.js';
 import { AUTH_FAILURE_REASONS, type AuthFailureReason } from './metrics.js';
@@ -51,9 +52,6 @@ export interface AuditEvent extends AuditUids {
 /** What an /auth route tells the audit about its request; the rest is filled in when the response ends. */
 export type AuditNote = Pick<AuditEvent, 'event' | 'action'> & Partial<Pick<AuditEvent, 'user' | 'via' | 'reason' | 'sessionsEnded'>>;
 
-/** QIDO-RS search resources: a path ending in one of these is a search, anything else a retrieve. */
-const SEARCH_RESOURCES = new Set(['studies', 'series', 'instances']);
-
 /** The action of an allowed request on a proxied route. */
 export function accessAction(route: Pick<Route, 'class' | 'upstreamPath'>): AccessAction {
   switch (route.class) {
@@ -63,7 +61,7 @@ export function accessAction(route: Pick<Route, 'class' | 'upstreamPath'>): Acce
     case 'dicomweb-store':
       return 'store';
     case 'dicomweb-read':
-      return SEARCH_RESOURCES.has(route.upstreamPath.split('/').pop() ?? '') ? 'search' : 'retrieve';
+      return isQidoSearch(route) ? 'search' : 'retrieve';
     case 'wado-uri':
     case 'preview':
       return 'retrieve';

@@ -144,6 +144,7 @@ async function bearerViewerJourney(
   }
   expect(basicChallenges(watch)).toEqual([]);
   expect(watch.dialogs).toEqual([]);
+  expect(watch.cspViolations).toEqual([]);
   return sent;
 }
 
@@ -181,6 +182,9 @@ describe('Bearer mode: OHIF signs in by itself and sends Authorization: Bearer',
     try {
       await shots.run([page], async () => {
         await bearerViewerJourney(page, watch, shots, publicViewerGateway.url, publicViewerGateway.url);
+        // The viewer's Content-Security-Policy lets OHIF reach the IdP (discovery, keys, tokens) and nothing else.
+        const viewerPage = watch.responses.find((response) => response.url() === `${publicViewerGateway.url}/` && response.status() === 200);
+        expect(viewerPage?.headers()['content-security-policy']).toContain(`connect-src 'self' ${new URL(stack.idp.issuer).origin};`);
       });
     } finally {
       shots.note('page errors', watch.errors);

@@ -101,6 +101,10 @@ describe('session mode: OHIF served by the gateway', () => {
         const thumbnails = await waitForThumbnails(page, 1);
         expect(thumbnails[0]?.width).toBeGreaterThan(0);
         await shots.shot(page, 'ct rendered');
+        // Rendered under the viewer's Content-Security-Policy, without a single violation.
+        const viewerPage = watch.responses.find((response) => response.url() === `${gatewayUrl}/` && response.status() === 200);
+        expect(viewerPage?.headers()['content-security-policy']).toMatch(/script-src 'self' 'sha256-[^']+'.*'wasm-unsafe-eval'/);
+        expect(watch.cspViolations).toEqual([]);
 
         // Everything OHIF asked of DICOMweb went through the gateway with the session cookie and succeeded.
         const dicomweb = watch.responses.filter(isDicomweb);
@@ -213,6 +217,14 @@ describe('session mode: OHIF served by the gateway', () => {
         await ctSeries.click();
         await admin.page.locator('#list-instances li').nth(9).waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
         await shots.shot(admin.page, 'admin explorer series instances');
+        // The upload page's one inline handler (allowed by its hash) still opens the file chooser.
+        await admin.page.goto(`${explorer}#upload`);
+        const chooser = admin.page.waitForEvent('filechooser', { timeout: STEP_TIMEOUT });
+        await admin.page.locator('#fileupload-proxy').click();
+        await chooser;
+        const explorerPage = admin.watch.responses.find((response) => response.url() === explorer && response.status() === 200);
+        expect(explorerPage?.headers()['content-security-policy']).toMatch(/default-src 'self'/);
+        expect(admin.watch.cspViolations).toEqual([]);
         const adminCalls = admin.watch.responses.filter((response) => response.url().startsWith(`${gatewayUrl}/pacs-admin/`));
         expect(adminCalls.filter((response) => response.status() >= 400).map((r) => `${r.status()} ${r.url()}`)).toEqual([]);
         expect(basicChallenges(admin.watch)).toEqual([]);
@@ -351,6 +363,7 @@ describe('session mode: OHIF served by the gateway', () => {
         expect(notStored.status === 204 || ((await notStored.json()) as unknown[]).length === 0).toBe(true);
         expect(basicChallenges(uploader.watch)).toEqual([]);
         expect(basicChallenges(viewer.watch)).toEqual([]);
+        expect([...uploader.watch.cspViolations, ...viewer.watch.cspViolations]).toEqual([]);
       });
     } finally {
       shots.note('page errors', [...uploader.watch.errors, ...viewer.watch.errors]);

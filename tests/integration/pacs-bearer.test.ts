@@ -214,10 +214,18 @@ describe('/pacs-admin', () => {
     expect(response.headers.get('location')).toBe(`${gateway.config.publicUrl}/pacs-admin/app/explorer.html`);
   });
 
-  it('serves Orthanc Explorer to the admin role', async () => {
+  it('serves Orthanc Explorer to the admin role, under its Content-Security-Policy', async () => {
     const response = await get('/pacs-admin/app/explorer.html', tokens.admin);
     expect(response.status).toBe(200);
-    expect(await response.text()).toContain('<html');
+    const html = await response.text();
+    expect(html).toContain('<html');
+    const policy = response.headers.get('content-security-policy') ?? '';
+    expect(policy).toMatch(/(^|;)default-src 'self';/);
+    expect(policy).toMatch(/script-src 'self' 'unsafe-hashes' 'sha256-[^']+';/);
+    expect(policy).toContain("frame-ancestors 'self'");
+    // The one inline handler the hash allows is still the one Explorer has (else its upload button breaks).
+    expect(html.match(/ on[a-z]+="[^"]*"/g)).toEqual([` onclick="$('#fileupload').click()"`]);
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
   });
 
   it.each(['viewer', 'uploader', 'norole'] as const)('is 403 for %s', async (user) => {

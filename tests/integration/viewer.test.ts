@@ -71,6 +71,19 @@ describe('OHIF viewer at /', () => {
     expect(await response.text()).toBe(indexHtml);
   });
 
+  it.each(['/', '/viewer?StudyInstanceUIDs=1.2.3', '/app-config.js'])("%s carries the viewer's Content-Security-Policy", async (path) => {
+    const policy = (await get(path)).headers.get('content-security-policy') ?? '';
+    const directives = new Map(policy.split(';').map((directive) => { const [name = '', ...values] = directive.trim().split(/\s+/); return [name, values]; }));
+    // OHIF's two inline scripts by hash, its WebAssembly codecs, nothing evaluated from strings.
+    expect(directives.get('script-src')).toEqual(["'self'", expect.stringMatching(/^'sha256-/), expect.stringMatching(/^'sha256-/), "'wasm-unsafe-eval'"]);
+    expect(directives.get('worker-src')).toEqual(["'self'", 'blob:']);
+    expect(directives.get('img-src')).toEqual(["'self'", 'data:', 'blob:']);
+    // VIEWER_ACCESS=public: OHIF signs in itself, at the IdP's origin.
+    expect(directives.get('connect-src')).toEqual(["'self'", new URL(issuer.issuer).origin]);
+    expect(directives.get('object-src')).toEqual(["'none'"]);
+    expect(directives.get('frame-ancestors')).toEqual(["'self'"]);
+  });
+
   it('answers HEAD on a deep link like GET, without a body', async () => {
     const response = await get('/viewer', HTML, 'HEAD');
     expect(response.status).toBe(200);

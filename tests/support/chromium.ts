@@ -38,11 +38,23 @@ export interface PageWatch {
   readonly dialogs: string[];
   /** Console errors and uncaught page errors, for the artifacts log. */
   readonly errors: string[];
+  /**
+   * Content-Security-Policy violations: Chromium's own console reports ("Refused to … because it
+   * violates …") and `securitypolicyviolation` events (see CSP_VIOLATION_LISTENER), with the page URL.
+   */
+  readonly cspViolations: string[];
 }
+
+const CSP_VIOLATION_PREFIX = 'csp-violation:';
+
+/** Runs in every document before its own scripts: reports each violation event on the console. */
+const CSP_VIOLATION_LISTENER = `document.addEventListener('securitypolicyviolation', (event) => {
+  console.error(${JSON.stringify(CSP_VIOLATION_PREFIX)} + ' ' + event.effectiveDirective + ' blocked ' + (event.blockedURI || 'inline') + ' in ' + event.documentURI);
+});`;
 
 /** Records what a page does, so tests can assert on it and failures leave a readable log. */
 export function watchPage(page: Page): PageWatch {
-  const watch: PageWatch = { responses: [], dialogs: [], errors: [] };
+  const watch: PageWatch = { responses: [], dialogs: [], errors: [], cspViolations: [] };
   page.on('response', (response) => watch.responses.push(response));
   page.on('dialog', (dialog) => {
     watch.dialogs.push(`${dialog.type()}: ${dialog.message()}`);
@@ -50,6 +62,9 @@ export function watchPage(page: Page): PageWatch {
   });
   page.on('console', (message: ConsoleMessage) => {
     if (message.type() === 'error') watch.errors.push(`console: ${message.text()}`);
+    if (message.text().startsWith(CSP_VIOLATION_PREFIX) || /Content Security Policy/.test(message.text())) {
+      watch.cspViolations.push(`${message.text()} (page ${page.url()})`);
+    }
   });
   page.on('pageerror', (error) => watch.errors.push(`pageerror: ${error.message}`));
   return watch;
@@ -123,6 +138,7 @@ function slug(text: string): string {
 /** A new isolated context (its own cookies and storage) with a page of a size OHIF lays out well. */
 export async function newPage(browser: Browser): Promise<{ context: BrowserContext; page: Page; watch: PageWatch }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ignoreHTTPSErrors: false });
+  await context.addInitScript(CSP_VIOLATION_LISTENER);
   const page = await context.newPage();
   return { context, page, watch: watchPage(page) };
 }

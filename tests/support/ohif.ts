@@ -2,8 +2,9 @@
  * The real OHIF viewer in e2e tests: the pinned build (scripts/fetch-ohif.mjs), Bearer-mode copies of
  * it with a substituted app-config.js, and page checks that look at pixels rather than the DOM.
  *
- * Browser-side code is passed to page.evaluate / waitForFunction as strings: the project's
- * tsconfig has no DOM lib, and these few lines are easier to read as the JavaScript they are.
+ * Browser-side code is passed to page.evaluate as strings: the project's tsconfig has no DOM lib,
+ * and these few lines are easier to read as the JavaScript they are. (Not page.waitForFunction: it
+ * compiles a string with eval inside the page, which the viewer's Content-Security-Policy refuses.)
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
@@ -108,12 +109,26 @@ const CANVAS_STATS = `(selector) => {
  * phantom of tests/support/dicom.ts has a black background, a grey body and a bright disc.
  */
 export async function waitForRenderedViewport(page: Page, timeout = 60_000): Promise<PixelStats> {
-  const handle = await page.waitForFunction(
+  return pollInPage<PixelStats>(
+    page,
     `(() => { const s = (${CANVAS_STATS})('.cornerstone-canvas'); return s && s.distinct >= 8 && s.dark > 0.05 && s.mid > 0.1 && s.bright > 0.005 ? s : null; })()`,
-    undefined,
-    { timeout, polling: 250 },
+    timeout,
   );
-  return (await handle.jsonValue()) as PixelStats;
+}
+
+/**
+ * Evaluates `expression` in the page every 250 ms until it yields something other than null /
+ * undefined / false, and returns that (as page.waitForFunction would, without eval in the page).
+ */
+export async function pollInPage<T>(page: Page, expression: string, timeout = 60_000): Promise<T> {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    // A navigation in progress destroys the execution context: try again on the next round.
+    const value = await page.evaluate<unknown>(expression).catch(() => null);
+    if (value !== null && value !== undefined && value !== false) return value as T;
+    if (Date.now() > deadline) throw new Error(`pollInPage: timed out after ${timeout} ms waiting for ${expression.slice(0, 120)}…`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
 
 /** Browser-side: draws every study-browser thumbnail image into a canvas and reports its size and distinct grey levels. */
@@ -132,12 +147,11 @@ const THUMBNAILS = `(() => Array.from(document.querySelectorAll('[data-cy="study
 
 /** Waits until `count` series thumbnails show real images (non-empty, more than a few grey levels). */
 export async function waitForThumbnails(page: Page, count = 1, timeout = 60_000): Promise<Array<{ width: number; distinct: number }>> {
-  const handle = await page.waitForFunction(
+  return pollInPage<Array<{ width: number; distinct: number }>>(
+    page,
     `(() => { const t = ${THUMBNAILS}; return t.filter((x) => x.width > 0 && x.distinct >= 3).length >= ${count} ? t : null; })()`,
-    undefined,
-    { timeout, polling: 250 },
+    timeout,
   );
-  return (await handle.jsonValue()) as Array<{ width: number; distinct: number }>;
 }
 
 /** fetch() from inside the page (its cookies, its origin); returns the status and a few headers. */

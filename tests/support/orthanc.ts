@@ -25,6 +25,11 @@ export interface StartOrthancOptions {
    * would replace the logger). A Lua error counts as false. Default: allow everything.
    */
   luaFilter?: string;
+  /**
+   * Orthanc's own log at verbose level, written to a file (then not to output()): what its plugins
+   * received, e.g. the arguments of every QIDO-RS request (`qidoArguments()`), query string included.
+   */
+  verboseLog?: boolean;
 }
 
 export interface SeenRequest {
@@ -51,6 +56,11 @@ function parseHeaderLog(text: string): SeenRequest[] {
   return seen;
 }
 
+/** `… Arguments of QIDO-RS request: [limit=2] [PatientID=P1]` lines of Orthanc's verbose log. */
+function parseQidoArguments(log: string): string[][] {
+  return [...log.matchAll(/Arguments of QIDO-RS request:(.*)$/gm)].map((match) => [...match[1]!.matchAll(/\[([^\]]*)\]/g)].map((arg) => arg[1]!));
+}
+
 export interface TestOrthanc {
   url: string;
   port: number;
@@ -68,6 +78,11 @@ export interface TestOrthanc {
   seenHeaders(): Promise<SeenRequest[]>;
   /** Forget the requests seen so far (e.g. after test setup uploads). */
   clearSeenRequests(): Promise<void>;
+  /**
+   * With `verboseLog`: the arguments of each QIDO-RS request as Orthanc's DICOMweb plugin logged
+   * them, oldest first, e.g. `['limit=2', 'PatientID=P1']` (the request log above has no query strings).
+   */
+  qidoArguments(): Promise<string[][]>;
   /** Captured Orthanc log output (tail). */
   output(): string;
   stop(): Promise<void>;
@@ -185,7 +200,9 @@ async function startOnce(opts: StartOrthancOptions): Promise<TestOrthanc> {
 
   const url = `http://127.0.0.1:${port}`;
   const auth = orthancBasicAuth({ username, password });
-  const proc: ManagedProcess = spawnManaged(ORTHANC_BINARY, [configPath], { cwd: dir });
+  const logFile = join(dir, 'orthanc.log');
+  const args = opts.verboseLog ? ['--verbose', `--logfile=${logFile}`, configPath] : [configPath];
+  const proc: ManagedProcess = spawnManaged(ORTHANC_BINARY, args, { cwd: dir });
   const cleanup = async (): Promise<void> => {
     await stopProcess(proc, { timeoutMs: 10_000 });
     if (!opts.dir) await rm(dir, { recursive: true, force: true });
@@ -236,6 +253,7 @@ async function startOnce(opts: StartOrthancOptions): Promise<TestOrthanc> {
     requestCount: async () => (await seenRequests()).length,
     seenHeaders: async () => parseHeaderLog(await readFile(`${requestLog}.headers`, 'utf8').catch(() => '')),
     clearSeenRequests,
+    qidoArguments: async () => parseQidoArguments(await readFile(logFile, 'utf8').catch(() => '')),
     output: () => proc.output(),
     stop: () => (stopped ??= cleanup()),
   };

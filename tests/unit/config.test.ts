@@ -64,6 +64,7 @@ describe('loadConfig: defaults from a minimal environment', () => {
       trustProxy: false,
       viewerAccess: 'session',
       rateLimits: { loginPerMinute: 60, authFailuresPerMinute: 30 },
+      userLimits: { maxConcurrentRequests: undefined, qidoMaxLimit: undefined },
       bodyLimits: { uploadBytes: 4_294_967_296, otherBytes: 1_048_576 },
       requestTimeoutSeconds: 600,
       share: { roles: ['pacs-uploader', 'pacs-admin'], maxSeconds: 604_800 },
@@ -145,6 +146,9 @@ describe('loadConfig: values are read and shaped', () => {
     { name: 'ADMIN_ALLOW_DANGEROUS', value: 'true', pick: (c: Cfg) => c.adminAllowDangerous, expected: true },
     { name: 'ADMIN_ALLOW_DANGEROUS', value: 'no', pick: (c: Cfg) => c.adminAllowDangerous, expected: false },
     { name: 'FORWARD_IDENTITY_HEADERS', value: 'true', pick: (c: Cfg) => c.orthanc.forwardIdentityHeaders, expected: true },
+    { name: 'USER_MAX_CONCURRENT_REQUESTS', value: '8', pick: (c: Cfg) => c.userLimits.maxConcurrentRequests, expected: 8 },
+    { name: 'USER_MAX_CONCURRENT_REQUESTS', value: '0', pick: (c: Cfg) => c.userLimits.maxConcurrentRequests, expected: undefined },
+    { name: 'QIDO_MAX_LIMIT', value: '500', pick: (c: Cfg) => c.userLimits.qidoMaxLimit, expected: 500 },
     { name: 'OHIF_DIST', value: '/srv/ohif', pick: (c: Cfg) => c.ohifDist, expected: '/srv/ohif' },
     { name: 'LOG_LEVEL', value: 'debug', pick: (c: Cfg) => c.logLevel, expected: 'debug' },
     { name: 'AUDIT_LOG_FILE', value: '/var/log/gateway/audit.log', pick: (c: Cfg) => c.auditLogFile, expected: '/var/log/gateway/audit.log' },
@@ -259,6 +263,9 @@ describe('loadConfig: each problem names its variable', () => {
     { problem: 'STUDY_ACCESS_BYPASS_ROLES without the claim', env: { STUDY_ACCESS_BYPASS_ROLES: 'pacs-admin' }, variables: ['STUDY_ACCESS_BYPASS_ROLES'], message: /STUDY_ACCESS_CLAIM/ },
     { problem: 'STUDY_ACCESS_BYPASS_ROLES with a bad name', env: { STUDY_ACCESS_CLAIM: 'institution', STUDY_ACCESS_BYPASS_ROLES: 'pacs admin' }, variables: ['STUDY_ACCESS_BYPASS_ROLES'], message: /role name/ },
     { problem: 'STUDY_ACCESS_CACHE_SECONDS too long', env: { STUDY_ACCESS_CACHE_SECONDS: '3601' }, variables: ['STUDY_ACCESS_CACHE_SECONDS'], message: /seconds/ },
+    { problem: 'USER_MAX_CONCURRENT_REQUESTS negative', env: { USER_MAX_CONCURRENT_REQUESTS: '-1' }, variables: ['USER_MAX_CONCURRENT_REQUESTS'], message: /0-10000/ },
+    { problem: 'USER_MAX_CONCURRENT_REQUESTS not a number', env: { USER_MAX_CONCURRENT_REQUESTS: 'many' }, variables: ['USER_MAX_CONCURRENT_REQUESTS'], message: /0-10000/ },
+    { problem: 'QIDO_MAX_LIMIT zero', env: { QIDO_MAX_LIMIT: '0' }, variables: ['QIDO_MAX_LIMIT'], message: /positive/ },
     { problem: 'unknown LOG_LEVEL', env: { LOG_LEVEL: 'verbose' }, variables: ['LOG_LEVEL'], message: /info/ },
   ])('$problem', ({ env, variables, message }) => {
     const error = configError({ ...MINIMAL, ...env });

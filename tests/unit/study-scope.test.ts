@@ -1,21 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import { evaluate, type PolicyOptions } from '../../src/policy/evaluate.js';
-import { normalizeTarget } from '../../src/policy/normalize.js';
-import { classify, type Route } from '../../src/policy/routes.js';
 import { restrictQueryToStudy } from '../../src/policy/study-scope.js';
+import { routeFor as route } from '../support/routes.js';
 
 const OPTIONS: PolicyOptions = { roles: { viewer: 'pacs-viewer', uploader: 'pacs-uploader', admin: 'pacs-admin' }, allowDangerous: true };
 const SHARED = '1.2.3';
 const OTHER = '4.5.6';
 const recipient = { roles: [], studyScope: SHARED };
-
-function route(method: string, target: string): Route {
-  const normalized = normalizeTarget(target);
-  if (!normalized.ok) throw new Error(normalized.reason);
-  const classification = classify(method, normalized.segments, normalized.query);
-  if (classification.kind !== 'route') throw new Error(`${target} is not a route`);
-  return classification.route;
-}
 
 describe('a share-link recipient (study scope)', () => {
   it.each([
