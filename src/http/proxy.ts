@@ -10,10 +10,12 @@ import { sendError } from './error-handler.js';
 import { requestState } from './locals.js';
 import { createMultipartCompletenessCheck, isCloseDelimited, multipartBoundary } from './multipart-guard.js';
 import { relayStream } from './relay-stream.js';
+import { createUnpooledUpstreamAgent } from './upstream-agent.js';
 import { createUpstreamLimit } from './upstream-limit.js';
 import { clientResponseHeaders, prepareUpstreamRequest } from './proxy-headers.js';
 import { describeProxyErrorPage, describeUpstreamError, isProxyErrorPage, readErrorPage } from './upstream-errors.js';
 import { createUpstreamIdentity } from './upstream-identity.js';
+import { isStaleConnectionFailure } from './upstream-retry.js';
 import { createUrlRewriteStream, isRewritableContentType, rewriteLocation, type UrlRewrite } from './url-rewrite.js';
 
 export interface ProxyOptions {
@@ -31,7 +33,14 @@ interface RelayContext {
   logger: Logger;
 }
 
+/** How http-proxy sends a request to Orthanc (the first attempt through http-proxy-middleware, a retry directly). */
+type UpstreamOptions = { target: string; agent: Agent; changeOrigin: true; xfwd: false; selfHandleResponse: true };
+
 const timedOut = new WeakSet<IncomingMessage>();
+/** The request's current request to Orthanc, whether Orthanc answered it, and whether it is a retry. */
+const upstreamRequests = new WeakMap<IncomingMessage, ClientRequest>();
+const answered = new WeakSet<IncomingMessage>();
+const retried = new WeakSet<IncomingMessage>();
 /** Which Orthanc credential a request was sent with (its label, for the 401 message). */
 const credentialUsed = new WeakMap<IncomingMessage, string>();
 
@@ -86,7 +95,7 @@ function relayResponse(proxyRes: IncomingMessage, req: Request, res: Response, c
   });
 }
 
-function gatewayPlugin({ publicUrl, orthanc, logger }: ProxyOptions): Plugin<Request, Response> {
+function gatewayPlugin({ publicUrl, orthanc, logger }: ProxyOptions, retryOptions: UpstreamOptions): Plugin<Request, Response> {
   const base = new URL(publicUrl);
   const forwarded = `host=${base.host};proto=${base.protocol.replace(':', '')}`;
   // Basic header values for the service user and every per-role user are computed here, once.
@@ -104,6 +113,7 @@ function gatewayPlugin({ publicUrl, orthanc, logger }: ProxyOptions): Plugin<Req
       if (proxyReq.headersSent) return void proxyReq.destroy(new Error('the upstream request was queued past its header preparation'));
       const { credential, headers } = resolveIdentity(requestState(res).principal);
       credentialUsed.set(req, credential.label);
+      upstreamRequests.set(req, proxyReq);
       prepareUpstreamRequest(proxyReq, { authorization: credential.authorization, forwarded, identityHeaders: headers });
       proxyReq.setTimeout(orthanc.timeoutMs, () => {
         timedOut.add(req);
@@ -111,9 +121,22 @@ function gatewayPlugin({ publicUrl, orthanc, logger }: ProxyOptions): Plugin<Req
       });
       countStreamedBody(req, proxyReq, requestState(res).streamedBodyLimit);
     });
-    proxyServer.on('proxyRes', (proxyRes: IncomingMessage, req: Request, res: Response) => relayResponse(proxyRes, req, res, context));
+    proxyServer.on('proxyRes', (proxyRes: IncomingMessage, req: Request, res: Response) => {
+      answered.add(req);
+      relayResponse(proxyRes, req, res, context);
+    });
+    // See upstream-retry.ts: a request that met a connection Orthanc was closing goes once more, on a new one.
+    const retryOnNewConnection = (error: NodeJS.ErrnoException, req: Request, res: Response): boolean => {
+      if (retried.has(req) || answered.has(req) || timedOut.has(req) || res.headersSent) return false;
+      if (!isStaleConnectionFailure(error, req, upstreamRequests.get(req))) return false;
+      retried.add(req);
+      logger.info({ requestId: requestState(res).requestId, code: error.code }, 'Orthanc closed a reused connection before answering: retrying on a new connection');
+      proxyServer.web(req, res, retryOptions);
+      return true;
+    };
     proxyServer.on('error', (error: Error, req: Request, res: Response | Socket) => {
       if (!('writeHead' in res)) return res.destroy();
+      if (retryOnNewConnection(error, req, res)) return;
       const failure = upstreamFailure(error as NodeJS.ErrnoException, req);
       requestState(res).upstreamError = failure.code === 'gateway_timeout' ? 'timeout' : 'unreachable';
       logger.warn({ err: error, requestId: requestState(res).requestId, hint: describeUpstreamError(error).hint }, failure.message);
@@ -129,14 +152,12 @@ function gatewayPlugin({ publicUrl, orthanc, logger }: ProxyOptions): Plugin<Req
  * caller's per-role Orthanc user) and optional identity headers, streaming both ways.
  */
 export function proxyToOrthanc(options: ProxyOptions): RequestHandler {
+  const upstream: UpstreamOptions = { target: options.orthanc.url, agent: options.agent, changeOrigin: true, xfwd: false, selfHandleResponse: true };
+  const retryOptions = { ...upstream, agent: createUnpooledUpstreamAgent(options.orthanc) };
   const middleware = createProxyMiddleware<Request, Response>({
-    target: options.orthanc.url,
-    agent: options.agent,
-    changeOrigin: true,
-    xfwd: false,
-    selfHandleResponse: true,
+    ...upstream,
     ejectPlugins: true,
-    plugins: [gatewayPlugin(options)],
+    plugins: [gatewayPlugin(options, retryOptions)],
     pathRewrite: (_path, req) => requestState(req.res!).upstreamTarget,
   });
   const limit = createUpstreamLimit(options.orthanc.maxConnections, options.orthanc.timeoutMs);
