@@ -41,6 +41,8 @@ const timedOut = new WeakSet<IncomingMessage>();
 const upstreamRequests = new WeakMap<IncomingMessage, ClientRequest>();
 const answered = new WeakSet<IncomingMessage>();
 const retried = new WeakSet<IncomingMessage>();
+/** Requests whose client went away before the response was complete (their upstream request is cancelled). */
+const clientGone = new WeakSet<IncomingMessage>();
 /** Which Orthanc credential a request was sent with (its label, for the 401 message). */
 const credentialUsed = new WeakMap<IncomingMessage, string>();
 
@@ -120,6 +122,14 @@ function gatewayPlugin({ publicUrl, orthanc, logger }: ProxyOptions, retryOption
         proxyReq.destroy(new Error('upstream timeout'));
       });
       countStreamedBody(req, proxyReq, requestState(res).streamedBodyLimit);
+      // The client gave up (a viewer scrolled past a frame): cancel the request to Orthanc too, which
+      // frees its connection at once. http-proxy alone only does that while the request body is still
+      // arriving; for a GET it would wait for Orthanc's answer (or ORTHANC_TIMEOUT_MS) into a closed socket.
+      res.once('close', () => {
+        if (res.writableFinished || proxyReq.destroyed) return;
+        clientGone.add(req);
+        proxyReq.destroy();
+      });
     });
     proxyServer.on('proxyRes', (proxyRes: IncomingMessage, req: Request, res: Response) => {
       answered.add(req);
@@ -136,6 +146,7 @@ function gatewayPlugin({ publicUrl, orthanc, logger }: ProxyOptions, retryOption
     };
     proxyServer.on('error', (error: Error, req: Request, res: Response | Socket) => {
       if (!('writeHead' in res)) return res.destroy();
+      if (clientGone.has(req)) return; // cancelled above: nobody to answer, nothing went wrong upstream
       if (retryOnNewConnection(error, req, res)) return;
       const failure = upstreamFailure(error as NodeJS.ErrnoException, req);
       requestState(res).upstreamError = failure.code === 'gateway_timeout' ? 'timeout' : 'unreachable';

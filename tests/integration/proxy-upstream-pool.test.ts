@@ -2,8 +2,8 @@
  * The proxy's connection pool and response relay against an Orthanc-like upstream that announces
  * `Keep-Alive: timeout=1` and closes idle connections after 1 s: connections are reused (Node's
  * default agent would open one per request), no request fails on a connection the upstream is
- * closing, and an upstream that cuts a body mid-way cuts the client's response without harming the
- * next request.
+ * closing, an upstream that cuts a body mid-way cuts the client's response without harming the
+ * next request, and a client that leaves before the answer cancels its request to the upstream.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,12 +13,25 @@ import { startTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 
 let upstream: http.Server;
 let upstreamConnections = 0;
+/** Requests to the slow upstream path whose connection closed before the upstream answered. */
+let slowRequestsCancelled = 0;
 let issuer: TestIssuer;
 let gateway: TestGateway;
 let token: string;
 
 beforeAll(async () => {
   upstream = http.createServer((req, res) => {
+    if (req.url?.endsWith('/metadata')) {
+      // Answers after 1.5 s, unless the gateway gave up on the request first.
+      const timer = setTimeout(() => res.writeHead(200, { 'content-type': 'application/dicom+json', 'content-length': '2' }).end('[]'), 1500);
+      res.on('close', () => {
+        if (!res.writableFinished) {
+          clearTimeout(timer);
+          slowRequestsCancelled++;
+        }
+      });
+      return;
+    }
     if (req.url?.endsWith('/frames/1')) {
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': '100000' });
       res.write(Buffer.alloc(10_000));
@@ -75,6 +88,20 @@ describe('proxy connection pool to an upstream with a 1 s keep-alive', () => {
     }
     expect(statuses.filter((status) => status !== 200)).toEqual([]);
   }, 15_000);
+
+  it('cancels the request to the upstream when the client goes away while waiting for the answer', async () => {
+    slowRequestsCancelled = 0;
+    const controller = new AbortController();
+    const pending = fetch(`${gateway.url}/pacs/dicom-web/studies/1.2.3/metadata`, { headers: { authorization: `Bearer ${token}` }, signal: controller.signal });
+    await sleep(300);
+    controller.abort();
+    await expect(pending).rejects.toThrow();
+    await sleep(300); // well before the upstream would answer (1.5 s)
+    expect(slowRequestsCancelled).toBe(1);
+    const next = await get('/studies');
+    expect(next.status).toBe(200);
+    await next.text();
+  });
 
   it('cuts the client response when the upstream cuts the body, and serves the next request', async () => {
     const response = await get('/studies/1.2.3/series/1.2.4/instances/1.2.5/frames/1');
