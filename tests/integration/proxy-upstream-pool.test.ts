@@ -6,21 +6,19 @@
  * next request, and a client that leaves before the answer cancels its request to the upstream.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { startTestIssuer, type TestIssuer } from '../support/test-issuer.js';
+import type { TestGateway } from '../support/gateway.js';
+import { startGatewayBeforeStandIn, type StandInStack } from '../support/stand-in-upstream.js';
 
-let upstream: http.Server;
 let upstreamConnections = 0;
 /** Requests to the slow upstream path whose connection closed before the upstream answered. */
 let slowRequestsCancelled = 0;
-let issuer: TestIssuer;
+let stack: StandInStack;
 let gateway: TestGateway;
 let token: string;
 
 beforeAll(async () => {
-  upstream = http.createServer((req, res) => {
+  const upstream = http.createServer((req, res) => {
     if (req.url?.endsWith('/metadata')) {
       // Answers after 1.5 s, unless the gateway gave up on the request first.
       const timer = setTimeout(() => res.writeHead(200, { 'content-type': 'application/dicom+json', 'content-length': '2' }).end('[]'), 1500);
@@ -43,22 +41,13 @@ beforeAll(async () => {
   });
   upstream.keepAliveTimeout = 1000; // answers `Keep-Alive: timeout=1`, like Orthanc
   upstream.on('connection', () => upstreamConnections++);
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-  issuer = await startTestIssuer();
-  token = await issuer.token('viewer', ['pacs-viewer']);
-  gateway = await startTestGateway({
-    OIDC_ISSUER: issuer.issuer,
-    ORTHANC_URL: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
-    ORTHANC_USERNAME: 'gateway',
-    ORTHANC_PASSWORD: 'upstream-password',
-  });
+  stack = await startGatewayBeforeStandIn(upstream);
+  gateway = stack.gateway;
+  token = await stack.issuer.token('viewer', ['pacs-viewer']);
 }, 30_000);
 
 afterAll(async () => {
-  await gateway?.close(1000);
-  await issuer?.stop();
-  upstream.closeAllConnections();
-  await new Promise((resolve) => upstream.close(resolve));
+  await stack?.stop();
 });
 
 const get = (path: string) => fetch(`${gateway.url}/pacs/dicom-web${path}`, { headers: { authorization: `Bearer ${token}` } });

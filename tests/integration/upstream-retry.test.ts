@@ -6,10 +6,9 @@
  * gateway's transport, not Orthanc's behaviour, and closes connections exactly when a request arrives.
  */
 import net from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { startTestIssuer, type TestIssuer } from '../support/test-issuer.js';
+import type { TestGateway } from '../support/gateway.js';
+import { startGatewayBeforeStandIn, type StandInStack } from '../support/stand-in-upstream.js';
 
 interface SeenRequest {
   method: string;
@@ -25,8 +24,7 @@ type Fault = { close: 'none' } | { close: 'reused' | 'every'; how: 'end' | 'rese
 let fault: Fault = { close: 'none' };
 const seen: SeenRequest[] = [];
 let connections = 0;
-let upstream: net.Server;
-let issuer: TestIssuer;
+let stack: StandInStack;
 let gateway: TestGateway;
 let viewerToken: string;
 let uploaderToken: string;
@@ -72,23 +70,14 @@ function serveConnection(socket: net.Socket): void {
 }
 
 beforeAll(async () => {
-  upstream = net.createServer(serveConnection);
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-  issuer = await startTestIssuer();
-  viewerToken = await issuer.token('viewer', ['pacs-viewer']);
-  uploaderToken = await issuer.token('uploader', ['pacs-uploader', 'pacs-viewer']);
-  gateway = await startTestGateway({
-    OIDC_ISSUER: issuer.issuer,
-    ORTHANC_URL: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
-    ORTHANC_USERNAME: 'gateway',
-    ORTHANC_PASSWORD: 'upstream-password',
-  });
+  stack = await startGatewayBeforeStandIn(net.createServer(serveConnection));
+  gateway = stack.gateway;
+  viewerToken = await stack.issuer.token('viewer', ['pacs-viewer']);
+  uploaderToken = await stack.issuer.token('uploader', ['pacs-uploader', 'pacs-viewer']);
 }, 30_000);
 
 afterAll(async () => {
-  await gateway?.close(1000);
-  await issuer?.stop();
-  await new Promise((resolve) => upstream.close(resolve));
+  await stack?.stop();
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
