@@ -10,11 +10,16 @@
  *   npm run bench -- --profile             gateway runs with --cpu-prof; top functions in bench/results/<label>-profile.txt
  *   npm run bench -- --gateway-root=DIR    run the gateway from another checkout (e.g. `git archive` of an older commit,
  *                                          with node_modules linked), to measure before/after in the same conditions
+ *   npm run bench -- --compare-root=DIR    also measure the gateway of another checkout as `before-*` targets, point by
+ *                                          point in the same run (same machine state for both)
  *   npm run bench -- --workers=1,2         WORKERS values of the trivial-upstream comparison (default 1,2)
+ *   npm run bench -- --entry=tsx           run the gateway's TypeScript through tsx instead of a tsc build (the smoke
+ *                                          run's default: no build step; tsx adds per-closure overhead, so never for numbers)
  *
  * Everything listens on loopback, on free ports, and stops at the end (or when this process dies).
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -55,7 +60,9 @@ const only = option('only')?.split(',');
 const label = option('label') ?? (smoke ? 'smoke' : 'latest');
 const outDir = option('out') ?? (smoke ? undefined : join(REPO_ROOT, 'bench', 'results'));
 const gatewayRoot = resolve(option('gateway-root') ?? REPO_ROOT);
+const compareRoot = option('compare-root') ? resolve(option('compare-root')!) : undefined;
 const workersOption = option('workers')?.split(',').map(Number);
+const entryKind = option('entry') ?? (smoke ? 'tsx' : 'build');
 
 /** Run lengths: the full run measures; the smoke run only proves every workload works (CI). */
 const settings = smoke
@@ -103,6 +110,31 @@ interface Target {
 
 const cleanups: Array<() => Promise<unknown>> = [];
 const points: Point[] = [];
+const gatewayWarnings: Record<string, string[]> = {};
+
+/**
+ * What a gateway printed besides its info lines: Node process warnings (e.g. a listener leak
+ * warning per request, which once cost more than the request) and log lines at warn and above.
+ */
+function collectWarnings(name: string, gateway: BenchProcess): void {
+  const lines = gateway.log().split('\n').filter((line) => {
+    if (!line.trim()) return false;
+    if (!line.startsWith('{')) return !line.startsWith('(Use `node --trace-warnings');
+    try {
+      const entry = JSON.parse(line) as { level?: number; check?: string };
+      return (entry.level ?? 0) >= 40 && entry.check === undefined; // start-up check findings are expected here
+    } catch {
+      return true;
+    }
+  });
+  const counts = new Map<string, number>();
+  for (const line of lines) {
+    const key = line.replace(/\(node:\d+\)/, '(node)').replace(/"time":"[^"]+",?/, '').slice(0, 300);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  gatewayWarnings[name] = [...counts].map(([line, count]) => `${count}× ${line}`);
+  if (counts.size) log(`${name} printed warnings:\n  ${gatewayWarnings[name].slice(0, 5).join('\n  ')}`);
+}
 
 /** Runs `work` while metering the target's proxy, the upstream and this process. */
 async function measured<T>(
@@ -129,10 +161,16 @@ async function measured<T>(
   };
 }
 
-/** On a shared machine, start each point when other work leaves the CPUs (nearly) idle, for up to 20 s. */
+/**
+ * On a shared machine, start each point when other work leaves the CPUs (nearly) idle: up to 8 s
+ * per point and 2 minutes per run, so the run stays bounded however busy the machine is.
+ */
+let quietBudgetMs = 120_000;
 async function quietStart(): Promise<void> {
-  if (smoke) return;
-  const share = await waitForQuiet(0.1, 20_000);
+  if (smoke || quietBudgetMs <= 0) return;
+  const started = Date.now();
+  const share = await waitForQuiet(0.1, Math.min(8_000, quietBudgetMs));
+  quietBudgetMs -= Date.now() - started;
   if (share > 0.1) log(`other work keeps ${(share * 100).toFixed(0)}% of the CPUs busy: measuring anyway`);
 }
 
@@ -177,8 +215,29 @@ async function transferPoint(workload: 'wado-study' | 'stow', target: Target, up
   );
 }
 
+/**
+ * The gateway as production runs it: compiled by tsc (`npm run build`), afresh into .bench-build/ of
+ * the gateway's checkout. Type errors elsewhere in a tree under edit do not stop tsc from emitting.
+ */
+function buildGateway(root: string): string[] {
+  if (entryKind === 'tsx') return ['--import', 'tsx', 'src/main.ts'];
+  const outDir = join(root, '.bench-build');
+  rmSync(outDir, { recursive: true, force: true });
+  const started = Date.now();
+  try {
+    execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', outDir], { cwd: root, stdio: 'pipe' });
+  } catch (error) {
+    if (!existsSync(join(outDir, 'main.js'))) throw error;
+    log(`tsc reported errors in ${root} but emitted the gateway; measuring that build`);
+  }
+  log(`gateway built with tsc in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return [join(outDir, 'main.js')];
+}
+
 async function main(): Promise<void> {
   const started = new Date();
+  const gatewayEntry = buildGateway(gatewayRoot);
+  const compareEntry = compareRoot ? buildGateway(compareRoot) : undefined;
   const loadBefore = loadavg()[0]!;
   if (!smoke && loadBefore > 1) log(`warning: load average ${loadBefore.toFixed(1)} before the run: other work on this machine skews the numbers`);
   const dir = await mkdtemp(join(tmpdir(), 'gateway-bench-'));
@@ -225,10 +284,14 @@ async function main(): Promise<void> {
     cleanups.push(() => proc.stop());
     return proc;
   };
-  const [orthancProxies, trivialProxies] = await Promise.all([
+  const startCompared = (env: Record<string, string>, name: string) =>
+    compareRoot && compareEntry
+      ? startGatewayProcess({ env, workers: 1, nodeFlags: nodeFlags(name), dir, name, repoRoot: compareRoot, entry: compareEntry }).then(stopLater)
+      : undefined;
+  const [orthancProxies, trivialProxies, comparedOrthanc, comparedTrivial] = await Promise.all([
     orthancWanted
       ? Promise.all([
-          startGatewayProcess({ env: gatewayEnv(orthanc), workers: 1, nodeFlags: nodeFlags('gateway'), dir, name: 'gateway', repoRoot: gatewayRoot }).then(stopLater),
+          startGatewayProcess({ env: gatewayEnv(orthanc), workers: 1, nodeFlags: nodeFlags('gateway'), dir, name: 'gateway', repoRoot: gatewayRoot, entry: gatewayEntry }).then(stopLater),
           startNginx('proxy', dir, nginxProxySite(orthanc.url, orthanc.authorization, 1)).then(stopLater),
         ])
       : undefined,
@@ -236,12 +299,14 @@ async function main(): Promise<void> {
       ? Promise.all(
           settings.workers.map((workers) =>
             Promise.all([
-              startGatewayProcess({ env: gatewayEnv(trivialCredential), workers, nodeFlags: nodeFlags(`gateway-trivial-${workers}w`), dir, name: `gateway-trivial-${workers}w`, repoRoot: gatewayRoot }).then(stopLater),
+              startGatewayProcess({ env: gatewayEnv(trivialCredential), workers, nodeFlags: nodeFlags(`gateway-trivial-${workers}w`), dir, name: `gateway-trivial-${workers}w`, repoRoot: gatewayRoot, entry: gatewayEntry }).then(stopLater),
               startNginx(`trivial-proxy-${workers}w`, dir, nginxProxySite(trivialUpstream.url, trivialAuthorization, workers)).then(stopLater),
             ]),
           ),
         )
       : undefined,
+    orthancWanted ? startCompared(gatewayEnv(orthanc), 'gateway-before') : undefined,
+    trivialUpstream ? startCompared(gatewayEnv(trivialCredential), 'gateway-trivial-before') : undefined,
     orthancWanted ? uploadAll(orthanc, [...framesSeries.files, ...largeStudy.files]) : undefined,
   ]);
   log(`proxies started, ${framesSeries.files.length + largeStudy.files.length} instances uploaded to Orthanc, in ${((Date.now() - setupStarted) / 1000).toFixed(1)} s`);
@@ -249,8 +314,10 @@ async function main(): Promise<void> {
   if (orthancProxies) {
     const [gateway, nginx] = orthancProxies;
     const cookie = await createSessionCookie({ redisUrl: redis.url, secret: SESSION_SECRET, accessToken, claims });
-    await orthancSuite({ orthanc, gateway, nginx, cookie, accessToken, framesSeries, largeStudy, stowStudy });
-    await Promise.all([gateway.stop(), nginx.stop()]);
+    await orthancSuite({ orthanc, gateway, nginx, compared: comparedOrthanc, cookie, accessToken, framesSeries, largeStudy, stowStudy });
+    await Promise.all([gateway.stop(), nginx.stop(), comparedOrthanc?.stop()]);
+    collectWarnings('gateway', gateway);
+    if (comparedOrthanc) collectWarnings('gateway-before', comparedOrthanc);
   }
   if (trivialUpstream && trivialProxies) {
     const direct: Target = { name: 'upstream', endpoint: { base: trivialUpstream.url, prefix: '/dicom-web', headers: { authorization: trivialAuthorization } } };
@@ -265,8 +332,16 @@ async function main(): Promise<void> {
         { name: `nginx-${workers}w`, endpoint: { base: nginx.url, prefix: '/dicom-web', headers: {} }, proxy: { kind: 'nginx', process: nginx, workers } },
         { name: `gateway-${workers}w`, endpoint: { base: gateway.url, prefix: '/pacs/dicom-web', headers: { authorization: `Bearer ${accessToken}` } }, proxy: { kind: 'gateway', process: gateway, workers } },
       ];
+      if (comparedTrivial && workers === 1) {
+        targets.push({ name: 'before-1w', endpoint: { base: comparedTrivial.url, prefix: '/pacs/dicom-web', headers: { authorization: `Bearer ${accessToken}` } }, proxy: { kind: 'gateway', process: comparedTrivial, workers } });
+      }
       for (const target of targets) await requestPoint('trivial', target, trivialUpstream, ['/studies'], ACCEPT_JSON, settings.trivialConnections, settings.requestSeconds, settings.requestAmount);
       await Promise.all([gateway.stop(), nginx.stop()]);
+      collectWarnings(`gateway-${workers}w`, gateway);
+    }
+    if (comparedTrivial) {
+      await comparedTrivial.stop();
+      collectWarnings('gateway-trivial-before', comparedTrivial);
     }
   }
 
@@ -280,15 +355,17 @@ async function main(): Promise<void> {
     settings,
     points,
     checks: [],
+    gatewayWarnings,
   };
   results.checks = evaluateChecks(results);
+  // Every gateway has stopped by now (each wrote its profile on exit); the temp dir goes with stopAll.
+  const profileText = profile ? await summarizeProfiles(profileDir) : undefined;
   await stopAll();
   const summary = renderSummary(results);
   console.log(`\n${summary}`);
-  if (profile) {
-    const text = await summarizeProfiles(profileDir);
-    console.log(text);
-    if (outDir) await writeFile(join(outDir, `${label}-profile.txt`), text);
+  if (profileText) {
+    console.log(profileText);
+    if (outDir) await writeFile(join(outDir, `${label}-profile.txt`), `${profileText}\n`);
   }
   const resultsDir = outDir ?? (await mkdtemp(join(tmpdir(), 'gateway-bench-results-')));
   await mkdir(resultsDir, { recursive: true });
@@ -306,6 +383,7 @@ async function orthancSuite({
   orthanc,
   gateway,
   nginx,
+  compared,
   cookie,
   accessToken,
   framesSeries,
@@ -315,6 +393,8 @@ async function orthancSuite({
   orthanc: BenchOrthanc;
   gateway: BenchGateway;
   nginx: BenchNginx;
+  /** The gateway of --compare-root, measured with Bearer as `before-bearer`. */
+  compared: BenchGateway | undefined;
   cookie: string;
   accessToken: string;
   framesSeries: BenchSeries;
@@ -328,6 +408,9 @@ async function orthancSuite({
     // Origin: cookie-authenticated uploads must come from the gateway's own pages (CSRF check).
     { name: 'gateway-session', endpoint: { base: gateway.url, prefix: '/pacs/dicom-web', headers: { cookie, origin: gateway.url } }, proxy: { kind: 'gateway', process: gateway, workers: 1 } },
   ];
+  if (compared) {
+    targets.push({ name: 'before-bearer', endpoint: { base: compared.url, prefix: '/pacs/dicom-web', headers: { authorization: `Bearer ${accessToken}` } }, proxy: { kind: 'gateway', process: compared, workers: 1 } });
+  }
   // Every target must answer before anything is measured.
   for (const target of targets) {
     const check = await download(target.endpoint, '/studies', ACCEPT_JSON);
@@ -387,6 +470,7 @@ function environment(orthanc: BenchOrthanc): Record<string, string | number> {
     orthancDicomweb: version('sh', ['-c', "dpkg-query -W -f='${Version}' orthanc-dicomweb 2>/dev/null"]),
     orthancUrl: orthanc.url.replace(/:\d+$/, ':<port>'),
     gitCommit: version('git', ['-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD']),
+    gateway: `${gatewayRoot === REPO_ROOT ? 'working tree' : gatewayRoot}${compareRoot ? ` (before-*: ${compareRoot})` : ''}, ${entryKind === 'tsx' ? 'through tsx' : 'tsc build'}`,
   };
 }
 

@@ -4,7 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { createComponents } from './components.js';
 import type { Config } from './config/config.js';
 import { loadTlsMaterial, type TlsMaterial } from './config/tls-files.js';
+import type { Express } from 'express';
 import { createApp } from './http/app.js';
+import { expressServerObjects } from './http/express-objects.js';
 import type { Logger } from './observability/logger.js';
 import { runStartupDoctor } from './startup/doctor.js';
 
@@ -36,9 +38,10 @@ function serverOptions(config: Config): http.ServerOptions {
   return { requestTimeout, headersTimeout: Math.min(20_000, requestTimeout), connectionsCheckingInterval: 5_000, keepAliveTimeout: 5_000 };
 }
 
-function createServer(config: Config, tls: TlsMaterial['server'], listener: http.RequestListener): http.Server {
-  if (!tls) return http.createServer(serverOptions(config), listener);
-  return https.createServer({ ...serverOptions(config), cert: tls.cert, key: tls.key }, listener);
+function createServer(config: Config, tls: TlsMaterial['server'], app: Express, listener: http.RequestListener): http.Server {
+  const options = { ...serverOptions(config), ...expressServerObjects(app) };
+  if (!tls) return http.createServer(options, listener);
+  return https.createServer({ ...options, cert: tls.cert, key: tls.key }, listener);
 }
 
 /**
@@ -58,7 +61,7 @@ export async function startGateway(config: Config, logger: Logger, host?: string
   // keep-alive connection, answer with `Connection: close`, so each connection ends with its response.
   let draining = false;
   const inFlight = new Set<http.ServerResponse>();
-  const server = createServer(config, tls.server, (req, res) => {
+  const server = createServer(config, tls.server, app, (req, res) => {
     if (draining) res.setHeader('connection', 'close');
     inFlight.add(res);
     res.once('close', () => {

@@ -84,6 +84,8 @@ export interface GatewayLaunch {
   dir: string;
   name: string;
   repoRoot: string;
+  /** How to start it: default the TypeScript sources through tsx; e.g. ['dist/main.js'] for a build. */
+  entry?: string[];
 }
 
 export interface BenchGateway extends BenchProcess {
@@ -92,9 +94,9 @@ export interface BenchGateway extends BenchProcess {
 }
 
 /** The gateway as production runs it, in its own process (node cluster when WORKERS > 1). */
-export async function startGatewayProcess({ env, workers, nodeFlags = [], dir, name, repoRoot }: GatewayLaunch): Promise<BenchGateway> {
+export async function startGatewayProcess({ env, workers, nodeFlags = [], dir, name, repoRoot, entry = ['--import', 'tsx', 'src/main.ts'] }: GatewayLaunch): Promise<BenchGateway> {
   const port = await freePort();
-  const proc = spawnLogged(process.execPath, [...nodeFlags, '--import', 'tsx', 'src/main.ts'], {
+  const proc = spawnLogged(process.execPath, [...nodeFlags, ...entry], {
     cwd: repoRoot,
     logFile: join(dir, `${name}.log`),
     env: {

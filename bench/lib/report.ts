@@ -109,6 +109,29 @@ function probeTable(results: BenchResults): string {
   return lines.join('\n');
 }
 
+/** The gateway now (`gateway-bearer`, `gateway-1w`) against the --compare-root gateway (`before-*`), measured in the same run. */
+function comparisonTable(results: BenchResults): string {
+  const pairs = results.points
+    .filter((p) => (p.target === 'before-bearer' || p.target === 'before-1w') && (p.load || p.transfer))
+    .map((before) => ({ before, after: results.points.find((p) => p.workload === before.workload && p.target === (before.target === 'before-1w' ? 'gateway-1w' : 'gateway-bearer')) }))
+    .filter((pair): pair is { before: Point; after: Point } => pair.after !== undefined);
+  if (pairs.length === 0) return '';
+  const lines = [
+    '| workload | before: req/s or MB/s | after | × | before: p50 ms | after | before: CPU ms/req or ms/MB | after | × | before: RSS growth MB | after |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+  ];
+  for (const { before, after } of pairs) {
+    const rate = (p: Point) => p.load?.reqPerSec ?? p.transfer?.mbPerSec;
+    const cpu = (p: Point) => p.proxy?.cpuMsPerRequest ?? p.proxy?.cpuMsPerMb;
+    const p50 = (p: Point) => (p.load ? p.load.p50Ms.toFixed(2) : '–');
+    lines.push(
+      `| ${before.workload} | ${show(rate(before))} | ${show(rate(after))} | ${show(ratio(rate(after), rate(before)))} | ${p50(before)} | ${p50(after)} | ` +
+        `${show(cpu(before))} | ${show(cpu(after))} | ${show(ratio(cpu(after), cpu(before)))} | ${show(before.proxy?.rssGrowthMb)} | ${show(after.proxy?.rssGrowthMb)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
 function checkTable(checks: Check[]): string {
   const lines = ['| issue 8 target | goal | measured | met |', '|---|---|--:|:-:|'];
   for (const check of checks) lines.push(`| ${check.name} | ${check.target} | ${show(check.value)} | ${check.pass === null ? '–' : check.pass ? 'yes' : '**no**'} |`);
@@ -118,10 +141,11 @@ function checkTable(checks: Check[]): string {
 export function renderSummary(results: BenchResults): string {
   const env = results.environment;
   return [
-    `Run \`${results.label}\` of ${results.startedAt.slice(0, 16).replace('T', ' ')} UTC (commit ${env['gitCommit']}): ${env['cpus']} CPUs (${env['cpuModel']}), Node ${env['node']}, ` +
+    `Run \`${results.label}\` of ${results.startedAt.slice(0, 16).replace('T', ' ')} UTC (commit ${env['gitCommit']}; gateway: ${env['gateway']}): ${env['cpus']} CPUs (${env['cpuModel']}), Node ${env['node']}, ` +
       `${env['nginx']}, Orthanc ${env['orthanc']} + DICOMweb ${env['orthancDicomweb']}. Load generator, proxies and Orthanc share the machine ` +
       `(load average ${env['loadAverageBefore']} before, ${env['loadAverageAfter']} after; "other load": CPU share other work on the machine used during a point).`,
     checkTable(results.checks),
+    comparisonTable(results),
     requestTable(results, ['qido', 'frames']),
     latencyTable(results),
     transferTable(results),

@@ -44,4 +44,6 @@ export interface BenchResults {
   settings: Record<string, unknown>;
   points: Point[];
   checks: Check[];
+  /** Warnings the gateways printed (Node process warnings, log lines at warn level and above), by gateway. */
+  gatewayWarnings: Record<string, string[]>;
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { JWTPayload } from 'jose';
 import { TtlLruCache } from '../cache/ttl-lru-cache.js';
 
@@ -23,7 +23,7 @@ export class VerifiedTokenCache {
   }
 
   private static keyOf(token: string): string {
-    return createHash('sha256').update(token).digest('base64url');
+    return hash('sha256', token, 'base64url'); // one-shot: half the cost of createHash() per request
   }
 
   get(token: string, nowMs = Date.now()): JWTPayload | undefined {

@@ -26,6 +26,7 @@ import { metricsRoute } from './metrics-route.js';
 import { observeRequests } from './observe.js';
 import { browserSession } from './session.js';
 import { opsRoutes } from './ops-routes.js';
+import { precomputedHeaders } from './static-headers.js';
 import { proxyToOrthanc } from './proxy.js';
 import { limitQidoResults } from './qido-limit.js';
 import type { RateLimiting } from './rate-limit.js';
@@ -102,7 +103,7 @@ export function createApp(deps: AppDependencies): Express {
   app.use(assignRequestId);
   app.use(accessLog(logger));
   app.use(observeRequests({ metrics: deps.metrics, audit: deps.audit, viewer: Boolean(config.ohifDist) }));
-  app.use(securityHeaders(config));
+  app.use(precomputedHeaders(securityHeaders(config)));
   app.use(opsRoutes(readinessChecks));
   app.use(metricsRoute(deps.metrics));
   app.use(corsForDicomweb(config.corsOrigins));

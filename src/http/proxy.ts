@@ -11,10 +11,12 @@ import { requestState } from './locals.js';
 import { createMultipartCompletenessCheck, isCloseDelimited, multipartBoundary } from './multipart-guard.js';
 import { relayStream } from './relay-stream.js';
 import { createSearchFilterStream } from './search-filter.js';
+import { createUnpooledUpstreamAgent } from './upstream-agent.js';
 import { createUpstreamLimit } from './upstream-limit.js';
 import { clientResponseHeaders, prepareUpstreamRequest } from './proxy-headers.js';
 import { describeProxyErrorPage, describeUpstreamError, isProxyErrorPage, readErrorPage } from './upstream-errors.js';
 import { createUpstreamIdentity } from './upstream-identity.js';
+import { isStaleConnectionFailure } from './upstream-retry.js';
 import { createUrlRewriteStream, isRewritableContentType, rewriteLocation, type UrlRewrite } from './url-rewrite.js';
 
 export interface ProxyOptions {
@@ -34,7 +36,16 @@ interface RelayContext {
 
 const isJson = (contentType: string | undefined) => contentType !== undefined && /^application\/(dicom\+)?json\b/i.test(contentType);
 
+/** How http-proxy sends a request to Orthanc (the first attempt through http-proxy-middleware, a retry directly). */
+type UpstreamOptions = { target: string; agent: Agent; changeOrigin: true; xfwd: false; selfHandleResponse: true };
+
 const timedOut = new WeakSet<IncomingMessage>();
+/** The request's current request to Orthanc, whether Orthanc answered it, and whether it is a retry. */
+const upstreamRequests = new WeakMap<IncomingMessage, ClientRequest>();
+const answered = new WeakSet<IncomingMessage>();
+const retried = new WeakSet<IncomingMessage>();
+/** Requests whose client went away before the response was complete (their upstream request is cancelled). */
+const clientGone = new WeakSet<IncomingMessage>();
 /** Which Orthanc credential a request was sent with (its label, for the 401 message). */
 const credentialUsed = new WeakMap<IncomingMessage, string>();
 
@@ -96,7 +107,7 @@ function relayResponse(proxyRes: IncomingMessage, req: Request, res: Response, c
   });
 }
 
-function gatewayPlugin({ publicUrl, orthanc, logger }: ProxyOptions): Plugin<Request, Response> {
+function gatewayPlugin({ publicUrl, orthanc, logger }: ProxyOptions, retryOptions: UpstreamOptions): Plugin<Request, Response> {
   const base = new URL(publicUrl);
   const forwarded = `host=${base.host};proto=${base.protocol.replace(':', '')}`;
   // Basic header values for the service user and every per-role user are computed here, once.
@@ -114,6 +125,7 @@ function gatewayPlugin({ publicUrl, orthanc, logger }: ProxyOptions): Plugin<Req
       if (proxyReq.headersSent) return void proxyReq.destroy(new Error('the upstream request was queued past its header preparation'));
       const { credential, headers } = resolveIdentity(requestState(res).principal);
       credentialUsed.set(req, credential.label);
+      upstreamRequests.set(req, proxyReq);
       prepareUpstreamRequest(proxyReq, { authorization: credential.authorization, forwarded, identityHeaders: headers });
       // A filtered search is read by the gateway: ask for the one format it reads.
       if (requestState(res).searchFilter) proxyReq.setHeader('accept', 'application/dicom+json');
@@ -122,10 +134,32 @@ function gatewayPlugin({ publicUrl, orthanc, logger }: ProxyOptions): Plugin<Req
         proxyReq.destroy(new Error('upstream timeout'));
       });
       countStreamedBody(req, proxyReq, requestState(res).streamedBodyLimit);
+      // The client gave up (a viewer scrolled past a frame): cancel the request to Orthanc too, which
+      // frees its connection at once. http-proxy alone only does that while the request body is still
+      // arriving; for a GET it would wait for Orthanc's answer (or ORTHANC_TIMEOUT_MS) into a closed socket.
+      res.once('close', () => {
+        if (res.writableFinished || proxyReq.destroyed) return;
+        clientGone.add(req);
+        proxyReq.destroy();
+      });
     });
-    proxyServer.on('proxyRes', (proxyRes: IncomingMessage, req: Request, res: Response) => relayResponse(proxyRes, req, res, context));
+    proxyServer.on('proxyRes', (proxyRes: IncomingMessage, req: Request, res: Response) => {
+      answered.add(req);
+      relayResponse(proxyRes, req, res, context);
+    });
+    // See upstream-retry.ts: a request that met a connection Orthanc was closing goes once more, on a new one.
+    const retryOnNewConnection = (error: NodeJS.ErrnoException, req: Request, res: Response): boolean => {
+      if (retried.has(req) || answered.has(req) || timedOut.has(req) || res.headersSent) return false;
+      if (!isStaleConnectionFailure(error, req, upstreamRequests.get(req))) return false;
+      retried.add(req);
+      logger.info({ requestId: requestState(res).requestId, code: error.code }, 'Orthanc closed a reused connection before answering: retrying on a new connection');
+      proxyServer.web(req, res, retryOptions);
+      return true;
+    };
     proxyServer.on('error', (error: Error, req: Request, res: Response | Socket) => {
       if (!('writeHead' in res)) return res.destroy();
+      if (clientGone.has(req)) return; // cancelled above: nobody to answer, nothing went wrong upstream
+      if (retryOnNewConnection(error, req, res)) return;
       const failure = upstreamFailure(error as NodeJS.ErrnoException, req);
       requestState(res).upstreamError = failure.code === 'gateway_timeout' ? 'timeout' : 'unreachable';
       logger.warn({ err: error, requestId: requestState(res).requestId, hint: describeUpstreamError(error).hint }, failure.message);
@@ -141,14 +175,12 @@ function gatewayPlugin({ publicUrl, orthanc, logger }: ProxyOptions): Plugin<Req
  * caller's per-role Orthanc user) and optional identity headers, streaming both ways.
  */
 export function proxyToOrthanc(options: ProxyOptions): RequestHandler {
+  const upstream: UpstreamOptions = { target: options.orthanc.url, agent: options.agent, changeOrigin: true, xfwd: false, selfHandleResponse: true };
+  const retryOptions = { ...upstream, agent: createUnpooledUpstreamAgent(options.orthanc) };
   const middleware = createProxyMiddleware<Request, Response>({
-    target: options.orthanc.url,
-    agent: options.agent,
-    changeOrigin: true,
-    xfwd: false,
-    selfHandleResponse: true,
+    ...upstream,
     ejectPlugins: true,
-    plugins: [gatewayPlugin(options)],
+    plugins: [gatewayPlugin(options, retryOptions)],
     pathRewrite: (_path, req) => requestState(req.res!).upstreamTarget,
   });
   const limit = createUpstreamLimit(options.orthanc.maxConnections, options.orthanc.timeoutMs);

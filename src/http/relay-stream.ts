@@ -16,7 +16,8 @@ export function relayStream(source: Readable, destination: Writable, transforms:
     for (const transform of transforms) transform.destroy();
     destination.destroy();
   };
-  source.once('error', stop);
+  // An error after the client left is the consequence, not news: only report it while the client listens.
+  source.once('error', (error) => stop(destination.destroyed ? undefined : error));
   for (const transform of transforms) transform.once('error', stop);
   destination.once('error', () => stop());
   // The upstream connection cut mid-body, or the client gone before the end.
@@ -26,5 +27,6 @@ export function relayStream(source: Readable, destination: Writable, transforms:
   destination.once('close', () => {
     if (!destination.writableFinished) stop();
   });
+  if (destination.destroyed) return stop(); // the client left before the answer came: its 'close' is past
   transforms.reduce<Readable>((upstream, transform) => upstream.pipe(transform), source).pipe(destination);
 }

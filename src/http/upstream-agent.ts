@@ -53,6 +53,15 @@ class KeepAliveHttpsAgent extends https.Agent {
   }
 }
 
+function tlsOptions(orthanc: Config['orthanc']): https.AgentOptions {
+  return {
+    ca: orthanc.caFile ? readFileSync(orthanc.caFile) : undefined,
+    cert: orthanc.clientCertFile ? readFileSync(orthanc.clientCertFile) : undefined,
+    key: orthanc.clientKeyFile ? readFileSync(orthanc.clientKeyFile) : undefined,
+    rejectUnauthorized: true,
+  };
+}
+
 /**
  * Keep-alive connection pool to Orthanc (see keepSocketAlive). HTTPS upstreams verify Orthanc's
  * certificate against ORTHANC_CA_FILE and may present a client certificate (mutual TLS).
@@ -60,11 +69,11 @@ class KeepAliveHttpsAgent extends https.Agent {
 export function createUpstreamAgent(orthanc: Config['orthanc']): http.Agent {
   const pool = { keepAlive: true, maxSockets: 256, maxFreeSockets: 64, timeout: MAX_IDLE_MS, scheduling: 'lifo' as const };
   if (!orthanc.url.startsWith('https:')) return new KeepAliveHttpAgent(pool);
-  return new KeepAliveHttpsAgent({
-    ...pool,
-    ca: orthanc.caFile ? readFileSync(orthanc.caFile) : undefined,
-    cert: orthanc.clientCertFile ? readFileSync(orthanc.clientCertFile) : undefined,
-    key: orthanc.clientKeyFile ? readFileSync(orthanc.clientKeyFile) : undefined,
-    rejectUnauthorized: true,
-  });
+  return new KeepAliveHttpsAgent({ ...pool, ...tlsOptions(orthanc) });
+}
+
+/** A new connection for every request, closed after its response (the retry in upstream-retry.ts). */
+export function createUnpooledUpstreamAgent(orthanc: Config['orthanc']): http.Agent {
+  if (!orthanc.url.startsWith('https:')) return new http.Agent({ keepAlive: false });
+  return new https.Agent({ keepAlive: false, ...tlsOptions(orthanc) });
 }

@@ -2,23 +2,34 @@
  * The proxy's connection pool and response relay against an Orthanc-like upstream that announces
  * `Keep-Alive: timeout=1` and closes idle connections after 1 s: connections are reused (Node's
  * default agent would open one per request), no request fails on a connection the upstream is
- * closing, and an upstream that cuts a body mid-way cuts the client's response without harming the
- * next request.
+ * closing, an upstream that cuts a body mid-way cuts the client's response without harming the
+ * next request, and a client that leaves before the answer cancels its request to the upstream.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { startTestIssuer, type TestIssuer } from '../support/test-issuer.js';
+import type { TestGateway } from '../support/gateway.js';
+import { startGatewayBeforeStandIn, type StandInStack } from '../support/stand-in-upstream.js';
 
-let upstream: http.Server;
 let upstreamConnections = 0;
-let issuer: TestIssuer;
+/** Requests to the slow upstream path whose connection closed before the upstream answered. */
+let slowRequestsCancelled = 0;
+let stack: StandInStack;
 let gateway: TestGateway;
 let token: string;
 
 beforeAll(async () => {
-  upstream = http.createServer((req, res) => {
+  const upstream = http.createServer((req, res) => {
+    if (req.url?.endsWith('/metadata')) {
+      // Answers after 1.5 s, unless the gateway gave up on the request first.
+      const timer = setTimeout(() => res.writeHead(200, { 'content-type': 'application/dicom+json', 'content-length': '2' }).end('[]'), 1500);
+      res.on('close', () => {
+        if (!res.writableFinished) {
+          clearTimeout(timer);
+          slowRequestsCancelled++;
+        }
+      });
+      return;
+    }
     if (req.url?.endsWith('/frames/1')) {
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': '100000' });
       res.write(Buffer.alloc(10_000));
@@ -30,22 +41,13 @@ beforeAll(async () => {
   });
   upstream.keepAliveTimeout = 1000; // answers `Keep-Alive: timeout=1`, like Orthanc
   upstream.on('connection', () => upstreamConnections++);
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-  issuer = await startTestIssuer();
-  token = await issuer.token('viewer', ['pacs-viewer']);
-  gateway = await startTestGateway({
-    OIDC_ISSUER: issuer.issuer,
-    ORTHANC_URL: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
-    ORTHANC_USERNAME: 'gateway',
-    ORTHANC_PASSWORD: 'upstream-password',
-  });
+  stack = await startGatewayBeforeStandIn(upstream);
+  gateway = stack.gateway;
+  token = await stack.issuer.token('viewer', ['pacs-viewer']);
 }, 30_000);
 
 afterAll(async () => {
-  await gateway?.close(1000);
-  await issuer?.stop();
-  upstream.closeAllConnections();
-  await new Promise((resolve) => upstream.close(resolve));
+  await stack?.stop();
 });
 
 const get = (path: string) => fetch(`${gateway.url}/pacs/dicom-web${path}`, { headers: { authorization: `Bearer ${token}` } });
@@ -75,6 +77,20 @@ describe('proxy connection pool to an upstream with a 1 s keep-alive', () => {
     }
     expect(statuses.filter((status) => status !== 200)).toEqual([]);
   }, 15_000);
+
+  it('cancels the request to the upstream when the client goes away while waiting for the answer', async () => {
+    slowRequestsCancelled = 0;
+    const controller = new AbortController();
+    const pending = fetch(`${gateway.url}/pacs/dicom-web/studies/1.2.3/metadata`, { headers: { authorization: `Bearer ${token}` }, signal: controller.signal });
+    await sleep(300);
+    controller.abort();
+    await expect(pending).rejects.toThrow();
+    await sleep(300); // well before the upstream would answer (1.5 s)
+    expect(slowRequestsCancelled).toBe(1);
+    const next = await get('/studies');
+    expect(next.status).toBe(200);
+    await next.text();
+  });
 
   it('cuts the client response when the upstream cuts the body, and serves the next request', async () => {
     const response = await get('/studies/1.2.3/series/1.2.4/instances/1.2.5/frames/1');

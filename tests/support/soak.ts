@@ -1,4 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { startDevIdp, type DevIdp } from '../../src/devidp/server.js';
 import { makeSeries } from './dicom.js';
@@ -75,9 +78,11 @@ export async function startSoakStack(): Promise<SoakStack> {
   let redis: TestRedis | undefined;
   let idp: DevIdp | undefined;
   let gateway: GatewayProcess | undefined;
+  // The audit trail (a line per request) goes to a file: the gateway's captured output keeps its warnings.
+  const auditDir = await mkdtemp(join(tmpdir(), 'soak-audit-'));
   const stop = async () => {
     await gateway?.stop();
-    await Promise.allSettled([orthanc?.stop(), redis?.stop(), idp?.stop()]);
+    await Promise.allSettled([orthanc?.stop(), redis?.stop(), idp?.stop(), rm(auditDir, { recursive: true, force: true })]);
   };
   try {
     [orthanc, redis, idp] = await Promise.all([startOrthanc(), startRedis(), startDevIdp({ appOrigin: publicUrl })]);
@@ -96,6 +101,7 @@ export async function startSoakStack(): Promise<SoakStack> {
       SESSION_SECRET: 'soak-session-secret-0123456789abcdef0123456789',
       // One access-log line per request would mostly measure the log pipe into this process.
       LOG_LEVEL: 'warn',
+      AUDIT_LOG_FILE: join(auditDir, 'audit.log'),
       RATE_LIMIT_LOGIN_PER_MINUTE: '10000',
       RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '10000',
     });

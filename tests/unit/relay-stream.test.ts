@@ -81,3 +81,16 @@ describe('relayStream', () => {
     expect(onError).not.toHaveBeenCalled();
   });
 });
+
+describe('relayStream when the client has already gone', () => {
+  it('destroys the source at once, without an error', async () => {
+    const source = new PassThrough();
+    const { destination } = sink();
+    destination.destroy();
+    await closed(destination);
+    const onError = jest.fn();
+    relayStream(source, destination, [], onError);
+    expect(source.destroyed).toBe(true);
+    expect(onError).not.toHaveBeenCalled();
+  });
+});
