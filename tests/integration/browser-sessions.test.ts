@@ -4,11 +4,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { makeSeries } from '../support/dicom.js';
 import { stowBody } from '../support/dicomweb.js';
-import { signInWithCodeFlow } from '../support/dev-idp-login.js';
 import { Browser, left } from '../support/http-browser.js';
 import { rawRequest } from '../support/raw-http.js';
 import { startTestGateway } from '../support/gateway.js';
-import { signIn, startSessionStack, type SessionStack } from '../support/session-stack.js';
+import { gatewayClientTokens, signIn, startSessionStack, type SessionStack } from '../support/session-stack.js';
 
 /**
  * Browser sign-in over real HTTP: the gateway's code + PKCE flow through the dev IdP's login form,
@@ -161,14 +160,7 @@ describe('a session grants what the roles allow', () => {
     let bearer: string;
     beforeAll(async () => {
       viewer = await signedIn('viewer');
-      ({ access_token: bearer } = await signInWithCodeFlow({
-        issuer: stack.idp.issuer,
-        clientId: 'orthanc-gateway',
-        clientSecret: stack.idp.realm.clients.find((client) => client.clientId === 'orthanc-gateway')?.secret,
-        redirectUri: `${gatewayUrl}/auth/callback`,
-        username: 'viewer',
-        password: 'viewer-dev-password',
-      }));
+      ({ access_token: bearer } = await gatewayClientTokens(stack, 'viewer'));
     });
     const cookie = () => `gw-session=${sessionCookie(viewer)}`;
 
@@ -371,14 +363,7 @@ describe('logout', () => {
 describe('Redis unavailable', () => {
   it('answers session requests 503 fast, keeps Bearer working, and recovers when Redis returns', async () => {
     const browser = await signedIn('viewer');
-    const { access_token: bearer } = await signInWithCodeFlow({
-      issuer: stack.idp.issuer,
-      clientId: 'orthanc-gateway',
-      clientSecret: stack.idp.realm.clients.find((client) => client.clientId === 'orthanc-gateway')?.secret,
-      redirectUri: `${gatewayUrl}/auth/callback`,
-      username: 'viewer',
-      password: 'viewer-dev-password',
-    });
+    const { access_token: bearer } = await gatewayClientTokens(stack, 'viewer');
     await stack.redis.stop();
     try {
       const started = Date.now();
