@@ -7,7 +7,8 @@
  * No `oidc` block: the gateway's session cookie authenticates. Every DICOMweb call goes to the
  * same origin (`/pacs/...`), so the browser sends the cookie and the gateway adds the Orthanc
  * credential. When the session has expired the gateway answers 401 and we go through
- * /auth/login again (at most once every 30 s, so a broken login cannot loop).
+ * /auth/login again (at most once every 30 s, so a broken login cannot loop). The header carries a
+ * "Sign out" button (POST /auth/logout).
  *
  * Option names follow the default app-config.js shipped in @ohif/app 3.13.
  */
@@ -21,6 +22,24 @@ window.config = (function () {
     window.sessionStorage.setItem('gatewayLoginRedirectAt', String(Date.now()));
     var returnTo = window.location.pathname + window.location.search;
     window.location.assign('/auth/login?returnTo=' + encodeURIComponent(returnTo));
+  }
+
+  // OHIF shows its own "Logout" menu item only with an `oidc` block. Its documented logo hook
+  // (whiteLabeling.createLogoComponentFn, rendered in the header of the study list and the viewer)
+  // carries our Sign out instead: the same form POST as the gateway's own pages, same-origin, so it
+  // passes the gateway's CSRF check and lands on the identity provider's sign-out.
+  function signOutButton(React) {
+    var button = React.createElement(
+      'button',
+      {
+        type: 'submit',
+        // The logo area of the viewer's header is itself a link back to the study list.
+        onClick: function (event) { event.stopPropagation(); },
+        style: { color: '#5acce6', background: 'transparent', border: '1px solid #5acce6', borderRadius: '4px', padding: '2px 10px', cursor: 'pointer', fontSize: '14px' },
+      },
+      'Sign out'
+    );
+    return React.createElement('form', { method: 'post', action: '/auth/logout', style: { margin: 0 } }, button);
   }
 
   return {
@@ -66,5 +85,6 @@ window.config = (function () {
       },
     ],
     httpErrorHandler: signInAgainOn401,
+    whiteLabeling: { createLogoComponentFn: signOutButton },
   };
 })();

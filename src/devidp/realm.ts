@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { resolvePlaceholders } from './placeholders.js';
 
 export interface DevClient {
   clientId: string;
@@ -196,7 +197,7 @@ export function loadRealm(file: string = defaultRealmFile()): DevRealm {
   } catch (error) {
     throw new Error(`cannot read realm export ${file}: ${(error as Error).message}`);
   }
-  return parseRealm(json);
+  return parseRealm(resolvePlaceholders(json));
 }
 
 export function findClient(realm: DevRealm, clientId: string): DevClient | undefined {

@@ -2,8 +2,7 @@ import type { RequestHandler } from 'express';
 import type { BrowserSessions } from '../auth/browser-sessions.js';
 import { GatewayError } from '../errors.js';
 import { canRead, type RoleNames } from '../policy/evaluate.js';
-import { loginRedirectFor } from './authorize.js';
-import { sendErrorPage } from './error-page.js';
+import { refuseForbidden, refuseUnauthenticated } from './refusal.js';
 
 export type ViewerAccess = 'session' | 'public';
 
@@ -18,10 +17,12 @@ export function viewerPageGuard(access: ViewerAccess, sessions: BrowserSessions,
     const principal = await sessions.principal(req).catch(() => {
       throw new GatewayError('service_unavailable', 'The session store is unavailable; try again shortly');
     });
-    if (!principal) return res.redirect(302, loginRedirectFor(req));
+    if (!principal) return refuseUnauthenticated(req, res);
     if (!canRead(principal, roles)) {
-      return sendErrorPage(res, 403, 'No access to the image archive', `You are signed in as ${principal.username}, but this account has no PACS role. Ask an administrator for access.`, {
-        signOut: true,
+      const error = new GatewayError('forbidden', 'Access denied: this account has no PACS role', {}, 'forbidden');
+      return refuseForbidden(req, res, principal, error, {
+        title: 'No access to the image archive',
+        detail: 'This account has no PACS role. Ask an administrator for access.',
       });
     }
     next();

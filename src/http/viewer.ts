@@ -18,6 +18,21 @@ function isNavigation(req: Request): boolean {
   return (req.method === 'GET' || req.method === 'HEAD') && (req.get('accept') ?? '').includes('text/html');
 }
 
+/** One of the viewer's HTML documents (index.html, silent-refresh.html, …), however the path spells it. */
+function namesHtmlFile(path: string): boolean {
+  try {
+    return /\.html?$/i.test(decodeURIComponent(path)); // the static server decodes `/%69ndex.html` to index.html
+  } catch {
+    return true; // undecodable: not a file the static server would find either way, so refusing costs nothing
+  }
+}
+
+/** Requests answered with an HTML document of the viewer: its .html files, and index.html as the history fallback. */
+function asksForPage(req: Request): boolean {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  return namesHtmlFile(req.path) || (isNavigation(req) && !isReserved(req.path));
+}
+
 function setCacheControl(res: Response, path: string): void {
   // Everything else (index.html, app-config.js, app.bundle.css, assets/) keeps its name across releases: revalidate.
   res.setHeader('Cache-Control', HASHED_FILE.test(basename(path)) ? 'public, max-age=31536000, immutable' : 'no-cache');
@@ -33,7 +48,9 @@ export interface ViewerOptions {
 /**
  * Serves a built OHIF viewer (OHIF_DIST) at `/`: its files as they are, and index.html for browser
  * navigations to any other path outside the gateway's own routes (the viewer routes itself). Anything
- * else falls through to the JSON 404. Every answer carries the viewer's Content-Security-Policy.
+ * else falls through to the JSON 404. `pageGuard` decides who may load the viewer's HTML pages, before
+ * any of them is served; the rest (scripts, styles, wasm, fonts: OHIF's code, no patient data) is public.
+ * Every answer carries the viewer's Content-Security-Policy.
  */
 export function serveViewer(ohifDist: string, { pageGuard, identityProviderOrigin }: ViewerOptions): Router {
   const root = resolve(ohifDist);
@@ -50,8 +67,8 @@ export function serveViewer(ohifDist: string, { pageGuard, identityProviderOrigi
 
   const router = Router();
   router.use(viewerContentSecurityPolicy({ indexHtml, identityProviderOrigin }));
+  router.use((req, res, next) => (asksForPage(req) ? pageGuard(req, res, next) : next()));
   router.use(express.static(root, { index: false, redirect: false, dotfiles: 'ignore', setHeaders: setCacheControl }));
-  router.use((req, res, next) => (isNavigation(req) && !isReserved(req.path) ? pageGuard(req, res, next) : next()));
   router.use(historyFallback);
   return router;
 }

@@ -88,6 +88,7 @@ describe('session mode: OHIF served by the gateway', () => {
         await submitIdpLogin(page, 'viewer', DEV_PASSWORDS['viewer'] ?? '');
         await page.waitForURL((url) => isGateway(url) && url.pathname === '/', { timeout: STEP_TIMEOUT });
         await openStudyList(page, ['Doe, Ct', 'Roe, Mr']);
+        await page.getByRole('button', { name: 'Sign out' }).waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
         await shots.shot(page, 'study list');
 
         // 3. Open the CT: pixels on the viewport canvas, thumbnail images in the study browser.
@@ -114,24 +115,28 @@ describe('session mode: OHIF served by the gateway', () => {
         expect(basicChallenges(watch)).toEqual([]);
         expect(await fetchInPage(page, '/pacs/dicom-web/studies', { headers: { accept: 'application/dicom+json' } })).toMatchObject({ status: 200 });
 
-        // 4. Sign out: POST /auth/logout from the viewer's page (fetch: see the known bug below for
-        // forms), then follow the gateway's redirect to the IdP's end-session endpoint as a browser would.
+        // 4. Sign out with the button in OHIF's header (ohif/app-config.js): a form POST /auth/logout,
+        // and the browser follows the gateway's redirect to the IdP's end-session endpoint.
+        const signOut = page.getByRole('button', { name: 'Sign out' });
+        await signOut.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+        // OHIF's first-visit tour covers the page (a fresh browser profile always gets it): close it as a person would.
+        await page.getByText('Skip all', { exact: true }).click({ timeout: STEP_TIMEOUT });
+        await shots.shot(page, 'sign out button in the viewer');
         const logout = page.waitForResponse((response) => response.url() === `${gatewayUrl}/auth/logout`, { timeout: STEP_TIMEOUT });
-        await fetchInPage(page, '/auth/logout', { method: 'POST' });
+        await signOut.click();
         const logoutResponse = await logout;
+        expect(logoutResponse.request().method()).toBe('POST');
         expect(logoutResponse.status()).toBe(302);
-        const endSession = logoutResponse.headers()['location'] ?? '';
-        expect(endSession.startsWith(`${stack.idp.issuer}/`)).toBe(true);
+        expect((logoutResponse.headers()['location'] ?? '').startsWith(`${stack.idp.issuer}/`)).toBe(true);
 
-        // 5. Access is gone at once: the next DICOMweb call of the page answers 401 (Bearer challenge, never Basic).
-        const after = await fetchInPage(page, '/pacs/dicom-web/studies', { headers: { accept: 'application/dicom+json' } });
-        expect(after.status).toBe(401);
-        expect(after.wwwAuthenticate).toMatch(/^Bearer /);
-
-        // 6. The IdP ends its session too and sends the browser back to the viewer, which asks for a new sign-in.
-        await page.goto(endSession);
+        // 5. The IdP ends its session too and sends the browser back to the viewer, which asks for a new sign-in.
         await page.waitForURL(isIdpLoginPage, { timeout: STEP_TIMEOUT });
         await shots.shot(page, 'signed out back at login');
+
+        // 6. Access is gone: a DICOMweb call with this browser's cookies answers 401 (Bearer challenge, never Basic).
+        const after = await context.request.get(`${gatewayUrl}/pacs/dicom-web/studies`, { headers: { accept: 'application/dicom+json' }, maxRedirects: 0 });
+        expect(after.status()).toBe(401);
+        expect(after.headers()['www-authenticate']).toMatch(/^Bearer /);
         expect(watch.dialogs).toEqual([]);
       });
     } finally {
@@ -233,7 +238,9 @@ describe('session mode: OHIF served by the gateway', () => {
         await signInAtViewer(viewer.page, 'viewer');
         const refused = await viewer.page.goto(explorer);
         expect(refused?.status()).toBe(403);
-        expect(await refused?.json()).toMatchObject({ error: 'forbidden' });
+        expect(refused?.headers()['content-type']).toMatch(/^text\/html/);
+        await viewer.page.getByRole('heading', { name: 'No access to Orthanc administration' }).waitFor({ timeout: STEP_TIMEOUT });
+        await expect(viewer.page.getByRole('button', { name: 'Sign out' }).count()).resolves.toBe(1);
         await shots.shot(viewer.page, 'viewer explorer refused');
         expect(basicChallenges(viewer.watch)).toEqual([]);
         expect([...admin.watch.dialogs, ...viewer.watch.dialogs]).toEqual([]);

@@ -4,11 +4,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { makeSeries } from '../support/dicom.js';
 import { stowBody } from '../support/dicomweb.js';
-import { signInWithCodeFlow } from '../support/dev-idp-login.js';
 import { Browser, left } from '../support/http-browser.js';
 import { rawRequest } from '../support/raw-http.js';
 import { startTestGateway } from '../support/gateway.js';
-import { signIn, startSessionStack, type SessionStack } from '../support/session-stack.js';
+import { gatewayClientTokens, signIn, startSessionStack, type SessionStack } from '../support/session-stack.js';
 
 /**
  * Browser sign-in over real HTTP: the gateway's code + PKCE flow through the dev IdP's login form,
@@ -18,6 +17,10 @@ let stack: SessionStack;
 let gatewayUrl: string;
 
 const json = { accept: 'application/json' };
+/** What a browser's page load sends (fetch() would replace Sec-Fetch-Mode with "cors"). */
+const navigation = { accept: 'text/html,application/xhtml+xml', 'sec-fetch-mode': 'navigate' };
+/** Marks the stand-in viewer's HTML documents. */
+const VIEWER_PAGE = '<div id="root">viewer</div>';
 
 async function signedIn(username: string): Promise<Browser> {
   const browser = new Browser();
@@ -49,7 +52,9 @@ async function signOutAtIdp(browser: Browser): Promise<void> {
 beforeAll(async () => {
   // A stand-in viewer folder: these tests are about who may load the viewer's pages, not OHIF itself.
   const viewerDir = mkdtempSync(join(tmpdir(), 'viewer-'));
-  writeFileSync(join(viewerDir, 'index.html'), '<!doctype html><title>viewer</title><div id="root">viewer</div>');
+  writeFileSync(join(viewerDir, 'index.html'), `<!doctype html><title>viewer</title>${VIEWER_PAGE}`);
+  writeFileSync(join(viewerDir, 'silent-refresh.html'), `<!doctype html><title>refresh</title>${VIEWER_PAGE}`);
+  writeFileSync(join(viewerDir, 'app.js'), 'console.log("viewer code, no patient data");');
   stack = await startSessionStack({ env: { OHIF_DIST: viewerDir } });
   gatewayUrl = stack.gateways[0]!.url;
 }, 60_000);
@@ -150,6 +155,47 @@ describe('a session grants what the roles allow', () => {
     expect((await browser.request(`${gatewayUrl}/pacs-admin/system`, { headers: json })).status).toBe(403);
   });
 
+  describe('a signed-in viewer at /pacs-admin (admin role only)', () => {
+    let viewer: Browser;
+    let bearer: string;
+    beforeAll(async () => {
+      viewer = await signedIn('viewer');
+      ({ access_token: bearer } = await gatewayClientTokens(stack, 'viewer'));
+    });
+    const cookie = () => `gw-session=${sessionCookie(viewer)}`;
+
+    // The same rule as sign-in redirect vs 401: Sec-Fetch-Mode when sent, else Accept.
+    it.each([
+      ['a page load (Sec-Fetch-Mode: navigate)', navigation],
+      ['a page load of a browser without Sec-Fetch-* (Accept: text/html)', { accept: 'text/html' }],
+    ])('gets a "no access" page with a sign-out button for %s', async (_name, headers: Record<string, string>) => {
+      await stack.orthanc.clearSeenRequests();
+      const response = await rawRequest(gatewayUrl, '/pacs-admin/app/explorer.html', { headers: { ...headers, cookie: cookie() } });
+      expect(response.status).toBe(403);
+      expect(response.headers['content-type']).toMatch(/^text\/html/);
+      expect(response.headers['content-security-policy']).toContain("default-src 'none'");
+      expect(response.body).toContain('<h1>No access to Orthanc administration</h1>');
+      expect(response.body).toContain('signed in as viewer');
+      expect(response.body).toContain('<form method="post" action="/auth/logout">');
+      expect(await stack.orthanc.seenRequests()).toEqual([]);
+    });
+
+    it.each([
+      ['fetch() asking for HTML (Sec-Fetch-Mode: cors)', { accept: 'text/html', 'sec-fetch-mode': 'cors' }],
+      ['an API call', { accept: 'application/json' }],
+    ])('gets the JSON 403 for %s', async (_name, headers: Record<string, string>) => {
+      const response = await rawRequest(gatewayUrl, '/pacs-admin/system', { headers: { ...headers, cookie: cookie() } });
+      expect(response.status).toBe(403);
+      expect(JSON.parse(response.body)).toMatchObject({ error: 'forbidden', requestId: expect.any(String) });
+    });
+
+    it('gets the JSON 403 with a Bearer token, even on a page load', async () => {
+      const response = await rawRequest(gatewayUrl, '/pacs-admin/app/explorer.html', { headers: { ...navigation, authorization: `Bearer ${bearer}` } });
+      expect(response.status).toBe(403);
+      expect(JSON.parse(response.body)).toMatchObject({ error: 'forbidden' });
+    });
+  });
+
   it('lets an admin use /pacs-admin', async () => {
     const browser = await signedIn('admin');
     const system = await browser.request(`${gatewayUrl}/pacs-admin/system`, { headers: json });
@@ -157,8 +203,6 @@ describe('a session grants what the roles allow', () => {
   });
 
   it('sends page loads without a session to sign-in, and API calls get 401 JSON', async () => {
-    // fetch() would replace Sec-Fetch-Mode with "cors": send exactly what a browser's page load sends.
-    const navigation = { accept: 'text/html,application/xhtml+xml', 'sec-fetch-mode': 'navigate' };
     const page = await rawRequest(gatewayUrl, '/pacs/dicom-web/studies?PatientID=x', { headers: navigation });
     expect(page.status).toBe(302);
     expect(page.headers['location']).toBe(`/auth/login?returnTo=${encodeURIComponent('/pacs/dicom-web/studies?PatientID=x')}`);
@@ -169,29 +213,68 @@ describe('a session grants what the roles allow', () => {
 });
 
 describe('viewer pages (VIEWER_ACCESS=session)', () => {
-  const page = { accept: 'text/html', 'sec-fetch-mode': 'navigate' };
+  const withSession = (browser: Browser) => ({ ...navigation, cookie: `gw-session=${sessionCookie(browser)}` });
+  let viewer: Browser;
+  let norole: Browser;
+  beforeAll(async () => {
+    [viewer, norole] = await Promise.all([signedIn('viewer'), signedIn('norole')]);
+  });
 
-  it('sends an anonymous visit to sign-in', async () => {
-    const response = await rawRequest(gatewayUrl, '/viewer?StudyInstanceUIDs=1.2.3', { headers: page });
+  // Every spelling of a path that reaches one of the viewer's HTML documents (the files themselves, or
+  // index.html as the history fallback): never served without a session. Sent byte for byte.
+  const pageTargets = [
+    '/',
+    '/index.html',
+    '/index.html?x',
+    '/INDEX.HTML',
+    '/Index.Html',
+    '/%69ndex.html',
+    '/index.%68tml',
+    '/silent-refresh.html',
+    '/viewer?StudyInstanceUIDs=1.2.3',
+    '/some/deep/link',
+  ];
+
+  it.each(pageTargets)('sends an anonymous page load of %s to sign-in', async (target) => {
+    const response = await rawRequest(gatewayUrl, target, { headers: navigation });
     expect(response.status).toBe(302);
-    expect(response.headers['location']).toBe(`/auth/login?returnTo=${encodeURIComponent('/viewer?StudyInstanceUIDs=1.2.3')}`);
+    expect(response.headers['location']).toBe(`/auth/login?returnTo=${encodeURIComponent(target)}`);
+    expect(response.body).not.toContain(VIEWER_PAGE);
   });
 
-  it('serves the viewer to a signed-in viewer', async () => {
-    const browser = await signedIn('viewer');
-    const response = await browser.request(`${gatewayUrl}/`, { headers: page });
+  it.each(['/index.html', '/%69ndex.html', '/silent-refresh.html'])('answers an anonymous non-navigation request of %s with 401 JSON, not the page', async (target) => {
+    const response = await rawRequest(gatewayUrl, target, { headers: { accept: '*/*', 'sec-fetch-mode': 'cors' } });
+    expect(response.status).toBe(401);
+    expect(response.headers['www-authenticate']).toMatch(/^Bearer /);
+    expect(JSON.parse(response.body)).toMatchObject({ error: 'unauthenticated', requestId: expect.any(String) });
+  });
+
+  it.each(['//index.html', '/./index.html', '/x/../index.html', '/index%2ehtml'])('refuses the unclean path %s before the viewer', async (target) => {
+    const response = await rawRequest(gatewayUrl, target, { headers: navigation });
+    expect(response.status).toBe(400);
+    expect(response.body).not.toContain(VIEWER_PAGE);
+  });
+
+  it("keeps the viewer's code public (scripts, styles: no patient data)", async () => {
+    const response = await rawRequest(gatewayUrl, '/app.js', { headers: { accept: '*/*' } });
     expect(response.status).toBe(200);
-    expect(await response.text()).toContain('<div id="root">viewer</div>');
+    expect(response.body).toContain('viewer code');
   });
 
-  it('shows a clear no-access page, with a sign-out button, to an account without a PACS role', async () => {
-    const browser = await signedIn('norole');
-    const response = await browser.request(`${gatewayUrl}/`, { headers: page });
+  it.each(pageTargets)('serves %s to a signed-in viewer', async (target) => {
+    const response = await rawRequest(gatewayUrl, target, { headers: withSession(viewer) });
+    expect(response.status).toBe(200);
+    expect(response.body).toContain(VIEWER_PAGE);
+  });
+
+  it.each(['/', '/index.html', '/%69ndex.html', '/silent-refresh.html'])('shows %s to an account without a PACS role as a no-access page with a sign-out button', async (target) => {
+    const response = await rawRequest(gatewayUrl, target, { headers: withSession(norole) });
     expect(response.status).toBe(403);
-    const html = await response.text();
-    expect(html).toContain('No access to the image archive');
-    expect(html).toContain('signed in as norole');
-    expect(html).toContain('action="/auth/logout"');
+    expect(response.headers['content-type']).toMatch(/^text\/html/);
+    expect(response.body).toContain('No access to the image archive');
+    expect(response.body).toContain('signed in as norole');
+    expect(response.body).toContain('action="/auth/logout"');
+    expect(response.body).not.toContain(VIEWER_PAGE);
   });
 });
 
@@ -280,14 +363,7 @@ describe('logout', () => {
 describe('Redis unavailable', () => {
   it('answers session requests 503 fast, keeps Bearer working, and recovers when Redis returns', async () => {
     const browser = await signedIn('viewer');
-    const { access_token: bearer } = await signInWithCodeFlow({
-      issuer: stack.idp.issuer,
-      clientId: 'orthanc-gateway',
-      clientSecret: stack.idp.realm.clients.find((client) => client.clientId === 'orthanc-gateway')?.secret,
-      redirectUri: `${gatewayUrl}/auth/callback`,
-      username: 'viewer',
-      password: 'viewer-dev-password',
-    });
+    const { access_token: bearer } = await gatewayClientTokens(stack, 'viewer');
     await stack.redis.stop();
     try {
       const started = Date.now();

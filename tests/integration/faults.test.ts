@@ -7,6 +7,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { decodeProtectedHeader } from 'jose';
+import { loadRealm } from '../../src/devidp/realm.js';
 import { startDevIdp, type DevIdp } from '../../src/devidp/server.js';
 import { makeSeries } from '../support/dicom.js';
 import { signInWithCodeFlow } from '../support/dev-idp-login.js';
@@ -222,10 +223,7 @@ describe('Orthanc faults during large downloads', () => {
 });
 
 describe('identity provider faults', () => {
-  const realm = JSON.parse(readFileSync(new URL('../../realm-export/orthanc-realm.json', import.meta.url), 'utf8')) as {
-    clients: Array<{ clientId: string; secret?: string }>;
-  };
-  const clientSecret = realm.clients.find((client) => client.clientId === 'orthanc-gateway')?.secret;
+  const clientSecret = loadRealm().clients.find((client) => client.clientId === 'orthanc-gateway')?.secret;
   const JWKS_CACHE_SECONDS = 2;
   const navigation = { accept: 'text/html', 'sec-fetch-mode': 'navigate' };
   let idpPort: number;

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { startDevIdp, type DevIdp } from '../../src/devidp/server.js';
+import { signInWithCodeFlow } from './dev-idp-login.js';
 import { freePort } from './free-port.js';
 import { startTestGateway, type TestGateway } from './gateway.js';
 import { Browser, type Step } from './http-browser.js';
@@ -102,4 +103,16 @@ export async function startSessionStack({
 export async function signIn(browser: Browser, gatewayUrl: string, username: string, returnTo = '/auth/me'): Promise<Step> {
   const login = new URL(`/auth/login?returnTo=${encodeURIComponent(returnTo)}`, gatewayUrl);
   return browser.login(login, username, DEV_PASSWORDS[username] ?? '', []);
+}
+
+/** `username`'s tokens for the gateway's own client, fetched the way a Bearer client would (code + PKCE through the dev IdP's form). */
+export function gatewayClientTokens(stack: SessionStack, username: string) {
+  return signInWithCodeFlow({
+    issuer: stack.idp.issuer,
+    clientId: 'orthanc-gateway',
+    clientSecret: stack.idp.realm.clients.find((client) => client.clientId === 'orthanc-gateway')?.secret,
+    redirectUri: `${stack.publicUrl}/auth/callback`,
+    username,
+    password: DEV_PASSWORDS[username] ?? '',
+  });
 }

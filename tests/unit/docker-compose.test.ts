@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { loadConfig } from '../../src/config/load.js';
 import { envSchema } from '../../src/config/schema.js';
+import { resolvePlaceholders } from '../../src/devidp/placeholders.js';
 import {
   COMPOSE_FILE,
   DOCKER_DIR,
@@ -35,6 +36,8 @@ interface RealmExport {
   clients: Array<{
     clientId: string;
     publicClient?: boolean;
+    secret?: string;
+    attributes?: Record<string, string>;
     redirectUris?: string[];
     webOrigins?: string[];
     protocolMappers?: Array<{ protocolMapper: string; config: Record<string, string> }>;
@@ -223,6 +226,23 @@ describe('Keycloak realm import', () => {
 
     const roles = realm.roles.realm.map((role) => role.name);
     for (const key of ['ROLE_VIEWER', 'ROLE_UPLOADER', 'ROLE_ADMIN']) expect(roles).toContain(gatewayEnv[key]);
+  });
+
+  // Keycloak substitutes ${VAR[:default]} in the imported realm from its own environment.
+  const importedRealm = () => resolvePlaceholders(realm, serviceEnvironment(service('keycloak'))) as RealmExport;
+  const importedGatewayClient = () => importedRealm().clients.find((c) => c.clientId === gatewayEnv['OIDC_CLIENT_ID'])!;
+
+  it('Keycloak imports the gateway client with the OIDC_CLIENT_SECRET of docker/.env, the value the gateway sends', () => {
+    expect(importedGatewayClient().secret).toBe(testDotenv['OIDC_CLIENT_SECRET']);
+    expect(importedGatewayClient().secret).toBe(gatewayEnv['OIDC_CLIENT_SECRET']);
+  });
+
+  it('Keycloak sends back-channel logouts to the gateway by its compose service name, on a network they share', () => {
+    const url = new URL(importedGatewayClient().attributes?.['backchannel.logout.url'] ?? '');
+    expect(url.hostname).toBe('gateway'); // localhost inside the Keycloak container is Keycloak itself
+    expect(url.port).toBe(gatewayEnv['PORT']);
+    expect(url.pathname).toBe('/auth/backchannel-logout');
+    expect(networksOf(service('gateway')).some((net) => networksOf(service('keycloak')).includes(net))).toBe(true);
   });
 
   it('the viewer origin Keycloak allows is the gateway\'s PUBLIC_URL (OHIF served by the gateway)', () => {

@@ -44,6 +44,13 @@ describe('ohif/app-config.js (session mode)', () => {
     expect(config).not.toHaveProperty('oidc');
   });
 
+  it("puts a Sign out form button (POST /auth/logout) in OHIF's header logo slot", () => {
+    const createElement = (type: string, props: Record<string, any>, ...children: unknown[]) => ({ type, props, children });
+    const form = config['whiteLabeling'].createLogoComponentFn({ createElement });
+    expect(form).toMatchObject({ type: 'form', props: { method: 'post', action: '/auth/logout' } });
+    expect(form.children).toEqual([expect.objectContaining({ type: 'button', props: expect.objectContaining({ type: 'submit' }), children: ['Sign out'] })]);
+  });
+
   it('is served at / with the study list and without the investigational-use dialog', () => {
     expect(config).toMatchObject({ routerBasename: '/', showStudyList: true, investigationalUseDialog: { option: 'never' } });
   });

@@ -12,6 +12,7 @@ import type CredentialRepresentation from '@keycloak/keycloak-admin-client/lib/d
 import type ProtocolMapperRepresentation from '@keycloak/keycloak-admin-client/lib/defs/protocolMapperRepresentation.js';
 import type RoleRepresentation from '@keycloak/keycloak-admin-client/lib/defs/roleRepresentation.js';
 import { envSchema } from '../../src/config/schema.js';
+import { resolvePlaceholders } from '../../src/devidp/placeholders.js';
 
 // ---- compile-time shape check -------------------------------------------------------------------
 /** The type TypeScript infers for the JSON file itself (type-only: nothing is imported at runtime). */
@@ -36,7 +37,9 @@ export type ShapeChecks = [
 
 const json = JSON.parse(readFileSync(new URL('../../realm-export/orthanc-realm.json', import.meta.url), 'utf8')) as RealmJson;
 /** Value types of every known key are checked by this assignment. */
-const realm: RealmRepresentation = json;
+const raw: RealmRepresentation = json;
+/** What a Keycloak import without any of the placeholder variables set (and the dev IdP) sees. */
+const realm = resolvePlaceholders(raw) as RealmRepresentation;
 
 // ---- the gateway's defaults (src/config/schema.ts, CONTRACT.md) --------------------------------------
 const defaults = envSchema.parse({ OIDC_ISSUER: 'http://localhost:8081/realms/orthanc', ORTHANC_USERNAME: 'u', ORTHANC_PASSWORD: 'p' });
@@ -111,6 +114,19 @@ describe('realm export', () => {
     expect(attr(gw, 'backchannel.logout.url')).toBe(`${APP_ORIGIN}/auth/backchannel-logout`);
     expect(String(attr(gw, 'backchannel.logout.session.required'))).toBe('true');
     expect(String(attr(gw, 'post.logout.redirect.uris')).split('##')).toEqual([`${APP_ORIGIN}/`]);
+  });
+
+  it('takes the gateway client secret and back-channel logout URL from Keycloak import placeholders (docker-compose sets them)', () => {
+    const gw = raw.clients?.find((c) => c.clientId === defaults.OIDC_CLIENT_ID);
+    expect(gw?.secret).toBe('${OIDC_CLIENT_SECRET:dev-only-orthanc-gateway-secret-change-me}');
+    expect(attr(gw!, 'backchannel.logout.url')).toBe('${GATEWAY_BACKCHANNEL_LOGOUT_URL:http://localhost:8080/auth/backchannel-logout}');
+    const placeholders = JSON.stringify(raw).match(/\$\{[^}]*\}/g) ?? [];
+    expect(placeholders).toHaveLength(2); // nothing else varies per deployment
+
+    const composed = resolvePlaceholders(raw, { OIDC_CLIENT_SECRET: 'from-env', GATEWAY_BACKCHANNEL_LOGOUT_URL: 'http://gateway:8080/auth/backchannel-logout' }) as RealmRepresentation;
+    const composedGateway = composed.clients?.find((c) => c.clientId === defaults.OIDC_CLIENT_ID);
+    expect(composedGateway?.secret).toBe('from-env');
+    expect(attr(composedGateway!, 'backchannel.logout.url')).toBe('http://gateway:8080/auth/backchannel-logout');
   });
 
   it('makes ohif-viewer a public client with PKCE S256, exact OHIF callbacks and one web origin', () => {

@@ -1,0 +1,32 @@
+import type { Request, Response } from 'express';
+import { BEARER_REALM } from '../auth/bearer.js';
+import type { Principal } from '../auth/principal.js';
+import { GatewayError } from '../errors.js';
+import { isBrowserNavigation } from './browser-request.js';
+import { sendErrorPage } from './error-page.js';
+import { requestState } from './locals.js';
+
+/**
+ * How the gateway says "no": a person loading a page gets the sign-in or a "no access" page; API
+ * clients (fetch/XHR, Bearer) get the JSON error. browser-request.ts tells the two apart.
+ */
+
+const loginRedirectFor = (req: Request) => `/auth/login?returnTo=${encodeURIComponent(req.originalUrl)}`;
+
+/** Not signed in: a page load goes to the sign-in, anything else is a 401 with a Bearer challenge (never Basic). */
+export function refuseUnauthenticated(req: Request, res: Response): void {
+  if (!isBrowserNavigation(req)) {
+    throw new GatewayError('unauthenticated', 'Authentication required: sign in, or send Authorization: Bearer <access token>', {
+      'www-authenticate': `Bearer realm="${BEARER_REALM}"`,
+    });
+  }
+  requestState(res).loginRedirect = true;
+  res.redirect(302, loginRedirectFor(req));
+}
+
+/** Signed in without the right: a page load gets a page (`title`, `detail`, a Sign-out button); API clients get `error`. */
+export function refuseForbidden(req: Request, res: Response, principal: Principal, error: GatewayError, { title, detail }: { title: string; detail: string }): void {
+  if (!isBrowserNavigation(req) || principal.via === 'bearer') throw error;
+  requestState(res).error = error; // metrics and the audit trail count it like the JSON 403
+  sendErrorPage(res, 403, title, `You are signed in as ${principal.username}. ${detail}`, { signOut: true });
+}
