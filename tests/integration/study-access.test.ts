@@ -256,6 +256,41 @@ describe('by PatientID prefix, from a nested claim', () => {
   });
 });
 
+describe('Orthanc’s LimitFindResults bounds what the gateway can filter (documented trade-off)', () => {
+  let capped: TestOrthanc;
+  let gateway: TestGateway;
+
+  beforeAll(async () => {
+    // Orthanc 1.10 caps the database lookup (LimitFindResults + 1 candidates) before offset and
+    // before matching tags it does not index, such as InstitutionName: paging upstream cannot reach past it.
+    capped = await startOrthanc({ extraConfig: { LimitFindResults: 2 } });
+    for (const id of ['CB-1', 'CB-2', 'CB-3']) await seed('Hospital B', id, capped);
+    for (const id of ['CA-1', 'CA-2']) await seed('Hospital A', id, capped);
+    gateway = await startTestGateway({
+      OIDC_ISSUER: issuer.issuer,
+      ORTHANC_URL: capped.url,
+      ORTHANC_USERNAME: capped.username,
+      ORTHANC_PASSWORD: capped.password,
+      STUDY_ACCESS_CLAIM: 'institution',
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await gateway?.close();
+    await capped?.stop();
+  });
+
+  it('a user whose studies lie beyond the cap sees none of them, and Orthanc itself cannot page there', async () => {
+    expect(await studyUids(gateway, '', await institutionToken('Hospital A'))).toEqual([]);
+    expect(tagValues(await (await orthancFetch(capped, '/dicom-web/studies?offset=3')).json(), '0020000D')).toEqual([]);
+    expect(tagValues(await (await orthancFetch(capped, '/dicom-web/studies?InstitutionName=Hospital%20A')).json(), '0020000D')).toEqual([]);
+  });
+
+  it('a user whose studies come first sees them', async () => {
+    expect((await studyUids(gateway, '', await institutionToken('Hospital B'))).length).toBeGreaterThan(0);
+  });
+});
+
 describe('browser sessions: the groups claim of the dev IdP’s access token (Keycloak group membership mapper)', () => {
   let stack: SessionStack;
   const sessionA: Study[] = [];
