@@ -66,9 +66,14 @@ function fetchViewer(): Promise<string | undefined> {
   });
 }
 
+/** Per-study access stays off unless the developer sets STUDY_ACCESS_* (README: npm run dev). */
+function studyAccessEnv(): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => name.startsWith('STUDY_ACCESS_')));
+}
+
 function printBanner(idp: DevIdp, gateway: RunningGateway, publicUrl: string, orthanc: TestOrthanc, viewer: boolean) {
   const users = idp.realm.users
-    .map((user) => `    ${user.username.padEnd(10)} ${String(user.password).padEnd(22)} ${user.realmRoles.join(', ') || '(no role)'}`)
+    .map((user) => `    ${user.username.padEnd(10)} ${String(user.password).padEnd(22)} ${user.realmRoles.join(', ') || '(no role)'}${user.groups.length ? `; groups ${user.groups.join(', ')}` : ''}`)
     .join('\n');
   console.log(`
 [dev] orthanc-oidc-gateway development stack is up
@@ -79,7 +84,7 @@ function printBanner(idp: DevIdp, gateway: RunningGateway, publicUrl: string, or
   dev IdP         ${idp.issuer}
   Orthanc         ${orthanc.url}   (loopback only, service user "${orthanc.username}")
   data folder     ${dataDir}
-  dev users (username / password / roles):
+  dev users (username / password / roles; groups):
 ${users}
   Ctrl-C stops everything.
 [dev] ready: ${publicUrl}`);
@@ -136,6 +141,7 @@ async function main() {
       SESSION_SECRET: randomBytes(32).toString('base64url'),
       LOG_LEVEL: env['LOG_LEVEL'] ?? 'info',
       OHIF_DIST: ohifDist,
+      ...studyAccessEnv(),
     });
     const gateway = await startGateway(config, createLogger(config.logLevel), '127.0.0.1');
     stack.push(() => gateway.close(2000));

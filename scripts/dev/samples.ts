@@ -1,10 +1,13 @@
 import { makeSeries } from '../../tests/support/dicom.js';
 import { orthancFetch, uploadInstances, type TestOrthanc } from '../../tests/support/orthanc.js';
 
-/** Sample patients of the dev stack; generated once, kept in the dev data folder. */
+/**
+ * Sample patients of the dev stack; generated once, kept in the dev data folder. Their institutions
+ * are the realm's groups, so per-study access by `groups` shows each to one dev user (README).
+ */
 const SAMPLES = [
-  { modality: 'CT', patientName: 'Sample^CT', patientId: 'DEV-CT-1', studyDescription: 'Sample CT chest', instances: 24, rows: 256, columns: 256 },
-  { modality: 'MR', patientName: 'Sample^MR', patientId: 'DEV-MR-1', studyDescription: 'Sample MR head', instances: 16, rows: 256, columns: 256 },
+  { modality: 'CT', patientName: 'Sample^CT', patientId: 'DEV-CT-1', studyDescription: 'Sample CT chest', institutionName: 'Hospital A', instances: 24, rows: 256, columns: 256 },
+  { modality: 'MR', patientName: 'Sample^MR', patientId: 'DEV-MR-1', studyDescription: 'Sample MR head', institutionName: 'Hospital B', instances: 16, rows: 256, columns: 256 },
 ] as const;
 
 async function hasPatient(orthanc: TestOrthanc, patientId: string): Promise<boolean> {
@@ -22,7 +25,7 @@ export async function loadSampleStudies(orthanc: TestOrthanc): Promise<{ added: 
   let added = 0;
   for (const sample of SAMPLES) {
     if (await hasPatient(orthanc, sample.patientId)) continue;
-    const series = makeSeries({ ...sample, institutionName: 'orthanc-oidc-gateway dev stack' });
+    const series = makeSeries(sample);
     added += (await uploadInstances(orthanc, series.files)).length;
   }
   return { added };

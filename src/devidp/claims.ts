@@ -31,6 +31,16 @@ function roleClaims(user: DevUser): Record<string, unknown> {
 }
 
 /**
+ * Keycloak's group membership mappers: direct memberships only, as names or full paths; a user
+ * without groups gets no claim.
+ */
+function groupClaims(user: DevUser, client: DevClient): Record<string, unknown> {
+  if (user.groups.length === 0) return {};
+  const values = (fullPath: boolean) => user.groups.map((path) => (fullPath ? path : path.slice(path.lastIndexOf('/') + 1)));
+  return Object.fromEntries(client.groupClaims.map(({ claim, fullPath }) => [claim, values(fullPath)]));
+}
+
+/**
  * Claims added to the JWT access token next to those oidc-provider sets itself
  * (iss, sub, aud, exp, iat, jti, scope).
  */
@@ -42,6 +52,7 @@ export function accessTokenClaims(user: DevUser, client: DevClient, sid: string 
     acr: '1',
     ...(client.webOrigins.length > 0 ? { 'allowed-origins': [...client.webOrigins] } : {}),
     ...roleClaims(user),
+    ...groupClaims(user, client),
     ...profileClaims(user),
   };
 }

@@ -22,7 +22,8 @@ async function main(): Promise<void> {
   console.log(`[dev-idp] discovery: ${idp.issuer}/.well-known/openid-configuration`);
   for (const user of idp.realm.users) {
     const roles = user.realmRoles.join(', ') || 'no roles';
-    console.log(`[dev-idp] user ${user.username} / ${user.password ?? '(no password)'}  (${roles})`);
+    const groups = user.groups.length ? `; groups ${user.groups.join(', ')}` : '';
+    console.log(`[dev-idp] user ${user.username} / ${user.password ?? '(no password)'}  (${roles}${groups})`);
   }
   let stopping = false;
   const stop = (signal: string) => {

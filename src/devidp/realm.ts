@@ -1,13 +1,21 @@
 /**
  * Loads a Keycloak realm export (realm-export/orthanc-realm.json) into the typed subset the dev IdP
- * needs. Only what the dev IdP can honour is accepted: a wildcard redirect URI, a temporary password
- * or a role that does not exist is an error here rather than a surprise later.
+ * needs. Only what the dev IdP can honour is accepted: a wildcard redirect URI, a temporary password,
+ * a role or group that does not exist, a group mapper it cannot apply is an error here rather than a
+ * surprise later.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { resolvePlaceholders } from './placeholders.js';
+
+/** An `oidc-group-membership-mapper` that adds to the access token. */
+export interface GroupClaimMapper {
+  claim: string;
+  /** `/Parent/Child` paths instead of group names. */
+  fullPath: boolean;
+}
 
 export interface DevClient {
   clientId: string;
@@ -22,6 +30,7 @@ export interface DevClient {
   backchannelLogoutSessionRequired: boolean;
   /** From `oidc-audience-mapper`s that add to the access token. */
   audiences: string[];
+  groupClaims: GroupClaimMapper[];
 }
 
 export interface DevUser {
@@ -36,6 +45,8 @@ export interface DevUser {
   password: string | undefined;
   realmRoles: string[];
   clientRoles: Record<string, string[]>;
+  /** Paths (`/Hospital A`) of the groups the user is a direct member of. */
+  groups: string[];
 }
 
 export interface DevRealm {
@@ -79,6 +90,14 @@ const userSchema = z.object({
     .default([]),
   realmRoles: z.array(z.string()).default([]),
   clientRoles: z.record(z.string(), z.array(z.string())).default({}),
+  groups: z.array(z.string()).default([]),
+});
+
+const groupSchema = z.object({
+  name: z.string().min(1),
+  get subGroups() {
+    return z.array(groupSchema).default([]);
+  },
 });
 
 const realmSchema = z.object({
@@ -87,12 +106,39 @@ const realmSchema = z.object({
   ssoSessionIdleTimeout: z.number().int().positive().default(1800),
   ssoSessionMaxLifespan: z.number().int().positive().default(36_000),
   roles: z.object({ realm: z.array(z.object({ name: z.string().min(1) })).default([]) }).default({ realm: [] }),
+  groups: z.array(groupSchema).default([]),
   clients: z.array(clientSchema).default([]),
   users: z.array(userSchema).default([]),
 });
 
 type ClientJson = z.infer<typeof clientSchema>;
 type UserJson = z.infer<typeof userSchema>;
+type GroupJson = z.infer<typeof groupSchema>;
+
+/** Keycloak's group paths: `/Name`, `/Parent/Child`. */
+function groupPaths(groups: GroupJson[], parent = ''): string[] {
+  return groups.flatMap((group) => {
+    const path = `${parent}/${group.name}`;
+    return [path, ...groupPaths(group.subGroups, path)];
+  });
+}
+
+/** As Keycloak reads mapper switches: only the string "true" turns one on. */
+const on = (config: Record<string, string>, key: string) => config[key] === 'true';
+
+function groupClaimMappers(c: ClientJson, where: string): GroupClaimMapper[] {
+  const mappers = c.protocolMappers.filter((m) => m.protocolMapper === 'oidc-group-membership-mapper');
+  if (mappers.some(({ config }) => on(config, 'id.token.claim') || on(config, 'userinfo.token.claim'))) {
+    throw new Error(`${where}: the dev IdP puts groups into access tokens only (set id.token.claim and userinfo.token.claim to "false")`);
+  }
+  return mappers
+    .filter(({ config }) => on(config, 'access.token.claim'))
+    .map(({ config }) => {
+      const claim = config['claim.name'] ?? '';
+      if (!/^[^.\s]+$/.test(claim)) throw new Error(`${where}: group mapper claim.name "${claim}" must be a plain claim name for the dev IdP`);
+      return { claim, fullPath: on(config, 'full.path') };
+    });
+}
 
 function exactUrl(uri: string, where: string): string {
   if (/[*]/.test(uri)) throw new Error(`${where}: wildcard "${uri}" is not supported by the dev IdP`);
@@ -130,15 +176,19 @@ function toClient(c: ClientJson): DevClient {
     backchannelLogoutUri: backchannel ? exactUrl(backchannel, `${where} backchannel.logout.url`) : undefined,
     backchannelLogoutSessionRequired: c.attributes['backchannel.logout.session.required'] !== 'false',
     audiences: [...new Set(audiences)],
+    groupClaims: groupClaimMappers(c, where),
   };
 }
 
-function toUser(u: UserJson, roles: Set<string>): DevUser {
+function toUser(u: UserJson, roles: Set<string>, groups: Set<string>): DevUser {
   const where = `user ${u.username}`;
   const passwords = u.credentials.filter((cred) => cred.type === 'password');
   if (passwords.some((cred) => cred.temporary)) throw new Error(`${where}: temporary passwords are not supported`);
   for (const role of u.realmRoles) {
     if (!roles.has(role)) throw new Error(`${where}: realm role "${role}" is not defined in roles.realm`);
+  }
+  for (const group of u.groups) {
+    if (!groups.has(group)) throw new Error(`${where}: group "${group}" is not defined in groups (a path such as "/Hospital A")`);
   }
   return {
     id: u.id ?? u.username,
@@ -151,6 +201,7 @@ function toUser(u: UserJson, roles: Set<string>): DevUser {
     password: passwords[0]?.value,
     realmRoles: u.realmRoles,
     clientRoles: u.clientRoles,
+    groups: u.groups,
   };
 }
 
@@ -162,7 +213,8 @@ export function parseRealm(json: unknown): DevRealm {
   }
   const r = parsed.data;
   const roles = r.roles.realm.map((role) => role.name);
-  const users = r.users.map((u) => toUser(u, new Set(roles)));
+  const groups = new Set(groupPaths(r.groups));
+  const users = r.users.map((u) => toUser(u, new Set(roles), groups));
   for (const key of ['id', 'username'] as const) {
     const values = users.map((u) => u[key]);
     if (new Set(values).size !== values.length) throw new Error(`invalid realm export: duplicate user ${key}`);

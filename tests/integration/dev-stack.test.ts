@@ -7,7 +7,10 @@ import { tagValues } from '../support/dicomweb.js';
 import { freePort } from '../support/free-port.js';
 import { signalGroup, spawnManaged, waitFor, type ManagedProcess } from '../support/process.js';
 
-/** Smoke test of `npm run dev` exactly as a developer runs it, on free ports and a temp data folder. */
+/**
+ * Smoke test of `npm run dev` as a developer runs it, on free ports and a temp data folder, with
+ * per-study access by the realm's groups turned on as the README shows.
+ */
 let dev: ManagedProcess;
 let dataDir: string;
 const ports = { gateway: 0, idp: 0, orthanc: 0 };
@@ -38,6 +41,7 @@ beforeAll(async () => {
       DEV_ORTHANC_PORT: String(ports.orthanc),
       DEV_DATA_DIR: dataDir,
       LOG_LEVEL: 'warn',
+      STUDY_ACCESS_CLAIM: 'groups',
     },
     dieWithParent: false,
     processGroup: true,
@@ -64,7 +68,8 @@ it('prints the URLs and the dev users', () => {
   const output = dev.output();
   expect(output).toContain(`gateway         ${gatewayUrl()}`);
   expect(output).toContain(`http://localhost:${ports.idp}/realms/orthanc`);
-  for (const user of ['admin', 'uploader', 'viewer', 'norole']) expect(output).toContain(`${user}-dev-password`);
+  for (const user of ['admin', 'uploader', 'viewer', 'norole', 'viewer-a', 'viewer-b']) expect(output).toContain(`${user}-dev-password`);
+  expect(output).toContain('groups /Hospital A');
 });
 
 it('is ready: Orthanc and the dev IdP answer', async () => {
@@ -72,20 +77,26 @@ it('is ready: Orthanc and the dev IdP answer', async () => {
   expect(response.status).toBe(200);
 });
 
-it('lists the sample studies through the gateway with a dev IdP token', async () => {
+async function samplePatientsSeenBy(username: string): Promise<unknown[]> {
   const tokens = await signInWithCodeFlow({
     issuer: `http://localhost:${ports.idp}/realms/orthanc`,
     clientId: 'orthanc-gateway',
     clientSecret: 'dev-only-orthanc-gateway-secret-change-me',
     redirectUri: `${gatewayUrl()}/auth/callback`,
-    username: 'viewer',
-    password: 'viewer-dev-password',
+    username,
+    password: `${username}-dev-password`,
   });
   const response = await fetch(`${gatewayUrl()}/pacs/dicom-web/studies`, {
     headers: { authorization: `Bearer ${tokens.access_token}` },
   });
   expect(response.status).toBe(200);
-  expect(tagValues(await response.json(), '00100020').sort()).toEqual(['DEV-CT-1', 'DEV-MR-1']);
+  return tagValues(await response.json(), '00100020').sort();
+}
+
+it('lists the sample studies through the gateway with a dev IdP token, each to its group (STUDY_ACCESS_CLAIM=groups)', async () => {
+  expect(await samplePatientsSeenBy('admin')).toEqual(['DEV-CT-1', 'DEV-MR-1']);
+  expect(await samplePatientsSeenBy('viewer-a')).toEqual(['DEV-CT-1']);
+  expect(await samplePatientsSeenBy('viewer-b')).toEqual(['DEV-MR-1']);
 });
 
 it('refuses a second start on the same ports with one clear message', async () => {

@@ -11,19 +11,18 @@ import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload }
 import * as oidc from 'openid-client';
 import { startDevIdp, type DevIdp } from '../../src/devidp/server.js';
 import { Browser, left } from '../support/http-browser.js';
+import { DEV_PASSWORDS as PASSWORDS } from '../support/session-stack.js';
 
-const PASSWORDS: Record<string, string> = {
-  admin: 'admin-dev-password',
-  uploader: 'uploader-dev-password',
-  viewer: 'viewer-dev-password',
-  norole: 'norole-dev-password',
-};
 const ROLES: Record<string, string[]> = {
   admin: ['pacs-admin', 'pacs-uploader', 'pacs-viewer'],
   uploader: ['pacs-uploader', 'pacs-viewer'],
   viewer: ['pacs-viewer'],
   norole: [],
+  'viewer-a': ['pacs-viewer'],
+  'viewer-b': ['pacs-viewer'],
 };
+/** The realm's group membership mapper: group names (full.path "false"); no groups, no claim. */
+const GROUPS: Record<string, string[]> = { 'viewer-a': ['Hospital A'], 'viewer-b': ['Hospital B'] };
 
 // ---- back-channel logout receiver (stands in for the gateway) ---------------------------------------
 interface Receiver {
@@ -119,7 +118,7 @@ describe('development IdP', () => {
     expect(discovery['backchannel_logout_session_supported']).toBe(true);
   });
 
-  it.each(['admin', 'uploader', 'viewer', 'norole'])('logs %s in with code + PKCE and issues Keycloak-shaped tokens', async (username) => {
+  it.each(Object.keys(ROLES))('logs %s in with code + PKCE and issues Keycloak-shaped tokens', async (username) => {
     const { tokens } = await gatewayLogin(username);
     const user = realmUser(username);
 
@@ -145,6 +144,7 @@ describe('development IdP', () => {
     const roles = (at.realm_access as { roles?: string[] } | undefined)?.roles ?? [];
     expect([...roles].sort()).toEqual([...(ROLES[username] ?? [])].sort());
     if (username === 'norole') expect(at.realm_access).toBeUndefined(); // as Keycloak: no roles, no claim
+    expect(at['groups']).toEqual(GROUPS[username]);
 
     const { payload: id } = await jwtVerify(tokens.id_token ?? '', jwks, { issuer: idp.issuer, audience: 'orthanc-gateway' });
     expect(id.typ).toBe('ID');
@@ -153,6 +153,7 @@ describe('development IdP', () => {
     expect(id.sid).toBe(at.sid);
     expect(id.preferred_username).toBe(username);
     expect(id.email).toBe(user.email);
+    expect(id['groups']).toBeUndefined(); // the mapper puts groups into access tokens only
     expect(tokens.refresh_token).toEqual(expect.any(String));
     expect(tokens.expires_in).toBe(300);
   });

@@ -29,10 +29,15 @@ let orthancOrder: string[];
 const VIEWER = ['pacs-viewer'];
 const UPLOADER = ['pacs-viewer', 'pacs-uploader'];
 
-async function seed(institutionName: string, patientId: string): Promise<Study> {
+async function seed(institutionName: string, patientId: string, into = orthanc): Promise<Study> {
   const series = makeSeries({ modality: 'CT', patientName: 'Access^Test', patientId, institutionName, instances: 1, rows: 16, columns: 16 });
-  const [result] = await uploadInstances(orthanc, series.files);
+  const [result] = await uploadInstances(into, series.files);
   return { ...series, orthancInstanceId: result!.ID };
+}
+
+/** After a refused read, only the gateway's lookups may have reached Orthanc: the QIDO by UID, or the study of an Orthanc instance. */
+function onlyLookups(seen: string[]): boolean {
+  return seen.every((request) => request === 'GET /dicom-web/studies' || /^GET \/instances\/[0-9a-f-]+\/study$/.test(request));
 }
 
 function get(gateway: TestGateway, path: string, token: string, accept = ACCEPT_DICOM_JSON) {
@@ -165,9 +170,7 @@ describe('reads of one study are checked against Orthanc’s record of it', () =
     const response = await get(byInstitution, path(foreign()), await institutionToken('Hospital A'), '*/*');
     expect(response.status).toBe(403);
     expect(await response.json()).toEqual({ error: 'forbidden', message: expect.stringContaining('per-study access'), requestId: expect.any(String) });
-    // Only lookups may have reached Orthanc: the QIDO by UID, or the study of an Orthanc instance.
-    const seen = await orthanc.seenRequests();
-    expect(seen.every((request) => request === 'GET /dicom-web/studies' || /^GET \/instances\/[0-9a-f-]+\/study$/.test(request))).toBe(true);
+    expect(onlyLookups(await orthanc.seenRequests())).toBe(true);
   });
 
   it('refuses every read to a token without the claim, without asking Orthanc', async () => {
@@ -253,15 +256,50 @@ describe('by PatientID prefix, from a nested claim', () => {
   });
 });
 
-describe('browser sessions (dev IdP sign-in) read the claim from the session’s access token', () => {
-  let stack: SessionStack;
-  let studyUid: string;
+describe('Orthanc’s LimitFindResults bounds what the gateway can filter (documented trade-off)', () => {
+  let capped: TestOrthanc;
+  let gateway: TestGateway;
 
   beforeAll(async () => {
-    stack = await startSessionStack({ env: { STUDY_ACCESS_CLAIM: 'institution' } });
-    const series = makeSeries({ modality: 'CT', patientName: 'Session^Test', patientId: 'S-1', instances: 1, rows: 8, columns: 8 });
-    await uploadInstances(stack.orthanc, series.files);
-    studyUid = series.studyInstanceUid;
+    // Orthanc 1.10 caps the database lookup (LimitFindResults + 1 candidates) before offset and
+    // before matching tags it does not index, such as InstitutionName: paging upstream cannot reach past it.
+    capped = await startOrthanc({ extraConfig: { LimitFindResults: 2 } });
+    for (const id of ['CB-1', 'CB-2', 'CB-3']) await seed('Hospital B', id, capped);
+    for (const id of ['CA-1', 'CA-2']) await seed('Hospital A', id, capped);
+    gateway = await startTestGateway({
+      OIDC_ISSUER: issuer.issuer,
+      ORTHANC_URL: capped.url,
+      ORTHANC_USERNAME: capped.username,
+      ORTHANC_PASSWORD: capped.password,
+      STUDY_ACCESS_CLAIM: 'institution',
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await gateway?.close();
+    await capped?.stop();
+  });
+
+  it('a user whose studies lie beyond the cap sees none of them, and Orthanc itself cannot page there', async () => {
+    expect(await studyUids(gateway, '', await institutionToken('Hospital A'))).toEqual([]);
+    expect(tagValues(await (await orthancFetch(capped, '/dicom-web/studies?offset=3')).json(), '0020000D')).toEqual([]);
+    expect(tagValues(await (await orthancFetch(capped, '/dicom-web/studies?InstitutionName=Hospital%20A')).json(), '0020000D')).toEqual([]);
+  });
+
+  it('a user whose studies come first sees them', async () => {
+    expect((await studyUids(gateway, '', await institutionToken('Hospital B'))).length).toBeGreaterThan(0);
+  });
+});
+
+describe('browser sessions: the groups claim of the dev IdP’s access token (Keycloak group membership mapper)', () => {
+  let stack: SessionStack;
+  const sessionA: Study[] = [];
+  const sessionB: Study[] = [];
+
+  beforeAll(async () => {
+    stack = await startSessionStack({ env: { STUDY_ACCESS_CLAIM: 'groups' } });
+    for (const id of ['SA-1', 'SA-2']) sessionA.push(await seed('Hospital A', id, stack.orthanc));
+    sessionB.push(await seed('Hospital B', 'SB-1', stack.orthanc));
   }, 60_000);
 
   afterAll(async () => {
@@ -274,17 +312,38 @@ describe('browser sessions (dev IdP sign-in) read the claim from the session’s
     if (step.kind !== 'page' || step.status !== 200) throw new Error(`sign-in as ${username} failed`);
     return browser;
   }
-  const read = (browser: Browser, path: string) => browser.request(`${stack.gateways[0]!.url}${path}`, { headers: { accept: ACCEPT_DICOM_JSON } });
+  const read = (browser: Browser, path: string, accept = ACCEPT_DICOM_JSON) =>
+    browser.request(`${stack.gateways[0]!.url}${path}`, { headers: { accept } });
+  const listed = async (browser: Browser) => tagValues(await (await read(browser, '/pacs/dicom-web/studies')).json(), '0020000D');
 
-  it('a signed-in viewer whose token has no such claim sees no study and reads none', async () => {
-    const viewer = await signedIn('viewer');
-    expect(tagValues(await (await read(viewer, '/pacs/dicom-web/studies')).json(), '0020000D')).toEqual([]);
-    expect((await read(viewer, `/pacs/dicom-web/studies/${studyUid}/metadata`)).status).toBe(403);
+  it('viewer-a (group Hospital A) lists only Hospital A studies and reads them', async () => {
+    const viewerA = await signedIn('viewer-a');
+    expect((await listed(viewerA)).sort()).toEqual(uidsOf(sessionA).sort());
+    expect((await read(viewerA, `/pacs/dicom-web/studies/${sessionA[0]!.studyInstanceUid}/metadata`)).status).toBe(200);
   });
 
-  it('a signed-in admin (bypass role) sees and reads the study', async () => {
+  it('viewer-a gets 403 on a Hospital B study, and Orthanc never sees the read', async () => {
+    const viewerA = await signedIn('viewer-a');
+    const foreign = sessionB[0]!;
+    await stack.orthanc.clearSeenRequests();
+    const wado = await read(viewerA, `/pacs/dicom-web/studies/${foreign.studyInstanceUid}/series/${foreign.seriesInstanceUid}/instances/${foreign.sopInstanceUids[0]}`, '*/*');
+    expect(wado.status).toBe(403);
+    expect(onlyLookups(await stack.orthanc.seenRequests())).toBe(true);
+  });
+
+  it('viewer-b (group Hospital B) lists only the Hospital B study', async () => {
+    expect(await listed(await signedIn('viewer-b'))).toEqual(uidsOf(sessionB));
+  });
+
+  it('a signed-in viewer without groups (no claim) sees no study and reads none', async () => {
+    const viewer = await signedIn('viewer');
+    expect(await listed(viewer)).toEqual([]);
+    expect((await read(viewer, `/pacs/dicom-web/studies/${sessionA[0]!.studyInstanceUid}/metadata`)).status).toBe(403);
+  });
+
+  it('a signed-in admin (bypass role, no groups) sees and reads every study', async () => {
     const admin = await signedIn('admin');
-    expect(tagValues(await (await read(admin, '/pacs/dicom-web/studies')).json(), '0020000D')).toEqual([studyUid]);
-    expect((await read(admin, `/pacs/dicom-web/studies/${studyUid}/metadata`)).status).toBe(200);
+    expect((await listed(admin)).sort()).toEqual(uidsOf([...sessionA, ...sessionB]).sort());
+    expect((await read(admin, `/pacs/dicom-web/studies/${sessionB[0]!.studyInstanceUid}/metadata`)).status).toBe(200);
   });
 });

@@ -16,6 +16,8 @@ export const DEV_PASSWORDS: Record<string, string> = {
   uploader: 'uploader-dev-password',
   viewer: 'viewer-dev-password',
   norole: 'norole-dev-password',
+  'viewer-a': 'viewer-a-dev-password',
+  'viewer-b': 'viewer-b-dev-password',
 };
 
 /** Collects the gateway's JSON log lines so tests can count events (e.g. token refreshes). */

@@ -11,6 +11,7 @@ import type UserRepresentation from '@keycloak/keycloak-admin-client/lib/defs/us
 import type CredentialRepresentation from '@keycloak/keycloak-admin-client/lib/defs/credentialRepresentation.js';
 import type ProtocolMapperRepresentation from '@keycloak/keycloak-admin-client/lib/defs/protocolMapperRepresentation.js';
 import type RoleRepresentation from '@keycloak/keycloak-admin-client/lib/defs/roleRepresentation.js';
+import type GroupRepresentation from '@keycloak/keycloak-admin-client/lib/defs/groupRepresentation.js';
 import { envSchema } from '../../src/config/schema.js';
 import { resolvePlaceholders } from '../../src/devidp/placeholders.js';
 
@@ -33,6 +34,7 @@ export type ShapeChecks = [
   NoUnknownKeys<UnknownKeys<UserJson, UserRepresentation>>,
   NoUnknownKeys<UnknownKeys<Elem<UserJson['credentials']>, CredentialRepresentation>>,
   NoUnknownKeys<UnknownKeys<Elem<RealmJson['roles']['realm']>, RoleRepresentation>>,
+  NoUnknownKeys<UnknownKeys<Elem<RealmJson['groups']>, GroupRepresentation>>,
 ];
 
 const json = JSON.parse(readFileSync(new URL('../../realm-export/orthanc-realm.json', import.meta.url), 'utf8')) as RealmJson;
@@ -60,6 +62,10 @@ function user(username: string): UserRepresentation {
 
 function audienceMappers(c: ClientRepresentation): ProtocolMapperRepresentation[] {
   return (c.protocolMappers ?? []).filter((m) => m.protocolMapper === 'oidc-audience-mapper');
+}
+
+function groupMappers(c: ClientRepresentation): ProtocolMapperRepresentation[] {
+  return (c.protocolMappers ?? []).filter((m) => m.protocolMapper === 'oidc-group-membership-mapper');
 }
 
 const attr = (c: ClientRepresentation, name: string): unknown => c.attributes?.[name];
@@ -163,12 +169,35 @@ describe('realm export', () => {
     expect(String(config['access.token.claim'])).toBe('true');
   });
 
+  it('defines one top-level group per institution of the sample and test studies', () => {
+    const groups: GroupRepresentation[] = realm.groups ?? [];
+    expect(groups.map((g) => [g.name, g.path, g.subGroups])).toEqual([
+      ['Hospital A', '/Hospital A', []],
+      ['Hospital B', '/Hospital B', []],
+    ]);
+  });
+
+  it.each(['orthanc-gateway', 'ohif-viewer'])('puts group names into %s access tokens as "groups" (STUDY_ACCESS_CLAIM=groups)', (clientId) => {
+    const mappers = groupMappers(client(clientId));
+    expect(mappers).toHaveLength(1);
+    expect(mappers[0]?.protocol).toBe('openid-connect');
+    expect(mappers[0]?.config).toMatchObject({
+      'claim.name': 'groups',
+      'full.path': 'false',
+      'access.token.claim': 'true',
+      'id.token.claim': 'false',
+      'userinfo.token.claim': 'false',
+    });
+  });
+
   it.each([
-    ['admin', ['pacs-admin', 'pacs-uploader', 'pacs-viewer']],
-    ['uploader', ['pacs-uploader', 'pacs-viewer']],
-    ['viewer', ['pacs-viewer']],
-    ['norole', []],
-  ])('defines dev user %s with roles %j and a non-temporary password', (username, roles) => {
+    ['admin', ['pacs-admin', 'pacs-uploader', 'pacs-viewer'], []],
+    ['uploader', ['pacs-uploader', 'pacs-viewer'], []],
+    ['viewer', ['pacs-viewer'], []],
+    ['norole', [], []],
+    ['viewer-a', ['pacs-viewer'], ['/Hospital A']],
+    ['viewer-b', ['pacs-viewer'], ['/Hospital B']],
+  ])('defines dev user %s with roles %j, groups %j and a non-temporary password', (username, roles, groups) => {
     const u = user(username);
     expect(u.enabled).toBe(true);
     expect(u.emailVerified).toBe(true);
@@ -177,6 +206,7 @@ describe('realm export', () => {
     expect(u.lastName).toBeTruthy();
     expect(u.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     expect([...(u.realmRoles ?? [])].sort()).toEqual([...roles].sort());
+    expect(u.groups ?? []).toEqual(groups);
     expect(u.credentials).toHaveLength(1);
     const [credential] = u.credentials ?? [];
     expect(credential?.type).toBe('password');
@@ -184,10 +214,12 @@ describe('realm export', () => {
     expect(credential?.value).toBe(`${username}-dev-password`);
   });
 
-  it('has exactly the four dev users, each with only realm roles that exist', () => {
-    expect((realm.users ?? []).map((u) => u.username).sort()).toEqual(['admin', 'norole', 'uploader', 'viewer']);
+  it('has exactly the six dev users, each with only realm roles and groups that exist', () => {
+    expect((realm.users ?? []).map((u) => u.username).sort()).toEqual(['admin', 'norole', 'uploader', 'viewer', 'viewer-a', 'viewer-b']);
+    const groupPaths = (realm.groups ?? []).map((g) => g.path);
     for (const u of realm.users ?? []) {
       for (const role of u.realmRoles ?? []) expect(ROLES).toContain(role);
+      for (const group of u.groups ?? []) expect(groupPaths).toContain(group);
     }
     const ids = (realm.users ?? []).map((u) => u.id);
     expect(new Set(ids).size).toBe(ids.length);
