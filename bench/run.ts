@@ -102,10 +102,13 @@ const settings = smoke
 const wanted = (workload: Workload) => !only || only.includes(workload) || only.includes(workload.replace('-latency', ''));
 const log = (message: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
 
+/** A process tree the benchmark meters (UsageMeter): its root PID. */
+type Metered = Pick<BenchProcess, 'pid'>;
+
 interface Target {
   name: string;
   endpoint: Endpoint;
-  proxy?: { kind: 'gateway' | 'nginx' | 'node'; process: BenchProcess; workers: number };
+  proxy?: { kind: 'gateway' | 'nginx' | 'node'; process: Metered; workers: number };
 }
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -139,7 +142,7 @@ function collectWarnings(name: string, gateway: BenchProcess): void {
 /** Runs `work` while metering the target's proxy, the upstream and this process. */
 async function measured<T>(
   target: Target,
-  upstream: BenchProcess,
+  upstream: Metered,
   work: () => Promise<T>,
 ): Promise<{ result: T; proxy?: ProxyUsage; upstreamCpuSeconds: number; clientCpuSeconds: number; foreignCpuShare: number }> {
   const foreign = new ForeignLoadMeter();
@@ -174,7 +177,7 @@ async function quietStart(): Promise<void> {
   if (share > 0.1) log(`other work keeps ${(share * 100).toFixed(0)}% of the CPUs busy: measuring anyway`);
 }
 
-async function requestPoint(workload: Workload, target: Target, upstream: BenchProcess, paths: string[], accept: string, connections: number, seconds: number, amount?: number) {
+async function requestPoint(workload: Workload, target: Target, upstream: Metered, paths: string[], accept: string, connections: number, seconds: number, amount?: number) {
   await quietStart();
   if (settings.warmupSeconds > 0) await requestLoad(target.endpoint, paths, { connections, seconds: settings.warmupSeconds, accept });
   const { result, proxy, upstreamCpuSeconds, clientCpuSeconds, foreignCpuShare } = await measured(target, upstream, () => requestLoad(target.endpoint, paths, { connections, seconds, amount, accept }));
@@ -189,7 +192,7 @@ async function requestPoint(workload: Workload, target: Target, upstream: BenchP
   );
 }
 
-async function transferPoint(workload: 'wado-study' | 'stow', target: Target, upstream: BenchProcess, runs: number, once: () => Promise<{ status: number; bytes: number; seconds: number }>, before?: () => Promise<void>) {
+async function transferPoint(workload: 'wado-study' | 'stow', target: Target, upstream: Metered, runs: number, once: () => Promise<{ status: number; bytes: number; seconds: number }>, before?: () => Promise<void>) {
   const seconds: number[] = [];
   const statuses: number[] = [];
   let bytes = 0;
@@ -259,7 +262,7 @@ async function main(): Promise<void> {
     startBenchOrthanc(dir),
     startRedis(),
     startTestIssuer(),
-    trivialWanted ? startNginx('trivial-upstream', dir, trivialUpstreamSite) : undefined,
+    trivialWanted ? startNginx('trivial-upstream', trivialUpstreamSite) : undefined,
   ]);
   // A throw-away database: no need to wait for Orthanc's orderly 3.6 s shutdown.
   cleanups.push(() => orthanc.stop('SIGKILL'), () => redis.stop(), () => issuer.stop());
@@ -280,7 +283,7 @@ async function main(): Promise<void> {
 
   // --- proxies: everything starts at once (idle ones cost nothing), setup uploads meanwhile ----------
   const setupStarted = Date.now();
-  const stopLater = <T extends BenchProcess>(proc: T): T => {
+  const stopLater = <T extends Pick<BenchProcess, 'stop'>>(proc: T): T => {
     cleanups.push(() => proc.stop());
     return proc;
   };
@@ -292,7 +295,7 @@ async function main(): Promise<void> {
     orthancWanted
       ? Promise.all([
           startGatewayProcess({ env: gatewayEnv(orthanc), workers: 1, nodeFlags: nodeFlags('gateway'), dir, name: 'gateway', repoRoot: gatewayRoot, entry: gatewayEntry }).then(stopLater),
-          startNginx('proxy', dir, nginxProxySite(orthanc.url, orthanc.authorization, 1)).then(stopLater),
+          startNginx('proxy', nginxProxySite(orthanc.url, orthanc.authorization, 1)).then(stopLater),
         ])
       : undefined,
     trivialUpstream
@@ -300,7 +303,7 @@ async function main(): Promise<void> {
           settings.workers.map((workers) =>
             Promise.all([
               startGatewayProcess({ env: gatewayEnv(trivialCredential), workers, nodeFlags: nodeFlags(`gateway-trivial-${workers}w`), dir, name: `gateway-trivial-${workers}w`, repoRoot: gatewayRoot, entry: gatewayEntry }).then(stopLater),
-              startNginx(`trivial-proxy-${workers}w`, dir, nginxProxySite(trivialUpstream.url, trivialAuthorization, workers)).then(stopLater),
+              startNginx(`trivial-proxy-${workers}w`, nginxProxySite(trivialUpstream.url, trivialAuthorization, workers)).then(stopLater),
             ]),
           ),
         )

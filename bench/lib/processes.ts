@@ -1,16 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { join } from 'node:path';
-import { freePort } from '../../tests/support/free-port.js';
+import { acceptsConnections, freePort } from '../../tests/support/free-port.js';
+import { runNginx, type RunningNginx } from '../../tests/support/nginx.js';
 import { waitFor } from '../../tests/support/process.js';
 import { processTree } from './procstat.js';
 
 /**
- * Child processes of the benchmark (the gateway, nginx): their output goes to a file, never through
- * a pipe into the benchmark process (which also runs the load generator), and they die with it
- * (setpriv --pdeathsig).
+ * Child processes of the benchmark (the gateway, Orthanc, the node proxy): their output goes to a
+ * file, never through a pipe into the benchmark process (which also runs the load generator), and
+ * they die with it (setpriv --pdeathsig).
  */
 export interface BenchProcess {
   pid: number;
@@ -20,19 +19,19 @@ export interface BenchProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-const running = new Set<ChildProcess>();
+/** Kills one process tree still running, its root first. */
+const killers = new Set<() => void>();
+const kill = (pid: number) => {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
+};
 // Whatever way this process ends, its children and theirs (nginx workers, cluster workers) end too:
 // setpriv's parent-death signal covers only the direct child.
 process.on('exit', () => {
-  for (const child of running) {
-    for (const pid of child.pid ? processTree(child.pid).reverse() : []) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-  }
+  for (const killTree of killers) killTree();
 });
 
 export function spawnLogged(command: string, args: string[], { cwd, env, logFile }: { cwd: string; env?: NodeJS.ProcessEnv; logFile: string }): BenchProcess {
@@ -42,12 +41,13 @@ export function spawnLogged(command: string, args: string[], { cwd, env, logFile
     ? spawn(setpriv, ['--pdeathsig', 'KILL', '--', command, ...args], { cwd, env, stdio: ['ignore', fd, fd] })
     : spawn(command, args, { cwd, env, stdio: ['ignore', fd, fd] });
   closeSync(fd);
-  running.add(child);
+  const killTree = () => processTree(child.pid ?? -1).reverse().forEach(kill);
+  killers.add(killTree);
   let exited = false;
   const done = new Promise<void>((resolve) => {
     child.once('exit', () => {
       exited = true;
-      running.delete(child);
+      killers.delete(killTree);
       resolve();
     });
   });
@@ -65,16 +65,6 @@ export function spawnLogged(command: string, args: string[], { cwd, env, logFile
     },
   };
 }
-
-export const accepts = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 
 export interface GatewayLaunch {
   env: Record<string, string>;
@@ -114,7 +104,7 @@ export async function startGatewayProcess({ env, workers, nodeFlags = [], dir, n
   const logsListening = ['info', 'debug', 'trace'].includes(env['LOG_LEVEL'] ?? 'info');
   const listening = () => (logsListening ? (proc.log().match(/"msg":"gateway listening"/g) ?? []).length : workers);
   try {
-    await waitFor(() => listening() >= workers && accepts(port), {
+    await waitFor(() => listening() >= workers && acceptsConnections(port), {
       what: `gateway ${name} (${workers} worker(s)) listening on ${port}`,
       timeoutMs: 30_000,
       abortIf: () => (proc.exited() ? `it exited:\n${proc.log().slice(-4000)}` : undefined),
@@ -132,52 +122,26 @@ export interface NginxSite {
   workers: number;
 }
 
-export interface BenchNginx extends BenchProcess {
+export interface BenchNginx extends RunningNginx {
   url: string;
-  port: number;
 }
 
-/** Debian's nginx with its own prefix, master + `workers` worker processes, in the foreground. */
-export async function startNginx(name: string, dir: string, site: (port: number) => NginxSite): Promise<BenchNginx> {
-  const prefix = join(dir, `nginx-${name}`);
-  await mkdir(join(prefix, 'tmp'), { recursive: true });
-  await mkdir(join(prefix, 'logs'), { recursive: true });
+/**
+ * Debian's nginx (tests/support/nginx.ts) with a master and `workers` worker processes, in the
+ * foreground; its process group dies with this process.
+ */
+export async function startNginx(name: string, site: (port: number) => NginxSite): Promise<BenchNginx> {
   const port = await freePort();
   const { servers, workers } = site(port);
-  const conf = `
-${process.getuid?.() === 0 ? 'user root;' : ''}
-worker_processes ${workers};
-pid ${join(prefix, 'nginx.pid')};
-error_log ${join(prefix, 'logs', 'error.log')} warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${join(prefix, 'tmp', 'body')};
-  proxy_temp_path ${join(prefix, 'tmp', 'proxy')};
-  fastcgi_temp_path ${join(prefix, 'tmp', 'fastcgi')};
-  uwsgi_temp_path ${join(prefix, 'tmp', 'uwsgi')};
-  scgi_temp_path ${join(prefix, 'tmp', 'scgi')};
-  keepalive_requests 100000;
-${servers}
-}
-`;
-  const confFile = join(prefix, 'nginx.conf');
-  await writeFile(confFile, conf);
-  const proc = spawnLogged('/usr/sbin/nginx', ['-e', 'stderr', '-p', prefix, '-c', confFile, '-g', 'daemon off;'], {
-    cwd: prefix,
-    logFile: join(dir, `nginx-${name}.log`),
-  });
-  try {
-    await waitFor(() => accepts(port), {
-      what: `nginx ${name} listening on ${port}`,
-      timeoutMs: 10_000,
-      abortIf: () => (proc.exited() ? `nginx exited:\n${proc.log()}` : undefined),
-    });
-  } catch (error) {
-    await proc.stop('SIGKILL');
-    throw error;
-  }
-  return { ...proc, url: `http://127.0.0.1:${port}`, port };
+  const nginx = await runNginx(port, () => `  keepalive_requests 100000;\n${servers}`, `nginx ${name}`, { workers });
+  const killGroup = () => kill(-nginx.pid);
+  killers.add(killGroup);
+  const stop = async () => {
+    await nginx.stop();
+    killGroup(); // workers left behind by a master that had to be SIGKILLed
+    killers.delete(killGroup);
+  };
+  return { ...nginx, url: `http://127.0.0.1:${port}`, stop };
 }
 
 /** nginx as the plain reverse proxy of seed 000: a fixed Orthanc credential, keep-alive upstream. */
@@ -224,13 +188,13 @@ export function trivialUpstreamSite(port: number): NginxSite {
 }
 
 /** bench/node-proxy.mjs: the minimal node:http reverse proxy (the floor for any Node.js proxy). */
-export async function startNodeProxy(dir: string, repoRoot: string, upstream: string, authorization: string): Promise<BenchNginx> {
+export async function startNodeProxy(dir: string, repoRoot: string, upstream: string, authorization: string): Promise<BenchProcess & { url: string; port: number }> {
   const port = await freePort();
   const proc = spawnLogged(process.execPath, [join(repoRoot, 'bench', 'node-proxy.mjs'), String(port), upstream, authorization], {
     cwd: repoRoot,
     logFile: join(dir, 'node-proxy.log'),
   });
-  await waitFor(() => accepts(port), {
+  await waitFor(() => acceptsConnections(port), {
     what: `node-proxy listening on ${port}`,
     timeoutMs: 10_000,
     abortIf: () => (proc.exited() ? `node-proxy exited:\n${proc.log()}` : undefined),

@@ -2,7 +2,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { tagValues } from '../support/dicomweb.js';
 import { makeSeries } from '../support/dicom.js';
-import { freePort } from '../support/free-port.js';
+import { acceptsConnections, freePort } from '../support/free-port.js';
 import { logLines, spawnGateway, type GatewayProcess } from '../support/gateway-process.js';
 import { startOrthanc, uploadInstances, type TestOrthanc } from '../support/orthanc.js';
 import { waitFor } from '../support/process.js';
@@ -193,16 +193,6 @@ async function startSlowLink(targetPort: number) {
   };
 }
 
-const connectable = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-
 describe('graceful shutdown on SIGTERM', () => {
   it('refuses new connections, completes the in-flight request, then exits 0', async () => {
     const link = await startSlowLink(secure.port);
@@ -220,7 +210,7 @@ describe('graceful shutdown on SIGTERM', () => {
       await waitFor(() => link.seen().includes('GET /dicom-web/studies?PatientID=DRAIN-1'), { what: 'the request to reach the link to Orthanc' });
 
       gateway.proc.child.kill('SIGTERM');
-      await waitFor(async () => !(await connectable(gateway.port)), { what: 'the gateway to refuse new connections', timeoutMs: 5000 });
+      await waitFor(async () => !(await acceptsConnections(gateway.port)), { what: 'the gateway to refuse new connections', timeoutMs: 5000 });
       expect(gateway.proc.hasExited()).toBe(false);
       await expect(fetch(`${gateway.url}/healthz`)).rejects.toThrow();
 

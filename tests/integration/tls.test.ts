@@ -63,21 +63,32 @@ afterAll(async () => {
   await pki?.remove();
 }, 30_000);
 
+/** What every gateway of this file is started with, besides ORTHANC_URL and the TLS settings. */
+const baseEnv = () => ({ OIDC_ISSUER: issuer.issuer, ORTHANC_USERNAME: orthanc.username, ORTHANC_PASSWORD: orthanc.password });
+
+/** Orthanc behind the mutual-TLS nginx, trusted through the test CA; `client`: the certificate the gateway presents. */
+const mutualTlsEnv = (client?: CertFiles) => ({
+  ORTHANC_URL: nginxMutual.url,
+  ORTHANC_CA_FILE: ca.certFile,
+  ...(client && { ORTHANC_CLIENT_CERT_FILE: client.certFile, ORTHANC_CLIENT_KEY_FILE: client.keyFile }),
+});
+
 /** An in-process gateway whose warn+ log lines are collected. */
 async function gateway(env: Record<string, string>) {
   const lines: Array<Record<string, unknown>> = [];
   const started = await startTestGateway(
-    {
-      OIDC_ISSUER: issuer.issuer,
-      ORTHANC_USERNAME: orthanc.username,
-      ORTHANC_PASSWORD: orthanc.password,
-      LOG_LEVEL: 'warn',
-      ...env,
-    },
+    { ...baseEnv(), LOG_LEVEL: 'warn', ...env },
     { logDestination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) } },
   );
   gateways.push(started);
   return { gateway: started, logs: () => lines };
+}
+
+/** The gateway in its own process (tests/support/gateway-process.ts), stopped after the file. */
+async function gatewayProcess(env: Record<string, string>) {
+  const child = await spawnGateway({ ...baseEnv(), ...env });
+  processes.push(child);
+  return child;
 }
 
 const qido = (base: string) => fetch(`${base}/pacs/dicom-web/studies`, { headers: { authorization: `Bearer ${token}`, accept: 'application/dicom+json' } });
@@ -167,15 +178,7 @@ describe('unusable TLS files stop the start, naming the variable', () => {
   });
 
   it('the gateway process exits 1 with the variable in its message', async () => {
-    const child = await spawnGateway({
-      OIDC_ISSUER: issuer.issuer,
-      ORTHANC_URL: orthanc.url,
-      ORTHANC_USERNAME: orthanc.username,
-      ORTHANC_PASSWORD: orthanc.password,
-      TLS_CERT_FILE: serverCert.certFile,
-      TLS_KEY_FILE: strayKey,
-    });
-    processes.push(child);
+    const child = await gatewayProcess({ ORTHANC_URL: orthanc.url, TLS_CERT_FILE: serverCert.certFile, TLS_KEY_FILE: strayKey });
     expect(await child.exitCode()).toBe(1);
     expect(child.output()).toMatch(/Invalid configuration:\s+- TLS_KEY_FILE: the key in \S+ does not match the certificate in TLS_CERT_FILE/);
     expect(child.output()).not.toMatch(/"msg":"gateway listening"/);
@@ -228,12 +231,7 @@ describe('Orthanc over HTTPS behind nginx (ORTHANC_CA_FILE)', () => {
 
 describe('mutual TLS: nginx with ssl_verify_client on', () => {
   it('proxies QIDO with ORTHANC_CLIENT_CERT_FILE / ORTHANC_CLIENT_KEY_FILE, and /readyz is ready', async () => {
-    const { gateway: g } = await gateway({
-      ORTHANC_URL: nginxMutual.url,
-      ORTHANC_CA_FILE: ca.certFile,
-      ORTHANC_CLIENT_CERT_FILE: gatewayClient.certFile,
-      ORTHANC_CLIENT_KEY_FILE: gatewayClient.keyFile,
-    });
+    const { gateway: g } = await gateway(mutualTlsEnv(gatewayClient));
     const response = await qido(g.url);
     expect(response.status).toBe(200);
     expect(tagValues(await response.json(), '0020000D')).toContain(series.studyInstanceUid);
@@ -241,7 +239,7 @@ describe('mutual TLS: nginx with ssl_verify_client on', () => {
   });
 
   it('without a client certificate: 502 JSON (not nginx\'s 400 page), a log line naming the variables, /readyz 503', async () => {
-    const { gateway: g, logs } = await gateway({ ORTHANC_URL: nginxMutual.url, ORTHANC_CA_FILE: ca.certFile });
+    const { gateway: g, logs } = await gateway(mutualTlsEnv());
     const response = await qido(g.url);
     expect(response.status).toBe(502);
     expect(response.headers.get('content-type')).toMatch(/application\/json/);
@@ -259,12 +257,7 @@ describe('mutual TLS: nginx with ssl_verify_client on', () => {
   });
 
   it('with a client certificate from a CA nginx does not trust: 502 JSON', async () => {
-    const { gateway: g } = await gateway({
-      ORTHANC_URL: nginxMutual.url,
-      ORTHANC_CA_FILE: ca.certFile,
-      ORTHANC_CLIENT_CERT_FILE: strangerClient.certFile,
-      ORTHANC_CLIENT_KEY_FILE: strangerClient.keyFile,
-    });
+    const { gateway: g } = await gateway(mutualTlsEnv(strangerClient));
     const response = await qido(g.url);
     expect(response.status).toBe(502);
     expect(await response.json()).toMatchObject({ message: expect.stringMatching(/SSL certificate error/) });
@@ -296,16 +289,7 @@ describe('mutual TLS: nginx with ssl_verify_client on', () => {
   });
 
   it('the gateway process runs its start-up checks over mutual TLS and starts', async () => {
-    const child = await spawnGateway({
-      OIDC_ISSUER: issuer.issuer,
-      ORTHANC_URL: nginxMutual.url,
-      ORTHANC_USERNAME: orthanc.username,
-      ORTHANC_PASSWORD: orthanc.password,
-      ORTHANC_CA_FILE: ca.certFile,
-      ORTHANC_CLIENT_CERT_FILE: gatewayClient.certFile,
-      ORTHANC_CLIENT_KEY_FILE: gatewayClient.keyFile,
-    });
-    processes.push(child);
+    const child = await gatewayProcess(mutualTlsEnv(gatewayClient));
     await child.listening();
     const checks = logLines(child.output()).filter((line) => line.msg.startsWith('start-up check'));
     expect(checks.map((line) => [line['check'], line.level])).toEqual(
@@ -315,14 +299,7 @@ describe('mutual TLS: nginx with ssl_verify_client on', () => {
   });
 
   it('the gateway process without its client certificate starts, warns naming the variables, and is not ready', async () => {
-    const child = await spawnGateway({
-      OIDC_ISSUER: issuer.issuer,
-      ORTHANC_URL: nginxMutual.url,
-      ORTHANC_USERNAME: orthanc.username,
-      ORTHANC_PASSWORD: orthanc.password,
-      ORTHANC_CA_FILE: ca.certFile,
-    });
-    processes.push(child);
+    const child = await gatewayProcess(mutualTlsEnv());
     await child.listening();
     const warning = logLines(child.output()).find((line) => line['check'] === 'orthanc');
     expect(warning).toMatchObject({ level: 40, msg: expect.stringMatching(/No required SSL certificate was sent.*ORTHANC_CLIENT_CERT_FILE/) });

@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { makeSeries } from '../support/dicom.js';
 import { stowBody } from '../support/dicomweb.js';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { startOrthanc, type TestOrthanc } from '../support/orthanc.js';
+import { startBearerStack, type BearerStack } from '../support/bearer-stack.js';
+import type { TestGateway } from '../support/gateway.js';
 import { rawRequest } from '../support/raw-http.js';
 import { requestHead, socketExchange, type SocketExchange } from '../support/raw-socket.js';
 import { expectGatewayAlive, expectOrthancSawNothing, NO_RATE_LIMITS } from '../support/security.js';
-import { startTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 
 /**
  * Attack suite, category "resource exhaustion": oversized headers and URLs, slow header senders
@@ -14,9 +13,7 @@ import { startTestIssuer, type TestIssuer } from '../support/test-issuer.js';
  * authentication (429 + Retry-After; spoofed X-Forwarded-For does not reset them without
  * TRUST_PROXY). Every refused request is checked against Orthanc's request log, then /healthz.
  */
-let orthanc: TestOrthanc;
-let issuer: TestIssuer;
-let gateway: TestGateway;
+let stack: BearerStack;
 const tokens = { admin: '', uploader: '' };
 /** Started first, checked last: Node's headersTimeout (20 s) is enforced on a 30 s check interval. */
 let slowloris: Promise<{ exchange: SocketExchange; seconds: number }>;
@@ -25,34 +22,28 @@ const MAX_BODY_BYTES = 1024;
 const STOW_MAX_BYTES = 60_000;
 
 beforeAll(async () => {
-  [orthanc, issuer] = await Promise.all([startOrthanc(), startTestIssuer()]);
-  gateway = await startTestGateway({
-    OIDC_ISSUER: issuer.issuer,
-    ORTHANC_URL: orthanc.url,
-    ORTHANC_USERNAME: orthanc.username,
-    ORTHANC_PASSWORD: orthanc.password,
+  stack = await startBearerStack({
     MAX_BODY_BYTES: String(MAX_BODY_BYTES),
     STOW_MAX_BYTES: String(STOW_MAX_BYTES),
     ...NO_RATE_LIMITS,
   });
-  tokens.admin = await issuer.token('admin', ['pacs-admin']);
-  tokens.uploader = await issuer.token('uploader', ['pacs-uploader', 'pacs-viewer']);
+  tokens.admin = await stack.issuer.token('admin', ['pacs-admin']);
+  tokens.uploader = await stack.issuer.token('uploader', ['pacs-uploader', 'pacs-viewer']);
   const started = Date.now();
   // One header line per second, never the blank line that ends the head; a valid token, so a
   // completed request would be forwarded.
-  slowloris = socketExchange(gateway.url, `GET /pacs-admin/system HTTP/1.1\r\nHost: gateway.test\r\nAuthorization: Bearer ${tokens.admin}\r\n`, {
+  slowloris = socketExchange(stack.gateway.url, `GET /pacs-admin/system HTTP/1.1\r\nHost: gateway.test\r\nAuthorization: Bearer ${tokens.admin}\r\n`, {
     waitMs: 58_000,
     trickle: { pieces: Array.from({ length: 58 }, (_, i) => `X-Slow-${i}: ${i}\r\n`), intervalMs: 1000 },
   }).then((exchange) => ({ exchange, seconds: (Date.now() - started) / 1000 }));
 }, 60_000);
 
 afterAll(async () => {
-  await gateway?.close(1000);
-  await Promise.all([orthanc?.stop(), issuer?.stop()]);
+  await stack?.stop();
 });
 
 beforeEach(async () => {
-  await orthanc.clearSeenRequests();
+  await stack.orthanc.clearSeenRequests();
 });
 
 function head(requestLine: string, headers: string[]): string {
@@ -70,11 +61,11 @@ describe('oversized request heads', () => {
   ];
 
   it.each(cases.map(([name, bytes, status]) => [name, status, bytes] as const))('%s → %i, connection closed', async (_name, status, bytes) => {
-    const exchange = await socketExchange(gateway.url, bytes());
+    const exchange = await socketExchange(stack.gateway.url, bytes());
     expect(exchange.responses.map((response) => response.status)).toEqual([status]);
     expect(exchange.closedByServer).toBe(true);
-    await expectOrthancSawNothing(orthanc);
-    await expectGatewayAlive(gateway.url);
+    await expectOrthancSawNothing(stack.orthanc);
+    await expectGatewayAlive(stack.gateway.url);
   });
 
   /** Under the header limit but over the gateway's own 8 KiB request-target limit. */
@@ -83,11 +74,11 @@ describe('oversized request heads', () => {
     ['a 9 KB QIDO query', () => `/pacs/dicom-web/studies?PatientID=${'a'.repeat(9000)}`],
     ['a 9 KB path outside /pacs', () => `/${'a'.repeat(9000)}`],
   ])('%s → 400 (request target too long)', async (_name, target) => {
-    const response = await rawRequest(gateway.url, target(), { headers: { authorization: `Bearer ${tokens.admin}` } });
+    const response = await rawRequest(stack.gateway.url, target(), { headers: { authorization: `Bearer ${tokens.admin}` } });
     expect(response.status).toBe(400);
     expect(JSON.parse(response.body)).toMatchObject({ error: 'bad_request', message: expect.stringContaining('too long') });
-    await expectOrthancSawNothing(orthanc);
-    await expectGatewayAlive(gateway.url);
+    await expectOrthancSawNothing(stack.orthanc);
+    await expectGatewayAlive(stack.gateway.url);
   });
 });
 
@@ -122,24 +113,24 @@ describe('request bodies', () => {
 
   it.each(cases.map(([name, method, path, make, status]) => [name, status, method, path, make] as const))('%s → %i, never forwarded', async (_name, status, method, path, make) => {
     const { headers, body } = make();
-    const exchange = await socketExchange(gateway.url, request(method, path, headers, body));
+    const exchange = await socketExchange(stack.gateway.url, request(method, path, headers, body));
     expect(exchange.responses.map((response) => response.status)).toEqual([status]);
-    await expectOrthancSawNothing(orthanc);
-    await expectGatewayAlive(gateway.url);
+    await expectOrthancSawNothing(stack.orthanc);
+    await expectGatewayAlive(stack.gateway.url);
   });
 
   it('a chunked upload growing past STOW_MAX_BYTES is cut (413 or reset) and nothing is stored', async () => {
     const { body, contentType } = stowSeries();
     expect(body.length).toBeGreaterThan(STOW_MAX_BYTES);
-    const response = await rawRequest(gateway.url, '/pacs/dicom-web/studies', {
+    const response = await rawRequest(stack.gateway.url, '/pacs/dicom-web/studies', {
       method: 'POST',
       headers: { authorization: `Bearer ${tokens.uploader}`, 'content-type': contentType, 'transfer-encoding': 'chunked' },
       body,
     }).catch(() => ({ status: -1 }));
     expect([413, -1]).toContain(response.status);
-    const stored = await rawRequest(gateway.url, '/pacs/dicom-web/studies?PatientID=P-DOS', { headers: { authorization: `Bearer ${tokens.uploader}` } });
+    const stored = await rawRequest(stack.gateway.url, '/pacs/dicom-web/studies?PatientID=P-DOS', { headers: { authorization: `Bearer ${tokens.uploader}` } });
     expect(JSON.parse(stored.body)).toEqual([]);
-    await expectGatewayAlive(gateway.url);
+    await expectGatewayAlive(stack.gateway.url);
   });
 });
 
@@ -147,11 +138,7 @@ describe('rate limits', () => {
   let limited: TestGateway;
 
   beforeAll(async () => {
-    limited = await startTestGateway({
-      OIDC_ISSUER: issuer.issuer,
-      ORTHANC_URL: orthanc.url,
-      ORTHANC_USERNAME: orthanc.username,
-      ORTHANC_PASSWORD: orthanc.password,
+    limited = await stack.startGateway({
       RATE_LIMIT_LOGIN_PER_MINUTE: '3',
       RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '4',
     });
@@ -189,10 +176,10 @@ describe('rate limits', () => {
     }
     expect(statuses).toEqual([401, 401, 401, 401]);
     await new Promise((resolve) => setTimeout(resolve, 100)); // the fourth failure is counted when its response ends
-    await orthanc.clearSeenRequests();
+    await stack.orthanc.clearSeenRequests();
     await tooMany(await fetch(`${limited.url}/pacs/dicom-web/studies`, { headers: bad(9) }));
     await tooMany(await fetch(`${limited.url}/pacs-admin/system`, { headers: { authorization: `Bearer ${tokens.admin}`, 'x-forwarded-for': '198.51.100.9' } }));
-    await expectOrthancSawNothing(orthanc);
+    await expectOrthancSawNothing(stack.orthanc);
     await expectGatewayAlive(limited.url);
   });
 });
@@ -204,7 +191,7 @@ describe('slow clients', () => {
     expect(exchange.closedByServer).toBe(true);
     expect(seconds).toBeGreaterThanOrEqual(20); // headersTimeout
     expect(seconds).toBeLessThan(55); // + at most one 30 s check interval
-    await expectOrthancSawNothing(orthanc);
-    await expectGatewayAlive(gateway.url);
+    await expectOrthancSawNothing(stack.orthanc);
+    await expectGatewayAlive(stack.gateway.url);
   }, 60_000);
 });

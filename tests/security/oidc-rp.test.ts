@@ -4,13 +4,12 @@ import type { JWTPayload } from 'jose';
 import { loadConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { startGateway } from '../../src/server.js';
-import { signInWithCodeFlow } from '../support/dev-idp-login.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { Browser, left } from '../support/http-browser.js';
 import { startOrthanc, type TestOrthanc } from '../support/orthanc.js';
 import { startRogueOp, type RogueKey, type RogueOp, type TokenScript } from '../support/rogue-op.js';
 import { expectGatewayAlive, expectOrthancSawNothing, NO_RATE_LIMITS } from '../support/security.js';
-import { DEV_PASSWORDS, startSessionStack, type SessionStack } from '../support/session-stack.js';
+import { DEV_PASSWORDS, gatewayClientTokens, startSessionStack, type SessionStack } from '../support/session-stack.js';
 
 /**
  * Attack suite, category "OpenID relying party": the gateway's browser sign-in checked the way the
@@ -417,14 +416,7 @@ describe('against the real dev IdP', () => {
   });
 
   it('ID and refresh tokens of the real IdP are no Bearer credentials; its access token is', async () => {
-    const tokens = await signInWithCodeFlow({
-      issuer: stack.idp.issuer,
-      clientId: 'orthanc-gateway',
-      clientSecret: stack.idp.realm.clients.find((client) => client.clientId === 'orthanc-gateway')?.secret,
-      redirectUri: callbackPrefix,
-      username: 'admin',
-      password: DEV_PASSWORDS['admin']!,
-    });
+    const tokens = await gatewayClientTokens(stack, 'admin');
     const call = (token: string) => fetch(`${gatewayUrl}/pacs-admin/system`, { headers: { authorization: `Bearer ${token}` } });
     await stack.orthanc.clearSeenRequests();
     expect((await call(tokens.id_token!)).status).toBe(401);
@@ -436,17 +428,7 @@ describe('against the real dev IdP', () => {
   it('key rotation: tokens of a new key are accepted, unseen tokens of a retired key refused once the key set is re-read', async () => {
     // A replica no other case used, so its key cache holds exactly what this case shows it.
     const replica = stack.gateways[1]!.url;
-    const bearerFor = async () =>
-      (
-        await signInWithCodeFlow({
-          issuer: stack.idp.issuer,
-          clientId: 'orthanc-gateway',
-          clientSecret: stack.idp.realm.clients.find((client) => client.clientId === 'orthanc-gateway')?.secret,
-          redirectUri: callbackPrefix,
-          username: 'viewer',
-          password: DEV_PASSWORDS['viewer']!,
-        })
-      ).access_token;
+    const bearerFor = async () => (await gatewayClientTokens(stack, 'viewer')).access_token;
     const call = async (token: string) => (await fetch(`${replica}/pacs/dicom-web/studies`, { headers: { authorization: `Bearer ${token}` } })).status;
     const kidOf = (jwt: string) => (JSON.parse(Buffer.from(jwt.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
 

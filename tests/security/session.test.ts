@@ -2,12 +2,11 @@ import { createHmac } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { makeSeries } from '../support/dicom.js';
 import { stowBody } from '../support/dicomweb.js';
-import { signInWithCodeFlow } from '../support/dev-idp-login.js';
 import { startTestGateway } from '../support/gateway.js';
 import { Browser, left } from '../support/http-browser.js';
 import { rawRequest } from '../support/raw-http.js';
 import { expectGatewayAlive, expectOrthancSawNothing, NO_RATE_LIMITS } from '../support/security.js';
-import { DEV_PASSWORDS, signIn, startSessionStack, type SessionStack } from '../support/session-stack.js';
+import { DEV_PASSWORDS, gatewayClientTokens, signIn, startSessionStack, type SessionStack } from '../support/session-stack.js';
 
 /**
  * Attack suite, category "browser session": session fixation, forged and tampered cookies, cookie
@@ -70,7 +69,7 @@ describe('cookie flags', () => {
     expect(decodeURIComponent(cookieOf(browser))).toMatch(/^s:[\w-]{32}\.[\w+/]{43}$/);
   });
 
-  it('is __Host- prefixed and Secure when PUBLIC_URL is https', async () => {
+  it('is __Host- prefixed and Secure when PUBLIC_URL is https behind a TLS-terminating proxy, with HSTS and an https redirect_uri', async () => {
     const gateway = await startTestGateway({
       PUBLIC_URL: 'https://pacs.example.org',
       TRUST_PROXY: 'true',
@@ -84,9 +83,12 @@ describe('cookie flags', () => {
     });
     try {
       const response = await fetch(`${gateway.url}/auth/login?returnTo=/`, { headers: { 'x-forwarded-proto': 'https' }, redirect: 'manual' });
+      expect(response.status).toBe(302);
       const setCookie = response.headers.getSetCookie().find((line) => line.startsWith('__Host-gw-session=')) ?? '';
       expect(setCookie).toMatch(/; Path=\/; .*HttpOnly; Secure; SameSite=Lax$/);
       expect(setCookie).not.toMatch(/Domain=/i);
+      expect(response.headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
+      expect(new URL(response.headers.get('location') ?? '').searchParams.get('redirect_uri')).toBe('https://pacs.example.org/auth/callback');
     } finally {
       await gateway.close();
     }
@@ -445,15 +447,7 @@ describe('forged back-channel logout', () => {
 
   beforeAll(async () => {
     victim = await signedIn('viewer');
-    const tokens = await signInWithCodeFlow({
-      issuer: stack.idp.issuer,
-      clientId: 'orthanc-gateway',
-      clientSecret: stack.idp.realm.clients.find((client) => client.clientId === 'orthanc-gateway')?.secret,
-      redirectUri: callbackPrefix,
-      username: 'viewer',
-      password: DEV_PASSWORDS['viewer']!,
-    });
-    idToken = tokens.id_token!;
+    idToken = (await gatewayClientTokens(stack, 'viewer')).id_token!;
   });
 
   const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');

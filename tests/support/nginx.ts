@@ -1,8 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './free-port.js';
+import { acceptsConnections, freePort } from './free-port.js';
 import { spawnManaged, stopProcess, waitFor, type ManagedProcess } from './process.js';
 
 export const NGINX_BINARY = '/usr/sbin/nginx';
@@ -60,16 +59,6 @@ function tlsServerBlock(port: number, options: StartNginxOptions): string {
   }`;
 }
 
-const accepts = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-
 export interface RunningNginx {
   port: number;
   pid: number;
@@ -78,11 +67,19 @@ export interface RunningNginx {
 }
 
 /**
- * One foreground nginx (`master_process off`) with its own prefix, pid and temp folders in a temp
- * dir, listening on `port`; `httpBody` is what goes inside the `http {}` block (server blocks or an
- * include). Resolves once the port accepts connections; the temp dir goes with stop().
+ * One foreground nginx with its own prefix, pid and temp folders in a temp dir, listening on `port`;
+ * `httpBody` is what goes inside the `http {}` block (server blocks or an include). One process
+ * (`master_process off`), or with `workers` a master and that many worker processes in a process
+ * group of their own (pid = group id): only the master dies with the caller, so a caller that needs
+ * workers (the benchmark) kills the group when it exits. Resolves once the port accepts
+ * connections; the temp dir goes with stop().
  */
-export async function runNginx(port: number, httpBody: (prefix: string) => Promise<string> | string, what = 'nginx'): Promise<RunningNginx> {
+export async function runNginx(
+  port: number,
+  httpBody: (prefix: string) => Promise<string> | string,
+  what = 'nginx',
+  { workers }: { workers?: number } = {},
+): Promise<RunningNginx> {
   const prefix = await mkdtemp(join(tmpdir(), 'nginx-test-'));
   await mkdir(join(prefix, 'tmp'), { recursive: true });
   await mkdir(join(prefix, 'logs'), { recursive: true });
@@ -90,7 +87,7 @@ export async function runNginx(port: number, httpBody: (prefix: string) => Promi
   await writeFile(
     confFile,
     `${process.getuid?.() === 0 ? 'user root;' : ''}
-master_process off;
+${workers === undefined ? 'master_process off;' : `worker_processes ${workers};`}
 pid ${join(prefix, 'nginx.pid')};
 error_log stderr notice;
 events { worker_connections 1024; }
@@ -106,7 +103,10 @@ ${await httpBody(prefix)}
 `,
   );
   // -e stderr: nginx opens its compiled-in error log before reading the configuration otherwise.
-  const proc: ManagedProcess = spawnManaged(NGINX_BINARY, ['-e', 'stderr', '-p', prefix, '-c', confFile, '-g', 'daemon off;'], { cwd: prefix });
+  const proc: ManagedProcess = spawnManaged(NGINX_BINARY, ['-e', 'stderr', '-p', prefix, '-c', confFile, '-g', 'daemon off;'], {
+    cwd: prefix,
+    processGroup: workers !== undefined,
+  });
   let stopped: Promise<void> | undefined;
   const stop = () =>
     (stopped ??= (async () => {
@@ -114,7 +114,7 @@ ${await httpBody(prefix)}
       await rm(prefix, { recursive: true, force: true });
     })());
   try {
-    await waitFor(() => accepts(port), {
+    await waitFor(() => acceptsConnections(port), {
       what: `${what} listening on port ${port}`,
       timeoutMs: 10_000,
       abortIf: () => (proc.hasExited() ? `nginx exited:\n${proc.output()}` : undefined),

@@ -1,10 +1,7 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { freePort } from './free-port.js';
-import { spawnManaged, stopProcess, waitFor, type ManagedProcess } from './process.js';
-import { REDIS_BINARY, redisPing } from './redis.js';
+import { waitFor } from './process.js';
+import { redisServerArgs } from './redis.js';
+import { redisCommand, startRedisGroup } from './redis-group.js';
 
 /**
  * A real Redis Cluster on loopback: N primaries (no replicas), the 16384 hash slots split evenly
@@ -21,76 +18,44 @@ export interface TestRedisCluster {
   stop(): Promise<void>;
 }
 
-async function command(port: number, ...args: Array<string | number>): Promise<unknown> {
-  const client = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    return await client.call(String(args[0]), ...args.slice(1).map(String));
-  } finally {
-    client.disconnect();
-  }
-}
-
 export async function startRedisCluster({ nodes = 3 } = {}): Promise<TestRedisCluster> {
-  const dir = await mkdtemp(join(tmpdir(), 'redis-cluster-test-'));
-  const members: Array<{ port: number; proc: ManagedProcess }> = [];
-  const output = () => members.map((member) => `--- node ${member.port} ---\n${member.proc.output()}`).join('\n');
-  let stopped: Promise<void> | undefined;
-  const stop = () =>
-    (stopped ??= (async () => {
-      await Promise.all(members.map((member) => stopProcess(member.proc, { timeoutMs: 5000 })));
-      await rm(dir, { recursive: true, force: true });
-    })());
-
+  const group = await startRedisGroup('redis-cluster-test-');
+  const ports: number[] = [];
   try {
     for (let index = 0; index < nodes; index++) {
       const port = await freePort();
-      const nodeDir = join(dir, String(port));
-      await mkdir(nodeDir);
-      const proc = spawnManaged(
-        REDIS_BINARY,
-        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', nodeDir,
-          '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000', '--loglevel', 'warning'],
-        { cwd: nodeDir },
-      );
-      members.push({ port, proc });
-      await waitFor(() => redisPing(port, 500), {
-        what: `cluster node on port ${port} to answer PING`,
-        timeoutMs: 10_000,
-        abortIf: () => (proc.hasExited() ? `node ${port} exited:\n${proc.output()}` : undefined),
-      });
+      const name = `node-${index + 1}`;
+      const cluster = ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000'];
+      await group.start(name, port, [...redisServerArgs(port, group.memberDir(name)), ...cluster]);
+      ports.push(port);
     }
     const slotsPerNode = Math.ceil(16384 / nodes);
-    for (const [index, { port }] of members.entries()) {
-      await command(port, 'CLUSTER', 'ADDSLOTSRANGE', index * slotsPerNode, Math.min(16383, (index + 1) * slotsPerNode - 1));
+    for (const [index, port] of ports.entries()) {
+      await redisCommand(port, 'CLUSTER', 'ADDSLOTSRANGE', index * slotsPerNode, Math.min(16383, (index + 1) * slotsPerNode - 1));
     }
-    const [first, ...others] = members;
-    for (const { port } of others) await command(first!.port, 'CLUSTER', 'MEET', '127.0.0.1', port);
+    const [first, ...others] = ports;
+    for (const port of others) await redisCommand(first!, 'CLUSTER', 'MEET', '127.0.0.1', port);
     await waitFor(
       async () => {
-        for (const { port } of members) {
-          if (!/cluster_state:ok/.test(String(await command(port, 'CLUSTER', 'INFO')))) return false;
+        for (const port of ports) {
+          if (!/cluster_state:ok/.test(String(await redisCommand(port, 'CLUSTER', 'INFO')))) return false;
         }
         return true;
       },
       { what: 'cluster_state:ok on every node', timeoutMs: 15_000, intervalMs: 100 },
     );
   } catch (error) {
-    const details = output();
-    await stop();
-    throw new Error(`${(error as Error).message}\n${details}`);
+    return group.fail(error);
   }
 
-  const ports = members.map((member) => member.port);
   return {
     ports,
     nodesEnv: ports.slice(0, 2).map((port) => `127.0.0.1:${port}`).join(','),
     async keysByNode(pattern) {
-      const entries = await Promise.all(ports.map(async (port) => [port, (await command(port, 'KEYS', pattern)) as string[]] as const));
+      const entries = await Promise.all(ports.map(async (port) => [port, (await redisCommand(port, 'KEYS', pattern)) as string[]] as const));
       return Object.fromEntries(entries);
     },
-    output,
-    stop,
+    output: group.output,
+    stop: group.stop,
   };
 }

@@ -39,13 +39,13 @@ export function redisPing(port: number, timeoutMs = 1000): Promise<boolean> {
   });
 }
 
+/** Arguments of a loopback redis-server on `port` that keeps nothing on disk, in the foreground (--daemonize yes leaves a zombie here and loses the PID). */
+export function redisServerArgs(port: number, dir: string, logLevel = 'warning'): string[] {
+  return ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', logLevel];
+}
+
 function spawnRedis(port: number, dir: string): ManagedProcess {
-  // Foreground on purpose: --daemonize yes leaves a zombie here and loses the PID.
-  return spawnManaged(
-    REDIS_BINARY,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'],
-    { cwd: dir },
-  );
+  return spawnManaged(REDIS_BINARY, redisServerArgs(port, dir), { cwd: dir });
 }
 
 async function waitReady(proc: ManagedProcess, port: number): Promise<void> {
