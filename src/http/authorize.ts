@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import { GatewayError } from '../errors.js';
 import { evaluate, type PolicyOptions } from '../policy/evaluate.js';
 import { restrictQueryToStudy } from '../policy/study-scope.js';
-import { requestState } from './locals.js';
+import { requestState, setUpstreamQuery, upstreamQuery } from './locals.js';
 import { refuseForbidden, refuseUnauthenticated } from './refusal.js';
 
 /**
@@ -24,8 +24,7 @@ export function authorize(options: PolicyOptions): RequestHandler {
     if (decision.studyAccess) requestState(res).studyAccess = decision.studyAccess;
     if (decision.restrictToStudy) {
       const state = requestState(res);
-      const query = state.upstreamTarget?.split('?')[1] ?? '';
-      state.upstreamTarget = `${route.upstreamPath}?${restrictQueryToStudy(query, decision.restrictToStudy)}`;
+      setUpstreamQuery(state, route, restrictQueryToStudy(upstreamQuery(state), decision.restrictToStudy));
     }
     next();
   };

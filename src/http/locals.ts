@@ -33,3 +33,15 @@ export interface RequestState {
 export function requestState(res: Response): RequestState {
   return res.locals as RequestState;
 }
+
+/** The query part of the request's upstream target (stages that rewrite the search read it here). */
+export function upstreamQuery(state: RequestState): string {
+  const target = state.upstreamTarget ?? '';
+  const queryStart = target.indexOf('?');
+  return queryStart === -1 ? '' : target.slice(queryStart + 1);
+}
+
+/** Replaces the query of the upstream target: the route's upstream path with `query`. */
+export function setUpstreamQuery(state: RequestState, route: Route, query: string): void {
+  state.upstreamTarget = `${route.upstreamPath}?${query}`;
+}

@@ -1,18 +1,16 @@
 import type { RequestHandler } from 'express';
 import { GatewayError } from '../errors.js';
 import { clampQidoLimit, isQidoSearch } from '../policy/qido-limit.js';
-import { requestState } from './locals.js';
+import { requestState, setUpstreamQuery, upstreamQuery } from './locals.js';
 
 /** QIDO_MAX_LIMIT: bounds the `limit` of every QIDO-RS search forwarded to Orthanc (src/policy/qido-limit.ts). */
 export function limitQidoResults(max: number): RequestHandler {
   return (_req, res, next) => {
     const state = requestState(res);
     if (!state.route || !isQidoSearch(state.route)) return next();
-    const target = state.upstreamTarget ?? state.route.upstreamPath;
-    const queryStart = target.indexOf('?');
-    const clamp = clampQidoLimit(queryStart === -1 ? '' : target.slice(queryStart + 1), max);
+    const clamp = clampQidoLimit(upstreamQuery(state), max);
     if (!clamp.ok) throw new GatewayError('bad_request', `Invalid search: ${clamp.reason}`);
-    state.upstreamTarget = `${state.route.upstreamPath}?${clamp.query}`;
+    setUpstreamQuery(state, state.route, clamp.query);
     next();
   };
 }

@@ -3,7 +3,7 @@ import type { StudyAccessConfig } from '../config/config.js';
 import { GatewayError } from '../errors.js';
 import { ATTRIBUTE_TAG, attributeValues, isStudyAllowed } from '../policy/study-access.js';
 import type { StudyAccessCheck } from '../policy/evaluate.js';
-import { requestState } from './locals.js';
+import { requestState, setUpstreamQuery, upstreamQuery } from './locals.js';
 import { filteredSearchQuery } from './qido-query.js';
 import type { StudyLookup } from './study-lookup.js';
 
@@ -24,8 +24,8 @@ export function enforceStudyAccess(config: Pick<StudyAccessConfig, 'attribute'>,
     if (!check || !state.route) return next();
     if (check.kind === 'search') {
       const single = config.attribute === 'PatientIDPrefix' && check.allowed.length === 1 ? check.allowed[0]!.trim() : undefined;
-      const search = filteredSearchQuery(state.upstreamTarget?.split('?')[1] ?? '', tag, single);
-      state.upstreamTarget = `${state.route.upstreamPath}?${search.query}`;
+      const search = filteredSearchQuery(upstreamQuery(state), tag, single);
+      setUpstreamQuery(state, state.route, search.query);
       state.searchFilter = { keep: (dataset) => allows(attributeValues(dataset, tag), check), offset: search.offset, limit: search.limit };
       return next();
     }
