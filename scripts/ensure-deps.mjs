@@ -2,14 +2,19 @@
 /**
  * Installs what the gateway's tests and `npm run dev` need on a Debian/Ubuntu machine:
  * npm packages (when node_modules is missing or older than package-lock.json) and the Debian
- * packages orthanc, orthanc-dicomweb, redis-server, chromium, nginx and openssl (apt-get, as root).
- * Not root → prints the exact command to run and exits non-zero. Plain JS: it runs before
- * the TypeScript toolchain is installed.
+ * packages orthanc, orthanc-dicomweb, redis-server, chromium, nginx, openssl, a Java runtime, Maven
+ * and unzip (apt-get, as root), then the real Keycloak from Maven Central (scripts/keycloak.mjs,
+ * cached outside the repository). Not root → prints the exact command to run and exits non-zero.
+ * Plain JS: it runs before the TypeScript toolchain is installed.
+ *
+ *   --packages=a,b   only these Debian packages (and `keycloak`: fetch Keycloak too)
+ *   --system-only    no npm install, no Keycloak download
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureKeycloak } from './keycloak.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -21,7 +26,13 @@ export const SYSTEM_PACKAGES = {
   chromium: '/usr/bin/chromium',
   nginx: '/usr/sbin/nginx',
   openssl: '/usr/bin/openssl', // TLS tests make their certificates with the openssl CLI
+  // Real Keycloak (scripts/keycloak.mjs): its distribution comes from Maven Central and runs on Java 17.
+  'openjdk-17-jre-headless': '/usr/bin/java',
+  maven: '/usr/bin/mvn',
+  unzip: '/usr/bin/unzip',
 };
+const KEYCLOAK = 'keycloak';
+const KEYCLOAK_NEEDS = ['openjdk-17-jre-headless', 'maven', 'unzip'];
 
 function run(command, args) {
   console.log(`[ensure-deps] ${command} ${args.join(' ')}`);
@@ -49,7 +60,20 @@ function ensureNodeModules() {
   run('npm', [process.env.CI ? 'ci' : 'install', '--no-audit', '--no-fund']);
 }
 
+async function ensureKeycloakDistribution() {
+  try {
+    console.log(`[ensure-deps] Keycloak: ${await ensureKeycloak()}`);
+  } catch (error) {
+    console.error(`[ensure-deps] ${error.message}`);
+    process.exit(1);
+  }
+}
+
 const onlyArg = process.argv.find((arg) => arg.startsWith('--packages='));
-const wanted = onlyArg ? onlyArg.slice('--packages='.length).split(',') : Object.keys(SYSTEM_PACKAGES);
+const named = onlyArg ? onlyArg.slice('--packages='.length).split(',') : [...Object.keys(SYSTEM_PACKAGES), KEYCLOAK];
+const withKeycloak = named.includes(KEYCLOAK);
+const wanted = [...new Set([...named.filter((name) => name !== KEYCLOAK), ...(withKeycloak ? KEYCLOAK_NEEDS : [])])];
+const systemOnly = process.argv.includes('--system-only');
 ensureSystemPackages(wanted);
-if (!process.argv.includes('--system-only')) ensureNodeModules();
+if (!systemOnly) ensureNodeModules();
+if (withKeycloak && !systemOnly) await ensureKeycloakDistribution();
