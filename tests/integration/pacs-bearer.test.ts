@@ -4,6 +4,7 @@ import { ACCEPT_DICOM_JSON, ACCEPT_FRAMES, stowBody, tagValues } from '../suppor
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { startOrthanc, uploadInstances, type TestOrthanc } from '../support/orthanc.js';
 import { rawRequest } from '../support/raw-http.js';
+import { startConnectionCounter, type ConnectionCounter } from '../support/security.js';
 import { startTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 
 /**
@@ -244,16 +245,73 @@ describe('/pacs-admin', () => {
     ['POST', '/pacs-admin/tools/create-dicom'],
     ['PUT', '/pacs-admin/modalities/evil'],
     ['POST', '/pacs-admin/TOOLS/Execute-Script/'],
+    ['POST', '/pacs-admin/tools/dicom-echo'],
+    ['POST', '/pacs-admin/modalities/sample/echo'],
+    ['POST', '/pacs-admin/modalities/sample/store'],
+    ['POST', '/pacs-admin/modalities/sample/move'],
+    ['POST', '/pacs-admin/modalities/sample/find-study'],
+    ['POST', '/pacs-admin/peers/sample/store'],
+    ['GET', '/pacs-admin/peers/sample/system'],
+    ['POST', '/pacs-admin/dicom-web/servers/sample/stow'],
+    ['POST', '/pacs-admin/queries/q/answers/0/retrieve'],
   ])('blocks %s %s even for the admin, before Orthanc sees it', async (method, path) => {
     await orthanc.clearSeenRequests();
     const response = await fetch(`${gateway.url}${path}`, {
       method,
       headers: { authorization: `Bearer ${tokens.admin}`, 'content-type': 'text/plain' },
-      body: 'os.execute("touch /tmp/pwned")',
+      ...(method === 'GET' ? {} : { body: 'os.execute("touch /tmp/pwned")' }),
     });
     expect(response.status).toBe(403);
     expect(await response.json()).toMatchObject({ error: 'forbidden' });
     expect(await orthanc.seenRequests()).toEqual([]);
+  });
+});
+
+describe('admin calls that make Orthanc open connections (ADMIN_ALLOW_ENDPOINTS)', () => {
+  let listener: ConnectionCounter;
+  beforeAll(async () => {
+    listener = await startConnectionCounter();
+  });
+  afterAll(async () => {
+    await listener?.stop();
+  });
+
+  const echo = (url: string) =>
+    fetch(`${url}/pacs-admin/tools/dicom-echo`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ AET: 'SCANNED', Host: '127.0.0.1', Port: listener.port, Timeout: 2 }),
+    });
+
+  it('refuses a DICOM echo to a host and port named in the body; nothing connects to that port', async () => {
+    await orthanc.clearSeenRequests();
+    const response = await echo(gateway.url);
+    expect(response.status).toBe(403);
+    expect(await response.json()).toMatchObject({ error: 'forbidden', message: expect.stringContaining('dicom-echo') });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(listener.connections()).toBe(0);
+    expect(await orthanc.seenRequests()).toEqual([]);
+  });
+
+  it('lets it through once the operator opens that one endpoint, and only that one', async () => {
+    const opened = await startTestGateway({
+      OIDC_ISSUER: issuer.issuer,
+      ORTHANC_URL: orthanc.url,
+      ORTHANC_USERNAME: orthanc.username,
+      ORTHANC_PASSWORD: orthanc.password,
+      ADMIN_ALLOW_ENDPOINTS: 'dicom-echo',
+    });
+    try {
+      const response = await echo(opened.url);
+      await response.arrayBuffer();
+      // The counter accepts and drops the association, so the echo itself fails: the connection is what counts.
+      expect(response.status).not.toBe(403);
+      expect(listener.connections()).toBeGreaterThan(0);
+      const other = await fetch(`${opened.url}/pacs-admin/modalities/sample/echo`, { method: 'POST', headers: { authorization: `Bearer ${tokens.admin}` }, body: '{}' });
+      expect(other.status).toBe(403);
+    } finally {
+      await opened.close();
+    }
   });
 });
 

@@ -1,4 +1,5 @@
 import { idpErrorPage } from '../../src/auth/idp-errors.js';
+import { describe, expect, it } from '@jest/globals';
 
 describe('idpErrorPage: a fixed page per OAuth error code', () => {
   it.each([
