@@ -1,24 +1,23 @@
 import type { RequestHandler } from 'express';
 import type { StudyAccessConfig } from '../config/config.js';
-import { GatewayError } from '../errors.js';
 import { ATTRIBUTE_TAG, attributeValues, isStudyAllowed } from '../policy/study-access.js';
 import type { StudyAccessCheck } from '../policy/evaluate.js';
 import { requestState, setUpstreamQuery, upstreamQuery } from './locals.js';
 import { filteredSearchQuery } from './qido-query.js';
+import { answerStudyNotFound, studyNotYours } from './refusal.js';
 import type { StudyLookup } from './study-lookup.js';
-
-export const NOT_YOUR_STUDY = 'Access denied: per-study access: this study is not among those your account may see';
 
 /**
  * Carries out the per-study access check the policy asked for: a search is sent upstream unpaged
  * and marked for filtering (the proxy filters and pages its results); a read of one study or
- * instance goes on only when Orthanc's record of that study matches the user's claim.
+ * instance goes on only when Orthanc's record of that study matches the user's claim; otherwise it
+ * is answered exactly like a study that does not exist.
  */
 export function enforceStudyAccess(config: Pick<StudyAccessConfig, 'attribute'>, lookup: StudyLookup): RequestHandler {
   const tag = ATTRIBUTE_TAG[config.attribute];
   const allows = (values: readonly string[] | null, check: StudyAccessCheck) => values !== null && isStudyAllowed(values, check.allowed, config.attribute);
 
-  return async (_req, res, next) => {
+  return async (req, res, next) => {
     const state = requestState(res);
     const check = state.studyAccess;
     if (!check || !state.route) return next();
@@ -30,7 +29,7 @@ export function enforceStudyAccess(config: Pick<StudyAccessConfig, 'attribute'>,
       return next();
     }
     const values = check.kind === 'study' ? await lookup.byStudyUid(check.studyUid) : await lookup.byInstanceId(check.orthancId);
-    if (!allows(values, check)) throw new GatewayError('forbidden', NOT_YOUR_STUDY);
+    if (!allows(values, check)) return answerStudyNotFound(req, res, studyNotYours());
     next();
   };
 }

@@ -38,7 +38,9 @@ export type Decision =
   /** `restrictToStudy`: a search that must only return this study (the query is constrained upstream). */
   | { outcome: 'allow'; restrictToStudy?: string; studyAccess?: StudyAccessCheck }
   | { outcome: 'unauthenticated'; reason: string }
-  | { outcome: 'forbidden'; reason: string };
+  | { outcome: 'forbidden'; reason: string }
+  /** A study-scoped subject asked for another study: answered like a study that does not exist. */
+  | { outcome: 'not-yours'; reason: string };
 
 type RoleKey = keyof RoleNames;
 
@@ -65,6 +67,7 @@ function evaluateStudyScope(route: Route, studyScope: string): Decision {
   if (isSearchAcrossStudies(route)) return { outcome: 'allow', restrictToStudy: studyScope };
   const readsOneStudy = route.class === 'dicomweb-read' || route.class === 'wado-uri';
   if (readsOneStudy && route.studyUid === studyScope) return { outcome: 'allow' };
+  if (readsOneStudy && route.studyUid !== undefined) return { outcome: 'not-yours', reason: 'this shared link gives access to one study only' };
   return { outcome: 'forbidden', reason: 'this shared link gives access to one study only' };
 }
 
