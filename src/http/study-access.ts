@@ -7,11 +7,14 @@ import { filteredSearchQuery } from './qido-query.js';
 import { answerStudyNotFound, studyNotYours } from './refusal.js';
 import type { StudyLookup } from './study-lookup.js';
 
+const STUDY_INSTANCE_UID = '0020000D';
+
 /**
- * Carries out the per-study access check the policy asked for: a search is sent upstream unpaged
- * and marked for filtering (the proxy filters and pages its results); a read of one study or
- * instance goes on only when Orthanc's record of that study matches the user's claim; otherwise it
- * is answered exactly like a study that does not exist.
+ * Carries out the per-study access check the policy asked for, with one decision per study (the
+ * values over all its instances, see study-lookup.ts): a search is sent upstream unpaged and marked
+ * for filtering (the proxy keeps the results whose study that decision allows, and pages them); a
+ * read of one study, or of an instance by Orthanc id, goes on only when it allows that study, and is
+ * otherwise answered exactly like a study that does not exist.
  */
 export function enforceStudyAccess(config: Pick<StudyAccessConfig, 'attribute'>, lookup: StudyLookup): RequestHandler {
   const tag = ATTRIBUTE_TAG[config.attribute];
@@ -25,7 +28,14 @@ export function enforceStudyAccess(config: Pick<StudyAccessConfig, 'attribute'>,
       const single = config.attribute === 'PatientIDPrefix' && check.allowed.length === 1 ? check.allowed[0]!.trim() : undefined;
       const search = filteredSearchQuery(upstreamQuery(state), tag, single);
       setUpstreamQuery(state, state.route, search.query);
-      state.searchFilter = { keep: (dataset) => allows(attributeValues(dataset, tag), check), offset: search.offset, limit: search.limit };
+      // The result's own attribute first (no request to Orthanc for what it already refuses), then the
+      // same per-study decision as every read: a result is shown only when its whole study may be seen.
+      const keep = async (dataset: unknown) => {
+        if (!allows(attributeValues(dataset, tag), check)) return false;
+        const [studyUid, ...more] = attributeValues(dataset, STUDY_INSTANCE_UID);
+        return studyUid !== undefined && more.length === 0 && allows(await lookup.byStudyUid(studyUid), check);
+      };
+      state.searchFilter = { keep, offset: search.offset, limit: search.limit };
       return next();
     }
     const values = check.kind === 'study' ? await lookup.byStudyUid(check.studyUid) : await lookup.byInstanceId(check.orthancId);
