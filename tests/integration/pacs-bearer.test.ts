@@ -303,15 +303,48 @@ describe('admin calls that make Orthanc open connections (ADMIN_ALLOW_ENDPOINTS)
     });
     try {
       const response = await echo(opened.url);
-      await response.arrayBuffer();
-      // The counter accepts and drops the association, so the echo itself fails: the connection is what counts.
-      expect(response.status).not.toBe(403);
+      // The counter accepts and drops the association, so the echo itself fails (Orthanc's 500, the
+      // gateway's 502 without Orthanc's details): the connection is what counts.
+      expect(response.status).toBe(502);
+      expectGatewayErrorBody(await response.text(), 'bad_gateway');
       expect(listener.connections()).toBeGreaterThan(0);
       const other = await fetch(`${opened.url}/pacs-admin/modalities/sample/echo`, { method: 'POST', headers: { authorization: `Bearer ${tokens.admin}` }, body: '{}' });
       expect(other.status).toBe(403);
     } finally {
       await opened.close();
     }
+  });
+});
+
+/** The gateway's error body and nothing of Orthanc's (its error JSON names internals and UIDs). */
+function expectGatewayErrorBody(text: string, error: string): void {
+  const body = JSON.parse(text) as Record<string, unknown>;
+  expect(Object.keys(body).sort()).toEqual(['error', 'message', 'requestId']);
+  expect(body['error']).toBe(error);
+  for (const orthancWord of ['OrthancError', 'OrthancStatus', 'HttpError', 'Details', 'Uri', 'inexistent', 'Parameter out of range']) expect(text).not.toContain(orthancWord);
+}
+
+describe("Orthanc's own error answers never reach the client", () => {
+  const instance = (): string => `/pacs/dicom-web/studies/${ct.studyInstanceUid}/series/${ct.seriesInstanceUid}/instances/${ct.sopInstanceUids[0]}`;
+  it.each([
+    ['WADO-RS of an unknown study', 'GET', () => '/pacs/dicom-web/studies/1.2.3.999/metadata', 'viewer', undefined, 404, 'not_found'],
+    ['an instance under another study', 'GET', () => `/pacs/dicom-web/studies/${mr.studyInstanceUid}/series/${ct.seriesInstanceUid}/instances/${ct.sopInstanceUids[0]}`, 'viewer', undefined, 404, 'not_found'],
+    ['rendered with an out-of-range quality', 'GET', () => `${instance()}/rendered?quality=900`, 'viewer', undefined, 400, 'bad_request'],
+    ['a frame that does not exist', 'GET', () => `${instance()}/frames/7`, 'viewer', undefined, 400, 'bad_request'],
+    ['admin REST of an unknown patient', 'GET', () => '/pacs-admin/patients/00000000-00000000-00000000-00000000-00000000', 'admin', undefined, 404, 'not_found'],
+    ['an upload Orthanc cannot parse', 'POST', () => '/pacs-admin/instances', 'admin', 'not dicom', 400, 'bad_request'],
+    ['a search with an unknown level', 'POST', () => '/pacs-admin/tools/find', 'admin', '{"Level":"Nope","Query":{}}', 400, 'bad_request'],
+  ] satisfies Array<[string, string, () => string, 'viewer' | 'admin', string | undefined, number, string]>)('%s: %s → %i %s of the gateway', async (_name, method, path, user, body, status, error) => {
+    const response = await fetch(`${gateway.url}${path()}`, { method, headers: { authorization: `Bearer ${tokens[user]}` }, ...(body ? { body } : {}) });
+    expect(response.status).toBe(status);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    expectGatewayErrorBody(await response.text(), error);
+  });
+
+  it('answers HEAD with the status and no body', async () => {
+    const response = await fetch(`${gateway.url}/pacs/dicom-web/studies/1.2.3.999/metadata`, { method: 'HEAD', headers: { authorization: `Bearer ${tokens.viewer}` } });
+    expect(response.status).toBe(404);
+    expect(await response.text()).toBe('');
   });
 });
 
