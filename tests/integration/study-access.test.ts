@@ -10,7 +10,7 @@ import { startTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 /**
  * Per-study access from a token claim (issue 10, item 2) against a real Orthanc holding studies of
  * two institutions: searches list only the caller's studies with paging over the filtered list,
- * reads of other studies are 403 before anything of theirs reaches Orthanc, bypass roles see all,
+ * reads of other studies are 404 (like unknown ones) before anything of theirs reaches Orthanc, bypass roles see all,
  * a token without the claim sees nothing.
  */
 interface Study extends GeneratedSeries {
@@ -35,9 +35,20 @@ async function seed(institutionName: string, patientId: string, into = orthanc):
   return { ...series, orthancInstanceId: result!.ID };
 }
 
-/** After a refused read, only the gateway's lookups may have reached Orthanc: the QIDO by UID, or the study of an Orthanc instance. */
+/**
+ * After a refused read, only the gateway's lookups may have reached Orthanc: the Orthanc studies of
+ * the UID, their shared tags or each instance's tags, or the study of an Orthanc instance.
+ */
 function onlyLookups(seen: string[]): boolean {
-  return seen.every((request) => request === 'GET /dicom-web/studies' || /^GET \/instances\/[0-9a-f-]+\/study$/.test(request));
+  return seen.every(
+    (request) => request === 'POST /tools/lookup' || /^GET \/studies\/[0-9a-f-]+\/(shared|instances)-tags$/.test(request) || /^GET \/instances\/[0-9a-f-]+\/study$/.test(request),
+  );
+}
+
+/** What a restricted user hears about a study that is not theirs, and about one that does not exist. */
+async function expectStudyNotFound(response: Response): Promise<void> {
+  expect(response.status).toBe(404);
+  expect(await response.json()).toEqual({ error: 'not_found', message: 'No such study, or not one you may see', requestId: expect.any(String) });
 }
 
 function get(gateway: TestGateway, path: string, token: string, accept = ACCEPT_DICOM_JSON) {
@@ -165,12 +176,25 @@ describe('reads of one study are checked against Orthanc’s record of it', () =
     expect((await get(byInstitution, path(own()), await institutionToken('Hospital A'), '*/*')).status).toBe(200);
   });
 
-  it.each(reads)('%s of another institution’s study: 403, and Orthanc never saw the read', async (_name, path) => {
+  it.each(reads)('%s of another institution’s study: 404 like an unknown study, and Orthanc never saw the read', async (_name, path) => {
     await orthanc.clearSeenRequests();
-    const response = await get(byInstitution, path(foreign()), await institutionToken('Hospital A'), '*/*');
-    expect(response.status).toBe(403);
-    expect(await response.json()).toEqual({ error: 'forbidden', message: expect.stringContaining('per-study access'), requestId: expect.any(String) });
+    await expectStudyNotFound(await get(byInstitution, path(foreign()), await institutionToken('Hospital A'), '*/*'));
     expect(onlyLookups(await orthanc.seenRequests())).toBe(true);
+  });
+
+  const unknown: Study = { studyInstanceUid: '1.2.3.404', seriesInstanceUid: '1.2.3.405', sopInstanceUids: ['1.2.3.406'], files: [], orthancInstanceId: '00000000-00000000-00000000-00000000-00000000' };
+  it.each(reads)('%s of a study that does not exist: the very same answer', async (_name, path) => {
+    await expectStudyNotFound(await get(byInstitution, path(unknown), await institutionToken('Hospital A'), '*/*'));
+  });
+
+  it.each([
+    ['WADO-RS, an instance of another study under the allowed study’s path', () => instancePath({ ...own(), sopInstanceUids: foreign().sopInstanceUids })],
+    ['WADO-RS, a series of another study under the allowed study’s path', () => `/pacs/dicom-web/studies/${own().studyInstanceUid}/series/${foreign().seriesInstanceUid}/metadata`],
+    ['WADO-URI, the objectUID of another study with the allowed studyUID', () => reads[5]![1]({ ...own(), sopInstanceUids: foreign().sopInstanceUids })],
+    ['WADO-RS, an instance UID that exists nowhere', () => instancePath({ ...own(), sopInstanceUids: ['1.2.3.407'] })],
+    ['WADO-URI, an objectUID that exists nowhere', () => reads[5]![1]({ ...own(), sopInstanceUids: ['1.2.3.407'] })],
+  ])('%s: the same 404 (Orthanc’s own answer is not passed on)', async (_name, path) => {
+    await expectStudyNotFound(await get(byInstitution, path(), await institutionToken('Hospital A'), '*/*'));
   });
 
   it('refuses every read to a token without the claim, without asking Orthanc', async () => {
@@ -193,7 +217,7 @@ describe('reads of one study are checked against Orthanc’s record of it', () =
       expect((await get(byInstitution, `/pacs/dicom-web/studies/${study.studyInstanceUid}/metadata`, token)).status).toBe(200);
     }
     const seen = await orthanc.seenRequests();
-    expect(seen.filter((request) => request === 'GET /dicom-web/studies')).toHaveLength(1);
+    expect(seen.filter((request) => request === 'POST /tools/lookup')).toHaveLength(1);
     expect(seen.filter((request) => request.endsWith('/metadata'))).toHaveLength(3);
   });
 
@@ -221,7 +245,7 @@ describe('what cannot be confined to studies is refused to restricted users', ()
     expect(response.status).toBe(403);
   });
 
-  it('lets a restricted uploader share only studies it may see', async () => {
+  it('lets a restricted uploader share only studies it may see (unknown and not yours alike)', async () => {
     const token = await institutionToken('Hospital A', UPLOADER);
     const share = (study: Study) =>
       fetch(`${byInstitution.url}/auth/share`, {
@@ -229,7 +253,8 @@ describe('what cannot be confined to studies is refused to restricted users', ()
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: JSON.stringify({ studyInstanceUID: study.studyInstanceUid }),
       });
-    expect((await share(hospitalB[0]!)).status).toBe(403);
+    await expectStudyNotFound(await share(hospitalB[0]!));
+    await expectStudyNotFound(await share({ ...hospitalB[0]!, studyInstanceUid: '1.2.3.404' }));
     expect((await share(hospitalA[0]!)).status).toBe(201);
   });
 });
@@ -248,7 +273,7 @@ describe('by PatientID prefix, from a nested claim', () => {
   it('reads by prefix, refuses the others', async () => {
     const token = await prefixToken('HA-');
     expect((await get(byPatientPrefix, `/pacs/dicom-web/studies/${hospitalA[2]!.studyInstanceUid}/metadata`, token)).status).toBe(200);
-    expect((await get(byPatientPrefix, `/pacs/instances/${hospitalB[1]!.orthancInstanceId}/preview`, token, '*/*')).status).toBe(403);
+    await expectStudyNotFound(await get(byPatientPrefix, `/pacs/instances/${hospitalB[1]!.orthancInstanceId}/preview`, token, '*/*'));
   });
 
   it('lets the configured bypass role see everything', async () => {
@@ -322,12 +347,12 @@ describe('browser sessions: the groups claim of the dev IdP’s access token (Ke
     expect((await read(viewerA, `/pacs/dicom-web/studies/${sessionA[0]!.studyInstanceUid}/metadata`)).status).toBe(200);
   });
 
-  it('viewer-a gets 403 on a Hospital B study, and Orthanc never sees the read', async () => {
+  it('viewer-a gets 404 on a Hospital B study, and Orthanc never sees the read', async () => {
     const viewerA = await signedIn('viewer-a');
     const foreign = sessionB[0]!;
     await stack.orthanc.clearSeenRequests();
     const wado = await read(viewerA, `/pacs/dicom-web/studies/${foreign.studyInstanceUid}/series/${foreign.seriesInstanceUid}/instances/${foreign.sopInstanceUids[0]}`, '*/*');
-    expect(wado.status).toBe(403);
+    await expectStudyNotFound(wado);
     expect(onlyLookups(await stack.orthanc.seenRequests())).toBe(true);
   });
 
