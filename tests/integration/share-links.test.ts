@@ -3,6 +3,7 @@ import { makeSeries, type GeneratedSeries } from '../support/dicom.js';
 import { stowBody, tagValues } from '../support/dicomweb.js';
 import { Browser } from '../support/http-browser.js';
 import { uploadInstances } from '../support/orthanc.js';
+import { expectStudyNotFound } from '../support/study-access.js';
 import { signIn, startSessionStack, type SessionStack } from '../support/session-stack.js';
 
 /** Study share links end to end: real dev IdP sign-in, Redis, Orthanc with two studies. */
@@ -115,7 +116,6 @@ describe('a link recipient', () => {
     expect((await get(wado)).status).toBe(200);
   });
 
-  const NOT_FOUND = { error: 'not_found', message: 'No such study, or not one you may see', requestId: expect.any(String) };
   const instanceOf = (study: GeneratedSeries, sop: string) => `/pacs/dicom-web/studies/${study.studyInstanceUid}/series/${study.seriesInstanceUid}/instances/${sop}`;
   const wadoUri = (study: GeneratedSeries, sop: string) =>
     `/pacs/wado?requestType=WADO&studyUID=${study.studyInstanceUid}&seriesUID=${study.seriesInstanceUid}&objectUID=${sop}`;
@@ -131,9 +131,7 @@ describe('a link recipient', () => {
     ['an objectUID that does not exist with the shared studyUID (WADO-URI)', () => wadoUri(shared, '1.2.3.406'), false],
   ])('gets one and the same 404 for %s', async (_name, path, refusedBeforeOrthanc) => {
     await stack.orthanc.clearSeenRequests();
-    const response = await recipient.request(`${gatewayUrl}${path()}`, { headers: { accept: '*/*' } });
-    expect(response.status).toBe(404);
-    expect(await response.json()).toEqual(NOT_FOUND);
+    await expectStudyNotFound(await recipient.request(`${gatewayUrl}${path()}`, { headers: { accept: '*/*' } }));
     // Reads under the shared study reach Orthanc, which finds nothing there: its own answer is not passed on.
     if (refusedBeforeOrthanc) expect(await stack.orthanc.seenRequests()).toEqual([]);
   });

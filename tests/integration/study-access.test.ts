@@ -5,6 +5,7 @@ import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { Browser } from '../support/http-browser.js';
 import { orthancFetch, startOrthanc, uploadInstances, type TestOrthanc } from '../support/orthanc.js';
 import { rawRequest } from '../support/raw-http.js';
+import { expectStudyNotFound, isStudyLookup } from '../support/study-access.js';
 import { signIn, startSessionStack, type SessionStack } from '../support/session-stack.js';
 import { startTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 
@@ -36,21 +37,8 @@ async function seed(institutionName: string, patientId: string, into = orthanc):
   return { ...series, orthancInstanceId: result!.ID };
 }
 
-/**
- * After a refused read, only the gateway's lookups may have reached Orthanc: the Orthanc studies of
- * the UID, their shared tags or each instance's tags, or the study of an Orthanc instance.
- */
-function onlyLookups(seen: string[]): boolean {
-  return seen.every(
-    (request) => request === 'POST /tools/lookup' || /^GET \/studies\/[0-9a-f-]+\/(shared|instances)-tags$/.test(request) || /^GET \/instances\/[0-9a-f-]+\/study$/.test(request),
-  );
-}
-
-/** What a restricted user hears about a study that is not theirs, and about one that does not exist. */
-async function expectStudyNotFound(response: Response): Promise<void> {
-  expect(response.status).toBe(404);
-  expect(await response.json()).toEqual({ error: 'not_found', message: 'No such study, or not one you may see', requestId: expect.any(String) });
-}
+/** After a refused read, only the gateway's lookups may have reached Orthanc. */
+const onlyLookups = (seen: string[]) => seen.every(isStudyLookup);
 
 function get(gateway: TestGateway, path: string, token: string, accept = ACCEPT_DICOM_JSON) {
   return fetch(`${gateway.url}${path}`, { headers: { authorization: `Bearer ${token}`, accept } });
