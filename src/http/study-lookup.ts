@@ -2,13 +2,12 @@ import type { StudyAccessConfig } from '../config/config.js';
 import { TtlLruCache } from '../cache/ttl-lru-cache.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
-import type { StudyAttribute } from '../policy/study-access.js';
 import type { OrthancClient } from './orthanc-client.js';
 
 const CAPACITY = 10_000;
 
-/** The attribute in Orthanc's `?short` tag answers (shared-tags, instances-tags). */
-const SHORT_TAG: Record<StudyAttribute, string> = { InstitutionName: '0008,0080', PatientIDPrefix: '0010,0020' };
+/** InstitutionName in Orthanc's `?short` tag answers (shared-tags, instances-tags). */
+const INSTITUTION_NAME = '0008,0080';
 
 export interface StudyLookupOptions extends Pick<StudyAccessConfig, 'attribute' | 'cacheSeconds'> {
   timeoutMs: number;
@@ -28,16 +27,15 @@ function shortValues(tags: TagsAnswer | undefined, tag: string): string[] {
  * study (by StudyInstanceUID), asked from Orthanc with the service credential. Every route decides
  * from it — reads by UID, previews by Orthanc instance id (resolved to their study first), and the
  * results of searches — so no route can answer differently from another. Orthanc's study-level tags
- * come from the first instance it received, hence the look at every instance: the tags shared by
- * all instances first (one answer), each instance's tags only when they differ. One StudyInstanceUID
- * can also be several Orthanc studies (Orthanc keys studies by PatientID + StudyInstanceUID): all
- * count. Answers are cached briefly and shared by concurrent requests (a viewer asks for dozens of
+ * come from the first instance it received, hence the look at every instance for InstitutionName:
+ * the tags shared by all instances first (one answer), each instance's tags only when they differ.
+ * One StudyInstanceUID can also be several Orthanc studies (Orthanc keys studies by PatientID +
+ * StudyInstanceUID, so each has one PatientID): all count. Answers are cached briefly and shared by concurrent requests (a viewer asks for dozens of
  * frames at once); unknown studies (null) are not cached, so an upload is visible at once.
  */
 export function createStudyLookup(client: OrthancClient, { attribute, cacheSeconds, timeoutMs, logger }: StudyLookupOptions) {
   const studies = new TtlLruCache<string, Promise<string[] | null>>(CAPACITY);
   const instances = new TtlLruCache<string, Promise<string | null>>(CAPACITY);
-  const tag = SHORT_TAG[attribute];
 
   async function ask(path: string, body?: string): Promise<unknown> {
     const answer = await (body === undefined ? client.get(path, { timeoutMs }) : client.post(path, body, { timeoutMs })).catch(() => {
@@ -70,10 +68,16 @@ export function createStudyLookup(client: OrthancClient, { attribute, cacheSecon
 
   /** The attribute's values over every instance of one Orthanc study. */
   async function valuesOfOrthancStudy(id: string): Promise<string[]> {
+    if (attribute === 'PatientIDPrefix') {
+      // Orthanc keys patients by PatientID: every instance of the Orthanc study has its patient's, a database read.
+      const study = (await ask(`/studies/${id}`)) as { PatientMainDicomTags?: { PatientID?: unknown } } | null;
+      const patientId = study?.PatientMainDicomTags?.PatientID;
+      return [typeof patientId === 'string' ? patientId : ''];
+    }
     const shared = (await ask(`/studies/${id}/shared-tags?short`)) as TagsAnswer | null;
-    if (shared && typeof shared[tag] === 'string') return shortValues(shared, tag);
+    if (shared && typeof shared[INSTITUTION_NAME] === 'string') return shortValues(shared, INSTITUTION_NAME);
     const perInstance = (await ask(`/studies/${id}/instances-tags?short`)) as Record<string, TagsAnswer> | null;
-    return Object.values(perInstance ?? {}).flatMap((tags) => shortValues(tags, tag));
+    return Object.values(perInstance ?? {}).flatMap((tags) => shortValues(tags, INSTITUTION_NAME));
   }
 
   const byStudyUid = (studyUid: string) =>
