@@ -147,6 +147,14 @@ describe.each([
     expect(await response.json()).toEqual([]);
   });
 
+  it('audits a refused read as denied (reason forbidden), though it was answered 404', async () => {
+    const response = await get(gateway(), reads[0]![1](part()), await partial());
+    const { requestId } = (await response.json()) as { requestId: string };
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const audit = logs.find((line) => line['log'] === 'audit' && line['requestId'] === requestId);
+    expect(audit).toMatchObject({ event: 'denied', action: 'denied', reason: 'forbidden', status: 404, studyUid: part().studyInstanceUid });
+  });
+
   it('logs a warning naming the study, without the attribute values', () => {
     const warning = logs.find((line) => line['studyInstanceUid'] === part().studyInstanceUid);
     expect(warning).toMatchObject({ level: 40, msg: expect.stringContaining('disagree'), distinctValues: 2 });
