@@ -51,7 +51,7 @@ export const BLOCKED_ENDPOINTS: readonly BlockedEndpoint[] = [
   { name: 'modality-move', pattern: /^\/modalities\/[^/]+\/move$/i, reason: `${CONNECTS} a modality and has it send data anywhere (C-MOVE)` },
   { name: 'modality-get', pattern: /^\/modalities\/[^/]+\/get$/i, reason: `${CONNECTS} a modality to retrieve from it (C-GET)` },
   // Default deny for the rest: every other POST on a modality is a DIMSE request too.
-  { name: 'modality-other', pattern: /^\/modalities\/[^/]+\/.+$/i, methods: ['POST'], reason: `${CONNECTS} a modality` },
+  { name: 'modality-other', pattern: /^\/modalities\/[^/]+(\/.+)?$/i, methods: ['POST'], reason: `${CONNECTS} a modality` },
   {
     name: 'query-retrieve',
     pattern: /^\/queries\/[^/]+(\/answers\/[^/]+)?\/(retrieve|query-(studies|series|instances))$/i,
@@ -59,7 +59,7 @@ export const BLOCKED_ENDPOINTS: readonly BlockedEndpoint[] = [
   },
   { name: 'peer-store', pattern: /^\/peers\/[^/]+\/(store|store-straight)$/i, reason: `${CONNECTS} an Orthanc peer and sends it DICOM data` },
   { name: 'peer-system', pattern: /^\/peers\/[^/]+\/system$/i, reason: `${CONNECTS} an Orthanc peer` },
-  { name: 'peer-other', pattern: /^\/peers\/[^/]+\/.+$/i, methods: ['POST'], reason: `${CONNECTS} an Orthanc peer` },
+  { name: 'peer-other', pattern: /^\/peers\/[^/]+(\/.+)?$/i, methods: ['POST'], reason: `${CONNECTS} an Orthanc peer` },
   { name: 'dicomweb-client', pattern: /^\/dicom-web\/servers\/[^/]+\/.+$/i, reason: `${CONNECTS} a remote DICOMweb server (STOW, WADO, QIDO, retrieve)` },
   { name: 'transfers', pattern: /^\/transfers(\/.*)?$/i, reason: `${CONNECTS} Orthanc peers to push or pull studies (transfers accelerator)` },
 ];
