@@ -10,11 +10,14 @@ export interface SearchFilter {
   limit: number | undefined;
 }
 
+/** How many results of one search are decided at once (each may cost Orthanc a per-study lookup). */
+const CONCURRENT_DECISIONS = 16;
+
 /**
  * Streams a QIDO-RS JSON answer through, keeping only the datasets `keep` allows and applying the
  * client's offset/limit to what is kept. Kept datasets are passed on as Orthanc wrote them, in
- * Orthanc's order; the datasets of one chunk are decided concurrently. A failing `keep` fails the
- * stream (fail closed).
+ * Orthanc's order; the datasets of one chunk are decided CONCURRENT_DECISIONS at a time. A failing
+ * `keep` fails the stream (fail closed).
  */
 export function createSearchFilterStream({ keep, offset, limit }: SearchFilter): Transform {
   const decoder = new StringDecoder('utf8');
@@ -27,7 +30,10 @@ export function createSearchFilterStream({ keep, offset, limit }: SearchFilter):
   async function kept(): Promise<string> {
     const candidates = full() ? [] : found;
     found = [];
-    const verdicts = await Promise.all(candidates.map((json) => keep(JSON.parse(json))));
+    const verdicts: boolean[] = [];
+    for (let start = 0; start < candidates.length; start += CONCURRENT_DECISIONS) {
+      verdicts.push(...(await Promise.all(candidates.slice(start, start + CONCURRENT_DECISIONS).map((json) => keep(JSON.parse(json))))));
+    }
     const output: string[] = [];
     candidates.forEach((json, index) => {
       if (!verdicts[index] || full()) return;
