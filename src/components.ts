@@ -83,7 +83,7 @@ export function createComponents(config: Config, logger: Logger): Components {
       upstreamAgent,
       orthancClient,
       shareLinks,
-      studyLookup: config.studyAccess && createStudyLookup(orthancClient, { ...config.studyAccess, timeoutMs: config.orthanc.timeoutMs }),
+      studyLookup: config.studyAccess && createStudyLookup(orthancClient, { ...config.studyAccess, timeoutMs: config.orthanc.timeoutMs, logger }),
       rateLimits: createRateLimits(config.rateLimits, redis),
       userSlots: config.userLimits.maxConcurrentRequests ? createConcurrencySlots(config.userLimits.maxConcurrentRequests, redis) : undefined,
       readinessChecks,

@@ -63,6 +63,8 @@ export interface Config {
     identityHeaders: { user: string; roles: string } | undefined;
   };
   adminAllowDangerous: boolean;
+  /** Blocked-endpoint rules opened to admins by name (ADMIN_ALLOW_ENDPOINTS). */
+  adminAllowEndpoints: readonly string[];
   tls: { certFile: string; keyFile: string } | undefined;
   /** REDIS_URL (single-node mode only; `redis` describes every mode). */
   redisUrl: string | undefined;
@@ -144,6 +146,7 @@ export function toConfig(env: Env): Config {
         : undefined,
     },
     adminAllowDangerous: env.ADMIN_ALLOW_DANGEROUS,
+    adminAllowEndpoints: env.ADMIN_ALLOW_ENDPOINTS,
     tls: env.TLS_CERT_FILE && env.TLS_KEY_FILE ? { certFile: env.TLS_CERT_FILE, keyFile: env.TLS_KEY_FILE } : undefined,
     redisUrl: env.REDIS_URL,
     redis: toRedisConnection(env),

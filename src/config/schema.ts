@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BLOCKED_ENDPOINT_NAMES } from '../policy/blocked.js';
 
 /** Booleans and integers parsed by hand so a bad value never stops the cross-variable checks below. */
 const bool = z.string().transform((value, ctx) => {
@@ -30,6 +31,13 @@ const hostPortList = commaList.transform((items, ctx) => {
   });
   if (nodes.length > 0 && nodes.every((node) => node !== undefined)) return nodes as Array<{ host: string; port: number }>;
   ctx.addIssue({ code: 'custom', message: 'must be a comma list of host:port' });
+  return z.NEVER;
+});
+/** Names of blocked-endpoint rules (src/policy/blocked.ts) an operator opens to admins. */
+const blockedEndpointNames = commaList.transform((items, ctx) => {
+  const unknown = items.filter((item) => !BLOCKED_ENDPOINT_NAMES.includes(item));
+  if (unknown.length === 0) return items;
+  ctx.addIssue({ code: 'custom', message: `unknown endpoint name(s) ${unknown.join(', ')}; known names: ${BLOCKED_ENDPOINT_NAMES.join(', ')}` });
   return z.NEVER;
 });
 const roleName = z.string().regex(/^[\w.:-]+$/, 'must be a role name (letters, digits, _ . : -)');
@@ -108,6 +116,7 @@ export const envSchema = z
     OHIF_DIST: z.string().min(1).optional(),
     VIEWER_ACCESS: z.enum(['session', 'public']).default('session'),
     ADMIN_ALLOW_DANGEROUS: bool.default(false),
+    ADMIN_ALLOW_ENDPOINTS: blockedEndpointNames.default([]),
     ORTHANC_CREDENTIALS_BY_ROLE: credentialsByRole.optional(),
     FORWARD_IDENTITY_HEADERS: bool.default(false),
     IDENTITY_HEADER_USER: identityHeaderName.default('X-Forwarded-User'),

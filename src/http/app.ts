@@ -119,7 +119,7 @@ export function createApp(deps: AppDependencies): Express {
   app.use(
     forProxiedRoutes(
       identify,
-      authorize({ roles: config.roles, allowDangerous: config.adminAllowDangerous, ...(studyAccess ? { studyAccess } : {}) }),
+      authorize({ roles: config.roles, allowDangerous: config.adminAllowDangerous, allowEndpoints: config.adminAllowEndpoints, ...(studyAccess ? { studyAccess } : {}) }),
       // The clamp comes first: per-study access then pages the (clamped) limit itself.
       ...(qidoMaxLimit ? [limitQidoResults(qidoMaxLimit)] : []),
       ...(deps.userSlots && maxConcurrentRequests ? [limitUserConcurrency(deps.userSlots, maxConcurrentRequests)] : []),

@@ -3,6 +3,7 @@ import { BEARER_REALM } from '../auth/bearer.js';
 import type { BrowserSessions } from '../auth/browser-sessions.js';
 import { IssuerUnavailableError } from '../auth/issuer.js';
 import { InvalidLogoutToken } from '../auth/logout-token.js';
+import { idpErrorPage } from '../auth/idp-errors.js';
 import { LoginError, type OidcClient } from '../auth/oidc.js';
 import { MAX_PENDING_LOGINS } from '../auth/session.js';
 import { safeReturnTo } from '../auth/return-to.js';
@@ -27,6 +28,8 @@ const IDP_UNAVAILABLE = 'The sign-in service (identity provider) cannot be reach
 const loginFailed = (res: Response) => {
   requestState(res).audit = { event: 'denied', action: 'denied', reason: 'login_failed' };
 };
+/** How much of the IdP's error text goes to the log (never to the page). */
+const LOGGED_DESCRIPTION_CHARS = 200;
 const queryString = (req: Request, name: string) => (typeof req.query[name] === 'string' ? (req.query[name] as string) : undefined);
 
 /** /auth/*: sign-in (code + PKCE), callback, logout, back-channel logout, who-am-I. */
@@ -56,8 +59,10 @@ export function authRoutes({ publicUrl, oidc, sessions, authenticate, logger }: 
     const idpError = queryString(req, 'error');
     if (idpError) {
       loginFailed(res);
-      const description = queryString(req, 'error_description') ?? idpError;
-      return sendErrorPage(res, idpError === 'access_denied' ? 403 : 400, 'Sign-in failed', `The identity provider answered: ${description}`);
+      const description = queryString(req, 'error_description')?.slice(0, LOGGED_DESCRIPTION_CHARS);
+      logger.warn({ requestId: requestState(res).requestId, idpError: idpError.slice(0, LOGGED_DESCRIPTION_CHARS), description }, 'the identity provider answered the sign-in with an error');
+      const page = idpErrorPage(idpError);
+      return sendErrorPage(res, page.status, page.title, page.message);
     }
     const state = queryString(req, 'state');
     const transaction = state ? req.session.logins?.[state] : undefined;
@@ -73,9 +78,9 @@ export function authRoutes({ publicUrl, oidc, sessions, authenticate, logger }: 
       if (error instanceof GatewayError && error.status >= 500) throw error;
       logger.warn({ err: error, requestId: requestState(res).requestId }, 'sign-in failed');
       loginFailed(res);
-      const message = error instanceof LoginError ? error.message : 'The sign-in could not be verified.';
-      if (error instanceof LoginError && error.status === 503) return sendErrorPage(res, 503, 'Identity provider unavailable', message);
-      return sendErrorPage(res, 400, 'Sign-in failed', message);
+      // The page never shows the library's message: it can quote the callback's parameters.
+      if (error instanceof LoginError && error.status === 503) return sendErrorPage(res, 503, 'Identity provider unavailable', error.message);
+      return sendErrorPage(res, 400, 'Sign-in failed', 'The sign-in could not be verified. Please sign in again.');
     }
     const user = req.session.user?.principal;
     requestState(res).audit = { event: 'login', action: 'login', user: user ? { sub: user.sub, username: user.username } : null, via: 'session' };

@@ -3,7 +3,7 @@ import { GatewayError } from '../errors.js';
 import { evaluate, type PolicyOptions } from '../policy/evaluate.js';
 import { restrictQueryToStudy } from '../policy/study-scope.js';
 import { requestState, setUpstreamQuery, upstreamQuery } from './locals.js';
-import { refuseForbidden, refuseUnauthenticated } from './refusal.js';
+import { answerStudyNotFound, refuseForbidden, refuseUnauthenticated, studyNotYours } from './refusal.js';
 
 /**
  * Applies the pure policy to the classified route and the principal. Unauthenticated page loads go
@@ -16,6 +16,7 @@ export function authorize(options: PolicyOptions): RequestHandler {
     if (!route) return next();
     const decision = evaluate(route, principal ?? null, options);
     if (decision.outcome === 'unauthenticated' || !principal) return refuseUnauthenticated(req, res);
+    if (decision.outcome === 'not-yours') return answerStudyNotFound(req, res, studyNotYours());
     if (decision.outcome === 'forbidden') {
       const error = new GatewayError('forbidden', `Access denied: ${decision.reason}`, {}, route.class === 'admin-blocked' ? 'blocked' : 'forbidden');
       const title = route.class.startsWith('admin') ? 'No access to Orthanc administration' : 'No access to the image archive';

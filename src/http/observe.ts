@@ -33,7 +33,7 @@ function auditEvent(req: Request, res: Response, state: RequestState, path: stri
   const { route, principal } = state;
   if (!route) return undefined;
   const reason = denialReason(state.error, state.loginRedirect);
-  const outcome = auditOutcome(route, { status: res.statusCode, loginRedirect: state.loginRedirect });
+  const outcome = auditOutcome(route, { status: res.statusCode, loginRedirect: state.loginRedirect, refused: reason !== undefined });
   return {
     ...outcome,
     user: principal ? { sub: principal.sub, username: principal.username } : null,

@@ -15,20 +15,26 @@ export function createOrthancClient(orthanc: Config['orthanc'], agent: http.Agen
   const authorization = `Basic ${Buffer.from(`${orthanc.username}:${orthanc.password}`).toString('base64')}`;
   const transport = orthanc.url.startsWith('https:') ? https : http;
 
-  return {
-    get(path: string, { withCredential = true, timeoutMs = 3000 } = {}): Promise<OrthancAnswer> {
-      return new Promise((resolve, reject) => {
-        const headers = withCredential ? { authorization } : {};
-        const req = transport.get(`${orthanc.url}${path}`, { agent, headers, timeout: timeoutMs }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-          res.on('error', reject);
-        });
-        req.on('timeout', () => req.destroy(new Error(`Orthanc did not answer ${path} within ${timeoutMs} ms`)));
-        req.on('error', reject);
+  function request(method: 'GET' | 'POST', path: string, body: string | undefined, { withCredential = true, timeoutMs = 3000 } = {}): Promise<OrthancAnswer> {
+    return new Promise((resolve, reject) => {
+      const headers: Record<string, string> = withCredential ? { authorization } : {};
+      if (body !== undefined) headers['content-type'] = 'text/plain';
+      const req = transport.request(`${orthanc.url}${path}`, { method, agent, headers, timeout: timeoutMs }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+        res.on('error', reject);
       });
-    },
+      req.on('timeout', () => req.destroy(new Error(`Orthanc did not answer ${path} within ${timeoutMs} ms`)));
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  return {
+    get: (path: string, options?: { withCredential?: boolean; timeoutMs?: number }) => request('GET', path, undefined, options),
+    /** A POST with a small text body (e.g. /tools/lookup), with the service credential. */
+    post: (path: string, body: string, options?: { timeoutMs?: number }) => request('POST', path, body, options),
   };
 }
 

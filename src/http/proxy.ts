@@ -8,6 +8,8 @@ import type { Logger } from '../observability/logger.js';
 import { bodyWasTooLarge, countStreamedBody } from './body-limit.js';
 import { sendError } from './error-handler.js';
 import { requestState } from './locals.js';
+import { LOGGED_ERROR_BODY_CHARS, orthancErrorAnswer } from './orthanc-errors.js';
+import { answerStudyNotFound } from './refusal.js';
 import { createMultipartCompletenessCheck, isCloseDelimited, multipartBoundary } from './multipart-guard.js';
 import { relayStream } from './relay-stream.js';
 import { createSearchFilterStream } from './search-filter.js';
@@ -82,6 +84,7 @@ function relayResponse(proxyRes: IncomingMessage, req: Request, res: Response, c
   }
   const { route, requestId, searchFilter } = requestState(res);
   if ((proxyRes.statusCode ?? 502) >= 500) requestState(res).upstreamError = 'server_error';
+  if ((proxyRes.statusCode ?? 502) >= 400) return replaceOrthancError(proxyRes, req, res, context.logger);
   const filter = searchFilter && proxyRes.statusCode === 200 ? searchFilter : undefined;
   if (filter && !isJson(proxyRes.headers['content-type'])) {
     // Fail closed: results the gateway cannot read are results it cannot filter.
@@ -104,6 +107,20 @@ function relayResponse(proxyRes: IncomingMessage, req: Request, res: Response, c
   const transforms = [...(filter && req.method !== 'HEAD' ? [createSearchFilterStream(filter)] : []), ...(transform ? [transform] : [])];
   relayStream(proxyRes, res, transforms, (error) => {
     context.logger.warn({ err: error, requestId }, 'upstream response stream failed');
+  });
+}
+
+/** Answers an Orthanc error with the gateway's own error; Orthanc's body goes to the log only (truncated). */
+function replaceOrthancError(proxyRes: IncomingMessage, req: Request, res: Response, logger: Logger): void {
+  const status = proxyRes.statusCode ?? 502;
+  const state = requestState(res);
+  const studyScoped = state.principal?.studyScope !== undefined || state.studyAccess !== undefined;
+  void readErrorPage(proxyRes, LOGGED_ERROR_BODY_CHARS).then((body) => {
+    const log = status >= 500 ? logger.warn.bind(logger) : logger.debug.bind(logger);
+    log({ requestId: state.requestId, status, orthancBody: body }, 'Orthanc answered an error (replaced by the gateway\'s own)');
+    const answer = orthancErrorAnswer(status, { studyScoped });
+    if (answer.status === 404 && studyScoped) return answerStudyNotFound(req, res, answer);
+    sendError(res, answer);
   });
 }
 

@@ -3,6 +3,7 @@ import { BEARER_REALM } from '../auth/bearer.js';
 import type { Principal } from '../auth/principal.js';
 import { GatewayError } from '../errors.js';
 import { isBrowserNavigation } from './browser-request.js';
+import { sendError } from './error-handler.js';
 import { sendErrorPage } from './error-page.js';
 import { requestState } from './locals.js';
 
@@ -29,4 +30,23 @@ export function refuseForbidden(req: Request, res: Response, principal: Principa
   if (!isBrowserNavigation(req) || principal.via === 'bearer') throw error;
   requestState(res).error = error; // metrics and the audit trail count it like the JSON 403
   sendErrorPage(res, 403, title, `You are signed in as ${principal.username}. ${detail}`, { signOut: true });
+}
+
+/**
+ * What a study-scoped user (share link, per-study access from claims) hears about a study that does
+ * not exist and about one that is not theirs, alike: same status, same body, same page.
+ */
+export const STUDY_NOT_FOUND = 'No such study, or not one you may see';
+
+/** The gateway's own "not yours" (policy or per-study access): a 404, counted as a refusal in metrics and audit. */
+export const studyNotYours = () => new GatewayError('not_found', STUDY_NOT_FOUND, {}, 'forbidden');
+
+/** Orthanc's "no such thing" for a study-scoped user: the same answer, but not a refusal. */
+export const studyNotFound = () => new GatewayError('not_found', STUDY_NOT_FOUND);
+
+/** Answers `error` (one of the two above): a page for a browser's page load, else the JSON error. */
+export function answerStudyNotFound(req: Request, res: Response, error: GatewayError): void {
+  if (!isBrowserNavigation(req) || requestState(res).principal?.via === 'bearer') return sendError(res, error);
+  requestState(res).error = error;
+  sendErrorPage(res, 404, 'Study not found', `${STUDY_NOT_FOUND}.`, { signOut: true });
 }

@@ -3,53 +3,64 @@ import { Transform } from 'node:stream';
 import { JsonArraySplitter } from './json-array-splitter.js';
 
 export interface SearchFilter {
-  /** Whether a result dataset (parsed DICOM JSON) may be shown. */
-  keep: (dataset: unknown) => boolean;
+  /** Whether a result dataset (parsed DICOM JSON) may be shown; may ask Orthanc (per-study access). */
+  keep: (dataset: unknown) => boolean | Promise<boolean>;
   /** The client's paging, applied to the kept results. */
   offset: number;
   limit: number | undefined;
 }
 
+/** How many results of one search are decided at once (each may cost Orthanc a per-study lookup). */
+const CONCURRENT_DECISIONS = 16;
+
 /**
  * Streams a QIDO-RS JSON answer through, keeping only the datasets `keep` allows and applying the
- * client's offset/limit to what is kept. Kept datasets are passed on as Orthanc wrote them.
+ * client's offset/limit to what is kept. Kept datasets are passed on as Orthanc wrote them, in
+ * Orthanc's order; the datasets of one chunk are decided CONCURRENT_DECISIONS at a time. A failing
+ * `keep` fails the stream (fail closed).
  */
 export function createSearchFilterStream({ keep, offset, limit }: SearchFilter): Transform {
   const decoder = new StringDecoder('utf8');
   let skipped = 0;
   let sent = 0;
-  let output: string[] = [];
-  const splitter = new JsonArraySplitter((json) => {
-    if (limit !== undefined && sent >= limit) return;
-    if (!keep(JSON.parse(json))) return;
-    if (skipped < offset) return void (skipped += 1);
-    output.push(sent === 0 ? '[' : ',', json);
-    sent += 1;
-  });
-  const flushed = () => {
-    const text = output.join('');
-    output = [];
-    return text;
-  };
+  let found: string[] = [];
+  const splitter = new JsonArraySplitter((json) => void found.push(json));
+  const full = () => limit !== undefined && sent >= limit;
+
+  async function kept(): Promise<string> {
+    const candidates = full() ? [] : found;
+    found = [];
+    const verdicts: boolean[] = [];
+    for (let start = 0; start < candidates.length; start += CONCURRENT_DECISIONS) {
+      verdicts.push(...(await Promise.all(candidates.slice(start, start + CONCURRENT_DECISIONS).map((json) => keep(JSON.parse(json))))));
+    }
+    const output: string[] = [];
+    candidates.forEach((json, index) => {
+      if (!verdicts[index] || full()) return;
+      if (skipped < offset) return void (skipped += 1);
+      output.push(sent === 0 ? '[' : ',', json);
+      sent += 1;
+    });
+    return output.join('');
+  }
 
   return new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       try {
         splitter.write(decoder.write(chunk));
-        const text = flushed();
-        callback(null, text === '' ? undefined : text);
       } catch (error) {
-        callback(error as Error);
+        return callback(error as Error);
       }
+      kept().then((text) => callback(null, text === '' ? undefined : text), callback);
     },
     flush(callback) {
       try {
         splitter.write(decoder.end());
         splitter.end();
-        callback(null, flushed() + (sent === 0 ? '[]' : ']'));
       } catch (error) {
-        callback(error as Error);
+        return callback(error as Error);
       }
+      kept().then((text) => callback(null, text + (sent === 0 ? '[]' : ']')), callback);
     },
   });
 }

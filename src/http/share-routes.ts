@@ -9,7 +9,7 @@ import type { ShareLink, ShareLinks } from '../share/share-links.js';
 import { sendErrorPage } from './error-page.js';
 import { requestState } from './locals.js';
 import type { OrthancClient } from './orthanc-client.js';
-import { NOT_YOUR_STUDY } from './study-access.js';
+import { studyNotYours } from './refusal.js';
 import type { StudyLookup } from './study-lookup.js';
 import { isStudyRestricted } from '../policy/evaluate.js';
 import { isStudyAllowed } from '../policy/study-access.js';
@@ -79,8 +79,9 @@ export function shareRoutes({ config, shareLinks, sessions, orthancClient, study
     if (!parsed.success) {
       throw new GatewayError('bad_request', parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
     }
+    // A restricted sharer learns nothing about studies not theirs: unknown and not yours answer alike.
+    if (!(await maySee(owner(res), parsed.data.studyInstanceUID))) throw studyNotYours();
     if (!(await studyExists(parsed.data.studyInstanceUID))) throw new GatewayError('not_found', 'No such study');
-    if (!(await maySee(owner(res), parsed.data.studyInstanceUID))) throw new GatewayError('forbidden', NOT_YOUR_STUDY);
     const link = await shareLinks.create(owner(res), parsed.data.studyInstanceUID, parsed.data.expiresInSeconds);
     res.status(201).set('cache-control', 'no-store').json(describe(link));
   });

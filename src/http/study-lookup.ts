@@ -1,33 +1,44 @@
 import type { StudyAccessConfig } from '../config/config.js';
 import { TtlLruCache } from '../cache/ttl-lru-cache.js';
 import { GatewayError } from '../errors.js';
-import { ATTRIBUTE_TAG, attributeValues, type StudyAttribute } from '../policy/study-access.js';
+import type { Logger } from '../observability/logger.js';
 import type { OrthancClient } from './orthanc-client.js';
 
 const CAPACITY = 10_000;
 
-/** Where Orthanc's REST answer for `/instances/{id}/study` keeps each attribute. */
-const REST_FIELD: Record<StudyAttribute, { group: 'MainDicomTags' | 'PatientMainDicomTags'; name: string }> = {
-  InstitutionName: { group: 'MainDicomTags', name: 'InstitutionName' },
-  PatientIDPrefix: { group: 'PatientMainDicomTags', name: 'PatientID' },
-};
+/** InstitutionName in Orthanc's `?short` tag answers (shared-tags, instances-tags). */
+const INSTITUTION_NAME = '0008,0080';
 
 export interface StudyLookupOptions extends Pick<StudyAccessConfig, 'attribute' | 'cacheSeconds'> {
   timeoutMs: number;
+  logger: Pick<Logger, 'warn'>;
+}
+
+type TagsAnswer = Record<string, unknown>;
+
+/** The values of a `?short` tag answer: a multi-valued element comes as "A\B"; a missing one counts as empty. */
+function shortValues(tags: TagsAnswer | undefined, tag: string): string[] {
+  const value = tags?.[tag];
+  return typeof value === 'string' ? value.split('\\') : [''];
 }
 
 /**
- * The per-study access attribute of a study, asked from Orthanc with the service credential (by
- * StudyInstanceUID through QIDO, or by Orthanc instance id through the REST API). Found values are
- * cached briefly and shared by concurrent requests (a viewer asks for dozens of frames at once);
- * unknown studies (null) are not cached, so an upload is visible at once.
+ * The one source of truth of per-study access: the values of the attribute over ALL instances of a
+ * study (by StudyInstanceUID), asked from Orthanc with the service credential. Every route decides
+ * from it — reads by UID, previews by Orthanc instance id (resolved to their study first), and the
+ * results of searches — so no route can answer differently from another. Orthanc's study-level tags
+ * come from the first instance it received, hence the look at every instance for InstitutionName:
+ * the tags shared by all instances first (one answer), each instance's tags only when they differ.
+ * One StudyInstanceUID can also be several Orthanc studies (Orthanc keys studies by PatientID +
+ * StudyInstanceUID, so each has one PatientID): all count. Answers are cached briefly and shared by concurrent requests (a viewer asks for dozens of
+ * frames at once); unknown studies (null) are not cached, so an upload is visible at once.
  */
-export function createStudyLookup(client: OrthancClient, { attribute, cacheSeconds, timeoutMs }: StudyLookupOptions) {
-  const cache = new TtlLruCache<string, Promise<string[] | null>>(CAPACITY);
-  const tag = ATTRIBUTE_TAG[attribute];
+export function createStudyLookup(client: OrthancClient, { attribute, cacheSeconds, timeoutMs, logger }: StudyLookupOptions) {
+  const studies = new TtlLruCache<string, Promise<string[] | null>>(CAPACITY);
+  const instances = new TtlLruCache<string, Promise<string | null>>(CAPACITY);
 
-  async function ask(path: string): Promise<unknown> {
-    const answer = await client.get(path, { timeoutMs }).catch(() => {
+  async function ask(path: string, body?: string): Promise<unknown> {
+    const answer = await (body === undefined ? client.get(path, { timeoutMs }) : client.post(path, body, { timeoutMs })).catch(() => {
       throw new GatewayError('bad_gateway', 'Orthanc did not answer the study lookup');
     });
     if (answer.status === 404) return null;
@@ -39,30 +50,63 @@ export function createStudyLookup(client: OrthancClient, { attribute, cacheSecon
     }
   }
 
-  function cached(key: string, load: () => Promise<string[] | null>): Promise<string[] | null> {
+  function cached<T>(cache: TtlLruCache<string, Promise<T | null>>, key: string, load: () => Promise<T | null>): Promise<T | null> {
     const hit = cache.get(key);
     if (hit) return hit;
     const pending = load();
     cache.set(key, pending, Date.now() + cacheSeconds * 1000);
-    pending.then((values) => values === null && cache.delete(key), () => cache.delete(key));
+    pending.then((value) => value === null && cache.delete(key), () => cache.delete(key));
     return pending;
   }
 
+  /** The Orthanc ids of the studies with this StudyInstanceUID (one per patient holding it). */
+  async function orthancStudies(studyUid: string): Promise<string[]> {
+    const found = await ask('/tools/lookup', studyUid);
+    const resources = Array.isArray(found) ? (found as Array<{ Type?: unknown; ID?: unknown }>) : [];
+    return resources.filter((resource) => resource.Type === 'Study' && typeof resource.ID === 'string').map((resource) => resource.ID as string);
+  }
+
+  /** The attribute's values over every instance of one Orthanc study. */
+  async function valuesOfOrthancStudy(id: string): Promise<string[]> {
+    if (attribute === 'PatientIDPrefix') {
+      // Orthanc keys patients by PatientID: every instance of the Orthanc study has its patient's, a database read.
+      const study = (await ask(`/studies/${id}`)) as { PatientMainDicomTags?: { PatientID?: unknown } } | null;
+      const patientId = study?.PatientMainDicomTags?.PatientID;
+      return [typeof patientId === 'string' ? patientId : ''];
+    }
+    const shared = (await ask(`/studies/${id}/shared-tags?short`)) as TagsAnswer | null;
+    if (shared && typeof shared[INSTITUTION_NAME] === 'string') return shortValues(shared, INSTITUTION_NAME);
+    const perInstance = (await ask(`/studies/${id}/instances-tags?short`)) as Record<string, TagsAnswer> | null;
+    return Object.values(perInstance ?? {}).flatMap((tags) => shortValues(tags, INSTITUTION_NAME));
+  }
+
+  const byStudyUid = (studyUid: string) =>
+    cached(studies, studyUid, async () => {
+      const ids = await orthancStudies(studyUid);
+      if (ids.length === 0) return null;
+      const values = [...new Set((await Promise.all(ids.map(valuesOfOrthancStudy))).flat())];
+      if (values.length > 1) {
+        // The values themselves stay out of the log (PatientIDs are patient data).
+        logger.warn({ studyInstanceUid: studyUid, attribute, distinctValues: values.length, orthancStudies: ids.length }, 'per-study access: the instances of this study disagree on the attribute; every value must be allowed');
+      }
+      return values;
+    });
+
+  /** The StudyInstanceUID of an Orthanc instance (previews), or null when there is no such instance. */
+  const studyOfInstance = (orthancId: string) =>
+    cached(instances, orthancId, async () => {
+      const study = (await ask(`/instances/${encodeURIComponent(orthancId)}/study`)) as { MainDicomTags?: { StudyInstanceUID?: unknown } } | null;
+      const studyUid = study?.MainDicomTags?.StudyInstanceUID;
+      return typeof studyUid === 'string' ? studyUid : null;
+    });
+
   return {
-    byStudyUid: (studyUid: string) =>
-      cached(`study:${studyUid}`, async () => {
-        const found = await ask(`/dicom-web/studies?StudyInstanceUID=${encodeURIComponent(studyUid)}&includefield=${tag}`);
-        const studies = Array.isArray(found) ? found : [];
-        return studies.length === 0 ? null : studies.flatMap((study) => attributeValues(study, tag));
-      }),
-    byInstanceId: (orthancId: string) =>
-      cached(`instance:${orthancId}`, async () => {
-        const study = await ask(`/instances/${encodeURIComponent(orthancId)}/study`);
-        if (study === null) return null;
-        const { group, name } = REST_FIELD[attribute];
-        const value = (study as Record<string, Record<string, unknown> | undefined>)[group]?.[name];
-        return typeof value === 'string' ? [value] : [];
-      }),
+    byStudyUid,
+    /** The values of the study an Orthanc instance belongs to: the same answer as by its StudyInstanceUID. */
+    byInstanceId: async (orthancId: string) => {
+      const studyUid = await studyOfInstance(orthancId);
+      return studyUid === null ? null : byStudyUid(studyUid);
+    },
   };
 }
 

@@ -68,12 +68,16 @@ export function accessAction(route: Pick<Route, 'class' | 'upstreamPath'>): Acce
   }
 }
 
-/** 401, 403 and 429 (and a sign-in redirect instead of a 401) are refusals; anything else is an access. */
+/**
+ * 401, 403 and 429 (and a sign-in redirect instead of a 401) are refusals, and so is a request the
+ * gateway `refused` under another status (a study not yours, answered 404 like an unknown one);
+ * anything else is an access.
+ */
 export function auditOutcome(
   route: Pick<Route, 'class' | 'upstreamPath'>,
-  { status, loginRedirect = false }: { status: number; loginRedirect?: boolean },
+  { status, loginRedirect = false, refused = false }: { status: number; loginRedirect?: boolean; refused?: boolean },
 ): { event: 'access' | 'denied'; action: AccessAction | 'denied' } {
-  if (loginRedirect || status === 401 || status === 403 || status === 429) return { event: 'denied', action: 'denied' };
+  if (refused || loginRedirect || status === 401 || status === 403 || status === 429) return { event: 'denied', action: 'denied' };
   return { event: 'access', action: accessAction(route) };
 }
 

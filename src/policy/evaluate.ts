@@ -8,7 +8,10 @@ export interface RoleNames {
 
 export interface PolicyOptions {
   roles: RoleNames;
+  /** ADMIN_ALLOW_DANGEROUS: every blocked endpoint is open to admins. */
   allowDangerous: boolean;
+  /** ADMIN_ALLOW_ENDPOINTS: the blocked-endpoint rules (by name) open to admins. */
+  allowEndpoints?: readonly string[];
   /** Per-study access from a claim is on: everyone without one of these roles is restricted. */
   studyAccess?: { bypassRoles: readonly string[] };
 }
@@ -35,7 +38,9 @@ export type Decision =
   /** `restrictToStudy`: a search that must only return this study (the query is constrained upstream). */
   | { outcome: 'allow'; restrictToStudy?: string; studyAccess?: StudyAccessCheck }
   | { outcome: 'unauthenticated'; reason: string }
-  | { outcome: 'forbidden'; reason: string };
+  | { outcome: 'forbidden'; reason: string }
+  /** A study-scoped subject asked for another study: answered like a study that does not exist. */
+  | { outcome: 'not-yours'; reason: string };
 
 type RoleKey = keyof RoleNames;
 
@@ -46,7 +51,7 @@ const ROLES_BY_CLASS: Record<RouteClass, readonly RoleKey[]> = {
   preview: ['viewer', 'uploader', 'admin'],
   'dicomweb-store': ['uploader', 'admin'],
   admin: ['admin'],
-  // Reached only when ADMIN_ALLOW_DANGEROUS=true; otherwise refused before roles are looked at.
+  // Reached only when ADMIN_ALLOW_DANGEROUS=true or ADMIN_ALLOW_ENDPOINTS names the rule; otherwise refused before roles are looked at.
   'admin-blocked': ['admin'],
 };
 
@@ -62,6 +67,7 @@ function evaluateStudyScope(route: Route, studyScope: string): Decision {
   if (isSearchAcrossStudies(route)) return { outcome: 'allow', restrictToStudy: studyScope };
   const readsOneStudy = route.class === 'dicomweb-read' || route.class === 'wado-uri';
   if (readsOneStudy && route.studyUid === studyScope) return { outcome: 'allow' };
+  if (readsOneStudy && route.studyUid !== undefined) return { outcome: 'not-yours', reason: 'this shared link gives access to one study only' };
   return { outcome: 'forbidden', reason: 'this shared link gives access to one study only' };
 }
 
@@ -85,12 +91,16 @@ function evaluateStudyAccess(route: Route, allowed: readonly string[]): Decision
 export const isStudyRestricted = (subject: Subject, studyAccess: PolicyOptions['studyAccess']) =>
   studyAccess !== undefined && !studyAccess.bypassRoles.some((role) => subject.roles.includes(role));
 
+const isBlockedEndpointOpen = (route: Route, options: PolicyOptions) =>
+  options.allowDangerous || (route.blocked !== undefined && (options.allowEndpoints ?? []).includes(route.blocked.name));
+
 /** Deny by default: a request is allowed only when the subject holds one of the roles its route class needs. */
 export function evaluate(route: Route, subject: Subject | null, options: PolicyOptions): Decision {
   if (!subject) return { outcome: 'unauthenticated', reason: 'authentication required' };
   if (subject.studyScope !== undefined) return evaluateStudyScope(route, subject.studyScope);
-  if (route.class === 'admin-blocked' && !options.allowDangerous) {
-    return { outcome: 'forbidden', reason: `blocked endpoint: ${route.blockedReason ?? route.upstreamPath}` };
+  if (route.class === 'admin-blocked' && !isBlockedEndpointOpen(route, options)) {
+    const rule = route.blocked ?? { name: 'unknown', reason: 'is closed to everyone' };
+    return { outcome: 'forbidden', reason: `blocked endpoint ${rule.name}: it ${rule.reason}` };
   }
   const accepted = ROLES_BY_CLASS[route.class].map((key) => options.roles[key]);
   if (!accepted.some((role) => subject.roles.includes(role))) return { outcome: 'forbidden', reason: `requires one of the roles: ${accepted.join(', ')}` };

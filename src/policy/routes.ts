@@ -1,4 +1,4 @@
-import { findBlockedEndpoint } from './blocked.js';
+import { findBlockedEndpoint, type BlockedMatch } from './blocked.js';
 import { encodeSegment } from './normalize.js';
 
 /** What a request is, as far as authorization cares. */
@@ -16,8 +16,8 @@ export interface Route {
   instanceUid?: string;
   /** The Orthanc instance id of a preview route. */
   orthancId?: string;
-  /** Why an admin endpoint is blocked. */
-  blockedReason?: string;
+  /** The blocked-endpoint rule an admin request falls under (see blocked.ts). */
+  blocked?: BlockedMatch;
 }
 
 export type Classification =
@@ -107,9 +107,9 @@ function classifyPacs(method: string, parts: string[], upstreamPath: string, que
 }
 
 function classifyAdmin(method: string, upstreamPath: string): Classification {
-  const blockedReason = findBlockedEndpoint(method, upstreamPath);
-  const route: Route = blockedReason
-    ? { class: 'admin-blocked', prefix: '/pacs-admin', upstreamPath, blockedReason }
+  const blocked = findBlockedEndpoint(method, upstreamPath);
+  const route: Route = blocked
+    ? { class: 'admin-blocked', prefix: '/pacs-admin', upstreamPath, blocked }
     : { class: 'admin', prefix: '/pacs-admin', upstreamPath };
   return { kind: 'route', route };
 }

@@ -136,12 +136,19 @@ describe('sign-in', () => {
     expect(await replay.text()).toContain('Sign-in expired');
   });
 
-  it('shows an escaped error page when the IdP reports an error, and creates no session', async () => {
-    const response = await fetch(`${gatewayUrl}/auth/callback?error=access_denied&error_description=${encodeURIComponent('<script>alert(1)</script>')}`);
-    expect(response.status).toBe(403);
+  it.each([
+    ['access_denied', 403, 'did not allow this sign-in'],
+    ['login_required', 400, 'needs you to sign in'],
+    ['temporarily_unavailable', 503, 'temporarily unavailable'],
+    ['<b>made-up</b>', 400, 'reported an error'],
+  ])('answers the IdP error %s with a fixed page that quotes nothing from the callback URL, and creates no session', async (code, status, text) => {
+    const planted = 'Your account is locked, call +1 555 0100';
+    const query = new URLSearchParams({ error: code, error_description: `<script>alert(1)</script> ${planted}`, error_uri: 'https://evil.example/' });
+    const response = await fetch(`${gatewayUrl}/auth/callback?${query}`);
+    expect(response.status).toBe(status);
     const html = await response.text();
-    expect(html).toContain('&lt;script&gt;');
-    expect(html).not.toContain('<script>');
+    expect(html).toContain(text);
+    for (const echoed of ['script', 'alert', planted, 'evil.example', 'made-up']) expect(html).not.toContain(echoed);
     expect(response.headers.getSetCookie()).toEqual([]);
     expect(response.headers.get('content-security-policy')).toContain("default-src 'none'");
   });

@@ -4,6 +4,7 @@ import { ACCEPT_DICOM_JSON, ACCEPT_FRAMES, stowBody, tagValues } from '../suppor
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { startOrthanc, uploadInstances, type TestOrthanc } from '../support/orthanc.js';
 import { rawRequest } from '../support/raw-http.js';
+import { startConnectionCounter, type ConnectionCounter } from '../support/security.js';
 import { startTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 
 /**
@@ -244,16 +245,106 @@ describe('/pacs-admin', () => {
     ['POST', '/pacs-admin/tools/create-dicom'],
     ['PUT', '/pacs-admin/modalities/evil'],
     ['POST', '/pacs-admin/TOOLS/Execute-Script/'],
+    ['POST', '/pacs-admin/tools/dicom-echo'],
+    ['POST', '/pacs-admin/modalities/sample/echo'],
+    ['POST', '/pacs-admin/modalities/sample/store'],
+    ['POST', '/pacs-admin/modalities/sample/move'],
+    ['POST', '/pacs-admin/modalities/sample/find-study'],
+    ['POST', '/pacs-admin/peers/sample/store'],
+    ['GET', '/pacs-admin/peers/sample/system'],
+    ['POST', '/pacs-admin/dicom-web/servers/sample/stow'],
+    ['POST', '/pacs-admin/queries/q/answers/0/retrieve'],
   ])('blocks %s %s even for the admin, before Orthanc sees it', async (method, path) => {
     await orthanc.clearSeenRequests();
     const response = await fetch(`${gateway.url}${path}`, {
       method,
       headers: { authorization: `Bearer ${tokens.admin}`, 'content-type': 'text/plain' },
-      body: 'os.execute("touch /tmp/pwned")',
+      ...(method === 'GET' ? {} : { body: 'os.execute("touch /tmp/pwned")' }),
     });
     expect(response.status).toBe(403);
     expect(await response.json()).toMatchObject({ error: 'forbidden' });
     expect(await orthanc.seenRequests()).toEqual([]);
+  });
+});
+
+describe('admin calls that make Orthanc open connections (ADMIN_ALLOW_ENDPOINTS)', () => {
+  let listener: ConnectionCounter;
+  beforeAll(async () => {
+    listener = await startConnectionCounter();
+  });
+  afterAll(async () => {
+    await listener?.stop();
+  });
+
+  const echo = (url: string) =>
+    fetch(`${url}/pacs-admin/tools/dicom-echo`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ AET: 'SCANNED', Host: '127.0.0.1', Port: listener.port, Timeout: 2 }),
+    });
+
+  it('refuses a DICOM echo to a host and port named in the body; nothing connects to that port', async () => {
+    await orthanc.clearSeenRequests();
+    const response = await echo(gateway.url);
+    expect(response.status).toBe(403);
+    expect(await response.json()).toMatchObject({ error: 'forbidden', message: expect.stringContaining('dicom-echo') });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(listener.connections()).toBe(0);
+    expect(await orthanc.seenRequests()).toEqual([]);
+  });
+
+  it('lets it through once the operator opens that one endpoint, and only that one', async () => {
+    const opened = await startTestGateway({
+      OIDC_ISSUER: issuer.issuer,
+      ORTHANC_URL: orthanc.url,
+      ORTHANC_USERNAME: orthanc.username,
+      ORTHANC_PASSWORD: orthanc.password,
+      ADMIN_ALLOW_ENDPOINTS: 'dicom-echo',
+    });
+    try {
+      const response = await echo(opened.url);
+      // The counter accepts and drops the association, so the echo itself fails (Orthanc's 500, the
+      // gateway's 502 without Orthanc's details): the connection is what counts.
+      expect(response.status).toBe(502);
+      expectGatewayErrorBody(await response.text(), 'bad_gateway');
+      expect(listener.connections()).toBeGreaterThan(0);
+      const other = await fetch(`${opened.url}/pacs-admin/modalities/sample/echo`, { method: 'POST', headers: { authorization: `Bearer ${tokens.admin}` }, body: '{}' });
+      expect(other.status).toBe(403);
+    } finally {
+      await opened.close();
+    }
+  });
+});
+
+/** The gateway's error body and nothing of Orthanc's (its error JSON names internals and UIDs). */
+function expectGatewayErrorBody(text: string, error: string): void {
+  const body = JSON.parse(text) as Record<string, unknown>;
+  expect(Object.keys(body).sort()).toEqual(['error', 'message', 'requestId']);
+  expect(body['error']).toBe(error);
+  for (const orthancWord of ['OrthancError', 'OrthancStatus', 'HttpError', 'Details', 'Uri', 'inexistent', 'Parameter out of range']) expect(text).not.toContain(orthancWord);
+}
+
+describe("Orthanc's own error answers never reach the client", () => {
+  const instance = (): string => `/pacs/dicom-web/studies/${ct.studyInstanceUid}/series/${ct.seriesInstanceUid}/instances/${ct.sopInstanceUids[0]}`;
+  it.each([
+    ['WADO-RS of an unknown study', 'GET', () => '/pacs/dicom-web/studies/1.2.3.999/metadata', 'viewer', undefined, 404, 'not_found'],
+    ['an instance under another study', 'GET', () => `/pacs/dicom-web/studies/${mr.studyInstanceUid}/series/${ct.seriesInstanceUid}/instances/${ct.sopInstanceUids[0]}`, 'viewer', undefined, 404, 'not_found'],
+    ['rendered with an out-of-range quality', 'GET', () => `${instance()}/rendered?quality=900`, 'viewer', undefined, 400, 'bad_request'],
+    ['a frame that does not exist', 'GET', () => `${instance()}/frames/7`, 'viewer', undefined, 400, 'bad_request'],
+    ['admin REST of an unknown patient', 'GET', () => '/pacs-admin/patients/00000000-00000000-00000000-00000000-00000000', 'admin', undefined, 404, 'not_found'],
+    ['an upload Orthanc cannot parse', 'POST', () => '/pacs-admin/instances', 'admin', 'not dicom', 400, 'bad_request'],
+    ['a search with an unknown level', 'POST', () => '/pacs-admin/tools/find', 'admin', '{"Level":"Nope","Query":{}}', 400, 'bad_request'],
+  ] satisfies Array<[string, string, () => string, 'viewer' | 'admin', string | undefined, number, string]>)('%s: %s → %i %s of the gateway', async (_name, method, path, user, body, status, error) => {
+    const response = await fetch(`${gateway.url}${path()}`, { method, headers: { authorization: `Bearer ${tokens[user]}` }, ...(body ? { body } : {}) });
+    expect(response.status).toBe(status);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    expectGatewayErrorBody(await response.text(), error);
+  });
+
+  it('answers HEAD with the status and no body', async () => {
+    const response = await fetch(`${gateway.url}/pacs/dicom-web/studies/1.2.3.999/metadata`, { method: 'HEAD', headers: { authorization: `Bearer ${tokens.viewer}` } });
+    expect(response.status).toBe(404);
+    expect(await response.text()).toBe('');
   });
 });
 

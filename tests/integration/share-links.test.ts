@@ -3,6 +3,7 @@ import { makeSeries, type GeneratedSeries } from '../support/dicom.js';
 import { stowBody, tagValues } from '../support/dicomweb.js';
 import { Browser } from '../support/http-browser.js';
 import { uploadInstances } from '../support/orthanc.js';
+import { expectStudyNotFound } from '../support/study-access.js';
 import { signIn, startSessionStack, type SessionStack } from '../support/session-stack.js';
 
 /** Study share links end to end: real dev IdP sign-in, Redis, Orthanc with two studies. */
@@ -115,12 +116,30 @@ describe('a link recipient', () => {
     expect((await get(wado)).status).toBe(200);
   });
 
+  const instanceOf = (study: GeneratedSeries, sop: string) => `/pacs/dicom-web/studies/${study.studyInstanceUid}/series/${study.seriesInstanceUid}/instances/${sop}`;
+  const wadoUri = (study: GeneratedSeries, sop: string) =>
+    `/pacs/wado?requestType=WADO&studyUID=${study.studyInstanceUid}&seriesUID=${study.seriesInstanceUid}&objectUID=${sop}`;
+
   it.each([
-    ['another study', () => `/pacs/dicom-web/studies/${other.studyInstanceUid}/metadata`],
-    ['another study by WADO-URI', () => `/pacs/wado?requestType=WADO&studyUID=${other.studyInstanceUid}&seriesUID=${other.seriesInstanceUid}&objectUID=${other.sopInstanceUids[0]}`],
+    ['another study', () => `/pacs/dicom-web/studies/${other.studyInstanceUid}/metadata`, true],
+    ['another study by WADO-URI', () => wadoUri(other, other.sopInstanceUids[0]!), true],
+    ['a study that does not exist', () => '/pacs/dicom-web/studies/1.2.3.404/metadata', true],
+    ['a study that does not exist by WADO-URI', () => wadoUri({ ...other, studyInstanceUid: '1.2.3.404' }, '1.2.3.405'), true],
+    ['an instance of another study under the shared study’s path', () => instanceOf(shared, other.sopInstanceUids[0]!), false],
+    ['an instance that does not exist under the shared study’s path', () => instanceOf(shared, '1.2.3.406'), false],
+    ['the objectUID of another study with the shared studyUID (WADO-URI)', () => wadoUri(shared, other.sopInstanceUids[0]!), false],
+    ['an objectUID that does not exist with the shared studyUID (WADO-URI)', () => wadoUri(shared, '1.2.3.406'), false],
+  ])('gets one and the same 404 for %s', async (_name, path, refusedBeforeOrthanc) => {
+    await stack.orthanc.clearSeenRequests();
+    await expectStudyNotFound(await recipient.request(`${gatewayUrl}${path()}`, { headers: { accept: '*/*' } }));
+    // Reads under the shared study reach Orthanc, which finds nothing there: its own answer is not passed on.
+    if (refusedBeforeOrthanc) expect(await stack.orthanc.seenRequests()).toEqual([]);
+  });
+
+  it.each([
     ['a preview by Orthanc id', () => `/pacs/instances/${otherInstanceId}/preview`],
     ['the admin API', () => '/pacs-admin/system'],
-  ])('is refused %s (403)', async (_name, path) => {
+  ])('is refused %s (403: not a route for a link)', async (_name, path) => {
     await stack.orthanc.clearSeenRequests();
     expect((await get(path())).status).toBe(403);
     expect(await stack.orthanc.seenRequests()).toEqual([]);

@@ -4,13 +4,15 @@ import { ACCEPT_DICOM_JSON, stowBody, tagValues } from '../support/dicomweb.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { Browser } from '../support/http-browser.js';
 import { orthancFetch, startOrthanc, uploadInstances, type TestOrthanc } from '../support/orthanc.js';
+import { rawRequest } from '../support/raw-http.js';
+import { expectStudyNotFound, isStudyLookup } from '../support/study-access.js';
 import { signIn, startSessionStack, type SessionStack } from '../support/session-stack.js';
 import { startTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 
 /**
  * Per-study access from a token claim (issue 10, item 2) against a real Orthanc holding studies of
  * two institutions: searches list only the caller's studies with paging over the filtered list,
- * reads of other studies are 403 before anything of theirs reaches Orthanc, bypass roles see all,
+ * reads of other studies are 404 (like unknown ones) before anything of theirs reaches Orthanc, bypass roles see all,
  * a token without the claim sees nothing.
  */
 interface Study extends GeneratedSeries {
@@ -35,10 +37,8 @@ async function seed(institutionName: string, patientId: string, into = orthanc):
   return { ...series, orthancInstanceId: result!.ID };
 }
 
-/** After a refused read, only the gateway's lookups may have reached Orthanc: the QIDO by UID, or the study of an Orthanc instance. */
-function onlyLookups(seen: string[]): boolean {
-  return seen.every((request) => request === 'GET /dicom-web/studies' || /^GET \/instances\/[0-9a-f-]+\/study$/.test(request));
-}
+/** After a refused read, only the gateway's lookups may have reached Orthanc. */
+const onlyLookups = (seen: string[]) => seen.every(isStudyLookup);
 
 function get(gateway: TestGateway, path: string, token: string, accept = ACCEPT_DICOM_JSON) {
   return fetch(`${gateway.url}${path}`, { headers: { authorization: `Bearer ${token}`, accept } });
@@ -165,12 +165,25 @@ describe('reads of one study are checked against Orthanc’s record of it', () =
     expect((await get(byInstitution, path(own()), await institutionToken('Hospital A'), '*/*')).status).toBe(200);
   });
 
-  it.each(reads)('%s of another institution’s study: 403, and Orthanc never saw the read', async (_name, path) => {
+  it.each(reads)('%s of another institution’s study: 404 like an unknown study, and Orthanc never saw the read', async (_name, path) => {
     await orthanc.clearSeenRequests();
-    const response = await get(byInstitution, path(foreign()), await institutionToken('Hospital A'), '*/*');
-    expect(response.status).toBe(403);
-    expect(await response.json()).toEqual({ error: 'forbidden', message: expect.stringContaining('per-study access'), requestId: expect.any(String) });
+    await expectStudyNotFound(await get(byInstitution, path(foreign()), await institutionToken('Hospital A'), '*/*'));
     expect(onlyLookups(await orthanc.seenRequests())).toBe(true);
+  });
+
+  const unknown: Study = { studyInstanceUid: '1.2.3.404', seriesInstanceUid: '1.2.3.405', sopInstanceUids: ['1.2.3.406'], files: [], orthancInstanceId: '00000000-00000000-00000000-00000000-00000000' };
+  it.each(reads)('%s of a study that does not exist: the very same answer', async (_name, path) => {
+    await expectStudyNotFound(await get(byInstitution, path(unknown), await institutionToken('Hospital A'), '*/*'));
+  });
+
+  it.each([
+    ['WADO-RS, an instance of another study under the allowed study’s path', () => instancePath({ ...own(), sopInstanceUids: foreign().sopInstanceUids })],
+    ['WADO-RS, a series of another study under the allowed study’s path', () => `/pacs/dicom-web/studies/${own().studyInstanceUid}/series/${foreign().seriesInstanceUid}/metadata`],
+    ['WADO-URI, the objectUID of another study with the allowed studyUID', () => reads[5]![1]({ ...own(), sopInstanceUids: foreign().sopInstanceUids })],
+    ['WADO-RS, an instance UID that exists nowhere', () => instancePath({ ...own(), sopInstanceUids: ['1.2.3.407'] })],
+    ['WADO-URI, an objectUID that exists nowhere', () => reads[5]![1]({ ...own(), sopInstanceUids: ['1.2.3.407'] })],
+  ])('%s: the same 404 (Orthanc’s own answer is not passed on)', async (_name, path) => {
+    await expectStudyNotFound(await get(byInstitution, path(), await institutionToken('Hospital A'), '*/*'));
   });
 
   it('refuses every read to a token without the claim, without asking Orthanc', async () => {
@@ -193,7 +206,8 @@ describe('reads of one study are checked against Orthanc’s record of it', () =
       expect((await get(byInstitution, `/pacs/dicom-web/studies/${study.studyInstanceUid}/metadata`, token)).status).toBe(200);
     }
     const seen = await orthanc.seenRequests();
-    expect(seen.filter((request) => request === 'GET /dicom-web/studies')).toHaveLength(1);
+    // At most once: an earlier search may already have confirmed this study through the same cache.
+    expect(seen.filter((request) => request === 'POST /tools/lookup').length).toBeLessThanOrEqual(1);
     expect(seen.filter((request) => request.endsWith('/metadata'))).toHaveLength(3);
   });
 
@@ -221,7 +235,7 @@ describe('what cannot be confined to studies is refused to restricted users', ()
     expect(response.status).toBe(403);
   });
 
-  it('lets a restricted uploader share only studies it may see', async () => {
+  it('lets a restricted uploader share only studies it may see (unknown and not yours alike)', async () => {
     const token = await institutionToken('Hospital A', UPLOADER);
     const share = (study: Study) =>
       fetch(`${byInstitution.url}/auth/share`, {
@@ -229,7 +243,8 @@ describe('what cannot be confined to studies is refused to restricted users', ()
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: JSON.stringify({ studyInstanceUID: study.studyInstanceUid }),
       });
-    expect((await share(hospitalB[0]!)).status).toBe(403);
+    await expectStudyNotFound(await share(hospitalB[0]!));
+    await expectStudyNotFound(await share({ ...hospitalB[0]!, studyInstanceUid: '1.2.3.404' }));
     expect((await share(hospitalA[0]!)).status).toBe(201);
   });
 });
@@ -248,7 +263,7 @@ describe('by PatientID prefix, from a nested claim', () => {
   it('reads by prefix, refuses the others', async () => {
     const token = await prefixToken('HA-');
     expect((await get(byPatientPrefix, `/pacs/dicom-web/studies/${hospitalA[2]!.studyInstanceUid}/metadata`, token)).status).toBe(200);
-    expect((await get(byPatientPrefix, `/pacs/instances/${hospitalB[1]!.orthancInstanceId}/preview`, token, '*/*')).status).toBe(403);
+    await expectStudyNotFound(await get(byPatientPrefix, `/pacs/instances/${hospitalB[1]!.orthancInstanceId}/preview`, token, '*/*'));
   });
 
   it('lets the configured bypass role see everything', async () => {
@@ -322,13 +337,30 @@ describe('browser sessions: the groups claim of the dev IdP’s access token (Ke
     expect((await read(viewerA, `/pacs/dicom-web/studies/${sessionA[0]!.studyInstanceUid}/metadata`)).status).toBe(200);
   });
 
-  it('viewer-a gets 403 on a Hospital B study, and Orthanc never sees the read', async () => {
+  it('viewer-a gets 404 on a Hospital B study, and Orthanc never sees the read', async () => {
     const viewerA = await signedIn('viewer-a');
     const foreign = sessionB[0]!;
     await stack.orthanc.clearSeenRequests();
     const wado = await read(viewerA, `/pacs/dicom-web/studies/${foreign.studyInstanceUid}/series/${foreign.seriesInstanceUid}/instances/${foreign.sopInstanceUids[0]}`, '*/*');
-    expect(wado.status).toBe(403);
+    await expectStudyNotFound(wado);
     expect(onlyLookups(await stack.orthanc.seenRequests())).toBe(true);
+  });
+
+  it('a page load of a Hospital B study and of an unknown study get the same 404 page', async () => {
+    const viewerA = await signedIn('viewer-a');
+    const cookie = `gw-session=${viewerA.cookie('gw-session')}`;
+    const page = async (studyUid: string) => {
+      // rawRequest: fetch() would replace Sec-Fetch-Mode with "cors".
+      const response = await rawRequest(stack.gateways[0]!.url, `/pacs/dicom-web/studies/${studyUid}/metadata`, {
+        headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate', cookie },
+      });
+      expect(response.status).toBe(404);
+      expect(response.headers['content-type']).toMatch(/^text\/html/);
+      return response.body.replace(/Request [0-9a-f-]+/, 'Request …');
+    };
+    const foreign = await page(sessionB[0]!.studyInstanceUid);
+    expect(foreign).toContain('No such study, or not one you may see');
+    expect(await page('1.2.3.404')).toBe(foreign);
   });
 
   it('viewer-b (group Hospital B) lists only the Hospital B study', async () => {

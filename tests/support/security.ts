@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { expect } from '@jest/globals';
 import type { TestOrthanc } from './orthanc.js';
 
@@ -50,5 +50,27 @@ export async function startCountingServer(body: unknown = {}): Promise<CountingS
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+export interface ConnectionCounter {
+  port: number;
+  /** TCP connections accepted so far. */
+  connections(): number;
+  stop(): Promise<void>;
+}
+
+/** A TCP port that counts the connections made to it and drops each at once (a host Orthanc must not reach). */
+export async function startConnectionCounter(): Promise<ConnectionCounter> {
+  let count = 0;
+  const server = net.createServer((socket) => {
+    count += 1;
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    connections: () => count,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -86,6 +86,10 @@ describe('auditOutcome', () => {
   ])('status %i (sign-in redirect: %s) → %o', (status, loginRedirect, expected) => {
     expect(auditOutcome(route, { status, loginRedirect })).toEqual(expected);
   });
+
+  it('a 404 the gateway answered as a refusal (a study not yours) is a denial', () => {
+    expect(auditOutcome(route, { status: 404, refused: true })).toEqual({ event: 'denied', action: 'denied' });
+  });
 });
 
 describe('auditUids', () => {

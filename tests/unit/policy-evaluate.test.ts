@@ -18,7 +18,7 @@ const ROUTES: Record<RouteClass, Route> = {
     class: 'admin-blocked',
     prefix: '/pacs-admin',
     upstreamPath: '/tools/execute-script',
-    blockedReason: 'POST /tools/execute-script runs arbitrary Lua code, and through it system commands',
+    blocked: { name: 'execute-script', reason: 'runs arbitrary Lua code, and through it system commands' },
   },
 };
 
@@ -87,6 +87,28 @@ describe('evaluate: route class × subject × ADMIN_ALLOW_DANGEROUS', () => {
   });
 });
 
+describe('evaluate: ADMIN_ALLOW_ENDPOINTS opens blocked endpoints one by one', () => {
+  const echo: Route = { class: 'admin-blocked', prefix: '/pacs-admin', upstreamPath: '/tools/dicom-echo', blocked: { name: 'dicom-echo', reason: 'connects' } };
+  const admin = { roles: ['pacs-admin'] };
+  it.each([
+    { allowEndpoints: [], allowDangerous: false, subject: admin, expected: 'forbidden' },
+    { allowEndpoints: ['modality-echo', 'execute-script'], allowDangerous: false, subject: admin, expected: 'forbidden' },
+    { allowEndpoints: ['dicom-echo'], allowDangerous: false, subject: admin, expected: 'allow' },
+    { allowEndpoints: ['peer-store', 'dicom-echo'], allowDangerous: false, subject: admin, expected: 'allow' },
+    { allowEndpoints: [], allowDangerous: true, subject: admin, expected: 'allow' },
+    // Opening an endpoint opens it to admins only.
+    { allowEndpoints: ['dicom-echo'], allowDangerous: false, subject: { roles: ['pacs-viewer', 'pacs-uploader'] }, expected: 'forbidden' },
+    { allowEndpoints: ['dicom-echo'], allowDangerous: false, subject: { roles: ['pacs-admin'], studyScope: '1.2.3' }, expected: 'forbidden' },
+  ])('allowEndpoints=$allowEndpoints allowDangerous=$allowDangerous → $expected', ({ allowEndpoints, allowDangerous, subject, expected }) => {
+    expect(evaluate(echo, subject, { roles: DEFAULT_ROLES, allowDangerous, allowEndpoints }).outcome).toBe(expected);
+  });
+
+  it('the refusal names the rule and what it does, not the request path', () => {
+    const decision = evaluate({ ...echo, upstreamPath: '/tools/dicom-echo/<b>call-us</b>' }, admin, { roles: DEFAULT_ROLES, allowDangerous: false });
+    expect(decision).toEqual({ outcome: 'forbidden', reason: 'blocked endpoint dicom-echo: it connects' });
+  });
+});
+
 describe('evaluate: reasons', () => {
   const options: PolicyOptions = { roles: DEFAULT_ROLES, allowDangerous: false };
 
@@ -113,10 +135,10 @@ describe('evaluate: reasons', () => {
     if (decision.outcome === 'forbidden') expect(decision.reason).toContain('Lua');
   });
 
-  it('a blocked endpoint without a recorded reason still names its path', () => {
-    const { blockedReason: _ignored, ...route } = ROUTES['admin-blocked'];
-    const decision = evaluate(route, { roles: ['pacs-admin'] }, options);
-    expect(decision).toEqual({ outcome: 'forbidden', reason: expect.stringContaining('/tools/execute-script') });
+  it('a blocked endpoint without a recorded rule is still refused', () => {
+    const { blocked: _ignored, ...route } = ROUTES['admin-blocked'];
+    expect(evaluate(route, { roles: ['pacs-admin'] }, options)).toEqual({ outcome: 'forbidden', reason: expect.stringMatching(/blocked/) });
+    expect(evaluate(route, { roles: ['pacs-admin'] }, { ...options, allowEndpoints: ['execute-script', 'unknown'] }).outcome).toBe('forbidden');
   });
 
   it('anonymous callers are asked to authenticate before anything else, blocked endpoints included', () => {

@@ -5,7 +5,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { normalizeTarget } from '../../src/policy/normalize.js';
 import { classify, type Classification, type Route } from '../../src/policy/routes.js';
-import { BLOCKED_ENDPOINTS, findBlockedEndpoint } from '../../src/policy/blocked.js';
+import { BLOCKED_ENDPOINT_NAMES, BLOCKED_ENDPOINTS, findBlockedEndpoint } from '../../src/policy/blocked.js';
 
 const STUDY = '1.2.840.113619.2.55.3.604688119.969.1268071029.320';
 const SERIES = '1.2.840.113619.2.55.3.604688119.969.1268071029.321';
@@ -214,10 +214,7 @@ describe('admin routes (/pacs-admin → Orthanc /)', () => {
     { method: 'GET', target: '/pacs-admin/system?expand', upstreamPath: '/system' },
     { method: 'GET', target: '/pacs-admin/studies/', upstreamPath: '/studies/' },
     { method: 'GET', target: '/pacs-admin/modalities/x', upstreamPath: '/modalities/x' },
-    { method: 'POST', target: '/pacs-admin/modalities/x/store', upstreamPath: '/modalities/x/store' },
-    { method: 'POST', target: '/pacs-admin/modalities/x/echo', upstreamPath: '/modalities/x/echo' },
     { method: 'GET', target: '/pacs-admin/peers/x', upstreamPath: '/peers/x' },
-    { method: 'POST', target: '/pacs-admin/peers/x/store', upstreamPath: '/peers/x/store' },
     { method: 'DELETE', target: '/pacs-admin/studies/x', upstreamPath: '/studies/x' },
     { method: 'POST', target: '/pacs-admin/instances', upstreamPath: '/instances' },
     { method: 'POST', target: '/pacs-admin/tools/find', upstreamPath: '/tools/find' },
@@ -225,7 +222,6 @@ describe('admin routes (/pacs-admin → Orthanc /)', () => {
     { method: 'GET', target: '/pacs-admin/tools/default-encoding', upstreamPath: '/tools/default-encoding' },
     { method: 'GET', target: '/pacs-admin/dicom-web/servers', upstreamPath: '/dicom-web/servers' },
     { method: 'GET', target: '/pacs-admin/dicom-web/servers/remote', upstreamPath: '/dicom-web/servers/remote' },
-    { method: 'POST', target: '/pacs-admin/dicom-web/servers/remote/stow', upstreamPath: '/dicom-web/servers/remote/stow' },
     { method: 'GET', target: `/pacs-admin/dicom-web/studies/${STUDY}`, upstreamPath: `/dicom-web/studies/${STUDY}` },
     { method: 'GET', target: '/pacs-admin/studies/x/archive', upstreamPath: '/studies/x/archive' },
     { method: 'GET', target: '/pacs-admin/tools/execute-script-help', upstreamPath: '/tools/execute-script-help' },
@@ -239,47 +235,89 @@ describe('admin routes (/pacs-admin → Orthanc /)', () => {
 
 describe('blocked admin endpoints', () => {
   const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH'];
-  /** One row per endpoint: the methods the block applies to, and the ones that stay plain admin. */
-  const rows: Array<{ path: string; blocked: string[]; open: string[] }> = [
-    { path: '/tools/execute-script', blocked: ALL_METHODS, open: [] },
-    { path: '/tools/shutdown', blocked: ALL_METHODS, open: [] },
-    { path: '/tools/reset', blocked: ALL_METHODS, open: [] },
-    { path: '/tools/reconstruct', blocked: ALL_METHODS, open: [] },
-    { path: '/tools/invalidate-tags', blocked: ALL_METHODS, open: [] },
-    { path: '/tools/create-dicom', blocked: ALL_METHODS, open: [] },
-    { path: '/tools/log-level', blocked: ['PUT'], open: ['GET', 'HEAD', 'POST', 'DELETE'] },
-    { path: '/tools/log-level-http', blocked: ['PUT'], open: ['GET'] },
-    { path: '/tools/log-level-plugins', blocked: ['PUT'], open: ['GET'] },
-    { path: '/tools/default-encoding', blocked: ['PUT'], open: ['GET', 'POST', 'DELETE'] },
-    { path: '/tools/accepted-transfer-syntaxes', blocked: ['PUT'], open: ['GET'] },
-    { path: '/tools/unknown-sop-class-accepted', blocked: ['PUT'], open: ['GET'] },
-    { path: '/patients/x/export', blocked: ALL_METHODS, open: [] },
-    { path: '/studies/x/export', blocked: ALL_METHODS, open: [] },
-    { path: '/series/x/export', blocked: ALL_METHODS, open: [] },
-    { path: '/instances/x/export', blocked: ALL_METHODS, open: [] },
-    { path: '/modalities/x', blocked: ['PUT', 'DELETE'], open: ['GET', 'HEAD', 'POST'] },
-    { path: '/peers/x', blocked: ['PUT', 'DELETE'], open: ['GET', 'POST'] },
-    { path: '/dicom-web/servers/x', blocked: ['PUT', 'DELETE'], open: ['GET', 'POST'] },
-    { path: '/webdav', blocked: ALL_METHODS, open: [] },
-    { path: '/webdav/', blocked: ALL_METHODS, open: [] },
-    { path: '/webdav/by-uids/1.2/1.3', blocked: ALL_METHODS, open: [] },
+  /** One row per endpoint: the rule's name, the methods the block applies to, and the ones that stay plain admin. */
+  const rows: Array<{ path: string; name: string; blocked: string[]; open: string[] }> = [
+    { path: '/tools/execute-script', name: 'execute-script', blocked: ALL_METHODS, open: [] },
+    { path: '/tools/shutdown', name: 'shutdown', blocked: ALL_METHODS, open: [] },
+    { path: '/tools/reset', name: 'reset', blocked: ALL_METHODS, open: [] },
+    { path: '/tools/reconstruct', name: 'reconstruct', blocked: ALL_METHODS, open: [] },
+    { path: '/tools/invalidate-tags', name: 'invalidate-tags', blocked: ALL_METHODS, open: [] },
+    { path: '/tools/create-dicom', name: 'create-dicom', blocked: ALL_METHODS, open: [] },
+    { path: '/tools/log-level', name: 'log-level', blocked: ['PUT'], open: ['GET', 'HEAD', 'POST', 'DELETE'] },
+    { path: '/tools/log-level-http', name: 'log-level', blocked: ['PUT'], open: ['GET'] },
+    { path: '/tools/log-level-plugins', name: 'log-level', blocked: ['PUT'], open: ['GET'] },
+    { path: '/tools/default-encoding', name: 'runtime-configuration', blocked: ['PUT'], open: ['GET', 'POST', 'DELETE'] },
+    { path: '/tools/accepted-transfer-syntaxes', name: 'runtime-configuration', blocked: ['PUT'], open: ['GET'] },
+    { path: '/tools/unknown-sop-class-accepted', name: 'runtime-configuration', blocked: ['PUT'], open: ['GET'] },
+    { path: '/patients/x/export', name: 'export', blocked: ALL_METHODS, open: [] },
+    { path: '/studies/x/export', name: 'export', blocked: ALL_METHODS, open: [] },
+    { path: '/series/x/export', name: 'export', blocked: ALL_METHODS, open: [] },
+    { path: '/instances/x/export', name: 'export', blocked: ALL_METHODS, open: [] },
+    { path: '/modalities/x', name: 'remote-config', blocked: ['PUT', 'DELETE'], open: ['GET', 'HEAD'] },
+    { path: '/modalities/x', name: 'modality-other', blocked: ['POST'], open: [] },
+    { path: '/peers/x', name: 'remote-config', blocked: ['PUT', 'DELETE'], open: ['GET'] },
+    { path: '/peers/x', name: 'peer-other', blocked: ['POST'], open: [] },
+    { path: '/dicom-web/servers/x', name: 'dicomweb-server-config', blocked: ['PUT', 'DELETE'], open: ['GET', 'POST'] },
+    { path: '/webdav', name: 'webdav', blocked: ALL_METHODS, open: [] },
+    { path: '/webdav/', name: 'webdav', blocked: ALL_METHODS, open: [] },
+    { path: '/webdav/by-uids/1.2/1.3', name: 'webdav', blocked: ALL_METHODS, open: [] },
+    // Calls that make Orthanc open a connection somewhere (network scanning, data sent anywhere).
+    { path: '/tools/dicom-echo', name: 'dicom-echo', blocked: ALL_METHODS, open: [] },
+    { path: '/modalities/x/echo', name: 'modality-echo', blocked: ALL_METHODS, open: [] },
+    { path: '/modalities/x/store', name: 'modality-store', blocked: ALL_METHODS, open: [] },
+    { path: '/modalities/x/store-straight', name: 'modality-store', blocked: ALL_METHODS, open: [] },
+    { path: '/modalities/x/storage-commitment', name: 'modality-store', blocked: ALL_METHODS, open: [] },
+    { path: '/modalities/x/query', name: 'modality-query', blocked: ALL_METHODS, open: [] },
+    { path: '/modalities/x/find', name: 'modality-query', blocked: ALL_METHODS, open: [] },
+    { path: '/modalities/x/find-patient', name: 'modality-query', blocked: ALL_METHODS, open: [] },
+    { path: '/modalities/x/find-study', name: 'modality-query', blocked: ALL_METHODS, open: [] },
+    { path: '/modalities/x/find-series', name: 'modality-query', blocked: ALL_METHODS, open: [] },
+    { path: '/modalities/x/find-instance', name: 'modality-query', blocked: ALL_METHODS, open: [] },
+    { path: '/modalities/x/find-worklist', name: 'modality-query', blocked: ALL_METHODS, open: [] },
+    { path: '/modalities/x/move', name: 'modality-move', blocked: ALL_METHODS, open: [] },
+    { path: '/modalities/x/get', name: 'modality-get', blocked: ALL_METHODS, open: [] },
+    { path: '/modalities/x/some-future-operation', name: 'modality-other', blocked: ['POST'], open: ['GET'] },
+    { path: '/modalities/x/configuration', name: 'modality-other', blocked: ['POST'], open: ['GET'] },
+    { path: '/queries/q1/retrieve', name: 'query-retrieve', blocked: ALL_METHODS, open: [] },
+    { path: '/queries/q1/answers/0/retrieve', name: 'query-retrieve', blocked: ALL_METHODS, open: [] },
+    { path: '/queries/q1/answers/0/query-studies', name: 'query-retrieve', blocked: ALL_METHODS, open: [] },
+    { path: '/queries/q1/answers/0/query-series', name: 'query-retrieve', blocked: ALL_METHODS, open: [] },
+    { path: '/queries/q1/answers/0/query-instances', name: 'query-retrieve', blocked: ALL_METHODS, open: [] },
+    { path: '/queries/q1/answers/0/content', name: 'none', blocked: [], open: ['GET'] },
+    { path: '/peers/x/store', name: 'peer-store', blocked: ALL_METHODS, open: [] },
+    { path: '/peers/x/store-straight', name: 'peer-store', blocked: ALL_METHODS, open: [] },
+    { path: '/peers/x/system', name: 'peer-system', blocked: ALL_METHODS, open: [] },
+    { path: '/peers/x/configuration', name: 'peer-other', blocked: ['POST'], open: ['GET'] },
+    { path: '/dicom-web/servers/x/stow', name: 'dicomweb-client', blocked: ALL_METHODS, open: [] },
+    { path: '/dicom-web/servers/x/wado', name: 'dicomweb-client', blocked: ALL_METHODS, open: [] },
+    { path: '/dicom-web/servers/x/qido', name: 'dicomweb-client', blocked: ALL_METHODS, open: [] },
+    { path: '/dicom-web/servers/x/get', name: 'dicomweb-client', blocked: ALL_METHODS, open: [] },
+    { path: '/dicom-web/servers/x/post', name: 'dicomweb-client', blocked: ALL_METHODS, open: [] },
+    { path: '/dicom-web/servers/x/retrieve', name: 'dicomweb-client', blocked: ALL_METHODS, open: [] },
+    { path: '/dicom-web/servers/x/anything/below', name: 'dicomweb-client', blocked: ALL_METHODS, open: [] },
+    { path: '/transfers/send', name: 'transfers', blocked: ALL_METHODS, open: [] },
+    { path: '/transfers/pull', name: 'transfers', blocked: ALL_METHODS, open: [] },
+    { path: '/transfers/peers', name: 'transfers', blocked: ALL_METHODS, open: [] },
+    { path: '/tools/find', name: 'none', blocked: [], open: ['POST'] },
+    { path: '/modalities', name: 'none', blocked: [], open: ['GET'] },
+    { path: '/queries', name: 'none', blocked: [], open: ['GET'] },
   ];
 
-  it('every rule in BLOCKED_ENDPOINTS is exercised by this table', () => {
-    const untested = BLOCKED_ENDPOINTS.filter((rule) => !rows.some((row) => rule.pattern.test(row.path.replace(/(.)\/$/, '$1'))));
-    expect(untested.map((rule) => rule.pattern.source)).toEqual([]);
+  it('every rule in BLOCKED_ENDPOINTS is exercised by this table, under its own name', () => {
+    const untested = BLOCKED_ENDPOINTS.filter((rule) => !rows.some((row) => row.name === rule.name && row.blocked.length > 0));
+    expect(untested.map((rule) => rule.name)).toEqual([]);
   });
 
-  const blockedCases = rows.flatMap(({ path, blocked }) => blocked.map((method) => ({ method, path })));
-  it.each(blockedCases)('$method /pacs-admin$path is admin-blocked', ({ method, path }) => {
+  it('rule names are unique and URL/env friendly', () => {
+    expect(new Set(BLOCKED_ENDPOINT_NAMES).size).toBe(BLOCKED_ENDPOINTS.length);
+    for (const name of BLOCKED_ENDPOINT_NAMES) expect(name).toMatch(/^[a-z]+(-[a-z]+)*$/);
+  });
+
+  const blockedCases = rows.flatMap(({ path, name, blocked }) => blocked.map((method) => ({ method, path, name })));
+  it.each(blockedCases)('$method /pacs-admin$path is admin-blocked by $name', ({ method, path, name }) => {
     const route = routeOf(method, `/pacs-admin${path}`);
-    expect(route).toEqual({
-      class: 'admin-blocked',
-      prefix: '/pacs-admin',
-      upstreamPath: path,
-      blockedReason: expect.stringContaining(method),
-    });
-    expect(route.blockedReason).toBe(findBlockedEndpoint(method, path));
+    expect(route).toEqual({ class: 'admin-blocked', prefix: '/pacs-admin', upstreamPath: path, blocked: { name, reason: expect.any(String) } });
+    expect(route.blocked).toEqual(findBlockedEndpoint(method, path));
   });
 
   const openCases = rows.flatMap(({ path, open }) => open.map((method) => ({ method, path })));
@@ -302,6 +340,13 @@ describe('blocked admin endpoints', () => {
     { method: 'PUT', target: '/pacs-admin/DICOM-WEB/Servers/x' },
     { method: 'POST', target: '/pacs-admin/Studies/x/EXPORT' },
     { method: 'GET', target: '/pacs-admin/WebDav/x' },
+    { method: 'POST', target: '/pacs-admin/Tools/Dicom-Echo/' },
+    { method: 'POST', target: '/pacs-admin/tools/dicom%2Decho' },
+    { method: 'POST', target: '/pacs-admin/MODALITIES/x/ECHO' },
+    { method: 'POST', target: '/pacs-admin/modalities/x/Find-Study' },
+    { method: 'POST', target: '/pacs-admin/Peers/x/Store/' },
+    { method: 'POST', target: '/pacs-admin/dicom-web/SERVERS/x/Stow' },
+    { method: 'POST', target: '/pacs-admin/Queries/q/Answers/0/Retrieve' },
   ])('spelling variant $method $target is still admin-blocked', ({ method, target }) => {
     expect(routeOf(method, target).class).toBe('admin-blocked');
   });
@@ -309,10 +354,11 @@ describe('blocked admin endpoints', () => {
   it.each([
     { method: 'POST', path: '/tools/execute-script', reason: /Lua/ },
     { method: 'PUT', path: '/modalities/x', reason: /sends data/ },
-  ])('findBlockedEndpoint explains $method $path', ({ method, path, reason }) => {
+    { method: 'POST', path: '/tools/dicom-echo', reason: /host and port/ },
+  ])('findBlockedEndpoint explains $method $path with a fixed text (no part of the request)', ({ method, path, reason }) => {
     const explanation = findBlockedEndpoint(method, path);
-    expect(explanation).toMatch(reason);
-    expect(explanation).toContain(`${method} ${path}`);
+    expect(explanation?.reason).toMatch(reason);
+    expect(explanation?.reason).not.toContain(path);
   });
 
   it.each([

@@ -48,6 +48,29 @@ describe('createSearchFilterStream', () => {
     expect(ids(await run(TEXT, filter, 10))).toEqual(expected);
   });
 
+  it('waits for an asynchronous keep (per-study lookups) and keeps Orthanc\'s order whatever order the answers come in', async () => {
+    const slowFirst = (item: unknown) => {
+      const id = Number((item as ReturnType<typeof dataset>)['0020000D'].Value[0]!.split('.')[2]);
+      return new Promise<boolean>((resolve) => setTimeout(() => resolve(id !== 2), (6 - id) * 5));
+    };
+    for (const size of [7, 64, 4096]) expect(ids(await run(TEXT, { keep: slowFirst }, size))).toEqual(['1.2.1', '1.2.3', '1.2.4', '1.2.5']);
+    expect(ids(await run(TEXT, { keep: slowFirst, offset: 1, limit: 2 }, 64))).toEqual(['1.2.3', '1.2.4']);
+  });
+
+  it('asks no more once the page is full', async () => {
+    const asked: unknown[] = [];
+    const counting = (item: unknown) => (asked.push(item), Promise.resolve(true));
+    expect(ids(await run(TEXT, { keep: counting, limit: 1 }, 4096 * 4))).toEqual(['1.2.1']);
+    expect(asked.length).toBeLessThanOrEqual(DATASETS.length);
+    asked.length = 0;
+    expect(ids(await run(TEXT, { keep: counting, limit: 1 }, 50))).toEqual(['1.2.1']);
+    expect(asked.length).toBeLessThan(DATASETS.length);
+  });
+
+  it('fails the stream when an asynchronous keep fails (fail closed)', async () => {
+    await expect(run(TEXT, { keep: () => Promise.reject(new Error('lookup failed')) })).rejects.toThrow('lookup failed');
+  });
+
   it.each(['[]', ' [ ] ', '[\n]'])('passes an empty answer %j on as []', async (input) => {
     expect(await run(input)).toBe('[]');
   });

@@ -18,9 +18,13 @@ describe('a share-link recipient (study scope)', () => {
     ['GET', `/pacs/dicom-web/studies/${SHARED}/series/7.8/instances/9.1/frames/1`, { outcome: 'allow' }],
     ['HEAD', `/pacs/dicom-web/studies/${SHARED}/metadata`, { outcome: 'allow' }],
     ['GET', `/pacs/wado?requestType=WADO&studyUID=${SHARED}&seriesUID=7&objectUID=8`, { outcome: 'allow' }],
-    ['GET', `/pacs/dicom-web/studies/${OTHER}/metadata`, { outcome: 'forbidden' }],
-    ['GET', `/pacs/dicom-web/studies/${OTHER}/series/7.8`, { outcome: 'forbidden' }],
-    ['GET', `/pacs/wado?requestType=WADO&studyUID=${OTHER}&seriesUID=7&objectUID=8`, { outcome: 'forbidden' }],
+    // Another study is answered like an unknown one (404), not with a 403 that confirms it exists.
+    ['GET', `/pacs/dicom-web/studies/${OTHER}/metadata`, { outcome: 'not-yours' }],
+    ['GET', `/pacs/dicom-web/studies/${OTHER}/series/7.8`, { outcome: 'not-yours' }],
+    ['GET', `/pacs/dicom-web/studies/${OTHER}/series/7.8/instances/9.1/frames/1`, { outcome: 'not-yours' }],
+    ['GET', `/pacs/dicom-web/studies/${OTHER}/series`, { outcome: 'not-yours' }],
+    ['GET', `/pacs/wado?requestType=WADO&studyUID=${OTHER}&seriesUID=7&objectUID=8`, { outcome: 'not-yours' }],
+    // Refused whatever study they name: a role problem, the same for every UID.
     ['GET', '/pacs/wado?requestType=WADO&seriesUID=7&objectUID=8', { outcome: 'forbidden' }],
     ['GET', '/pacs/instances/0a1b2c3d-0a1b2c3d-0a1b2c3d-0a1b2c3d-0a1b2c3d/preview', { outcome: 'forbidden' }],
     ['POST', `/pacs/dicom-web/studies/${SHARED}`, { outcome: 'forbidden' }],
