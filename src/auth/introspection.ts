@@ -13,6 +13,8 @@ export interface IntrospectionOptions {
   /** OIDC_INTROSPECTION_CACHE_SECONDS: how long an active answer is reused (0: ask on every request). */
   cacheSeconds: number;
   capacity?: number;
+  /** Milliseconds since the epoch (tests move it). */
+  now?: () => number;
 }
 
 const invalidToken = (message: string) =>
@@ -48,6 +50,7 @@ function claimsOf(answer: IntrospectionResponse, { issuer, audience }: Introspec
 export function createIntrospectionVerifier(options: IntrospectionOptions): BearerVerifier {
   const cache = new TtlLruCache<string, JWTPayload>(options.capacity ?? 10_000);
   const inFlight = new Map<string, Promise<JWTPayload>>();
+  const now = options.now ?? Date.now;
 
   async function introspect(key: string, token: string): Promise<JWTPayload> {
     let answer: IntrospectionResponse;
@@ -56,7 +59,7 @@ export function createIntrospectionVerifier(options: IntrospectionOptions): Bear
     } catch {
       throw idpUnavailable();
     }
-    const nowMs = Date.now();
+    const nowMs = now();
     const claims = claimsOf(answer, options, Math.floor(nowMs / 1000));
     if (options.cacheSeconds > 0) cache.set(key, claims, Math.min((claims.exp ?? 0) * 1000, nowMs + options.cacheSeconds * 1000));
     return claims;
@@ -66,7 +69,7 @@ export function createIntrospectionVerifier(options: IntrospectionOptions): Bear
     async verify(token) {
       if (token.length > MAX_TOKEN_LENGTH) throw invalidToken('The token is too large');
       const key = hash('sha256', token, 'base64url');
-      const cached = cache.get(key);
+      const cached = cache.get(key, now());
       if (cached) return cached;
       let pending = inFlight.get(key);
       if (!pending) {
