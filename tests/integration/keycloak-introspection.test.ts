@@ -3,6 +3,7 @@ import KcAdminClient from '@keycloak/keycloak-admin-client';
 import { decodeJwt } from 'jose';
 import { signInWithCodeFlow } from '../support/dev-idp-login.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { Browser, left } from '../support/http-browser.js';
 import { startKeycloak, type KeycloakServer } from '../support/keycloak.js';
 import { startOrthanc, type TestOrthanc } from '../support/orthanc.js';
 
@@ -38,13 +39,18 @@ beforeAll(async () => {
   [keycloak, orthanc] = await Promise.all([startKeycloak({ env: { OIDC_CLIENT_SECRET: SECRET } }), startOrthanc()]);
   admin = new KcAdminClient({ baseUrl: keycloak.url, realmName: 'orthanc' });
   admin.registerTokenProvider({ getAccessToken: () => keycloak.adminToken() });
-  const [client] = await admin.clients.find({ clientId: 'orthanc-gateway' });
-  await admin.clients.update({ id: client!.id! }, { ...client, attributes: { ...client!.attributes, 'client.use.lightweight.access.token.enabled': 'true' } });
   const env = { OIDC_ISSUER: keycloak.issuer, OIDC_CLIENT_SECRET: SECRET, ORTHANC_URL: orthanc.url, ORTHANC_USERNAME: orthanc.username, ORTHANC_PASSWORD: orthanc.password };
   [jwtGateway, introspecting] = await Promise.all([
     startTestGateway(env),
     startTestGateway({ ...env, OIDC_TOKEN_VALIDATION: 'introspection', OIDC_INTROSPECTION_CACHE_SECONDS: String(CACHE_SECONDS) }),
   ]);
+  // Lightweight access tokens for the gateway's client, and the introspecting gateway's callback for browser sign-in.
+  const [client] = await admin.clients.find({ clientId: 'orthanc-gateway' });
+  await admin.clients.update({ id: client!.id! }, {
+    ...client,
+    redirectUris: [...(client!.redirectUris ?? []), `${introspecting.url}/auth/callback`],
+    attributes: { ...client!.attributes, 'client.use.lightweight.access.token.enabled': 'true' },
+  });
 }, 300_000);
 
 afterAll(async () => {
@@ -71,6 +77,15 @@ describe('token introspection with Keycloak lightweight access tokens', () => {
     // Roles still decide: a viewer's token does not upload.
     const upload = await fetch(`${introspecting.url}/pacs/dicom-web/studies`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'multipart/related; type="application/dicom"; boundary=x' }, body: '--x--' });
     expect(upload.status).toBe(403);
+  }, 60_000);
+
+  it("signs a browser in: the session's lightweight access token is introspected for its roles", async () => {
+    const browser = new Browser();
+    const login = new URL('/auth/login?returnTo=/auth/me', introspecting.url);
+    const callback = left(await browser.login(login, 'uploader', 'uploader-dev-password', [`${introspecting.url}/auth/callback`]));
+    expect((await browser.request(callback.href)).status).toBe(302);
+    const me = await browser.request(`${introspecting.url}/auth/me`);
+    expect(await me.json()).toMatchObject({ username: 'uploader', roles: expect.arrayContaining(['pacs-uploader', 'pacs-viewer']), via: 'session' });
   }, 60_000);
 
   it('a token of a user without roles is accepted but refused access (403)', async () => {

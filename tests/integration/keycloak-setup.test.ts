@@ -29,15 +29,17 @@ interface CliRun {
   stderr: string;
 }
 
-/** The command as users run it (`npm run keycloak` is `tsx src/keycloak-setup/cli.ts`). */
-function cli(...args: string[]): Promise<CliRun> {
+/** The command as users run it (`npm run keycloak` is `tsx src/keycloak-setup/cli.ts`), as the master realm's admin unless told. */
+function cliAs(credentials: Record<string, string>, args: string[]): Promise<CliRun> {
   return new Promise((resolve) => {
     execFile(process.execPath, ['--import', 'tsx', 'src/keycloak-setup/cli.ts', ...args, '--url', keycloak.url, '--realm', REALM, '--public-url', publicUrl], {
-      env: { PATH: process.env['PATH'], KEYCLOAK_ADMIN_USERNAME: keycloak.adminUsername, KEYCLOAK_ADMIN_PASSWORD: keycloak.adminPassword },
+      env: { PATH: process.env['PATH'], ...credentials },
       timeout: 60_000,
     }, (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }));
   });
 }
+const cli = (...args: string[]) =>
+  cliAs({ KEYCLOAK_ADMIN_USERNAME: keycloak.adminUsername, KEYCLOAK_ADMIN_PASSWORD: keycloak.adminPassword }, args);
 
 async function gatewayClient() {
   const [client] = await admin.clients.find({ clientId: 'orthanc-gateway' });
@@ -169,4 +171,25 @@ describe('npm run keycloak -- setup / doctor against Keycloak', () => {
     await admin.realms.update({ realm: REALM }, { accessTokenLifespan: 300 });
     expect(await doctorFindings()).toMatchObject({ code: 0, ids: [] });
   }, 180_000);
+
+  it("works with a service-account client of the realm holding realm-management roles instead of the master realm's admin", async () => {
+    const { id } = await admin.clients.create({ clientId: 'gateway-setup', publicClient: false, serviceAccountsEnabled: true, standardFlowEnabled: false, directAccessGrantsEnabled: false });
+    const serviceAccount = await admin.clients.getServiceAccountUser({ id });
+    const [realmManagement] = await admin.clients.find({ clientId: 'realm-management' });
+    const roles = await Promise.all(['view-realm', 'view-clients', 'manage-realm', 'manage-clients']
+      .map((roleName) => admin.clients.findRole({ id: realmManagement!.id!, roleName })));
+    await admin.users.addClientRoleMappings({ id: serviceAccount.id!, clientUniqueId: realmManagement!.id!, roles: roles.map((role) => ({ id: role!.id!, name: role!.name! })) });
+    const { value } = await admin.clients.getClientSecret({ id });
+    const serviceCredentials = { KEYCLOAK_ADMIN_CLIENT_ID: 'gateway-setup', KEYCLOAK_ADMIN_CLIENT_SECRET: value! };
+
+    const setup = await cliAs(serviceCredentials, ['setup', '--admin-realm', REALM, '--ohif', '--groups-mapper']);
+    expect(setup).toMatchObject({ code: 0 });
+    expect(setup.stdout).toContain('nothing changed');
+    const doctor = await cliAs(serviceCredentials, ['doctor', '--admin-realm', REALM, '--ohif']);
+    expect(doctor.stdout).toContain('nothing found');
+    expect(doctor.code).toBe(0);
+    // A wrong secret: Keycloak refuses the service account, and the command says it failed (exit code 2).
+    const refused = await cliAs({ ...serviceCredentials, KEYCLOAK_ADMIN_CLIENT_SECRET: 'wrong' }, ['doctor', '--admin-realm', REALM]);
+    expect(refused.code).toBe(2);
+  }, 120_000);
 });
