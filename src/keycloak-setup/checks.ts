@@ -29,9 +29,11 @@ const when = (condition: boolean, finding: () => Omit<Finding, 'client'>) => (co
 const adminPath = (clientId: string) => `Clients → ${clientId}`;
 
 function claimInToken(mapper: ProtocolMapperRepresentation, tokenValidation: DoctorExpectations['tokenValidation']): boolean {
-  const key = tokenValidation === 'jwt' ? 'access.token.claim' : 'introspection.token.claim';
-  // Keycloak treats a missing introspection flag as "true" (mappers created before the flag existed).
-  return mapper.config?.[key] === 'true' || (tokenValidation === 'introspection' && mapper.config?.[key] === undefined);
+  const inAccessToken = mapper.config?.['access.token.claim'] === 'true';
+  if (tokenValidation === 'jwt') return inAccessToken;
+  // Keycloak's rule for mappers older than the flag: no introspection setting follows the access token's.
+  const inIntrospection = mapper.config?.['introspection.token.claim'];
+  return inIntrospection === undefined ? inAccessToken : inIntrospection === 'true';
 }
 
 const noOtherFlows: ClientCheck = (client, _expect, clientId) => [

@@ -39,6 +39,8 @@ const rows: Row[] = [
   ['an audience mapper for another audience', (realm) => { gateway(realm).mappers[0]!.config!['included.client.audience'] = 'account'; }, ['audience-mapper-missing']],
   ['an audience mapper that leaves the access token out', (realm) => { gateway(realm).mappers[0]!.config!['access.token.claim'] = 'false'; }, ['audience-mapper-missing']],
   ['an audience mapper without introspection, introspection mode', (realm) => { gateway(realm).mappers[0]!.config!['introspection.token.claim'] = 'false'; }, ['audience-mapper-missing'], { tokenValidation: 'introspection' }],
+  ['an old audience mapper without the introspection flag, introspection mode', (realm) => { delete gateway(realm).mappers[0]!.config!['introspection.token.claim']; }, [], { tokenValidation: 'introspection' }],
+  ['an old audience mapper without either flag, introspection mode', (realm) => { gateway(realm).mappers[0]!.config = { 'included.client.audience': 'orthanc-gateway' }; }, ['audience-mapper-missing'], { tokenValidation: 'introspection' }],
   ['a custom audience mapper naming the audience', (realm) => { gateway(realm).mappers[0]!.config = { 'included.custom.audience': 'orthanc-gateway', 'access.token.claim': 'true' }; }, []],
   ['no realm roles mapper (no "roles" scope)', (realm) => { gateway(realm).mappers.pop(); }, ['realm-roles-mapper-missing']],
   ['PKCE off', (realm) => { delete gateway(realm).representation.attributes!['pkce.code.challenge.method']; }, ['pkce-not-required']],
