@@ -17,10 +17,10 @@ export interface IntrospectionOptions {
   now?: () => number;
 }
 
-const invalidToken = (message: string) =>
+const invalidToken = (message: string, reason?: 'expired') =>
   new GatewayError('invalid_token', message, {
     'www-authenticate': `Bearer realm="${BEARER_REALM}", error="invalid_token", error_description="${message.replace(/["\\]/g, "'")}"`,
-  });
+  }, reason);
 
 const idpUnavailable = () =>
   new GatewayError('service_unavailable', 'The identity provider cannot be reached to introspect the token; try again shortly');
@@ -34,7 +34,7 @@ function claimsOf(answer: IntrospectionResponse, { issuer, audience }: Introspec
   if (!audiences(answer.aud).includes(audience)) throw invalidToken('The token\'s "aud" claim is not acceptable');
   if (typeof answer.sub !== 'string' || answer.sub === '') throw invalidToken('The token\'s "sub" claim is not acceptable');
   // Without exp nothing bounds the token's use; past exp the IdP should have said inactive.
-  if (typeof answer.exp !== 'number' || answer.exp <= nowSeconds - CLOCK_TOLERANCE_SECONDS) throw invalidToken('The access token has expired');
+  if (typeof answer.exp !== 'number' || answer.exp <= nowSeconds - CLOCK_TOLERANCE_SECONDS) throw invalidToken('The access token has expired', 'expired');
   // Keycloak also introspects refresh and ID tokens (typ "Refresh", "ID"): they are not credentials here.
   if (answer['typ'] !== undefined && answer['typ'] !== 'Bearer') throw invalidToken('The token is not an access token');
   return answer as JWTPayload;

@@ -56,6 +56,7 @@ describe('createIntrospectionVerifier', () => {
     const error = await refusal(verifier.verify('t'));
     expect(error.code).toBe('invalid_token');
     expect(error.message).toContain(message);
+    expect(error.reason).toBe(message === 'expired' ? 'expired' : undefined);
     expect(error.headers['www-authenticate']).not.toMatch(/error_description="[^"]*"[^,]*"/);
   });
 
