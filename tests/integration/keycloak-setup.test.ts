@@ -192,4 +192,13 @@ describe('npm run keycloak -- setup / doctor against Keycloak', () => {
     const refused = await cliAs({ ...serviceCredentials, KEYCLOAK_ADMIN_CLIENT_SECRET: 'wrong' }, ['doctor', '--admin-realm', REALM]);
     expect(refused.code).toBe(2);
   }, 120_000);
+
+  it('doctor flags lightweight access tokens unless the gateway introspects', async () => {
+    const client = await gatewayClient();
+    await admin.clients.update({ id: client.id }, { ...client, attributes: { ...client.attributes, 'client.use.lightweight.access.token.enabled': 'true' } });
+    const jwt = await cli('doctor', '--json');
+    expect(jwt.code).toBe(1);
+    expect((JSON.parse(jwt.stdout) as { findings: Array<{ id: string }> }).findings.map((finding) => finding.id)).toEqual(['lightweight-tokens-without-introspection']);
+    expect(await cli('doctor', '--token-validation', 'introspection')).toMatchObject({ code: 0 });
+  }, 90_000);
 });
