@@ -26,10 +26,12 @@ async function run(options: CliOptions): Promise<number> {
   return hasProblems(findings) ? 1 : 0;
 }
 
+let options: CliOptions | undefined;
 try {
-  process.exitCode = await run(parseOptions(process.argv.slice(2), process.env));
+  options = parseOptions(process.argv.slice(2), process.env);
+  process.exitCode = await run(options);
 } catch (error) {
   if (error instanceof UsageError) console.error(`${error.message}\n\n${USAGE}`);
-  else console.error(`keycloak: ${(error as Error).message}`);
+  else console.error(`keycloak ${options?.command}: realm ${options?.realm} at ${options?.url}: ${(error as Error).message}`);
   process.exitCode = 2;
 }
