@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createBearerVerifier } from './auth/bearer.js';
 import { createBrowserSessions } from './auth/browser-sessions.js';
+import { createIntrospectionVerifier } from './auth/introspection.js';
 import { createIssuerMetadataSource } from './auth/issuer.js';
 import { createIssuerKeys, warmUpIssuer } from './auth/issuer-keys.js';
 import { createOidcClient } from './auth/oidc.js';
@@ -39,7 +40,6 @@ function sessionSecret(config: Config, logger: Logger): string {
 export function createComponents(config: Config, logger: Logger): Components {
   const metadata = createIssuerMetadataSource({ issuer: config.oidc.issuer, discoveryUrl: config.oidc.discoveryUrl });
   const keys = createIssuerKeys(metadata, { cacheMaxAgeMs: config.oidc.jwksCacheSeconds * 1000 });
-  const bearer = createBearerVerifier({ issuer: config.oidc.issuer, audience: config.oidc.audience, keys });
   const upstreamAgent = createUpstreamAgent(config.orthanc);
   const orthancClient = createOrthancClient(config.orthanc, upstreamAgent);
 
@@ -48,6 +48,10 @@ export function createComponents(config: Config, logger: Logger): Components {
   const store = createSessionStore(redis, config.session.idleSeconds);
   const state = redis ? redisSharedState(redis) : memorySharedState();
   const oidc = createOidcClient(config, metadata, keys);
+  const { tokenValidation } = config.oidc;
+  const bearer = tokenValidation.mode === 'introspection'
+    ? createIntrospectionVerifier({ issuer: config.oidc.issuer, audience: config.oidc.audience, introspect: oidc.introspect, cacheSeconds: tokenValidation.cacheSeconds })
+    : createBearerVerifier({ issuer: config.oidc.issuer, audience: config.oidc.audience, keys });
   const metrics = createMetrics();
   const audit = createAuditLog({ logger, file: config.auditLogFile });
   const shareLinks = createShareLinks(state, config.share.maxSeconds);

@@ -158,6 +158,11 @@ export function createOidcClient(config: Config, metadata: IssuerMetadataSource,
       return toTokenSet(response, tokens);
     },
 
+    /** RFC 7662 introspection of an access token, authenticated with the gateway's client credentials. */
+    async introspect(token: string): Promise<client.IntrospectionResponse> {
+      return client.tokenIntrospection(await rp(), token, { token_type_hint: 'access_token' });
+    },
+
     async endSessionUrl(idToken: string | undefined): Promise<string> {
       const configurationNow = await rp();
       if (!configurationNow.serverMetadata().end_session_endpoint) return postLogoutRedirectUri;

@@ -43,6 +43,11 @@ export interface Config {
     rolesClient: string | undefined;
     /** How long a downloaded JWKS is used before it is fetched again (JWKS_CACHE_SECONDS). */
     jwksCacheSeconds: number;
+    /**
+     * How access tokens are validated: locally as signed JWTs, or by asking the IdP (RFC 7662
+     * introspection, for lightweight or opaque tokens), its answers reused for at most `cacheSeconds`.
+     */
+    tokenValidation: { mode: 'jwt' } | { mode: 'introspection'; cacheSeconds: number };
   };
   roles: { viewer: string; uploader: string; admin: string };
   orthanc: {
@@ -127,6 +132,9 @@ export function toConfig(env: Env): Config {
       scopes: env.OIDC_SCOPES.split(/\s+/).filter(Boolean),
       rolesClient: env.OIDC_ROLES_CLIENT,
       jwksCacheSeconds: env.JWKS_CACHE_SECONDS,
+      tokenValidation: env.OIDC_TOKEN_VALIDATION === 'introspection'
+        ? { mode: 'introspection', cacheSeconds: env.OIDC_INTROSPECTION_CACHE_SECONDS ?? 30 }
+        : { mode: 'jwt' },
     },
     roles: { viewer: env.ROLE_VIEWER, uploader: env.ROLE_UPLOADER, admin: env.ROLE_ADMIN },
     orthanc: {

@@ -108,6 +108,9 @@ export const envSchema = z
     REDIS_USERNAME: z.string().min(1).optional(),
     REDIS_PASSWORD: z.string().min(1).optional(),
     JWKS_CACHE_SECONDS: positiveInt.default(600),
+    OIDC_TOKEN_VALIDATION: z.enum(['jwt', 'introspection'], { error: 'must be jwt or introspection' }).default('jwt'),
+    // Bounded: a token revoked at the IdP keeps working until its cache entry ends.
+    OIDC_INTROSPECTION_CACHE_SECONDS: integer('must be a number of seconds (0-300)', (value) => value >= 0 && value <= 300).optional(),
     SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     SESSION_IDLE_SECONDS: positiveInt.default(1800),
     SESSION_MAX_SECONDS: positiveInt.default(28_800),
@@ -180,6 +183,12 @@ export const envSchema = z
     // Without the claim, per-study access is off: a lone setting would silently let everyone see everything.
     for (const name of ['STUDY_ACCESS_ATTRIBUTE', 'STUDY_ACCESS_BYPASS_ROLES'] as const) {
       if (env[name] !== undefined && !env.STUDY_ACCESS_CLAIM) ctx.addIssue({ code: 'custom', path: [name], message: 'is only used with STUDY_ACCESS_CLAIM (set it to turn per-study access on)' });
+    }
+    if (env.OIDC_TOKEN_VALIDATION === 'introspection' && !env.OIDC_CLIENT_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['OIDC_CLIENT_SECRET'], message: 'is required when OIDC_TOKEN_VALIDATION=introspection (the introspection endpoint authenticates the gateway)' });
+    }
+    if (env.OIDC_INTROSPECTION_CACHE_SECONDS !== undefined && env.OIDC_TOKEN_VALIDATION !== 'introspection') {
+      ctx.addIssue({ code: 'custom', path: ['OIDC_INTROSPECTION_CACHE_SECONDS'], message: 'is only used with OIDC_TOKEN_VALIDATION=introspection' });
     }
     if (env.SESSION_IDLE_SECONDS > env.SESSION_MAX_SECONDS) {
       ctx.addIssue({ code: 'custom', path: ['SESSION_IDLE_SECONDS'], message: 'must not exceed SESSION_MAX_SECONDS' });

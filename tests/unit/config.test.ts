@@ -40,6 +40,7 @@ describe('loadConfig: defaults from a minimal environment', () => {
         scopes: ['openid', 'profile', 'email'],
         rolesClient: undefined,
         jwksCacheSeconds: 600,
+        tokenValidation: { mode: 'jwt' },
       },
       roles: { viewer: 'pacs-viewer', uploader: 'pacs-uploader', admin: 'pacs-admin' },
       orthanc: {
@@ -382,5 +383,33 @@ describe('loadConfig: WORKERS', () => {
 
   it('needs a shared session store and secret for more than one worker', () => {
     expect(variablesOf(configError({ ...MINIMAL, WORKERS: '2' })).sort()).toEqual(['REDIS_URL', 'SESSION_SECRET']);
+  });
+});
+
+describe('loadConfig: OIDC_TOKEN_VALIDATION', () => {
+  const INTROSPECTION: Env = { ...MINIMAL, OIDC_TOKEN_VALIDATION: 'introspection', OIDC_CLIENT_SECRET: 'client-secret' };
+
+  it('defaults to jwt; introspection caches answers for 30 s unless told otherwise', () => {
+    expect(loadConfig(MINIMAL).oidc.tokenValidation).toEqual({ mode: 'jwt' });
+    expect(loadConfig(INTROSPECTION).oidc.tokenValidation).toEqual({ mode: 'introspection', cacheSeconds: 30 });
+    expect(loadConfig({ ...INTROSPECTION, OIDC_INTROSPECTION_CACHE_SECONDS: '0' }).oidc.tokenValidation).toEqual({ mode: 'introspection', cacheSeconds: 0 });
+    expect(loadConfig({ ...INTROSPECTION, OIDC_INTROSPECTION_CACHE_SECONDS: '300' }).oidc.tokenValidation).toEqual({ mode: 'introspection', cacheSeconds: 300 });
+  });
+
+  it.each(['opaque', 'JWT'])('refuses OIDC_TOKEN_VALIDATION=%p', (value) => {
+    expect(variablesOf(configError({ ...MINIMAL, OIDC_TOKEN_VALIDATION: value }))).toEqual(['OIDC_TOKEN_VALIDATION']);
+  });
+
+  // Bounded: a revoked token keeps working until its cache entry ends.
+  it.each(['301', '3600', '-1', '1.5', 'soon'])('refuses OIDC_INTROSPECTION_CACHE_SECONDS=%p', (value) => {
+    expect(variablesOf(configError({ ...INTROSPECTION, OIDC_INTROSPECTION_CACHE_SECONDS: value }))).toEqual(['OIDC_INTROSPECTION_CACHE_SECONDS']);
+  });
+
+  it('needs the client secret for introspection (the endpoint authenticates the gateway)', () => {
+    expect(variablesOf(configError({ ...MINIMAL, OIDC_TOKEN_VALIDATION: 'introspection' }))).toEqual(['OIDC_CLIENT_SECRET']);
+  });
+
+  it('refuses a cache setting without introspection (it would do nothing)', () => {
+    expect(variablesOf(configError({ ...MINIMAL, OIDC_INTROSPECTION_CACHE_SECONDS: '10' }))).toEqual(['OIDC_INTROSPECTION_CACHE_SECONDS']);
   });
 });

@@ -1,0 +1,116 @@
+import { parseArgs } from 'node:util';
+import type { AdminCredentials } from './admin-connection.js';
+import type { DoctorExpectations } from './checks.js';
+
+export const USAGE = `Usage: npm run keycloak -- <setup|doctor> --url <keycloak base URL> --realm <realm> [options]
+
+  setup    creates or updates the gateway's client, roles and mappers in an existing realm (idempotent)
+  doctor   reports what in the realm would break the gateway, each with its fix (exit code 1 on a problem)
+
+Options (defaults from the gateway's own variables):
+  --public-url <url>           the gateway's PUBLIC_URL (redirect, logout and back-channel URLs)
+  --client-id <id>             OIDC_CLIENT_ID (default orthanc-gateway)
+  --audience <aud>             OIDC_AUDIENCE (default: the client id)
+  --token-validation <mode>    OIDC_TOKEN_VALIDATION: jwt (default) or introspection
+  --groups-mapper              also put group names into a "groups" claim
+  --ohif [--ohif-client-id id] also the public OHIF viewer client (default id ohif-viewer)
+  --max-access-token-seconds n doctor: longest acceptable access token lifespan (default 900)
+  --show-secret                setup: print the gateway client's secret even when the client existed
+  --json                       machine-readable output
+Admin credentials (never as options, so they stay out of process lists):
+  KEYCLOAK_ADMIN_USERNAME + KEYCLOAK_ADMIN_PASSWORD   an admin user (realm --admin-realm, default master)
+  KEYCLOAK_ADMIN_CLIENT_ID + KEYCLOAK_ADMIN_CLIENT_SECRET   or a service-account client with realm-management roles`;
+
+export class UsageError extends Error {}
+
+export interface CliOptions {
+  command: 'setup' | 'doctor';
+  url: string;
+  realm: string;
+  expectations: DoctorExpectations;
+  credentials: AdminCredentials;
+  json: boolean;
+  showSecret: boolean;
+}
+
+type Env = Record<string, string | undefined>;
+
+function httpUrl(value: string | undefined, name: string): string {
+  if (!value) throw new UsageError(`${name} is required`);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`${name} must be an http(s) URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`${name} must be an http(s) URL`);
+  return value.replace(/\/+$/, '');
+}
+
+function credentialsFrom(env: Env, adminRealm: string): AdminCredentials {
+  const { KEYCLOAK_ADMIN_USERNAME: username, KEYCLOAK_ADMIN_PASSWORD: password, KEYCLOAK_ADMIN_CLIENT_ID: clientId, KEYCLOAK_ADMIN_CLIENT_SECRET: clientSecret } = env;
+  if (username && password) return { kind: 'user', username, password, realm: adminRealm, clientId: clientId ?? 'admin-cli' };
+  if (clientId && clientSecret) return { kind: 'client', clientId, clientSecret, realm: adminRealm };
+  throw new UsageError('admin credentials are required: KEYCLOAK_ADMIN_USERNAME and KEYCLOAK_ADMIN_PASSWORD, or KEYCLOAK_ADMIN_CLIENT_ID and KEYCLOAK_ADMIN_CLIENT_SECRET');
+}
+
+function positiveInteger(value: string, name: string): number {
+  if (!/^\d+$/.test(value) || Number(value) === 0) throw new UsageError(`${name} must be a positive number of seconds`);
+  return Number(value);
+}
+
+/** The command line and environment, validated into one object (a UsageError names what is wrong). */
+export function parseOptions(argv: string[], env: Env): CliOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        url: { type: 'string' },
+        realm: { type: 'string' },
+        'admin-realm': { type: 'string', default: 'master' },
+        'public-url': { type: 'string' },
+        'client-id': { type: 'string' },
+        audience: { type: 'string' },
+        'token-validation': { type: 'string' },
+        'groups-mapper': { type: 'boolean', default: false },
+        ohif: { type: 'boolean', default: false },
+        'ohif-client-id': { type: 'string' },
+        'max-access-token-seconds': { type: 'string', default: '900' },
+        'show-secret': { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  const [command, ...rest] = positionals;
+  if (command !== 'setup' && command !== 'doctor') throw new UsageError('the command must be "setup" or "doctor"');
+  if (rest.length > 0) throw new UsageError(`unexpected argument ${rest[0]}`);
+  const realm = values.realm ?? env['KEYCLOAK_REALM'];
+  if (!realm) throw new UsageError('--realm is required');
+  const tokenValidation = values['token-validation'] ?? env['OIDC_TOKEN_VALIDATION'] ?? 'jwt';
+  if (tokenValidation !== 'jwt' && tokenValidation !== 'introspection') throw new UsageError('--token-validation must be jwt or introspection');
+  const clientId = values['client-id'] ?? env['OIDC_CLIENT_ID'] ?? 'orthanc-gateway';
+  const wantsOhif = values.ohif || values['ohif-client-id'] !== undefined;
+  return {
+    command,
+    url: httpUrl(values.url ?? env['KEYCLOAK_URL'], '--url'),
+    realm,
+    expectations: {
+      publicUrl: httpUrl(values['public-url'] ?? env['PUBLIC_URL'], '--public-url (or PUBLIC_URL)'),
+      clientId,
+      audience: values.audience ?? env['OIDC_AUDIENCE'] ?? clientId,
+      roles: [env['ROLE_VIEWER'] ?? 'pacs-viewer', env['ROLE_UPLOADER'] ?? 'pacs-uploader', env['ROLE_ADMIN'] ?? 'pacs-admin'],
+      groupsMapper: values['groups-mapper'],
+      ohifClientId: wantsOhif ? (values['ohif-client-id'] ?? 'ohif-viewer') : undefined,
+      tokenValidation,
+      maxAccessTokenSeconds: positiveInteger(values['max-access-token-seconds'], '--max-access-token-seconds'),
+    },
+    credentials: credentialsFrom(env, values['admin-realm']),
+    json: values.json,
+    showSecret: values['show-secret'],
+  };
+}

@@ -1,0 +1,142 @@
+import type ClientRepresentation from '@keycloak/keycloak-admin-client/lib/defs/clientRepresentation.js';
+import type ProtocolMapperRepresentation from '@keycloak/keycloak-admin-client/lib/defs/protocolMapperRepresentation.js';
+
+/** What `setup` puts into a realm, and `doctor` expects there (from options and the gateway's env). */
+export interface GatewayTarget {
+  /** The gateway's PUBLIC_URL without a trailing slash: redirect, logout and back-channel URLs hang off it. */
+  publicUrl: string;
+  /** OIDC_CLIENT_ID: the confidential client the gateway signs users in with. */
+  clientId: string;
+  /** OIDC_AUDIENCE: what the audience mapper puts into `aud`. */
+  audience: string;
+  /** ROLE_VIEWER, ROLE_UPLOADER, ROLE_ADMIN. */
+  roles: string[];
+  /** Put the group names into a `groups` claim (group-membership mapper). */
+  groupsMapper: boolean;
+  /** The public OHIF viewer client (Bearer mode), when wanted. */
+  ohifClientId: string | undefined;
+}
+
+/** A client as wanted: its representation (without mappers) and its own protocol mappers. */
+export interface WantedClient {
+  representation: ClientRepresentation & { clientId: string };
+  mappers: ProtocolMapperRepresentation[];
+}
+
+export interface WantedState {
+  roles: string[];
+  clients: WantedClient[];
+}
+
+export const gatewayUrls = (publicUrl: string) => ({
+  callback: `${publicUrl}/auth/callback`,
+  postLogout: `${publicUrl}/`,
+  backchannelLogout: `${publicUrl}/auth/backchannel-logout`,
+  ohifRedirects: [`${publicUrl}/callback`, `${publicUrl}/silent-refresh.html`],
+  origin: new URL(publicUrl).origin,
+});
+
+/** Flows every client of the gateway has off: nothing but the authorization code flow. */
+const NO_OTHER_FLOWS = {
+  implicitFlowEnabled: false,
+  directAccessGrantsEnabled: false,
+  serviceAccountsEnabled: false,
+  consentRequired: false,
+  frontchannelLogout: false,
+} as const;
+const NO_OTHER_GRANTS = { 'oauth2.device.authorization.grant.enabled': 'false', 'oidc.ciba.grant.enabled': 'false' };
+
+/** `aud` = the gateway's audience; without it Keycloak's access tokens say `aud: account` and the gateway refuses them. */
+export function audienceMapper(audience: string): ProtocolMapperRepresentation {
+  return {
+    name: `audience ${audience}`,
+    protocol: 'openid-connect',
+    protocolMapper: 'oidc-audience-mapper',
+    config: {
+      'included.client.audience': audience,
+      'id.token.claim': 'false',
+      'access.token.claim': 'true',
+      'introspection.token.claim': 'true',
+    },
+  };
+}
+
+export function groupsMapper(): ProtocolMapperRepresentation {
+  return {
+    name: 'groups',
+    protocol: 'openid-connect',
+    protocolMapper: 'oidc-group-membership-mapper',
+    config: {
+      'full.path': 'false',
+      'claim.name': 'groups',
+      'access.token.claim': 'true',
+      'id.token.claim': 'false',
+      'userinfo.token.claim': 'false',
+      'introspection.token.claim': 'true',
+      'lightweight.claim': 'false',
+    },
+  };
+}
+
+function clientMappers(target: GatewayTarget): ProtocolMapperRepresentation[] {
+  return [audienceMapper(target.audience), ...(target.groupsMapper ? [groupsMapper()] : [])];
+}
+
+/** The gateway's confidential client: code flow with PKCE S256, exact URLs, back-channel logout with `sid`. */
+export function gatewayClient(target: GatewayTarget): WantedClient {
+  const urls = gatewayUrls(target.publicUrl);
+  return {
+    representation: {
+      clientId: target.clientId,
+      enabled: true,
+      protocol: 'openid-connect',
+      publicClient: false,
+      bearerOnly: false,
+      clientAuthenticatorType: 'client-secret',
+      standardFlowEnabled: true,
+      ...NO_OTHER_FLOWS,
+      redirectUris: [urls.callback],
+      webOrigins: [],
+      attributes: {
+        'pkce.code.challenge.method': 'S256',
+        'post.logout.redirect.uris': urls.postLogout,
+        'backchannel.logout.url': urls.backchannelLogout,
+        'backchannel.logout.session.required': 'true',
+        'backchannel.logout.revoke.offline.tokens': 'false',
+        ...NO_OTHER_GRANTS,
+      },
+    },
+    mappers: clientMappers(target),
+  };
+}
+
+/** OHIF in Bearer mode signs in itself: a public client, PKCE S256, its two redirect URIs, CORS for the gateway's origin. */
+export function ohifClient(target: GatewayTarget, clientId: string): WantedClient {
+  const urls = gatewayUrls(target.publicUrl);
+  return {
+    representation: {
+      clientId,
+      enabled: true,
+      protocol: 'openid-connect',
+      publicClient: true,
+      bearerOnly: false,
+      standardFlowEnabled: true,
+      ...NO_OTHER_FLOWS,
+      redirectUris: urls.ohifRedirects,
+      webOrigins: [urls.origin],
+      attributes: {
+        'pkce.code.challenge.method': 'S256',
+        'post.logout.redirect.uris': urls.postLogout,
+        ...NO_OTHER_GRANTS,
+      },
+    },
+    mappers: clientMappers(target),
+  };
+}
+
+export function wantedState(target: GatewayTarget): WantedState {
+  return {
+    roles: target.roles,
+    clients: [gatewayClient(target), ...(target.ohifClientId ? [ohifClient(target, target.ohifClientId)] : [])],
+  };
+}
