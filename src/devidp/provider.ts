@@ -135,6 +135,8 @@ export function createProvider({ issuer, realm, keys, cookieKeys, adapter }: Pro
       },
     },
     issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    // Keycloak's revokeRefreshToken: each refresh token is good for one refresh; else it stays valid.
+    rotateRefreshToken: () => realm.revokeRefreshToken,
     async extraTokenClaims(ctx, token) {
       if (token.kind !== 'AccessToken') return undefined;
       const user = token.accountId ? findUserById(realm, token.accountId) : undefined;
