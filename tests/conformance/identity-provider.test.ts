@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { decodeJwt } from 'jose';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { createLogger } from '../../src/observability/logger.js';
 import { runStartupDoctor } from '../../src/startup/doctor.js';
 import { startConformanceStack, type ConformanceStack } from '../support/conformance-stack.js';
@@ -15,6 +15,12 @@ import { CLIENT_ROLE_USER, PROVIDERS } from '../support/identity-provider.js';
  */
 const json = { accept: 'application/json' };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The claims of a realm user's access token for the gateway's client, as Keycloak 26.4 issues them with the realm export. */
+const KEYCLOAK_ACCESS_TOKEN_CLAIMS = [
+  'acr', 'aud', 'auth_time', 'azp', 'email', 'email_verified', 'exp', 'family_name', 'given_name', 'groups', 'iat', 'iss', 'jti', 'name',
+  'preferred_username', 'realm_access', 'scope', 'sid', 'sub', 'typ',
+];
 
 /** What each user of the realm export may do, as the README's role table says. */
 const ACCESS: Array<[username: string, roles: string[], reads: boolean, uploads: boolean, administers: boolean]> = [
@@ -81,6 +87,15 @@ describe.each(PROVIDERS)('conformance against %s', (providerName) => {
     });
   });
 
+  it('issues access tokens of Keycloak 26’s shape: the same claims, header typ JWT, aud from the audience mapper only', async () => {
+    const tokens = await stack.provider.tokens('viewer-a');
+    expect(decodeProtectedHeader(tokens.access_token)).toEqual({ alg: 'RS256', typ: 'JWT', kid: expect.any(String) });
+    const claims = decodeJwt(tokens.access_token);
+    expect(Object.keys(claims).sort()).toEqual(KEYCLOAK_ACCESS_TOKEN_CLAIMS);
+    expect(claims).toEqual(expect.objectContaining({ iss: stack.provider.issuer, aud: 'orthanc-gateway', azp: 'orthanc-gateway', typ: 'Bearer', scope: 'openid profile email' }));
+    expect(claims['sid']).toBe(decodeJwt(tokens.id_token!)['sid']);
+  });
+
   it.each(ACCESS)('Bearer: %s gets roles %j and exactly the README’s access', async (username, roles, reads, uploads, administers) => {
     const token = await stack.provider.accessToken(username);
     const access = await accessOf((path, init = {}) => fetch(url(path), { ...init, headers: bearer(token, init.headers as Record<string, string>) }));
@@ -128,7 +143,7 @@ describe.each(PROVIDERS)('conformance against %s', (providerName) => {
     const other = await stack.provider.accessToken('viewer', 'other');
     const claims = decodeJwt(other);
     expect(claims['azp']).toBe('conformance-other');
-    expect([claims.aud ?? []].flat()).not.toContain('orthanc-gateway');
+    expect([claims.aud ?? []].flat()).toEqual([]); // no audience mapper: no audience (Keycloak leaves aud out, the dev IdP writes [])
     const refused = await fetch(url('/pacs/dicom-web/studies'), { headers: bearer(other, json) });
     expect(refused.status).toBe(401);
     expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer /);
