@@ -53,6 +53,17 @@ describe.each(PROVIDERS)('conformance against %s', (providerName) => {
     return browser;
   }
 
+  /** A refresh at the provider's token endpoint with the gateway's client (HTTP Basic, as the gateway authenticates). */
+  async function refreshAtProvider(refreshToken: string): Promise<{ status: number; body: Record<string, unknown> }> {
+    const { clientId, clientSecret } = stack.provider;
+    const response = await fetch(`${stack.provider.issuer}/protocol/openid-connect/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}` },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  }
+
   /** The access one caller gets, through `send` (Bearer headers or a signed-in browser). */
   async function accessOf(send: (path: string, init?: RequestInit) => Promise<Response>) {
     const me = await send('/auth/me', { headers: json });
@@ -183,6 +194,13 @@ describe.each(PROVIDERS)('conformance against %s', (providerName) => {
     const lifespan = 20;
     await stack.provider.updateRealm({ accessTokenLifespan: lifespan, revokeRefreshToken: true });
     try {
+      // The provider really rotates now: a refresh token is good for one refresh.
+      const { refresh_token: first } = await stack.provider.tokens('viewer');
+      const once = await refreshAtProvider(first!);
+      expect(once.status).toBe(200);
+      expect(once.body['refresh_token']).not.toBe(first);
+      expect(await refreshAtProvider(first!)).toEqual({ status: 400, body: expect.objectContaining({ error: 'invalid_grant' }) });
+
       const browser = await signedIn('viewer');
       for (const round of [1, 2]) {
         const before = stack.logs.count('session access token refreshed');
