@@ -53,16 +53,17 @@ describe.each(PROVIDERS)('conformance against %s', (providerName) => {
     return browser;
   }
 
-  /** A refresh at the provider's token endpoint with the gateway's client (HTTP Basic, as the gateway authenticates). */
-  async function refreshAtProvider(refreshToken: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  /** A grant at the provider's token endpoint as the gateway's client (HTTP Basic, as the gateway authenticates). */
+  async function tokenRequest(params: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
     const { clientId, clientSecret } = stack.provider;
     const response = await fetch(`${stack.provider.issuer}/protocol/openid-connect/token`, {
       method: 'POST',
       headers: { authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}` },
-      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }),
+      body: new URLSearchParams(params),
     });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   }
+  const refreshAtProvider = (refreshToken: string) => tokenRequest({ grant_type: 'refresh_token', refresh_token: refreshToken });
 
   /** The access one caller gets, through `send` (Bearer headers or a signed-in browser). */
   async function accessOf(send: (path: string, init?: RequestInit) => Promise<Response>) {
@@ -106,6 +107,21 @@ describe.each(PROVIDERS)('conformance against %s', (providerName) => {
     expect(claims).toEqual(expect.objectContaining({ iss: stack.provider.issuer, aud: 'orthanc-gateway', azp: 'orthanc-gateway', typ: 'Bearer' }));
     expect(String(claims['scope']).split(' ').sort()).toEqual(['email', 'openid', 'profile']); // Keycloak's order varies
     expect(claims['sid']).toBe(decodeJwt(tokens.id_token!)['sid']);
+  });
+
+  it('enforces the realm export’s client settings: PKCE required, exact redirect URIs, no password grant', async () => {
+    const callback = url('/auth/callback');
+    const authorize = (params: Record<string, string>) =>
+      new Browser().navigate(`${stack.provider.issuer}/protocol/openid-connect/auth?${new URLSearchParams({ client_id: stack.provider.clientId, response_type: 'code', scope: 'openid', state: 's', ...params })}`, {}, [callback]);
+    const withoutPkce = await authorize({ redirect_uri: callback });
+    expect(withoutPkce.kind === 'left' && withoutPkce.url.searchParams.get('error')).toBe('invalid_request');
+    const elsewhere = await authorize({ redirect_uri: url('/auth/callback-elsewhere'), code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' });
+    expect(elsewhere.kind).toBe('page'); // an error page at the provider, never a redirect to an unregistered URI
+    expect(elsewhere.kind === 'page' && elsewhere.status).toBeGreaterThanOrEqual(400);
+
+    const password = await tokenRequest({ grant_type: 'password', username: 'viewer', password: stack.provider.passwords['viewer']!, scope: 'openid' });
+    expect(password.status).toBe(400);
+    expect(password.body).not.toHaveProperty('access_token');
   });
 
   it.each(ACCESS)('Bearer: %s gets roles %j and exactly the README’s access', async (username, roles, reads, uploads, administers) => {
