@@ -9,8 +9,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const keycloak = args.includes('--keycloak') || process.env.DEV_IDP === 'keycloak';
 try {
-  execFileSync(process.execPath, [join(root, 'scripts/ensure-deps.mjs'), '--packages=orthanc,orthanc-dicomweb,redis-server,chromium'], {
+  execFileSync(process.execPath, [join(root, 'scripts/ensure-deps.mjs'), `--packages=orthanc,orthanc-dicomweb,redis-server,chromium${keycloak ? ',keycloak' : ''}`], {
     stdio: 'inherit',
     cwd: root,
   });
@@ -18,6 +20,6 @@ try {
   process.exit(1);
 }
 
-const stack = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/dev.ts')], { stdio: 'inherit', cwd: root });
+const stack = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/dev.ts'), ...args], { stdio: 'inherit', cwd: root });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => stack.kill(signal));
 stack.on('exit', (code) => process.exit(code ?? 1));

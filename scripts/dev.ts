@@ -1,5 +1,5 @@
 /**
- * `npm run dev`: the whole local stack in one command — dev IdP, Orthanc (+ DICOMweb, authentication
+ * `npm run dev`: the whole local stack in one command — dev IdP (or Keycloak: `--keycloak`, DEV_IDP=keycloak), Orthanc (+ DICOMweb, authentication
  * on, one generated service user, DICOM port off), Redis, the gateway, sample studies. Ctrl-C stops
  * everything. Development only: refuses NODE_ENV=production.
  *
@@ -14,10 +14,10 @@ import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config/load.js';
-import { startDevIdp, type DevIdp } from '../src/devidp/server.js';
 import { createLogger } from '../src/observability/logger.js';
 import { startGateway, type RunningGateway } from '../src/server.js';
 import { loadSampleStudies } from './dev/samples.js';
+import { identityProviderKind, startDevIdentityProvider, type DevIdentityProvider } from './dev/identity-provider.js';
 import { REDIS_BINARY, startRedis, type TestRedis } from '../tests/support/redis.js';
 import { startOrthanc, type TestOrthanc } from '../tests/support/orthanc.js';
 
@@ -71,7 +71,7 @@ function studyAccessEnv(): Record<string, string | undefined> {
   return Object.fromEntries(Object.entries(env).filter(([name]) => name.startsWith('STUDY_ACCESS_')));
 }
 
-function printBanner(idp: DevIdp, gateway: RunningGateway, publicUrl: string, orthanc: TestOrthanc, viewer: boolean) {
+function printBanner(idp: DevIdentityProvider, gateway: RunningGateway, publicUrl: string, orthanc: TestOrthanc, viewer: boolean) {
   const users = idp.realm.users
     .map((user) => `    ${user.username.padEnd(10)} ${String(user.password).padEnd(22)} ${user.realmRoles.join(', ') || '(no role)'}${user.groups.length ? `; groups ${user.groups.join(', ')}` : ''}`)
     .join('\n');
@@ -81,7 +81,7 @@ function printBanner(idp: DevIdp, gateway: RunningGateway, publicUrl: string, or
   OHIF viewer     ${viewer ? `${publicUrl}/` : 'not available (see the warning above)'}
   DICOMweb root   ${publicUrl}/pacs/dicom-web
   Orthanc admin   ${publicUrl}/pacs-admin/app/explorer.html   (admin role)
-  dev IdP         ${idp.issuer}
+  identity        ${idp.issuer}   (${idp.label})
   Orthanc         ${orthanc.url}   (loopback only, service user "${orthanc.username}")
   data folder     ${dataDir}
   dev users (username / password / roles; groups):
@@ -93,7 +93,8 @@ ${users}
 async function main() {
   if (env['NODE_ENV'] === 'production') throw new DevStackError('npm run dev is for development: it refuses NODE_ENV=production.');
   await ensurePortFree(ports.gateway, 'gateway', 'DEV_GATEWAY_PORT');
-  await ensurePortFree(ports.idp, 'dev IdP', 'DEV_IDP_PORT');
+  const idpKind = identityProviderKind(process.argv.slice(2), env);
+  await ensurePortFree(ports.idp, idpKind === 'keycloak' ? 'Keycloak' : 'dev IdP', 'DEV_IDP_PORT');
   await ensurePortFree(ports.orthanc, 'Orthanc', 'DEV_ORTHANC_PORT');
 
   const stack: Array<() => Promise<void>> = [];
@@ -116,7 +117,7 @@ async function main() {
   const viewer = fetchViewer(); // downloads in parallel with the rest of the start
   try {
     const publicUrl = `http://localhost:${ports.gateway}`;
-    const idp = await startDevIdp({ port: ports.idp, host: '127.0.0.1', publicHost: 'localhost', appOrigin: publicUrl });
+    const idp = await startDevIdentityProvider(idpKind, ports.idp, publicUrl);
     stack.push(() => idp.stop());
     const orthanc = await startOrthanc({ port: ports.orthanc, dir: join(dataDir, 'orthanc') });
     stack.push(() => orthanc.stop());

@@ -44,8 +44,9 @@ function groupClaims(user: DevUser, client: DevClient): Record<string, unknown> 
  * Claims added to the JWT access token next to those oidc-provider sets itself
  * (iss, sub, aud, exp, iat, jti, scope).
  */
-export function accessTokenClaims(user: DevUser, client: DevClient, sid: string | undefined): Record<string, unknown> {
+export function accessTokenClaims(user: DevUser, client: DevClient, sid: string | undefined, authTime?: number): Record<string, unknown> {
   return {
+    ...(authTime ? { auth_time: authTime } : {}),
     typ: 'Bearer',
     azp: client.clientId,
     ...(sid ? { sid } : {}),
@@ -57,10 +58,13 @@ export function accessTokenClaims(user: DevUser, client: DevClient, sid: string 
   };
 }
 
-/** The `aud` of a client's access tokens: its audience mappers, else the client itself. */
-export function accessTokenAudience(client: DevClient): string | string[] {
+/**
+ * The `aud` of a client's access tokens: its audience mappers. Like Keycloak, none without one (the
+ * client itself is `azp`, not an audience).
+ */
+export function accessTokenAudience(client: DevClient): string | string[] | undefined {
   const [first, ...rest] = client.audiences;
-  if (first === undefined) return client.clientId;
+  if (first === undefined) return undefined;
   return rest.length === 0 ? first : [first, ...rest];
 }
 

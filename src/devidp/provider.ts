@@ -79,6 +79,13 @@ async function sidOf(ctx: KoaContextWithOIDC, token: SessionBound | undefined): 
   return session?.authorizations?.[token.clientId]?.sid;
 }
 
+/** Keycloak's `auth_time` (its `basic` scope) in access tokens too, refreshed ones included: when the session signed in. */
+async function authTimeOf(ctx: KoaContextWithOIDC, token: SessionBound | undefined): Promise<number | undefined> {
+  if (!token?.sessionUid) return undefined;
+  const session = await ctx.oidc.provider.Session.findByUid(token.sessionUid);
+  return session?.authTime();
+}
+
 /** Outgoing calls (back-channel logout) go to the gateway on localhost: let them through oidc-provider's SSRF guard. */
 function fetchAllowingLoopback(input: string | URL | Request, init?: RequestInit): Promise<Response> {
   const { dispatcher: _ssrfGuard, ...rest } = (init ?? {}) as RequestInit & { dispatcher?: unknown };
@@ -123,10 +130,11 @@ export function createProvider({ issuer, realm, keys, cookieKeys, adapter }: Pro
         getResourceServerInfo: (_ctx, indicator, client) => {
           const dev = clientOf(client.clientId);
           if (indicator !== DEFAULT_RESOURCE || !dev) throw new errors.InvalidTarget();
-          const audience = accessTokenAudience(dev);
+          // oidc-provider needs one audience here; the jwt customizer below writes Keycloak's.
+          const [audience = dev.clientId] = [accessTokenAudience(dev) ?? []].flat();
           return {
             scope: RESOURCE_SCOPES,
-            audience: Array.isArray(audience) ? audience[0] : audience,
+            audience,
             accessTokenFormat: 'jwt',
             accessTokenTTL: realm.accessTokenLifespan,
             jwt: { sign: { alg: 'RS256' } },
@@ -135,20 +143,23 @@ export function createProvider({ issuer, realm, keys, cookieKeys, adapter }: Pro
       },
     },
     issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    // Keycloak's revokeRefreshToken: each refresh token is good for one refresh; else it stays valid.
+    rotateRefreshToken: () => realm.revokeRefreshToken,
     async extraTokenClaims(ctx, token) {
       if (token.kind !== 'AccessToken') return undefined;
       const user = token.accountId ? findUserById(realm, token.accountId) : undefined;
       const client = clientOf(token.clientId);
       if (!user || !client) return undefined;
-      return accessTokenClaims(user, client, await sidOf(ctx, token));
+      return accessTokenClaims(user, client, await sidOf(ctx, token), await authTimeOf(ctx, token));
     },
     formats: {
       customizers: {
-        // Keycloak's header is typ "JWT", its aud lists every mapped audience, it has no client_id.
+        // Keycloak's header is typ "JWT", its aud lists every mapped audience (none without a mapper), it has no client_id.
         jwt(_ctx, token, parts) {
           parts.header = { ...parts.header, typ: 'JWT' };
           const client = clientOf(token.clientId);
-          if (client) parts.payload['aud'] = accessTokenAudience(client);
+          // Keycloak leaves aud out; oidc-provider refuses a JWT access token without a (truthy) aud: an empty list says the same.
+          parts.payload['aud'] = (client && accessTokenAudience(client)) ?? [];
           delete parts.payload['client_id'];
         },
       },

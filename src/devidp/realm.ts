@@ -54,6 +54,8 @@ export interface DevRealm {
   accessTokenLifespan: number;
   ssoSessionIdleTimeout: number;
   ssoSessionMaxLifespan: number;
+  /** Keycloak's refresh-token rotation: a refresh token is single use (refreshTokenMaxReuse 0 only). */
+  revokeRefreshToken: boolean;
   roles: string[];
   clients: DevClient[];
   users: DevUser[];
@@ -105,6 +107,8 @@ const realmSchema = z.object({
   accessTokenLifespan: z.number().int().positive().default(300),
   ssoSessionIdleTimeout: z.number().int().positive().default(1800),
   ssoSessionMaxLifespan: z.number().int().positive().default(36_000),
+  revokeRefreshToken: z.boolean().default(false),
+  refreshTokenMaxReuse: z.number().int().nonnegative().default(0),
   roles: z.object({ realm: z.array(z.object({ name: z.string().min(1) })).default([]) }).default({ realm: [] }),
   groups: z.array(groupSchema).default([]),
   clients: z.array(clientSchema).default([]),
@@ -212,6 +216,9 @@ export function parseRealm(json: unknown): DevRealm {
     throw new Error(`invalid realm export:\n${z.prettifyError(parsed.error)}`);
   }
   const r = parsed.data;
+  if (r.revokeRefreshToken && r.refreshTokenMaxReuse > 0) {
+    throw new Error('invalid realm export: the dev IdP rotates refresh tokens with refreshTokenMaxReuse 0 only');
+  }
   const roles = r.roles.realm.map((role) => role.name);
   const groups = new Set(groupPaths(r.groups));
   const users = r.users.map((u) => toUser(u, new Set(roles), groups));
@@ -224,6 +231,7 @@ export function parseRealm(json: unknown): DevRealm {
     accessTokenLifespan: r.accessTokenLifespan,
     ssoSessionIdleTimeout: r.ssoSessionIdleTimeout,
     ssoSessionMaxLifespan: r.ssoSessionMaxLifespan,
+    revokeRefreshToken: r.revokeRefreshToken,
     roles,
     // Clients that cannot take part in a browser login (disabled, bearer-only, no standard flow) are left out.
     clients: r.clients.filter((c) => c.enabled && !c.bearerOnly && c.standardFlowEnabled).map(toClient),

@@ -8,15 +8,17 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type Provider from 'oidc-provider';
+import { endUserSessions, type RealmTokenSettings } from './admin.js';
 import { KeyRing } from './keys.js';
 import { createLoginRouter } from './login.js';
 import { applyClientSettings, type ClientSettings } from './overrides.js';
 import { createProvider, ROUTES } from './provider.js';
-import { loadRealm, type DevRealm } from './realm.js';
+import { findUserByLogin, loadRealm, type DevRealm } from './realm.js';
 import { createJwtRevocationRouter } from './revocation.js';
 import { createMemoryStore } from './store.js';
 import { createUserinfoRouter } from './userinfo.js';
 
+export type { RealmTokenSettings } from './admin.js';
 export type { ClientOverride, ClientSettings } from './overrides.js';
 export type { DevClient, DevRealm, DevUser } from './realm.js';
 
@@ -48,6 +50,13 @@ export interface DevIdp {
   retireOldKeys(): void;
   /** Replaces the client settings given at start (e.g. once the gateway's port is known). */
   configureClients(settings: ClientSettings): void;
+  /** Like Keycloak's admin API (PUT /admin/realms/{realm}): changes token settings for new tokens. */
+  updateRealm(settings: RealmTokenSettings): void;
+  /**
+   * Like Keycloak's admin "sign out" of a user (POST /admin/realms/{realm}/users/{id}/logout): ends
+   * the user's sessions and grants and sends back-channel logout to each client that registered it.
+   */
+  endUserSessions(username: string): Promise<void>;
 }
 
 export class DevIdpRefusedError extends Error {
@@ -80,8 +89,9 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
     );
   }
   const host = options.host ?? '127.0.0.1';
-  const baseRealm = loadRealm(options.realmFile);
-  let realm = applyClientSettings(baseRealm, options);
+  let baseRealm = loadRealm(options.realmFile);
+  let clientSettings: ClientSettings = options;
+  let realm = applyClientSettings(baseRealm, clientSettings);
   const keys = await KeyRing.create();
   const cookieKeys = [randomBytes(32).toString('base64url')];
   const adapter = createMemoryStore();
@@ -142,6 +152,17 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
     },
     configureClients(settings) {
       rebuild(applyClientSettings(baseRealm, settings));
+      clientSettings = settings;
+    },
+    updateRealm(settings) {
+      const next = { ...baseRealm, ...settings };
+      rebuild(applyClientSettings(next, clientSettings));
+      baseRealm = next;
+    },
+    async endUserSessions(username) {
+      const user = findUserByLogin(realm, username);
+      if (!user) throw new Error(`dev IdP: no user ${username}`);
+      await endUserSessions(provider, adapter, user.id);
     },
     stop: () =>
       new Promise<void>((resolve, reject) => {

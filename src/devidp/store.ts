@@ -10,7 +10,12 @@ interface Entry {
   expiresAt: number;
 }
 
-export function createMemoryStore(): AdapterFactory {
+export interface MemoryStore extends AdapterFactory {
+  /** The live sessions of one account (id = the session's key), for the admin "sign out" control. */
+  sessionsOf(accountId: string): Array<{ id: string; payload: AdapterPayload }>;
+}
+
+export function createMemoryStore(): MemoryStore {
   const entries = new Map<string, Entry>();
   const index = new Map<string, string>(); // "uid:<uid>" | "userCode:<code>" -> entry key
   const grants = new Map<string, Set<string>>(); // grantId -> entry keys
@@ -30,7 +35,7 @@ export function createMemoryStore(): AdapterFactory {
     for (const [key, entry] of entries) if (entry.expiresAt <= now) entries.delete(key);
   };
 
-  return (model: string): Adapter => {
+  const factory = (model: string): Adapter => {
     const keyOf = (id: string) => `${model}:${id}`;
     return {
       async upsert(id, payload, expiresIn) {
@@ -68,4 +73,12 @@ export function createMemoryStore(): AdapterFactory {
       },
     };
   };
+  const sessionsOf = (accountId: string) =>
+    [...entries.keys()]
+      .filter((key) => key.startsWith('Session:'))
+      .flatMap((key) => {
+        const payload = live(key);
+        return payload?.accountId === accountId ? [{ id: key.slice('Session:'.length), payload }] : [];
+      });
+  return Object.assign(factory, { sessionsOf });
 }

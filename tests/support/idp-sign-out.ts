@@ -1,4 +1,14 @@
-import type { Browser } from './http-browser.js';
+import type { Browser, Step } from './http-browser.js';
+
+/**
+ * Submits the dev IdP's sign-out confirmation page (oidc-provider's form; browsers submit it by
+ * script when the RP sent id_token_hint) and follows where it sends the browser.
+ */
+export async function confirmDevIdpSignOut(browser: Browser, confirm: Extract<Step, { kind: 'page' }>, leaveAt: string[] = []): Promise<Step> {
+  const form = /<form[^>]*action="([^"]+)"[^>]*>\s*<input type="hidden" name="xsrf" value="([^"]+)"/.exec(confirm.html);
+  if (!form) throw new Error(`no sign-out form: ${confirm.html.slice(0, 200)}`);
+  return browser.navigate(new URL(form[1]!, confirm.url).href, { method: 'POST', body: new URLSearchParams({ xsrf: form[2]!, logout: 'yes' }) }, leaveAt);
+}
 
 /**
  * Ends the user's IdP session at the dev IdP itself (not through the gateway), confirming its
@@ -7,7 +17,5 @@ import type { Browser } from './http-browser.js';
 export async function signOutAtIdp(browser: Browser, issuer: string): Promise<void> {
   const confirm = await browser.navigate(`${issuer}/protocol/openid-connect/logout`, {}, []);
   if (confirm.kind !== 'page') throw new Error('expected the IdP sign-out confirmation page');
-  const form = /<form[^>]*action="([^"]+)"[^>]*>\s*<input type="hidden" name="xsrf" value="([^"]+)"/.exec(confirm.html);
-  if (!form) throw new Error(`no sign-out form: ${confirm.html.slice(0, 200)}`);
-  await browser.navigate(new URL(form[1]!, confirm.url).href, { method: 'POST', body: new URLSearchParams({ xsrf: form[2]!, logout: 'yes' }) }, []);
+  await confirmDevIdpSignOut(browser, confirm);
 }

@@ -15,6 +15,10 @@ export interface StartKeycloakOptions {
   env?: Record<string, string>;
   /** Realm files to import instead of realm-export/orthanc-realm.json (file name → JSON text). */
   realmFiles?: Record<string, string>;
+  /** A fixed HTTP port (npm run dev -- --keycloak) instead of a free one. */
+  httpPort?: number;
+  /** The pinned frontend URL (default http://127.0.0.1:<port>), e.g. http://localhost:8081. */
+  hostname?: string;
   /** Startup budget; the first start on a busy two-core machine takes ~20-40 s. */
   timeoutMs?: number;
 }
@@ -63,9 +67,9 @@ export async function startKeycloak(options: StartKeycloakOptions = {}): Promise
   const dir = await mkdtemp(join(tmpdir(), 'keycloak-'));
   const realmFiles = options.realmFiles ?? { 'orthanc-realm.json': await readFile(REALM_EXPORT, 'utf8') };
   const instance = createInstance(home, join(dir, 'keycloak'), realmFiles);
-  const [httpPort, managementPort] = [await freePort(), await freePort()];
-  const url = `http://127.0.0.1:${httpPort}`;
-  const proc = spawnManaged(join(instance, 'bin', 'kc.sh'), startArguments({ httpPort, managementPort }), {
+  const [httpPort, managementPort] = [options.httpPort ?? (await freePort()), await freePort()];
+  const url = options.hostname ?? `http://127.0.0.1:${httpPort}`;
+  const proc = spawnManaged(join(instance, 'bin', 'kc.sh'), startArguments({ httpPort, managementPort, hostname: url }), {
     cwd: instance,
     processGroup: true,
     env: {

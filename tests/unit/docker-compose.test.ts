@@ -7,6 +7,7 @@ import { describe, expect, it } from '@jest/globals';
 import { loadConfig } from '../../src/config/load.js';
 import { envSchema } from '../../src/config/schema.js';
 import { resolvePlaceholders } from '../../src/devidp/placeholders.js';
+import { KEYCLOAK_BUILD_OPTIONS, KEYCLOAK_VERSION, startArguments } from '../../scripts/keycloak.mjs';
 import {
   COMPOSE_FILE,
   DOCKER_DIR,
@@ -164,7 +165,36 @@ describe('the issuer problem: browsers use localhost:8081, the gateway keycloak:
   it('Keycloak resolves backchannel URLs dynamically (requires KC_HOSTNAME as a full URL)', () => {
     expect(keycloakEnv['KC_HOSTNAME_BACKCHANNEL_DYNAMIC']).toBe('true');
     expect(() => new URL(keycloakEnv['KC_HOSTNAME']!)).not.toThrow();
-    expect(keycloakEnv['KC_HEALTH_ENABLED']).toBe('true');
+  });
+});
+
+describe('Keycloak runs as tested (one source: scripts/keycloak.mjs)', () => {
+  const command = ([] as string[]).concat(service('keycloak').command ?? []);
+  const tested = startArguments({ httpPort: 1, managementPort: 2 });
+
+  it('the image is the Keycloak version the tests fetch from Maven Central', () => {
+    expect(service('keycloak').image).toBe(`quay.io/keycloak/keycloak:${KEYCLOAK_VERSION}`);
+  });
+
+  it('starts in the mode the tests start, with every build option (no rebuild, same database, cache, health)', () => {
+    expect(command[0]).toBe(tested[0]);
+    expect(KEYCLOAK_BUILD_OPTIONS).toContain('--health-enabled=true');
+    for (const option of KEYCLOAK_BUILD_OPTIONS) expect(command).toContain(option);
+    // Nothing that changes the build beyond the tested options, given as option or as KC_* variable.
+    const keycloakEnv = serviceEnvironment(service('keycloak'));
+    for (const option of KEYCLOAK_BUILD_OPTIONS) {
+      const name = option.replace(/^--/, '').split('=')[0]!;
+      expect(keycloakEnv[`KC_${name.replace(/-/g, '_').toUpperCase()}`]).toBeUndefined();
+    }
+  });
+
+  it('imports the realm and pins the hostname, as the tests do', () => {
+    expect(tested).toContain('--import-realm');
+    expect(command).toContain('--import-realm');
+    expect(tested.some((arg) => arg.startsWith('--hostname='))).toBe(true);
+    const keycloakEnv = serviceEnvironment(service('keycloak'));
+    const pinned = command.find((arg) => arg.startsWith('--hostname='))?.slice('--hostname='.length) ?? keycloakEnv['KC_HOSTNAME'];
+    expect(new URL(pinned!).origin).toBe(pinned);
   });
 });
 

@@ -1,0 +1,87 @@
+import { makeSeries } from './dicom.js';
+import { freePort } from './free-port.js';
+import { startTestGateway, type TestGateway } from './gateway.js';
+import { Browser, type Step } from './http-browser.js';
+import { startIdentityProvider, type IdentityProvider, type ProviderName } from './identity-provider.js';
+import { startOrthanc, uploadInstances, type TestOrthanc } from './orthanc.js';
+import { startRedis, type TestRedis } from './redis.js';
+import { LogSink } from './session-stack.js';
+
+/**
+ * The conformance suite's stack around one identity provider: real Orthanc holding studies of two
+ * institutions, Redis, and two gateways pointed at the provider:
+ *  - `gateway` at PUBLIC_URL (the origin the realm's redirect/back-channel URLs name), reading the
+ *    client roles of `orthanc-gateway` too (OIDC_ROLES_CLIENT);
+ *  - `byGroups`, Bearer only, with per-study access from the `groups` claim (STUDY_ACCESS_CLAIM).
+ */
+export interface ConformanceStack {
+  provider: IdentityProvider;
+  orthanc: TestOrthanc;
+  redis: TestRedis;
+  gateway: TestGateway;
+  byGroups: TestGateway;
+  publicUrl: string;
+  logs: LogSink;
+  studies: { 'Hospital A': string[]; 'Hospital B': string[] };
+  /** Signs `username` in through the gateway's /auth/login and the provider's login form; returns the final step. */
+  signIn(browser: Browser, username: string, returnTo?: string): Promise<Step>;
+  stop(): Promise<void>;
+}
+
+async function seed(orthanc: TestOrthanc, institutionName: string, patientIds: string[]): Promise<string[]> {
+  const uids: string[] = [];
+  for (const patientId of patientIds) {
+    const series = makeSeries({ modality: 'CT', patientName: 'Conformance^Test', patientId, institutionName, instances: 1, rows: 16, columns: 16 });
+    await uploadInstances(orthanc, series.files);
+    uids.push(series.studyInstanceUid);
+  }
+  return uids;
+}
+
+export async function startConformanceStack(name: ProviderName): Promise<ConformanceStack> {
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const started: Array<{ stop(): Promise<void> }> = [];
+  try {
+    const [provider, orthanc, redis] = await Promise.all([
+      startIdentityProvider(name, { appOrigin: publicUrl }).then((p) => (started.push(p), p)),
+      startOrthanc().then((o) => (started.push(o), o)),
+      startRedis().then((r) => (started.push(r), r)),
+    ]);
+    const studies = { 'Hospital A': await seed(orthanc, 'Hospital A', ['CA-1', 'CA-2']), 'Hospital B': await seed(orthanc, 'Hospital B', ['CB-1']) };
+    const logs = new LogSink();
+    const common = {
+      ...provider.gatewayEnv(),
+      ORTHANC_URL: orthanc.url,
+      ORTHANC_USERNAME: orthanc.username,
+      ORTHANC_PASSWORD: orthanc.password,
+      REDIS_URL: redis.url,
+      SESSION_SECRET: 'conformance-session-secret-0123456789abcdef0123',
+      LOG_LEVEL: 'info',
+      RATE_LIMIT_LOGIN_PER_MINUTE: '1000',
+      RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '1000',
+    };
+    const gateway = await startTestGateway({ ...common, PORT: String(port), PUBLIC_URL: publicUrl, OIDC_ROLES_CLIENT: 'orthanc-gateway' }, { logDestination: logs });
+    started.push({ stop: () => gateway.close(1000) });
+    const byGroups = await startTestGateway({ ...common, LOG_LEVEL: 'silent', STUDY_ACCESS_CLAIM: 'groups' });
+    started.push({ stop: () => byGroups.close(1000) });
+    return {
+      provider,
+      orthanc,
+      redis,
+      gateway,
+      byGroups,
+      publicUrl,
+      logs,
+      studies,
+      signIn: (browser, username, returnTo = '/auth/me') =>
+        provider.signInWithForm(browser, new URL(`/auth/login?returnTo=${encodeURIComponent(returnTo)}`, publicUrl), username, []),
+      stop: async () => {
+        await Promise.allSettled(started.reverse().map((part) => part.stop()));
+      },
+    };
+  } catch (error) {
+    await Promise.allSettled(started.reverse().map((part) => part.stop()));
+    throw error;
+  }
+}
