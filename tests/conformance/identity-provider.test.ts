@@ -149,7 +149,9 @@ describe.each(PROVIDERS)('conformance against %s', (providerName) => {
     expect((tagValues(await listed.json(), '0020000D') as string[]).sort()).toEqual([...stack.studies[hospital]].sort());
     const other = hospital === 'Hospital A' ? 'Hospital B' : 'Hospital A';
     const foreign = await fetch(`${stack.byGroups.url}/pacs/dicom-web/studies/${stack.studies[other][0]}/metadata`, { headers: bearer(token, { accept: ACCEPT_DICOM_JSON }) });
-    expect(foreign.status).toBe(403);
+    // "Not yours" answers exactly like "no such study" for a study-scoped user (security model, issue 14 item 4).
+    expect(foreign.status).toBe(404);
+    expect(((await foreign.json()) as { message: string }).message).toBe('No such study, or not one you may see');
     const own = await fetch(`${stack.byGroups.url}/pacs/dicom-web/studies/${stack.studies[hospital][0]}/metadata`, { headers: bearer(token, { accept: ACCEPT_DICOM_JSON }) });
     expect(own.status).toBe(200);
   });
