@@ -23,7 +23,8 @@ export interface BearerOptions {
   cache?: VerifiedTokenCache;
 }
 
-const invalidToken = (message: string, reason?: 'expired') =>
+/** A 401 with the Bearer challenge naming the problem (shared by JWT verification and introspection). */
+export const invalidToken = (message: string, reason?: 'expired') =>
   new GatewayError('invalid_token', message, {
     'www-authenticate': `Bearer realm="${BEARER_REALM}", error="invalid_token", error_description="${message.replace(/["\\]/g, "'")}"`,
   }, reason);

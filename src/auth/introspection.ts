@@ -3,7 +3,7 @@ import type { JWTPayload } from 'jose';
 import type { IntrospectionResponse } from 'openid-client';
 import { TtlLruCache } from '../cache/ttl-lru-cache.js';
 import { GatewayError } from '../errors.js';
-import { BEARER_REALM, CLOCK_TOLERANCE_SECONDS, MAX_TOKEN_LENGTH, type BearerVerifier } from './bearer.js';
+import { CLOCK_TOLERANCE_SECONDS, invalidToken, MAX_TOKEN_LENGTH, type BearerVerifier } from './bearer.js';
 
 export interface IntrospectionOptions {
   issuer: string;
@@ -16,11 +16,6 @@ export interface IntrospectionOptions {
   /** Milliseconds since the epoch (tests move it). */
   now?: () => number;
 }
-
-const invalidToken = (message: string, reason?: 'expired') =>
-  new GatewayError('invalid_token', message, {
-    'www-authenticate': `Bearer realm="${BEARER_REALM}", error="invalid_token", error_description="${message.replace(/["\\]/g, "'")}"`,
-  }, reason);
 
 const idpUnavailable = () =>
   new GatewayError('service_unavailable', 'The identity provider cannot be reached to introspect the token; try again shortly');
