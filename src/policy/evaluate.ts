@@ -1,4 +1,5 @@
 import type { Route, RouteClass } from './routes.js';
+import type { ImagingGrants, SmartPermission } from './smart-scopes.js';
 
 export interface RoleNames {
   viewer: string;
@@ -23,16 +24,22 @@ export interface Subject {
   studyScope?: string;
   /** Values of the per-study access claim (absent: the token had none, so no study is allowed). */
   studyAccess?: readonly string[];
+  /** A SMART-governed app (SMART_CLIENTS): its imaging grants and patient context (DICOM Patient IDs). */
+  smart?: { grants: ImagingGrants; patient: readonly string[] };
 }
 
 /** What must still be checked about the study a claim-restricted request touches (needs Orthanc). */
-export type StudyAccessCheck =
+export type StudyAccessCheck = (
   /** A search across studies: its results are filtered in the gateway. */
   | { kind: 'search'; allowed: readonly string[] }
   /** A request naming a study by UID. */
   | { kind: 'study'; studyUid: string; allowed: readonly string[] }
   /** A request naming an instance by Orthanc id (previews). */
-  | { kind: 'instance'; orthancId: string; allowed: readonly string[] };
+  | { kind: 'instance'; orthancId: string; allowed: readonly string[] }
+) & {
+  /** `patient`: `allowed` are the Patient IDs of a SMART patient context; absent: per-study access claim values. */
+  basis?: 'patient';
+};
 
 export type Decision =
   /** `restrictToStudy`: a search that must only return this study (the query is constrained upstream). */
@@ -76,15 +83,44 @@ function evaluateStudyScope(route: Route, studyScope: string): Decision {
  * study or instance are checked against it. The admin API and uploads cannot be confined to
  * studies, so they are refused; so is WADO-URI without a studyUID (Orthanc finds the object anyway).
  */
-function evaluateStudyAccess(route: Route, allowed: readonly string[]): Decision {
-  const refuse = (why: string): Decision => ({ outcome: 'forbidden', reason: `per-study access: ${why}` });
-  if (isSearchAcrossStudies(route)) return { outcome: 'allow', studyAccess: { kind: 'search', allowed } };
+function evaluateStudyAccess(route: Route, allowed: readonly string[], basis?: 'patient'): Decision {
+  const refuse = (why: string): Decision => ({ outcome: 'forbidden', reason: `${basis === 'patient' ? 'patient context' : 'per-study access'}: ${why}` });
+  const check = basis ? { allowed, basis } : { allowed };
+  if (isSearchAcrossStudies(route)) return { outcome: 'allow', studyAccess: { kind: 'search', ...check } };
   if (route.class === 'admin' || route.class === 'admin-blocked') return refuse('the admin API is open only to roles that see every study');
   if (route.class === 'dicomweb-store') return refuse('uploads are open only to roles that see every study');
   if (allowed.length === 0) return refuse('your account is not granted any studies');
-  if (route.class === 'preview' && route.orthancId) return { outcome: 'allow', studyAccess: { kind: 'instance', orthancId: route.orthancId, allowed } };
-  if (route.studyUid !== undefined) return { outcome: 'allow', studyAccess: { kind: 'study', studyUid: route.studyUid, allowed } };
+  if (route.class === 'preview' && route.orthancId) return { outcome: 'allow', studyAccess: { kind: 'instance', orthancId: route.orthancId, ...check } };
+  if (route.studyUid !== undefined) return { outcome: 'allow', studyAccess: { kind: 'study', studyUid: route.studyUid, ...check } };
   return refuse('the request must name its study (studyUID)');
+}
+
+/**
+ * The SMART permission a route needs: a search across studies is `s`, anything naming a study or
+ * instance (retrieve, metadata, rendered, previews, and the series/instance searches within a study)
+ * `r`, an upload `c`; the admin API is no FHIR resource and needs what no scope grants.
+ */
+function neededPermission(route: Route): SmartPermission | undefined {
+  if (route.class === 'admin' || route.class === 'admin-blocked') return undefined;
+  if (route.class === 'dicomweb-store') return 'c';
+  return isSearchAcrossStudies(route) ? 's' : 'r';
+}
+
+/**
+ * A SMART-governed app. A `patient/` grant confines it to the token's patient, whatever its roles
+ * (a patient has none); an upload cannot be confined to one patient, so patient scopes never open
+ * it. A `user/` or `system/` grant opens what the caller's roles open (SMART: "what the user may").
+ * Without a grant of the needed permission the request is refused.
+ */
+function evaluateSmart(route: Route, subject: Subject, smart: NonNullable<Subject['smart']>, options: PolicyOptions): Decision {
+  const needed = neededPermission(route);
+  const refuse = (why: string): Decision => ({ outcome: 'forbidden', reason: `SMART scopes: ${why}` });
+  if (needed === undefined) return refuse('the admin API is not open to SMART apps');
+  const grants = (context: 'patient' | 'user' | 'system') => smart.grants[context]?.includes(needed) ?? false;
+  if (grants('user') || grants('system')) return evaluateRoles(route, subject, options);
+  if (!grants('patient')) return refuse(`the token grants no ImagingStudy scope with "${needed}"`);
+  if (smart.patient.length === 0) return refuse('the token has a patient scope but no patient context');
+  return evaluateStudyAccess(route, smart.patient, 'patient');
 }
 
 /** Whether per-study access confines this subject (it is on, and they hold no bypass role). */
@@ -98,6 +134,12 @@ const isBlockedEndpointOpen = (route: Route, options: PolicyOptions) =>
 export function evaluate(route: Route, subject: Subject | null, options: PolicyOptions): Decision {
   if (!subject) return { outcome: 'unauthenticated', reason: 'authentication required' };
   if (subject.studyScope !== undefined) return evaluateStudyScope(route, subject.studyScope);
+  if (subject.smart) return evaluateSmart(route, subject, subject.smart, options);
+  return evaluateRoles(route, subject, options);
+}
+
+/** The roles (and per-study access claim) of a subject decide. */
+function evaluateRoles(route: Route, subject: Subject, options: PolicyOptions): Decision {
   if (route.class === 'admin-blocked' && !isBlockedEndpointOpen(route, options)) {
     const rule = route.blocked ?? { name: 'unknown', reason: 'is closed to everyone' };
     return { outcome: 'forbidden', reason: `blocked endpoint ${rule.name}: it ${rule.reason}` };
