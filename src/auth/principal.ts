@@ -1,4 +1,6 @@
 import type { JWTPayload } from 'jose';
+import type { SmartConfig } from '../config/config.js';
+import { imagingGrants, type ImagingGrants } from '../policy/smart-scopes.js';
 
 /** Who is calling, derived from a verified Keycloak access token. */
 export interface Principal {
@@ -17,6 +19,13 @@ export interface Principal {
    * empty when the token lacks the claim.
    */
   studyAccess?: string[];
+  /** The app the token was issued to (`azp`, or an introspection answer's `client_id`). */
+  clientId?: string;
+  /**
+   * Set when the app is governed by SMART scopes (SMART_CLIENTS): what its scopes grant on imaging
+   * studies, and the DICOM Patient IDs of its patient context (SMART_PATIENT_CLAIM; empty: none).
+   */
+  smart?: { grants: ImagingGrants; patient: string[] };
 }
 
 const asString = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
@@ -44,14 +53,23 @@ export function claimValues(claims: JWTPayload, path: string): string[] {
   return typeof value === 'string' ? [value] : stringList(value);
 }
 
+/** The SMART part of a principal, for a token issued to one of the SMART_CLIENTS. */
+function smartGrant(claims: JWTPayload, clientId: string | undefined, smart: Pick<SmartConfig, 'clients' | 'patientClaim'> | undefined): Pick<Principal, 'smart'> {
+  if (!smart || clientId === undefined || !smart.clients.includes(clientId)) return {};
+  const scope = asString(claims['scope']) ?? '';
+  return { smart: { grants: imagingGrants(scope), patient: claimValues(claims, smart.patientClaim).filter((id) => id.trim() !== '') } };
+}
+
 export function principalFromClaims(
   claims: JWTPayload,
   via: Principal['via'],
   rolesClient: string | undefined,
   studyAccessClaim?: string,
+  smart?: Pick<SmartConfig, 'clients' | 'patientClaim'>,
 ): Principal {
   const sub = asString(claims.sub);
   if (!sub) throw new TypeError('token has no subject');
+  const clientId = asString(claims['azp']) ?? asString(claims['client_id']);
   return {
     sub,
     username: asString(claims['preferred_username']) ?? sub,
@@ -61,5 +79,7 @@ export function principalFromClaims(
     via,
     expiresAt: typeof claims.exp === 'number' ? claims.exp : 0,
     ...(studyAccessClaim ? { studyAccess: claimValues(claims, studyAccessClaim) } : {}),
+    ...(clientId ? { clientId } : {}),
+    ...smartGrant(claims, clientId, smart),
   };
 }

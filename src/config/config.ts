@@ -24,6 +24,16 @@ export interface StudyAccessConfig {
   cacheSeconds: number;
 }
 
+/** SMART on FHIR apps: whose tokens their scopes govern, and where a token names its patient. */
+export interface SmartConfig {
+  /** Client ids (`azp`, or `client_id` of an introspection answer) governed by SMART scopes instead of roles alone. */
+  clients: string[];
+  /** Claim name or dotted path carrying the DICOM Patient ID of the token's patient context. */
+  patientClaim: string;
+  /** How long a study's looked-up Patient ID is reused (STUDY_ACCESS_CACHE_SECONDS). */
+  cacheSeconds: number;
+}
+
 /** The gateway's configuration: validated once at start, then passed around as one typed object. */
 export interface Config {
   production: boolean;
@@ -96,6 +106,8 @@ export interface Config {
    * studies whose attribute matches one of the claim's values.
    */
   studyAccess: StudyAccessConfig | undefined;
+  /** SMART on FHIR scopes and patient context for the listed apps (off when undefined). */
+  smart: SmartConfig | undefined;
   /** Request body limits: uploads (STOW-RS, admin POST /instances) and everything else. */
   bodyLimits: { uploadBytes: number; otherBytes: number };
   /** Longest time to receive a whole request (headers and body). */
@@ -171,6 +183,9 @@ export function toConfig(env: Env): Config {
           bypassRoles: env.STUDY_ACCESS_BYPASS_ROLES ?? [env.ROLE_ADMIN],
           cacheSeconds: env.STUDY_ACCESS_CACHE_SECONDS,
         }
+      : undefined,
+    smart: env.SMART_CLIENTS?.length
+      ? { clients: env.SMART_CLIENTS, patientClaim: env.SMART_PATIENT_CLAIM ?? 'patient', cacheSeconds: env.STUDY_ACCESS_CACHE_SECONDS }
       : undefined,
     rateLimits: { loginPerMinute: env.RATE_LIMIT_LOGIN_PER_MINUTE, authFailuresPerMinute: env.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE },
     userLimits: { maxConcurrentRequests: env.USER_MAX_CONCURRENT_REQUESTS || undefined, qidoMaxLimit: env.QIDO_MAX_LIMIT },

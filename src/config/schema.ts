@@ -129,6 +129,8 @@ export const envSchema = z
     STUDY_ACCESS_CLAIM: claimPath.optional(),
     STUDY_ACCESS_ATTRIBUTE: z.enum(['InstitutionName', 'PatientIDPrefix'], { error: 'must be InstitutionName or PatientIDPrefix' }).optional(),
     STUDY_ACCESS_BYPASS_ROLES: commaList.pipe(z.array(roleName)).optional(),
+    SMART_CLIENTS: commaList.pipe(z.array(z.string().regex(/^[\w.:@/-]+$/, 'must be a comma list of OAuth client ids'))).optional(),
+    SMART_PATIENT_CLAIM: claimPath.optional(),
     STUDY_ACCESS_CACHE_SECONDS: integer('must be a number of seconds (0-3600)', (value) => value >= 0 && value <= 3600).default(30),
     RATE_LIMIT_LOGIN_PER_MINUTE: positiveInt.default(60),
     RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: positiveInt.default(30),
@@ -183,6 +185,9 @@ export const envSchema = z
     // Without the claim, per-study access is off: a lone setting would silently let everyone see everything.
     for (const name of ['STUDY_ACCESS_ATTRIBUTE', 'STUDY_ACCESS_BYPASS_ROLES'] as const) {
       if (env[name] !== undefined && !env.STUDY_ACCESS_CLAIM) ctx.addIssue({ code: 'custom', path: [name], message: 'is only used with STUDY_ACCESS_CLAIM (set it to turn per-study access on)' });
+    }
+    if (env.SMART_PATIENT_CLAIM !== undefined && !env.SMART_CLIENTS?.length) {
+      ctx.addIssue({ code: 'custom', path: ['SMART_PATIENT_CLAIM'], message: 'is only used with SMART_CLIENTS (the apps governed by SMART scopes)' });
     }
     if (env.OIDC_TOKEN_VALIDATION === 'introspection' && !env.OIDC_CLIENT_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['OIDC_CLIENT_SECRET'], message: 'is required when OIDC_TOKEN_VALIDATION=introspection (the introspection endpoint authenticates the gateway)' });

@@ -88,6 +88,7 @@ export function createApp(deps: AppDependencies): Express {
     sessions,
     rolesClient: config.oidc.rolesClient,
     studyAccessClaim: config.studyAccess?.claim,
+    smart: config.smart,
     publicOrigin: new URL(config.publicUrl).origin,
   });
   const { studyAccess } = config;

@@ -2,6 +2,7 @@ import type { Request, RequestHandler } from 'express';
 import { BEARER_REALM, type BearerVerifier } from '../auth/bearer.js';
 import type { BrowserSessions } from '../auth/browser-sessions.js';
 import { principalFromClaims, type Principal } from '../auth/principal.js';
+import type { SmartConfig } from '../config/config.js';
 import { GatewayError } from '../errors.js';
 import { isSafeMethod, isSameOriginRequest } from './browser-request.js';
 import { requestState } from './locals.js';
@@ -29,6 +30,8 @@ export interface AuthenticateOptions {
   rolesClient: string | undefined;
   /** STUDY_ACCESS_CLAIM, when per-study access is on. */
   studyAccessClaim: string | undefined;
+  /** SMART_CLIENTS and SMART_PATIENT_CLAIM, when SMART apps are configured (Bearer tokens only). */
+  smart?: Pick<SmartConfig, 'clients' | 'patientClaim'> | undefined;
   publicOrigin: string;
 }
 
@@ -51,7 +54,7 @@ export function authenticate(options: AuthenticateOptions): RequestHandler {
   return async (req, res, next) => {
     const token = bearerToken(req);
     requestState(res).principal = token
-      ? principalFromClaims(await options.bearer.verify(token), 'bearer', options.rolesClient, options.studyAccessClaim)
+      ? principalFromClaims(await options.bearer.verify(token), 'bearer', options.rolesClient, options.studyAccessClaim, options.smart)
       : await sessionPrincipal(req, options);
     next();
   };

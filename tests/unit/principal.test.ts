@@ -42,6 +42,7 @@ describe('principalFromClaims', () => {
       roles: ['default-roles-orthanc', 'offline_access', 'pacs-viewer'],
       via: 'bearer',
       expiresAt: 1_900_000_000,
+      clientId: 'ohif-viewer',
     });
   });
 
@@ -166,5 +167,33 @@ describe('per-study access claim', () => {
 
   it('is left out when per-study access is off', () => {
     expect(principalFromClaims({ sub: 'u1', institution: 'A' }, 'bearer', undefined)).not.toHaveProperty('studyAccess');
+  });
+});
+
+describe('principalFromClaims: SMART apps (SMART_CLIENTS)', () => {
+  const SMART = { clients: ['imaging-app'], patientClaim: 'patient' };
+  const appToken = (claims: JWTPayload): JWTPayload => ({ sub: 'p1', azp: 'imaging-app', ...claims });
+
+  it.each([
+    // claims, the principal's smart part (undefined: not governed by SMART scopes)
+    [{ scope: 'openid patient/ImagingStudy.rs', patient: 'PAT-1' }, { grants: { patient: ['r', 's'] }, patient: ['PAT-1'] }],
+    [{ scope: 'patient/*.read', patient: ['PAT-1', 'PAT-2'] }, { grants: { patient: ['r', 's'] }, patient: ['PAT-1', 'PAT-2'] }],
+    [{ scope: 'patient/ImagingStudy.rs' }, { grants: { patient: ['r', 's'] }, patient: [] }], // no patient context
+    [{ scope: 'patient/ImagingStudy.rs', patient: ' ' }, { grants: { patient: ['r', 's'] }, patient: [] }], // blank names nobody
+    [{ scope: 'patient/ImagingStudy.rs', patient: 42 }, { grants: { patient: ['r', 's'] }, patient: [] }],
+    [{ patient: 'PAT-1' }, { grants: {}, patient: ['PAT-1'] }], // no scope claim: no grants
+    [{ azp: 'ohif-viewer', scope: 'patient/ImagingStudy.rs', patient: 'PAT-1' }, undefined], // another app: roles govern
+    [{ azp: undefined, client_id: 'imaging-app', scope: 'user/*.rs' }, { grants: { user: ['r', 's'] }, patient: [] }], // introspection answer
+  ])('%j → %j', (claims, smart) => {
+    expect(principalFromClaims(appToken(claims as JWTPayload), 'bearer', undefined, undefined, SMART).smart).toEqual(smart);
+  });
+
+  it('reads a patient claim by dotted path', () => {
+    const claims = appToken({ scope: 'patient/ImagingStudy.rs', context: { dicom_patient_id: 'PAT-9' } });
+    expect(principalFromClaims(claims, 'bearer', undefined, undefined, { ...SMART, patientClaim: 'context.dicom_patient_id' }).smart?.patient).toEqual(['PAT-9']);
+  });
+
+  it('leaves SMART out when it is not configured', () => {
+    expect(principalFromClaims(appToken({ scope: 'patient/ImagingStudy.rs', patient: 'PAT-1' }), 'bearer', undefined)).not.toHaveProperty('smart');
   });
 });
