@@ -50,6 +50,8 @@ export interface AppDependencies {
   shareLinks: ShareLinks;
   /** The per-study access attribute of studies, from Orthanc (when STUDY_ACCESS_CLAIM is set). */
   studyLookup: StudyLookup | undefined;
+  /** The Patient IDs of studies, from Orthanc (when SMART_CLIENTS is set: patient context). */
+  patientLookup: StudyLookup | undefined;
   rateLimits: RateLimiting;
   /** Per-user request slots; set when USER_MAX_CONCURRENT_REQUESTS is. */
   userSlots: ConcurrencySlots | undefined;
@@ -92,7 +94,11 @@ export function createApp(deps: AppDependencies): Express {
     publicOrigin: new URL(config.publicUrl).origin,
   });
   const { studyAccess } = config;
-  const studyAccessStage = studyAccess && deps.studyLookup ? [enforceStudyAccess(studyAccess, deps.studyLookup)] : [];
+  const deciders = {
+    claim: studyAccess && deps.studyLookup && { attribute: studyAccess.attribute, lookup: deps.studyLookup },
+    patient: deps.patientLookup && { attribute: 'PatientID' as const, lookup: deps.patientLookup },
+  };
+  const studyAccessStage = deciders.claim || deciders.patient ? [enforceStudyAccess(deciders)] : [];
   const app = express();
   app.disable('x-powered-by');
   app.set('case sensitive routing', true);

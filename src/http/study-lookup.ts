@@ -68,7 +68,7 @@ export function createStudyLookup(client: OrthancClient, { attribute, cacheSecon
 
   /** The attribute's values over every instance of one Orthanc study. */
   async function valuesOfOrthancStudy(id: string): Promise<string[]> {
-    if (attribute === 'PatientIDPrefix') {
+    if (attribute === 'PatientIDPrefix' || attribute === 'PatientID') {
       // Orthanc keys patients by PatientID: every instance of the Orthanc study has its patient's, a database read.
       const study = (await ask(`/studies/${id}`)) as { PatientMainDicomTags?: { PatientID?: unknown } } | null;
       const patientId = study?.PatientMainDicomTags?.PatientID;

@@ -2,12 +2,13 @@
  * Per-study access from a token claim: which studies a claim-restricted user may see, decided from
  * one DICOM attribute of the study and the values of the user's claim.
  */
-export type StudyAttribute = 'InstitutionName' | 'PatientIDPrefix';
+export type StudyAttribute = 'InstitutionName' | 'PatientIDPrefix' | 'PatientID';
 
 /** The DICOM tag each rule reads (DICOM JSON keys: upper-case hex, no separators). */
 export const ATTRIBUTE_TAG: Record<StudyAttribute, string> = {
   InstitutionName: '00080080',
   PatientIDPrefix: '00100020',
+  PatientID: '00100020',
 };
 
 /** Leading and trailing spaces of LO values are padding, not content (PS3.5 6.2). */
