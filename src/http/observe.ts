@@ -38,6 +38,8 @@ function auditEvent(req: Request, res: Response, state: RequestState, path: stri
     ...outcome,
     user: principal ? { sub: principal.sub, username: principal.username } : null,
     via: principal?.via ?? null,
+    ...(principal?.clientId ? { clientId: principal.clientId } : {}),
+    ...(principal?.smart?.patient.length ? { patientContext: principal.smart.patient } : {}),
     ...common,
     routeClass: route.class,
     ...auditUids(route, queryOf(req)),

@@ -47,6 +47,10 @@ export interface AuditEvent extends AuditUids {
   bytesOut?: number;
   /** Back-channel logout: how many gateway sessions were ended. */
   sessionsEnded?: number;
+  /** The app the caller's token was issued to (`azp` / `client_id`). */
+  clientId?: string;
+  /** A SMART app's patient context: the Patient IDs it is confined to. */
+  patientContext?: string[];
 }
 
 /** What an /auth route tells the audit about its request; the rest is filled in when the response ends. */

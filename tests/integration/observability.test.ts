@@ -151,6 +151,7 @@ describe('audit trail: Bearer access to /pacs and /pacs-admin', () => {
       action: 'search',
       user: viewer,
       via: 'bearer',
+      clientId: 'ohif-viewer',
       method: 'GET',
       path: '/pacs/dicom-web/studies',
       status: 200,
