@@ -58,6 +58,8 @@ export function shareRoutes({ config, shareLinks, sessions, orthancClient, study
     if (principal.studyScope !== undefined || !config.share.roles.some((role) => principal.roles.includes(role))) {
       throw new GatewayError('forbidden', `Sharing requires one of the roles: ${config.share.roles.join(', ')}`);
     }
+    // No SMART scope names share links; a patient-context app could otherwise share any patient's study.
+    if (principal.smart) throw new GatewayError('forbidden', 'Sharing is not open to SMART apps');
     next();
   };
   const owner = (res: express.Response): Principal => requestState(res).principal!;

@@ -137,6 +137,16 @@ describe('a patient-context token of a SMART app (patient/ImagingStudy.rs, patie
     expect(await orthanc.seenRequests()).toEqual([]);
   });
 
+  it('share links are refused, whatever the roles', async () => {
+    const response = await fetch(`${gateway.url}/auth/share`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await appToken({ scope: 'user/*.* patient/*.*', patient: 'P-ALICE' }, ['pacs-admin'])}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ studyInstanceUID: studies.bob.studyInstanceUid }),
+    });
+    expect(response.status).toBe(403);
+    expect(await response.json()).toMatchObject({ error: 'forbidden', message: 'Sharing is not open to SMART apps' });
+  });
+
   it('the admin API is refused, whatever the roles', async () => {
     const response = await get('/pacs-admin/system', await appToken({ scope: 'patient/*.*', patient: 'P-ALICE' }, ['pacs-admin']));
     expect(response.status).toBe(403);
