@@ -83,6 +83,7 @@ export function createComponents(config: Config, logger: Logger): Components {
       bearer,
       sessions,
       oidc,
+      issuerMetadata: metadata,
       sessionMiddleware: createSessionMiddleware(config, store, sessionSecret(config, logger)),
       upstreamAgent,
       orthancClient,

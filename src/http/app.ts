@@ -3,6 +3,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { BearerVerifier } from '../auth/bearer.js';
 import type { BrowserSessions } from '../auth/browser-sessions.js';
+import type { IssuerMetadataSource } from '../auth/issuer.js';
 import type { OidcClient } from '../auth/oidc.js';
 import type { Config } from '../config/config.js';
 import type { AuditLog } from '../observability/audit.js';
@@ -17,6 +18,7 @@ import { limitRequestBody } from './body-limit.js';
 import { classifyRequest } from './classify.js';
 import type { OrthancClient } from './orthanc-client.js';
 import { shareRoutes } from './share-routes.js';
+import { smartConfigurationRoute } from './smart-configuration.js';
 import type { ShareLinks } from '../share/share-links.js';
 import { explorerContentSecurityPolicy } from './content-security.js';
 import { corsForDicomweb } from './cors.js';
@@ -43,6 +45,8 @@ export interface AppDependencies {
   bearer: BearerVerifier;
   sessions: BrowserSessions;
   oidc: OidcClient;
+  /** The IdP's discovery document (the SMART configuration is built from it). */
+  issuerMetadata: IssuerMetadataSource;
   /** express-session over the configured store. */
   sessionMiddleware: RequestHandler;
   upstreamAgent: Agent;
@@ -114,6 +118,7 @@ export function createApp(deps: AppDependencies): Express {
   app.use(opsRoutes(readinessChecks));
   app.use(metricsRoute(deps.metrics));
   app.use(corsForDicomweb(config.corsOrigins));
+  if (config.smart) app.use(smartConfigurationRoute(deps.issuerMetadata, config.oidc));
   app.use(classifyRequest);
   app.use(limitRequestBody(config.bodyLimits));
   app.use(['/auth/login', '/auth/callback'], rateLimits.limitLogins);

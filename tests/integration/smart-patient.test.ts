@@ -181,3 +181,27 @@ describe('other apps keep the role rules', () => {
     expect(response.status).toBe(200);
   });
 });
+
+describe('discovery', () => {
+  it('publishes the SMART configuration for the DICOMweb base, from the IdP’s discovery, without a token', async () => {
+    const response = await fetch(`${gateway.url}/pacs/dicom-web/.well-known/smart-configuration`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({
+      issuer: issuer.issuer,
+      authorization_endpoint: `${issuer.issuer}/protocol/openid-connect/auth`,
+      token_endpoint: `${issuer.issuer}/protocol/openid-connect/token`,
+      capabilities: expect.arrayContaining(['smart-imaging-access', 'permission-patient']),
+      scopes_supported: expect.arrayContaining(['patient/ImagingStudy.rs']),
+    });
+  });
+
+  it('stays a plain 404 under /pacs without SMART_CLIENTS', async () => {
+    const plain = await startTestGateway({ OIDC_ISSUER: issuer.issuer, ORTHANC_URL: orthanc.url, ORTHANC_USERNAME: orthanc.username, ORTHANC_PASSWORD: orthanc.password });
+    try {
+      expect((await fetch(`${plain.url}/pacs/dicom-web/.well-known/smart-configuration`)).status).toBe(404);
+    } finally {
+      await plain.close();
+    }
+  });
+});
+
