@@ -1,9 +1,10 @@
 /**
- * The query of a request as Orthanc reads it (HttpToolbox::ParseGetArguments in Orthanc 1.10): split
- * on `&` only, name and value each URL-decoded (`+` is a space), kept in order, repeats kept. The
- * gateway parses exactly that way, but refuses whatever two readers could take differently: a `;`
- * (a separator to some servers), a malformed or non-UTF-8 escape (Orthanc decodes `%zz` into some
- * byte), and a name that is not plain text (an encoded name is one Orthanc decodes and a log does not).
+ * The query of a request as Orthanc reads it (HttpToolbox::ParseGetArguments): split on `&` only,
+ * kept in order, repeats kept, the last of a repeated parameter winning in the plugins. Orthanc 1.10
+ * passes names and values on undecoded, later versions URL-decode them (`+` a space): the gateway
+ * decodes values, refuses whatever the two readings (or another server) could take differently — a
+ * `;`, a malformed or non-UTF-8 escape, any escape or `+` in a name — and serializes so that both
+ * readings agree on every value a stage decides on (serializeQuery).
  */
 export interface QueryParameter {
   readonly name: string;
@@ -51,9 +52,21 @@ export function parseQuery(raw: string): ParsedQuery {
   return { ok: true, query };
 }
 
-/** The canonical encoding sent to Orthanc: names as they are (plain), values percent-encoded; no `=` for an empty value. */
+/**
+ * Characters of a value that are escaped on the way to Orthanc: separators, `%` and `+` (which a
+ * decoding reader would change), `#`, quotes and brackets, spaces, controls and anything not ASCII.
+ * Everything else goes as is, because Orthanc 1.10 hands its plugins the query *undecoded* (seen
+ * with the real Orthanc: `PatientID=%62` searches for the text "%62"), while later versions decode
+ * it: a value written without escapes reads the same to both. Every value a stage decides on (UIDs,
+ * limit, offset, includefield, requestType) is made only of such characters (parameter-rules.ts).
+ */
+const ESCAPED_IN_VALUES = /[^\x21-\x7e]|[%&+#;"<>`{}|]/gu;
+
+const encodeValue = (value: string) => value.replace(ESCAPED_IN_VALUES, (character) => encodeURIComponent(character));
+
+/** The canonical encoding sent to Orthanc: names as they are (plain), values as encodeValue writes them; no `=` for an empty value. */
 export function serializeQuery(query: Query): string {
-  return query.map(({ name, value }) => (value === '' ? name : `${name}=${encodeURIComponent(value)}`)).join('&');
+  return query.map(({ name, value }) => (value === '' ? name : `${name}=${encodeValue(value)}`)).join('&');
 }
 
 /** The values of the parameter with exactly this name, in order. */

@@ -55,8 +55,15 @@ describe('serializeQuery', () => {
     [[], ''],
     [[{ name: 'a', value: '1' }], 'a=1'],
     [[{ name: 'expand', value: '' }], 'expand'],
-    [[{ name: 'PatientName', value: 'Doe^J*' }], 'PatientName=Doe%5EJ*'],
-    [[{ name: 'q', value: 'a b+c&d=e;f%' }], 'q=a%20b%2Bc%26d%3De%3Bf%25'],
+    // written as is: Orthanc 1.10 reads values undecoded, later versions decoded; both read these alike
+    [[{ name: 'PatientName', value: 'Doe^J*' }], 'PatientName=Doe^J*'],
+    [[{ name: 'contentType', value: 'application/dicom' }], 'contentType=application/dicom'],
+    [[{ name: 'StudyInstanceUID', value: '1.2\\3.4' }], 'StudyInstanceUID=1.2\\3.4'],
+    [[{ name: 'includefield', value: '00081030,00080060' }], 'includefield=00081030,00080060'],
+    [[{ name: 'q', value: 'a=b' }], 'q=a=b'],
+    // escaped: separators, what a decoding reader would change, spaces, non-ASCII
+    [[{ name: 'q', value: 'a b+c&d;f%#' }], 'q=a%20b%2Bc%26d%3Bf%25%23'],
+    [[{ name: 'PatientName', value: 'Müller' }], 'PatientName=M%C3%BCller'],
     [[{ name: 'a', value: '1' }, { name: 'a', value: '2' }], 'a=1&a=2'],
   ])('%j → %j', (query, expected) => {
     expect(serializeQuery(query)).toBe(expected);
