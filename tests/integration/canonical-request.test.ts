@@ -89,21 +89,23 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/** WADO-URI queries that name the allowed study to the gateway's first reading and fetch the foreign instance from Orthanc. */
-function wadoTricks(): Array<[string, string, RegExp]> {
-  const a = uidsOf(allowed);
-  const b = uidsOf(foreign);
-  return [
-    ['studyUID repeated: allowed first, foreign last (Orthanc reads the last)', `${wado({ ...b, studyUID: a.studyUID })}&studyUID=${b.studyUID}`, /"studyUID" is given more than once/],
-    ['objectUID repeated: allowed first, foreign last', `${wado(a)}&objectUID=${b.objectUID}`, /"objectUID" is given more than once/],
-    ['seriesUID repeated', `${wado({ ...b, seriesUID: a.seriesUID })}&seriesUID=${b.seriesUID}`, /"seriesUID" is given more than once/],
-    ['empty studyUID (Orthanc then skips its study check)', wado({ ...b, studyUID: '' }), /"studyUID" must be one DICOM UID/],
-    ['no studyUID at all', `requestType=WADO&seriesUID=${b.seriesUID}&objectUID=${b.objectUID}`, /"studyUID" is required/],
-    ['a re-cased second studyUID', `${wado({ ...b, studyUID: a.studyUID })}&StudyUID=${b.studyUID}`, /"StudyUID" must be spelled "studyUID"/],
-    ['a percent-encoded name (Orthanc 1.10 does not decode it, so it skips the study check)', `requestType=WADO&%73tudyUID=${a.studyUID}&seriesUID=${b.seriesUID}&objectUID=${b.objectUID}`, /plain/],
-    ['";" between two studyUIDs', `${wado({ ...b, studyUID: `${a.studyUID};studyUID=${b.studyUID}` })}`, /";"/],
-  ];
-}
+type Uids = ReturnType<typeof uidsOf>;
+
+/** WADO-URI queries that name the allowed study (a) to the gateway's first reading and fetch the foreign instance (b) from Orthanc. */
+const WADO_TRICKS: Array<[string, (a: Uids, b: Uids) => string, RegExp]> = [
+  ['studyUID repeated: allowed first, foreign last (Orthanc reads the last)', (a, b) => `${wado({ ...b, studyUID: a.studyUID })}&studyUID=${b.studyUID}`, /"studyUID" is given more than once/],
+  ['objectUID repeated: allowed first, foreign last', (a, b) => `${wado(a)}&objectUID=${b.objectUID}`, /"objectUID" is given more than once/],
+  ['seriesUID repeated', (a, b) => `${wado({ ...b, seriesUID: a.seriesUID })}&seriesUID=${b.seriesUID}`, /"seriesUID" is given more than once/],
+  ['empty studyUID (Orthanc then skips its study check)', (_a, b) => wado({ ...b, studyUID: '' }), /"studyUID" must be one DICOM UID/],
+  ['no studyUID at all', (_a, b) => `requestType=WADO&seriesUID=${b.seriesUID}&objectUID=${b.objectUID}`, /"studyUID" is required/],
+  ['a re-cased second studyUID', (a, b) => `${wado({ ...b, studyUID: a.studyUID })}&StudyUID=${b.studyUID}`, /"StudyUID" must be spelled "studyUID"/],
+  [
+    'a percent-encoded name (Orthanc 1.10 does not decode it, so it skips the study check)',
+    (a, b) => `requestType=WADO&%73tudyUID=${a.studyUID}&seriesUID=${b.seriesUID}&objectUID=${b.objectUID}`,
+    /plain/,
+  ],
+  ['";" between two studyUIDs', (a, b) => wado({ ...b, studyUID: `${a.studyUID};studyUID=${b.studyUID}` }), /";"/],
+];
 
 describe('WADO-URI tricks against a study-restricted user', () => {
   it('the foreign instance is really there: Orthanc itself serves it to the tricks below', async () => {
@@ -125,9 +127,9 @@ describe('WADO-URI tricks against a study-restricted user', () => {
     ['a share-link recipient', () => recipientCookie],
     ['a user restricted by STUDY_ACCESS_CLAIM', () => viewerACookie],
   ])('%s', (_who, cookie) => {
-    it.each(wadoTricks())('%s: 400 before policy, nothing reaches Orthanc', async (_trick, query, reason) => {
+    it.each(WADO_TRICKS)('%s: 400 before policy, nothing reaches Orthanc', async (_trick, query, reason) => {
       await stack.orthanc.clearSeenRequests();
-      expectRefused(await send(`/pacs/wado?${query}`, cookie()), reason);
+      expectRefused(await send(`/pacs/wado?${query(uidsOf(allowed), uidsOf(foreign))}`, cookie()), reason);
       expect(await stack.orthanc.seenRequests()).toEqual([]);
     });
   });
