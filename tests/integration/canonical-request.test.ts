@@ -176,7 +176,7 @@ describe('method overrides never reach Orthanc', () => {
     ['_method=DELETE', '?_method=DELETE'],
     ['_METHOD=delete', '?_METHOD=delete'],
     ['_method after other arguments', '?expand&_method=DELETE'],
-  ])('a signed-in admin\'s GET /pacs-admin/patients/{id}%s: 400, the patient still exists', async (_name, query) => {
+  ])('a signed-in admin\'s cross-site GET /pacs-admin/patients/{id} with %s: 400, the patient still exists', async (_name, query) => {
     await stack.orthanc.clearSeenRequests();
     // A cross-site top-level navigation: what a link on another site makes the admin's browser send.
     const response = await send(`/pacs-admin/patients/${victimPatient}${query}`, adminCookie, {
