@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { auditEventOf, auditLines } from '../support/audit-events.js';
 import { makeSeries, type GeneratedSeries } from '../support/dicom.js';
 import { tagValues } from '../support/dicomweb.js';
 import { Browser } from '../support/http-browser.js';
@@ -123,14 +124,29 @@ describe('WADO-URI tricks against a study-restricted user', () => {
     }
   });
 
+  it('the audit event names exactly the study, series and instance Orthanc served', async () => {
+    const response = await send(`/pacs/wado?${wado(uidsOf(allowed))}`, recipientCookie);
+    expect(response.status).toBe(200);
+    expect(await auditEventOf(String(response.headers['x-request-id']), stack.logs)).toMatchObject({
+      event: 'access',
+      routeClass: 'wado-uri',
+      method: 'GET',
+      studyUid: allowed.studyInstanceUid,
+      seriesUid: allowed.seriesInstanceUid,
+      instanceUid: allowed.sopInstanceUids[0],
+    });
+  });
+
   describe.each([
     ['a share-link recipient', () => recipientCookie],
     ['a user restricted by STUDY_ACCESS_CLAIM', () => viewerACookie],
   ])('%s', (_who, cookie) => {
-    it.each(WADO_TRICKS)('%s: 400 before policy, nothing reaches Orthanc', async (_trick, query, reason) => {
+    it.each(WADO_TRICKS)('%s: 400 before policy, nothing reaches Orthanc, no access audited', async (_trick, query, reason) => {
       await stack.orthanc.clearSeenRequests();
-      expectRefused(await send(`/pacs/wado?${query(uidsOf(allowed), uidsOf(foreign))}`, cookie()), reason);
+      const response = await send(`/pacs/wado?${query(uidsOf(allowed), uidsOf(foreign))}`, cookie());
+      expectRefused(response, reason);
       expect(await stack.orthanc.seenRequests()).toEqual([]);
+      expect(auditLines(stack.logs).filter((line) => line['requestId'] === response.headers['x-request-id'])).toEqual([]);
     });
   });
 });
@@ -152,6 +168,15 @@ describe('QIDO-RS parameters read twice or under another spelling', () => {
   it('a share-link recipient searching with a repeated StudyInstanceUID gets a 400, not the foreign study', async () => {
     const query = `StudyInstanceUID=${allowed.studyInstanceUid}&StudyInstanceUID=${foreign.studyInstanceUid}`;
     expectRefused(await send(`/pacs/dicom-web/studies?${query}`, recipientCookie, { accept: 'application/dicom+json' }), /more than once/);
+  });
+
+  it('a share-link recipient\'s search for another study runs, and is audited, as a search of the shared study', async () => {
+    await stack.orthanc.clearSeenRequests();
+    const response = await send(`/pacs/dicom-web/studies?StudyInstanceUID=${foreign.studyInstanceUid}`, recipientCookie, { accept: 'application/dicom+json' });
+    expect(response.status).toBe(200);
+    expect(tagValues(JSON.parse(response.body), '0020000D')).toEqual([allowed.studyInstanceUid]);
+    expect(await stack.orthanc.seenRequests()).toEqual(['GET /dicom-web/studies']);
+    expect(await auditEventOf(String(response.headers['x-request-id']), stack.logs)).toMatchObject({ action: 'search', studyUid: allowed.studyInstanceUid });
   });
 
   it('OHIF-style searches still work: comma includefield lists, paging, fuzzy matching', async () => {
