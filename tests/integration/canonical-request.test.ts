@@ -170,6 +170,13 @@ describe('QIDO-RS parameters read twice or under another spelling', () => {
     expectRefused(await send(`/pacs/dicom-web/studies?${query}`, recipientCookie, { accept: 'application/dicom+json' }), /more than once/);
   });
 
+  it('a search below the shared study that filters on another study is refused (path and query would both name one)', async () => {
+    await stack.orthanc.clearSeenRequests();
+    const target = `/pacs/dicom-web/studies/${allowed.studyInstanceUid}/series?StudyInstanceUID=${foreign.studyInstanceUid}`;
+    expectRefused(await send(target, recipientCookie, { accept: 'application/dicom+json' }), /what the path already names/);
+    expect(await stack.orthanc.seenRequests()).toEqual([]);
+  });
+
   it('a share-link recipient\'s search for another study runs, and is audited, as a search of the shared study', async () => {
     await stack.orthanc.clearSeenRequests();
     const response = await send(`/pacs/dicom-web/studies?StudyInstanceUID=${foreign.studyInstanceUid}`, recipientCookie, { accept: 'application/dicom+json' });
