@@ -104,9 +104,12 @@ export function parameterClass(route: Pick<Route, 'class' | 'upstreamPath' | 'st
   }
 }
 
+/** The rule of a listed parameter (own keys only: a name like `constructor` is not listed). */
+const ruleOf = (rules: ClassRules, name: string): ParameterRule | undefined => (Object.hasOwn(rules.known, name) ? rules.known[name] : undefined);
+
 /** What Orthanc reads a parameter as: a QIDO filter's tag (keyword or hex, any case), else the name itself. */
 function readAs(name: string, rules: ClassRules): string {
-  if (rules.others !== 'attribute-filter' || rules.known[name]) return name;
+  if (rules.others !== 'attribute-filter' || ruleOf(rules, name)) return name;
   if (TAG.test(name)) return name.toUpperCase();
   return ATTRIBUTE_KEYWORDS[name] ?? name;
 }
@@ -144,7 +147,7 @@ export function queryProblem(query: Query, parameterClassName: ParameterClass): 
     spellings.set(name.toLowerCase(), name);
     const key = readAs(name, rules);
     if (rules.setByPath?.includes(key)) return `query parameter "${name}" filters on what the path already names`;
-    if (readNames.has(key) && !rules.known[name]?.repeatable) return `query parameter "${name}" is given more than once (or under two spellings)`;
+    if (readNames.has(key) && !ruleOf(rules, name)?.repeatable) return `query parameter "${name}" is given more than once (or under two spellings)`;
     readNames.add(key);
   }
   return checkKnown(query, rules);

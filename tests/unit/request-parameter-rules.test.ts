@@ -119,6 +119,9 @@ describe('refused', () => {
     ['POST', '/pacs/dicom-web/studies?x=1', /not accepted/],
     ['GET', '/pacs/dicom-web/studies?a.b=1', /not accepted/],
     ['GET', '/pacs/dicom-web/studies?0020-000D=1', /not accepted/],
+    ['GET', `/pacs/wado?${WADO}&constructor=1`, /not accepted/],
+    ['GET', `/pacs/wado?${WADO}&__proto__=1`, /not accepted/],
+    ['GET', '/pacs/dicom-web/studies?constructor=1&constructor=2', /more than once/],
   ])('%s %s', (method, target, reason) => {
     expect(problem(method, target)).toMatch(reason);
   });
