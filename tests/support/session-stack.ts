@@ -8,7 +8,7 @@ import { signInWithCodeFlow } from './dev-idp-login.js';
 import { freePort } from './free-port.js';
 import { startTestGateway, type TestGateway } from './gateway.js';
 import { Browser, type Step } from './http-browser.js';
-import { startOrthanc, type TestOrthanc } from './orthanc.js';
+import { startOrthanc, type StartOrthancOptions, type TestOrthanc } from './orthanc.js';
 import { startRedis, type TestRedis } from './redis.js';
 
 export const DEV_PASSWORDS: Record<string, string> = {
@@ -58,12 +58,13 @@ export async function startSessionStack({
   replicas = 1,
   accessTokenLifespan,
   env: extraEnv = {},
-}: { replicas?: number; accessTokenLifespan?: number; env?: Record<string, string> } = {}): Promise<SessionStack> {
+  orthanc: orthancOptions = {},
+}: { replicas?: number; accessTokenLifespan?: number; env?: Record<string, string>; orthanc?: StartOrthancOptions } = {}): Promise<SessionStack> {
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
   const [idp, orthanc, redis] = await Promise.all([
     startDevIdp({ appOrigin: publicUrl, realmFile: accessTokenLifespan ? realmWithAccessTokenLifespan(accessTokenLifespan) : undefined }),
-    startOrthanc(),
+    startOrthanc(orthancOptions),
     startRedis(),
   ]);
   const logs = new LogSink();
