@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { makeSeries, makeUid, type GeneratedSeries } from '../support/dicom.js';
 import { ACCEPT_DICOM_JSON, stowBody, tagValues } from '../support/dicomweb.js';
+import { auditEventOf } from '../support/audit-events.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { startOrthanc, uploadInstances, type TestOrthanc } from '../support/orthanc.js';
+import { LogSink } from '../support/session-stack.js';
 import { expectStudyNotFound, isStudyLookup } from '../support/study-access.js';
 import { startTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 
@@ -23,6 +25,7 @@ const APP = 'imaging-app';
 let issuer: TestIssuer;
 let orthanc: TestOrthanc;
 let gateway: TestGateway;
+const logs = new LogSink();
 const studies: Record<'alice1' | 'alice2' | 'bob' | 'alice2Patient' | 'mixedAlice' | 'mixedBob', Study> = {} as never;
 
 async function seed(patientId: string, studyInstanceUid?: string, instances = 1): Promise<Study> {
@@ -53,7 +56,8 @@ beforeAll(async () => {
     ORTHANC_USERNAME: orthanc.username,
     ORTHANC_PASSWORD: orthanc.password,
     SMART_CLIENTS: APP,
-  });
+    LOG_LEVEL: 'info',
+  }, { logDestination: logs });
 }, 60_000);
 
 afterAll(async () => {
@@ -202,6 +206,25 @@ describe('discovery', () => {
     } finally {
       await plain.close();
     }
+  });
+});
+
+describe('audit', () => {
+  it('names the app and the patient context, for an access and for a refusal', async () => {
+    const token = await aliceToken();
+    const served = await get(`/pacs/dicom-web/studies/${studies.alice1.studyInstanceUid}/metadata`, token);
+    expect(served.status).toBe(200);
+    expect(await auditEventOf(served.headers.get('x-request-id')!, logs)).toMatchObject({
+      event: 'access',
+      action: 'retrieve',
+      user: { sub: 'sub-alice', username: 'alice' },
+      clientId: APP,
+      patientContext: ['P-ALICE'],
+      studyUid: studies.alice1.studyInstanceUid,
+    });
+    const refused = await get(`/pacs/dicom-web/studies/${studies.bob.studyInstanceUid}/metadata`, token);
+    expect(refused.status).toBe(404);
+    expect(await auditEventOf(refused.headers.get('x-request-id')!, logs)).toMatchObject({ event: 'denied', clientId: APP, patientContext: ['P-ALICE'], studyUid: studies.bob.studyInstanceUid });
   });
 });
 
