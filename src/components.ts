@@ -89,7 +89,7 @@ export function createComponents(config: Config, logger: Logger): Components {
       orthancClient,
       shareLinks,
       studyLookup: config.studyAccess && createStudyLookup(orthancClient, { ...config.studyAccess, timeoutMs: config.orthanc.timeoutMs, logger }),
-      patientLookup: config.smart && createStudyLookup(orthancClient, { attribute: 'PatientID', cacheSeconds: config.smart.cacheSeconds, timeoutMs: config.orthanc.timeoutMs, logger }),
+      patientLookup: config.smart && createStudyLookup(orthancClient, { attribute: 'PatientID', patientIdIssuer: config.smart.patientIdIssuer, cacheSeconds: config.smart.cacheSeconds, timeoutMs: config.orthanc.timeoutMs, logger }),
       rateLimits: createRateLimits(config.rateLimits, redis),
       userSlots: config.userLimits.maxConcurrentRequests ? createConcurrencySlots(config.userLimits.maxConcurrentRequests, redis) : undefined,
       readinessChecks,

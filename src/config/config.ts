@@ -30,6 +30,8 @@ export interface SmartConfig {
   clients: string[];
   /** Claim name or dotted path carrying the DICOM Patient ID of the token's patient context. */
   patientClaim: string;
+  /** The Issuer of Patient ID (0010,0021) every instance of a patient's study must carry; undefined: not checked. */
+  patientIdIssuer: string | undefined;
   /** How long a study's looked-up Patient ID is reused (STUDY_ACCESS_CACHE_SECONDS). */
   cacheSeconds: number;
 }
@@ -185,7 +187,7 @@ export function toConfig(env: Env): Config {
         }
       : undefined,
     smart: env.SMART_CLIENTS?.length
-      ? { clients: env.SMART_CLIENTS, patientClaim: env.SMART_PATIENT_CLAIM ?? 'patient', cacheSeconds: env.STUDY_ACCESS_CACHE_SECONDS }
+      ? { clients: env.SMART_CLIENTS, patientClaim: env.SMART_PATIENT_CLAIM ?? 'patient', patientIdIssuer: env.SMART_PATIENT_ID_ISSUER, cacheSeconds: env.STUDY_ACCESS_CACHE_SECONDS }
       : undefined,
     rateLimits: { loginPerMinute: env.RATE_LIMIT_LOGIN_PER_MINUTE, authFailuresPerMinute: env.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE },
     userLimits: { maxConcurrentRequests: env.USER_MAX_CONCURRENT_REQUESTS || undefined, qidoMaxLimit: env.QIDO_MAX_LIMIT },

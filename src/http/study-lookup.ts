@@ -6,10 +6,17 @@ import type { OrthancClient } from './orthanc-client.js';
 
 const CAPACITY = 10_000;
 
-/** InstitutionName in Orthanc's `?short` tag answers (shared-tags, instances-tags). */
+/** InstitutionName, PatientID and IssuerOfPatientID in Orthanc's `?short` tag answers (shared-tags, instances-tags). */
 const INSTITUTION_NAME = '0008,0080';
+const PATIENT_ID = '0010,0020';
+const ISSUER_OF_PATIENT_ID = '0010,0021';
 
 export interface StudyLookupOptions extends Pick<StudyAccessConfig, 'attribute' | 'cacheSeconds'> {
+  /**
+   * With attribute PatientID: the Issuer of Patient ID the IDs belong to. An instance of another (or
+   * no) issuer counts as an empty value, which no one is allowed.
+   */
+  patientIdIssuer?: string | undefined;
   timeoutMs: number;
   logger: Pick<Logger, 'warn'>;
 }
@@ -33,7 +40,7 @@ function shortValues(tags: TagsAnswer | undefined, tag: string): string[] {
  * StudyInstanceUID, so each has one PatientID): all count. Answers are cached briefly and shared by concurrent requests (a viewer asks for dozens of
  * frames at once); unknown studies (null) are not cached, so an upload is visible at once.
  */
-export function createStudyLookup(client: OrthancClient, { attribute, cacheSeconds, timeoutMs, logger }: StudyLookupOptions) {
+export function createStudyLookup(client: OrthancClient, { attribute, patientIdIssuer, cacheSeconds, timeoutMs, logger }: StudyLookupOptions) {
   const studies = new TtlLruCache<string, Promise<string[] | null>>(CAPACITY);
   const instances = new TtlLruCache<string, Promise<string | null>>(CAPACITY);
 
@@ -66,8 +73,21 @@ export function createStudyLookup(client: OrthancClient, { attribute, cacheSecon
     return resources.filter((resource) => resource.Type === 'Study' && typeof resource.ID === 'string').map((resource) => resource.ID as string);
   }
 
+  /** One instance's PatientID when it carries the wanted issuer (padding ignored), else empty. */
+  const patientIdOfIssuer = (tags: TagsAnswer | undefined, issuer: string) =>
+    shortValues(tags, ISSUER_OF_PATIENT_ID).map((value) => value.trim()).join('\\') === issuer ? shortValues(tags, PATIENT_ID) : [''];
+
+  /** The PatientIDs of one Orthanc study's instances, each only when the instance names the issuer. */
+  async function patientIdsOfIssuer(id: string, issuer: string): Promise<string[]> {
+    const shared = (await ask(`/studies/${id}/shared-tags?short`)) as TagsAnswer | null;
+    if (shared && typeof shared[ISSUER_OF_PATIENT_ID] === 'string') return patientIdOfIssuer(shared, issuer);
+    const perInstance = (await ask(`/studies/${id}/instances-tags?short`)) as Record<string, TagsAnswer> | null;
+    return Object.values(perInstance ?? {}).flatMap((tags) => patientIdOfIssuer(tags, issuer));
+  }
+
   /** The attribute's values over every instance of one Orthanc study. */
   async function valuesOfOrthancStudy(id: string): Promise<string[]> {
+    if (attribute === 'PatientID' && patientIdIssuer !== undefined) return patientIdsOfIssuer(id, patientIdIssuer);
     if (attribute === 'PatientIDPrefix' || attribute === 'PatientID') {
       // Orthanc keys patients by PatientID: every instance of the Orthanc study has its patient's, a database read.
       const study = (await ask(`/studies/${id}`)) as { PatientMainDicomTags?: { PatientID?: unknown } } | null;

@@ -28,8 +28,17 @@ let gateway: TestGateway;
 const logs = new LogSink();
 const studies: Record<'alice1' | 'alice2' | 'bob' | 'alice2Patient' | 'mixedAlice' | 'mixedBob', Study> = {} as never;
 
-async function seed(patientId: string, studyInstanceUid?: string, instances = 1): Promise<Study> {
-  const series = makeSeries({ modality: 'CT', patientName: `Smart^${patientId}`, patientId, rows: 16, columns: 16, instances, ...(studyInstanceUid ? { studyInstanceUid } : {}) });
+async function seed(patientId: string, studyInstanceUid?: string, instances = 1, issuerOfPatientId?: string): Promise<Study> {
+  const series = makeSeries({
+    modality: 'CT',
+    patientName: `Smart^${patientId}`,
+    patientId,
+    rows: 16,
+    columns: 16,
+    instances,
+    ...(studyInstanceUid ? { studyInstanceUid } : {}),
+    ...(issuerOfPatientId ? { issuerOfPatientId } : {}),
+  });
   const uploaded = await uploadInstances(orthanc, series.files);
   return { ...series, orthancInstanceIds: uploaded.map((result) => result.ID) };
 }
@@ -225,6 +234,51 @@ describe('audit', () => {
     const refused = await get(`/pacs/dicom-web/studies/${studies.bob.studyInstanceUid}/metadata`, token);
     expect(refused.status).toBe(404);
     expect(await auditEventOf(refused.headers.get('x-request-id')!, logs)).toMatchObject({ event: 'denied', clientId: APP, patientContext: ['P-ALICE'], studyUid: studies.bob.studyInstanceUid });
+  });
+});
+
+describe('SMART_PATIENT_ID_ISSUER: the Issuer of Patient ID must match too', () => {
+  let withIssuer: TestGateway;
+  const carol: Record<'hospitalA' | 'hospitalB' | 'noIssuer' | 'mixed', Study> = {} as never;
+  const carolToken = () => appToken({ scope: 'patient/ImagingStudy.rs', patient: 'P-CAROL' });
+
+  beforeAll(async () => {
+    carol.hospitalA = await seed('P-CAROL', undefined, 1, 'HOSP-A');
+    carol.hospitalB = await seed('P-CAROL', undefined, 1, 'HOSP-B');
+    carol.noIssuer = await seed('P-CAROL');
+    // One study, one patient in Orthanc, instances of two issuers: only the per-instance tags tell.
+    const mixedUid = makeUid();
+    carol.mixed = await seed('P-CAROL', mixedUid, 1, 'HOSP-A');
+    await seed('P-CAROL', mixedUid, 1, 'HOSP-B');
+    withIssuer = await startTestGateway({
+      OIDC_ISSUER: issuer.issuer,
+      ORTHANC_URL: orthanc.url,
+      ORTHANC_USERNAME: orthanc.username,
+      ORTHANC_PASSWORD: orthanc.password,
+      SMART_CLIENTS: APP,
+      SMART_PATIENT_ID_ISSUER: 'HOSP-A',
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await withIssuer?.close();
+  });
+
+  it('a search lists only the study whose every instance is of that issuer', async () => {
+    const response = await fetch(`${withIssuer.url}/pacs/dicom-web/studies`, { headers: { authorization: `Bearer ${await carolToken()}`, accept: ACCEPT_DICOM_JSON } });
+    expect(response.status).toBe(200);
+    expect(tagValues(await response.json(), '0020000D')).toEqual([carol.hospitalA.studyInstanceUid]);
+  });
+
+  it.each<[string, keyof typeof carol, number]>([
+    ['of that issuer', 'hospitalA', 200],
+    ['of another issuer', 'hospitalB', 404],
+    ['without an issuer', 'noIssuer', 404],
+    ['whose instances disagree on the issuer', 'mixed', 404],
+  ])('the metadata of a study %s: %s', async (_name, study, status) => {
+    const response = await fetch(`${withIssuer.url}/pacs/dicom-web/studies/${carol[study].studyInstanceUid}/metadata`, { headers: { authorization: `Bearer ${await carolToken()}` } });
+    if (status === 404) await expectStudyNotFound(response);
+    else expect(response.status).toBe(200);
   });
 });
 

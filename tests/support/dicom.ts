@@ -14,6 +14,8 @@ export interface SeriesOptions {
   rows: number;
   columns: number;
   institutionName?: string;
+  /** IssuerOfPatientID (0010,0021); absent when not given. */
+  issuerOfPatientId?: string;
   studyDescription?: string;
   seriesDescription?: string;
   seriesNumber?: number;
@@ -110,6 +112,7 @@ export function makeSeries(opts: SeriesOptions): GeneratedSeries {
       SeriesDescription: opts.seriesDescription ?? `${opts.modality} phantom`,
       PatientName: opts.patientName,
       PatientID: opts.patientId,
+      ...(opts.issuerOfPatientId !== undefined ? { IssuerOfPatientID: opts.issuerOfPatientId } : {}),
       PatientBirthDate: '19700101',
       PatientSex: 'O',
       SliceThickness: thickness,

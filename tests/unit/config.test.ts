@@ -167,8 +167,13 @@ describe('loadConfig: values are read and shaped', () => {
 
   it('governs the apps of SMART_CLIENTS by SMART scopes, the patient from the `patient` claim by default', () => {
     expect(loadConfig(MINIMAL).smart).toBeUndefined();
-    expect(loadConfig({ ...MINIMAL, SMART_CLIENTS: ' imaging-app, portal ' }).smart).toEqual({ clients: ['imaging-app', 'portal'], patientClaim: 'patient', cacheSeconds: 30 });
-    expect(loadConfig({ ...MINIMAL, SMART_CLIENTS: 'imaging-app', SMART_PATIENT_CLAIM: 'ids.dicom', STUDY_ACCESS_CACHE_SECONDS: '5' }).smart).toEqual({ clients: ['imaging-app'], patientClaim: 'ids.dicom', cacheSeconds: 5 });
+    expect(loadConfig({ ...MINIMAL, SMART_CLIENTS: ' imaging-app, portal ' }).smart).toEqual({ clients: ['imaging-app', 'portal'], patientClaim: 'patient', patientIdIssuer: undefined, cacheSeconds: 30 });
+    expect(loadConfig({ ...MINIMAL, SMART_CLIENTS: 'imaging-app', SMART_PATIENT_CLAIM: 'ids.dicom', SMART_PATIENT_ID_ISSUER: ' HOSP-A ', STUDY_ACCESS_CACHE_SECONDS: '5' }).smart).toEqual({
+      clients: ['imaging-app'],
+      patientClaim: 'ids.dicom',
+      patientIdIssuer: 'HOSP-A',
+      cacheSeconds: 5,
+    });
   });
 
   it('turns per-study access on with STUDY_ACCESS_CLAIM, with defaults', () => {
@@ -272,6 +277,9 @@ describe('loadConfig: each problem names its variable', () => {
     { problem: 'unknown STUDY_ACCESS_ATTRIBUTE', env: { STUDY_ACCESS_CLAIM: 'institution', STUDY_ACCESS_ATTRIBUTE: 'PatientName' }, variables: ['STUDY_ACCESS_ATTRIBUTE'], message: /InstitutionName or PatientIDPrefix/ },
     { problem: 'SMART_CLIENTS with a space in an id', env: { SMART_CLIENTS: 'imaging app' }, variables: ['SMART_CLIENTS'], message: /client ids/ },
     { problem: 'SMART_PATIENT_CLAIM without SMART_CLIENTS', env: { SMART_PATIENT_CLAIM: 'patient' }, variables: ['SMART_PATIENT_CLAIM'], message: /SMART_CLIENTS/ },
+    { problem: 'SMART_PATIENT_ID_ISSUER without SMART_CLIENTS', env: { SMART_PATIENT_ID_ISSUER: 'HOSP-A' }, variables: ['SMART_PATIENT_ID_ISSUER'], message: /SMART_CLIENTS/ },
+    { problem: 'SMART_PATIENT_ID_ISSUER blank', env: { SMART_CLIENTS: 'app', SMART_PATIENT_ID_ISSUER: '  ' }, variables: ['SMART_PATIENT_ID_ISSUER'], message: /empty/ },
+    { problem: 'SMART_PATIENT_ID_ISSUER with a backslash', env: { SMART_CLIENTS: 'app', SMART_PATIENT_ID_ISSUER: 'A\\B' }, variables: ['SMART_PATIENT_ID_ISSUER'], message: /backslash/ },
     { problem: 'SMART_PATIENT_CLAIM with an empty path step', env: { SMART_CLIENTS: 'app', SMART_PATIENT_CLAIM: 'a..b' }, variables: ['SMART_PATIENT_CLAIM'], message: /claim name/ },
     { problem: 'STUDY_ACCESS_ATTRIBUTE without the claim', env: { STUDY_ACCESS_ATTRIBUTE: 'InstitutionName' }, variables: ['STUDY_ACCESS_ATTRIBUTE'], message: /STUDY_ACCESS_CLAIM/ },
     { problem: 'STUDY_ACCESS_BYPASS_ROLES without the claim', env: { STUDY_ACCESS_BYPASS_ROLES: 'pacs-admin' }, variables: ['STUDY_ACCESS_BYPASS_ROLES'], message: /STUDY_ACCESS_CLAIM/ },
