@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createBearerVerifier } from './auth/bearer.js';
 import { createBrowserSessions } from './auth/browser-sessions.js';
+import { createFhirPatientResolver } from './auth/fhir-patient.js';
 import { createIntrospectionVerifier } from './auth/introspection.js';
 import { createIssuerMetadataSource } from './auth/issuer.js';
 import { createIssuerKeys, warmUpIssuer } from './auth/issuer-keys.js';
@@ -89,6 +90,7 @@ export function createComponents(config: Config, logger: Logger): Components {
       orthancClient,
       shareLinks,
       studyLookup: config.studyAccess && createStudyLookup(orthancClient, { ...config.studyAccess, timeoutMs: config.orthanc.timeoutMs, logger }),
+      fhirPatients: config.smart?.patientFhir && createFhirPatientResolver({ ...config.smart.patientFhir, cacheSeconds: config.smart.cacheSeconds, timeoutMs: config.orthanc.timeoutMs }),
       patientLookup: config.smart && createStudyLookup(orthancClient, { attribute: 'PatientID', patientIdIssuer: config.smart.patientIdIssuer, cacheSeconds: config.smart.cacheSeconds, timeoutMs: config.orthanc.timeoutMs, logger }),
       rateLimits: createRateLimits(config.rateLimits, redis),
       userSlots: config.userLimits.maxConcurrentRequests ? createConcurrencySlots(config.userLimits.maxConcurrentRequests, redis) : undefined,

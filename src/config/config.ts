@@ -30,6 +30,11 @@ export interface SmartConfig {
   clients: string[];
   /** Claim name or dotted path carrying the DICOM Patient ID of the token's patient context. */
   patientClaim: string;
+  /**
+   * When set, the claim carries a FHIR Patient id: the DICOM Patient ID is that Patient's identifier
+   * of `identifierSystem`, read at `baseUrl` (cached for `cacheSeconds`).
+   */
+  patientFhir: { baseUrl: string; identifierSystem: string } | undefined;
   /** The Issuer of Patient ID (0010,0021) every instance of a patient's study must carry; undefined: not checked. */
   patientIdIssuer: string | undefined;
   /** How long a study's looked-up Patient ID is reused (STUDY_ACCESS_CACHE_SECONDS). */
@@ -187,7 +192,15 @@ export function toConfig(env: Env): Config {
         }
       : undefined,
     smart: env.SMART_CLIENTS?.length
-      ? { clients: env.SMART_CLIENTS, patientClaim: env.SMART_PATIENT_CLAIM ?? 'patient', patientIdIssuer: env.SMART_PATIENT_ID_ISSUER, cacheSeconds: env.STUDY_ACCESS_CACHE_SECONDS }
+      ? {
+          clients: env.SMART_CLIENTS,
+          patientClaim: env.SMART_PATIENT_CLAIM ?? 'patient',
+          patientFhir: env.SMART_PATIENT_FHIR_URL && env.SMART_PATIENT_IDENTIFIER_SYSTEM
+            ? { baseUrl: withoutTrailingSlash(env.SMART_PATIENT_FHIR_URL), identifierSystem: env.SMART_PATIENT_IDENTIFIER_SYSTEM }
+            : undefined,
+          patientIdIssuer: env.SMART_PATIENT_ID_ISSUER,
+          cacheSeconds: env.STUDY_ACCESS_CACHE_SECONDS,
+        }
       : undefined,
     rateLimits: { loginPerMinute: env.RATE_LIMIT_LOGIN_PER_MINUTE, authFailuresPerMinute: env.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE },
     userLimits: { maxConcurrentRequests: env.USER_MAX_CONCURRENT_REQUESTS || undefined, qidoMaxLimit: env.QIDO_MAX_LIMIT },

@@ -131,6 +131,8 @@ export const envSchema = z
     STUDY_ACCESS_BYPASS_ROLES: commaList.pipe(z.array(roleName)).optional(),
     SMART_CLIENTS: commaList.pipe(z.array(z.string().regex(/^[\w.:@/-]+$/, 'must be a comma list of OAuth client ids'))).optional(),
     SMART_PATIENT_CLAIM: claimPath.optional(),
+    SMART_PATIENT_FHIR_URL: httpUrl.optional(),
+    SMART_PATIENT_IDENTIFIER_SYSTEM: z.string().trim().min(1, 'must not be empty').optional(),
     SMART_PATIENT_ID_ISSUER: z.string().trim().min(1, 'must not be empty').max(64, 'must be at most 64 characters (a DICOM LO value)').refine((value) => !value.includes('\\'), 'must not contain a backslash (a DICOM value separator)').optional(),
     STUDY_ACCESS_CACHE_SECONDS: integer('must be a number of seconds (0-3600)', (value) => value >= 0 && value <= 3600).default(30),
     RATE_LIMIT_LOGIN_PER_MINUTE: positiveInt.default(60),
@@ -187,7 +189,8 @@ export const envSchema = z
     for (const name of ['STUDY_ACCESS_ATTRIBUTE', 'STUDY_ACCESS_BYPASS_ROLES'] as const) {
       if (env[name] !== undefined && !env.STUDY_ACCESS_CLAIM) ctx.addIssue({ code: 'custom', path: [name], message: 'is only used with STUDY_ACCESS_CLAIM (set it to turn per-study access on)' });
     }
-    for (const name of ['SMART_PATIENT_CLAIM', 'SMART_PATIENT_ID_ISSUER'] as const) {
+    requireTogether('SMART_PATIENT_FHIR_URL', 'SMART_PATIENT_IDENTIFIER_SYSTEM');
+    for (const name of ['SMART_PATIENT_CLAIM', 'SMART_PATIENT_ID_ISSUER', 'SMART_PATIENT_FHIR_URL'] as const) {
       if (env[name] !== undefined && !env.SMART_CLIENTS?.length) ctx.addIssue({ code: 'custom', path: [name], message: 'is only used with SMART_CLIENTS (the apps governed by SMART scopes)' });
     }
     if (env.OIDC_TOKEN_VALIDATION === 'introspection' && !env.OIDC_CLIENT_SECRET) {

@@ -3,6 +3,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { BearerVerifier } from '../auth/bearer.js';
 import type { BrowserSessions } from '../auth/browser-sessions.js';
+import type { FhirPatientResolver } from '../auth/fhir-patient.js';
 import type { IssuerMetadataSource } from '../auth/issuer.js';
 import type { OidcClient } from '../auth/oidc.js';
 import type { Config } from '../config/config.js';
@@ -56,6 +57,8 @@ export interface AppDependencies {
   studyLookup: StudyLookup | undefined;
   /** The Patient IDs of studies, from Orthanc (when SMART_CLIENTS is set: patient context). */
   patientLookup: StudyLookup | undefined;
+  /** FHIR Patient id → DICOM Patient ID (when SMART_PATIENT_FHIR_URL is set). */
+  fhirPatients: FhirPatientResolver | undefined;
   rateLimits: RateLimiting;
   /** Per-user request slots; set when USER_MAX_CONCURRENT_REQUESTS is. */
   userSlots: ConcurrencySlots | undefined;
@@ -95,6 +98,7 @@ export function createApp(deps: AppDependencies): Express {
     rolesClient: config.oidc.rolesClient,
     studyAccessClaim: config.studyAccess?.claim,
     smart: config.smart,
+    fhirPatients: deps.fhirPatients,
     publicOrigin: new URL(config.publicUrl).origin,
   });
   const { studyAccess } = config;

@@ -1,6 +1,7 @@
 import type { Request, RequestHandler } from 'express';
 import { BEARER_REALM, type BearerVerifier } from '../auth/bearer.js';
 import type { BrowserSessions } from '../auth/browser-sessions.js';
+import type { FhirPatientResolver } from '../auth/fhir-patient.js';
 import { principalFromClaims, type Principal } from '../auth/principal.js';
 import type { SmartConfig } from '../config/config.js';
 import { GatewayError } from '../errors.js';
@@ -32,6 +33,8 @@ export interface AuthenticateOptions {
   studyAccessClaim: string | undefined;
   /** SMART_CLIENTS and SMART_PATIENT_CLAIM, when SMART apps are configured (Bearer tokens only). */
   smart?: Pick<SmartConfig, 'clients' | 'patientClaim'> | undefined;
+  /** With SMART_PATIENT_FHIR_URL: turns the claim's FHIR Patient ids into DICOM Patient IDs. */
+  fhirPatients?: FhirPatientResolver | undefined;
   publicOrigin: string;
 }
 
@@ -49,13 +52,17 @@ async function sessionPrincipal(req: Request, { sessions, publicOrigin }: Authen
   return principal;
 }
 
+async function bearerPrincipal(token: string, options: AuthenticateOptions): Promise<Principal> {
+  const principal = principalFromClaims(await options.bearer.verify(token), 'bearer', options.rolesClient, options.studyAccessClaim, options.smart);
+  if (principal.smart && options.fhirPatients) principal.smart.patient = await options.fhirPatients.dicomIds(principal.smart.patient, token);
+  return principal;
+}
+
 /** Sets the request's principal from a Bearer token, else from the browser session, else null. */
 export function authenticate(options: AuthenticateOptions): RequestHandler {
   return async (req, res, next) => {
     const token = bearerToken(req);
-    requestState(res).principal = token
-      ? principalFromClaims(await options.bearer.verify(token), 'bearer', options.rolesClient, options.studyAccessClaim, options.smart)
-      : await sessionPrincipal(req, options);
+    requestState(res).principal = token ? await bearerPrincipal(token, options) : await sessionPrincipal(req, options);
     next();
   };
 }

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { makeSeries, makeUid, type GeneratedSeries } from '../support/dicom.js';
 import { ACCEPT_DICOM_JSON, stowBody, tagValues } from '../support/dicomweb.js';
@@ -279,6 +281,71 @@ describe('SMART_PATIENT_ID_ISSUER: the Issuer of Patient ID must match too', () 
     const response = await fetch(`${withIssuer.url}/pacs/dicom-web/studies/${carol[study].studyInstanceUid}/metadata`, { headers: { authorization: `Bearer ${await carolToken()}` } });
     if (status === 404) await expectStudyNotFound(response);
     else expect(response.status).toBe(200);
+  });
+});
+
+describe('SMART_PATIENT_FHIR_URL: the patient claim is a FHIR Patient id, mapped at a FHIR server', () => {
+  const SYSTEM = 'urn:oid:1.2.3.999';
+  /** FHIR Patient resources by id; `broken` answers 500. */
+  const PATIENTS: Record<string, unknown> = {
+    'alice-fhir': { resourceType: 'Patient', id: 'alice-fhir', identifier: [{ system: 'urn:mrn', value: 'P-BOB' }, { system: SYSTEM, value: 'P-ALICE' }] },
+    'nobody-fhir': { resourceType: 'Patient', id: 'nobody-fhir', identifier: [{ system: 'urn:mrn', value: 'P-ALICE' }] },
+  };
+  const seen: Array<{ url: string | undefined; authorization: string | undefined }> = [];
+  const fhir = http.createServer((req, res) => {
+    seen.push({ url: req.url, authorization: req.headers.authorization });
+    const id = /^\/fhir\/Patient\/([^/?]+)$/.exec(req.url ?? '')?.[1];
+    if (id === 'broken') return res.writeHead(500).end();
+    const resource = id === undefined ? undefined : PATIENTS[id];
+    res.writeHead(resource ? 200 : 404, { 'content-type': 'application/fhir+json' }).end(JSON.stringify(resource ?? { resourceType: 'OperationOutcome' }));
+  });
+  let withFhir: TestGateway;
+  const fhirToken = (patient: string) => appToken({ scope: 'patient/ImagingStudy.rs', patient });
+  const call = async (path: string, token: string) => fetch(`${withFhir.url}${path}`, { headers: { authorization: `Bearer ${token}`, accept: ACCEPT_DICOM_JSON } });
+
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => fhir.listen(0, '127.0.0.1', resolve));
+    withFhir = await startTestGateway({
+      OIDC_ISSUER: issuer.issuer,
+      ORTHANC_URL: orthanc.url,
+      ORTHANC_USERNAME: orthanc.username,
+      ORTHANC_PASSWORD: orthanc.password,
+      SMART_CLIENTS: APP,
+      SMART_PATIENT_FHIR_URL: `http://127.0.0.1:${(fhir.address() as AddressInfo).port}/fhir/`,
+      SMART_PATIENT_IDENTIFIER_SYSTEM: SYSTEM,
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await withFhir?.close();
+    fhir.closeAllConnections();
+    await new Promise((resolve) => fhir.close(resolve));
+  });
+
+  it('maps the Patient’s identifier of the system (asking with the app’s token, once), and confines to it', async () => {
+    const token = await fhirToken('alice-fhir');
+    seen.length = 0;
+    const found = await call('/pacs/dicom-web/studies', token);
+    expect(found.status).toBe(200);
+    expect(new Set(tagValues(await found.json(), '0020000D'))).toEqual(new Set([studies.alice1.studyInstanceUid, studies.alice2.studyInstanceUid]));
+    expect(seen).toEqual([{ url: '/fhir/Patient/alice-fhir', authorization: `Bearer ${token}` }]);
+    expect((await call(`/pacs/dicom-web/studies/${studies.alice1.studyInstanceUid}/metadata`, token)).status).toBe(200);
+    // The identifier of another system (P-BOB there) does not count.
+    await expectStudyNotFound(await call(`/pacs/dicom-web/studies/${studies.bob.studyInstanceUid}/metadata`, token));
+    expect(seen).toHaveLength(1); // cached
+  });
+
+  it.each([
+    ['a Patient without an identifier of the system', 'nobody-fhir', 403],
+    ['an unknown Patient', 'ghost-fhir', 403],
+    ['a Patient id that is no FHIR id (never sent)', 'a/b', 403],
+    ['the FHIR server failing', 'broken', 502],
+  ])('%s: %s → %s, nothing reaches Orthanc', async (_name, patient, status) => {
+    await orthanc.clearSeenRequests();
+    const response = await call('/pacs/dicom-web/studies', await fhirToken(patient));
+    expect(response.status).toBe(status);
+    expect(await orthanc.seenRequests()).toEqual([]);
+    expect(seen.map((request) => request.url)).not.toContain('/fhir/Patient/a/b');
   });
 });
 

@@ -167,12 +167,17 @@ describe('loadConfig: values are read and shaped', () => {
 
   it('governs the apps of SMART_CLIENTS by SMART scopes, the patient from the `patient` claim by default', () => {
     expect(loadConfig(MINIMAL).smart).toBeUndefined();
-    expect(loadConfig({ ...MINIMAL, SMART_CLIENTS: ' imaging-app, portal ' }).smart).toEqual({ clients: ['imaging-app', 'portal'], patientClaim: 'patient', patientIdIssuer: undefined, cacheSeconds: 30 });
+    expect(loadConfig({ ...MINIMAL, SMART_CLIENTS: ' imaging-app, portal ' }).smart).toEqual({ clients: ['imaging-app', 'portal'], patientClaim: 'patient', patientIdIssuer: undefined, patientFhir: undefined, cacheSeconds: 30 });
     expect(loadConfig({ ...MINIMAL, SMART_CLIENTS: 'imaging-app', SMART_PATIENT_CLAIM: 'ids.dicom', SMART_PATIENT_ID_ISSUER: ' HOSP-A ', STUDY_ACCESS_CACHE_SECONDS: '5' }).smart).toEqual({
       clients: ['imaging-app'],
       patientClaim: 'ids.dicom',
       patientIdIssuer: 'HOSP-A',
+      patientFhir: undefined,
       cacheSeconds: 5,
+    });
+    expect(loadConfig({ ...MINIMAL, SMART_CLIENTS: 'app', SMART_PATIENT_FHIR_URL: 'https://fhir.example.org/r4/', SMART_PATIENT_IDENTIFIER_SYSTEM: 'urn:oid:1.2.3' }).smart?.patientFhir).toEqual({
+      baseUrl: 'https://fhir.example.org/r4',
+      identifierSystem: 'urn:oid:1.2.3',
     });
   });
 
@@ -277,6 +282,9 @@ describe('loadConfig: each problem names its variable', () => {
     { problem: 'unknown STUDY_ACCESS_ATTRIBUTE', env: { STUDY_ACCESS_CLAIM: 'institution', STUDY_ACCESS_ATTRIBUTE: 'PatientName' }, variables: ['STUDY_ACCESS_ATTRIBUTE'], message: /InstitutionName or PatientIDPrefix/ },
     { problem: 'SMART_CLIENTS with a space in an id', env: { SMART_CLIENTS: 'imaging app' }, variables: ['SMART_CLIENTS'], message: /client ids/ },
     { problem: 'SMART_PATIENT_CLAIM without SMART_CLIENTS', env: { SMART_PATIENT_CLAIM: 'patient' }, variables: ['SMART_PATIENT_CLAIM'], message: /SMART_CLIENTS/ },
+    { problem: 'SMART_PATIENT_FHIR_URL without the identifier system', env: { SMART_CLIENTS: 'app', SMART_PATIENT_FHIR_URL: 'https://fhir.example.org' }, variables: ['SMART_PATIENT_IDENTIFIER_SYSTEM'], message: /together with SMART_PATIENT_FHIR_URL/ },
+    { problem: 'SMART_PATIENT_FHIR_URL not http(s)', env: { SMART_CLIENTS: 'app', SMART_PATIENT_FHIR_URL: 'ftp://fhir', SMART_PATIENT_IDENTIFIER_SYSTEM: 'urn:x' }, variables: ['SMART_PATIENT_FHIR_URL'], message: /http/ },
+    { problem: 'SMART_PATIENT_FHIR_URL without SMART_CLIENTS', env: { SMART_PATIENT_FHIR_URL: 'https://fhir.example.org', SMART_PATIENT_IDENTIFIER_SYSTEM: 'urn:x' }, variables: ['SMART_PATIENT_FHIR_URL'], message: /SMART_CLIENTS/ },
     { problem: 'SMART_PATIENT_ID_ISSUER without SMART_CLIENTS', env: { SMART_PATIENT_ID_ISSUER: 'HOSP-A' }, variables: ['SMART_PATIENT_ID_ISSUER'], message: /SMART_CLIENTS/ },
     { problem: 'SMART_PATIENT_ID_ISSUER blank', env: { SMART_CLIENTS: 'app', SMART_PATIENT_ID_ISSUER: '  ' }, variables: ['SMART_PATIENT_ID_ISSUER'], message: /empty/ },
     { problem: 'SMART_PATIENT_ID_ISSUER with a backslash', env: { SMART_CLIENTS: 'app', SMART_PATIENT_ID_ISSUER: 'A\\B' }, variables: ['SMART_PATIENT_ID_ISSUER'], message: /backslash/ },
