@@ -13,6 +13,7 @@ import { accessLog } from './access-log.js';
 import { authRoutes } from './auth-routes.js';
 import { authenticate } from './authenticate.js';
 import { authorize } from './authorize.js';
+import { redirectToPublicHost } from './canonical-host.js';
 import { limitRequestBody } from './body-limit.js';
 import { classifyRequest } from './classify.js';
 import type { OrthancClient } from './orthanc-client.js';
@@ -77,9 +78,9 @@ function securityHeaders(config: Config): RequestHandler {
 }
 
 /**
- * The request pipeline, top to bottom: request id → classify (refuse unclean paths) → browser
- * session → /auth routes → for /pacs and /pacs-admin: authenticate → authorize → QIDO limit clamp →
- * per-user concurrency → per-study access (each when configured) → proxy → viewer.
+ * The request pipeline, top to bottom: request id → classify (refuse unclean paths) → page loads on
+ * another host sent to PUBLIC_URL → browser session → /auth routes → for /pacs and /pacs-admin:
+ * authenticate → authorize → QIDO limit clamp → per-user concurrency → per-study access (each when configured) → proxy → viewer.
  */
 export function createApp(deps: AppDependencies): Express {
   const { config, logger, bearer, sessions, oidc, upstreamAgent, readinessChecks, rateLimits } = deps;
@@ -108,6 +109,7 @@ export function createApp(deps: AppDependencies): Express {
   app.use(metricsRoute(deps.metrics));
   app.use(corsForDicomweb(config.corsOrigins));
   app.use(classifyRequest);
+  app.use(redirectToPublicHost(config.publicUrl, config.trustProxy));
   app.use(limitRequestBody(config.bodyLimits));
   app.use(['/auth/login', '/auth/callback'], rateLimits.limitLogins);
   app.use(rateLimits.limitAuthFailures);
