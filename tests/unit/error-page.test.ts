@@ -28,7 +28,7 @@ describe('the gateway pages', () => {
     expect(html).not.toMatch(/<script|\son[a-z]+=|style="|https?:\/\//i); // no script, no inline style attribute, nothing external
   });
 
-  it.each([
+  it.each<[keyof typeof PAGES, string, string]>([
     ['signInExpired', 'Sign in again', 'href="/auth/login"'],
     ['signInFailed', 'Sign in again', 'href="/auth/login"'],
     ['studyNotFound', 'Back to the viewer', 'href="/"'],
@@ -38,7 +38,7 @@ describe('the gateway pages', () => {
     ['temporarilyUnavailable', 'Try again', 'href=""'],
     ['rateLimited', 'Try again', 'href=""'],
     ['identityProviderUnavailable', 'Try again', 'href=""'],
-  ] as const)('%s: the main action is "%s"', (name, text, href) => {
+  ])('%s: the main action is "%s"', (name, text, href) => {
     expect(render(PAGES[name])).toContain(`<a class="button primary" ${href}>${text}</a>`);
   });
 
