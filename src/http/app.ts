@@ -37,6 +37,7 @@ import type { StudyLookup } from './study-lookup.js';
 import { limitUserConcurrency, type ConcurrencySlots } from './user-concurrency.js';
 import { serveViewer } from './viewer.js';
 import { viewerPageGuard } from './viewer-access.js';
+import { sessionViewerUser } from './viewer-user.js';
 
 export interface AppDependencies {
   config: Config;
@@ -92,6 +93,7 @@ export function createApp(deps: AppDependencies): Express {
     publicOrigin: new URL(config.publicUrl).origin,
   });
   const { studyAccess } = config;
+  const policy = { roles: config.roles, allowDangerous: config.adminAllowDangerous, allowEndpoints: config.adminAllowEndpoints, ...(studyAccess ? { studyAccess } : {}) };
   const studyAccessStage = studyAccess && deps.studyLookup ? [enforceStudyAccess(studyAccess, deps.studyLookup)] : [];
   const app = express();
   app.disable('x-powered-by');
@@ -121,7 +123,7 @@ export function createApp(deps: AppDependencies): Express {
   app.use(
     forProxiedRoutes(
       identify,
-      authorize({ roles: config.roles, allowDangerous: config.adminAllowDangerous, allowEndpoints: config.adminAllowEndpoints, ...(studyAccess ? { studyAccess } : {}) }),
+      authorize(policy),
       // The clamp comes first: per-study access then pages the (clamped) limit itself.
       ...(qidoMaxLimit ? [limitQidoResults(qidoMaxLimit)] : []),
       ...(deps.userSlots && maxConcurrentRequests ? [limitUserConcurrency(deps.userSlots, maxConcurrentRequests)] : []),
@@ -134,6 +136,7 @@ export function createApp(deps: AppDependencies): Express {
       serveViewer(config.ohifDist, {
         pageGuard: viewerPageGuard(config.viewerAccess, sessions, config.roles),
         identityProviderOrigin: config.viewerAccess === 'public' ? new URL(config.oidc.issuer).origin : undefined,
+        ...(config.viewerAccess === 'session' ? { userPreamble: sessionViewerUser(sessions, policy) } : {}),
       }),
     );
   }

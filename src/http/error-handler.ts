@@ -1,4 +1,4 @@
-import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import { GatewayError, type ErrorBody, type ErrorCode } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import { isBrowserNavigation } from './browser-request.js';
@@ -26,7 +26,8 @@ export function sendError(res: Response, error: GatewayError): void {
   }
   for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
   const page = PAGE_BY_CODE[error.code];
-  if (page && isBrowserNavigation(res.req) && res.req.get('authorization') === undefined) return sendErrorPage(res, page, { status: error.status });
+  const req: Request | undefined = res.req; // absent on responses built outside Express (unit tests)
+  if (page && req && isBrowserNavigation(req) && req.get('authorization') === undefined) return sendErrorPage(res, page, { status: error.status });
   const body: ErrorBody = { error: error.code, message: error.message, requestId: requestState(res).requestId };
   res.status(error.status).json(body);
 }

@@ -198,6 +198,47 @@ describe('session mode: OHIF served by the gateway', () => {
     }
   }, 120_000);
 
+  // Issue 18: one OHIF build, fitted to each signed-in user by the app-config.js the gateway serves.
+  it('the viewer fits the role: name and Sign out for all, Upload only for uploader and admin, the Orthanc Explorer link only for admin', async () => {
+    const shots = new Screenshots('session viewer per role');
+    const users = ['viewer', 'uploader', 'admin'] as const;
+    const pages = await Promise.all(users.map(() => newPage(browser)));
+    const expected = { viewer: { upload: 0, explorer: 0 }, uploader: { upload: 1, explorer: 0 }, admin: { upload: 1, explorer: 1 } };
+    try {
+      await shots.run(
+        pages.map(({ page }) => page),
+        async () => {
+          for (const [index, username] of users.entries()) {
+            const { context, page } = pages[index]!;
+            await signInAtViewer(page, username);
+            await openStudyList(page, ['Doe, Ct']);
+            const me = (await (await context.request.get(`${gatewayUrl}/auth/me`)).json()) as { name?: string; username: string };
+            await expect(page.locator('[data-cy="gateway-user"]').textContent()).resolves.toBe(me.name ?? me.username);
+            await page.getByRole('button', { name: 'Sign out' }).waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+            await expect(page.getByRole('button', { name: 'Upload' }).count()).resolves.toBe(expected[username].upload);
+            await expect(page.getByRole('link', { name: 'Orthanc Explorer' }).count()).resolves.toBe(expected[username].explorer);
+            await shots.shot(page, `${username} study list header`);
+          }
+          // The admin's link opens Orthanc Explorer (through the gateway, no second sign-in).
+          const admin = pages[2]!.page;
+          await admin.getByText('Skip all', { exact: true }).click({ timeout: STEP_TIMEOUT }).catch(() => {}); // OHIF's first-visit tour, when shown
+          await admin.getByRole('link', { name: 'Orthanc Explorer' }).click();
+          await admin.waitForURL((url) => isGateway(url) && url.pathname === '/pacs-admin/app/explorer.html', { timeout: STEP_TIMEOUT });
+          await admin.locator('#lookup-form').waitFor({ timeout: STEP_TIMEOUT });
+          await shots.shot(admin, 'admin followed the explorer link');
+          // app-config.js is per user: never cached, and a request without the session gets no user.
+          const anonymous = await fetch(`${gatewayUrl}/app-config.js`);
+          expect(anonymous.headers.get('cache-control')).toBe('no-store');
+          expect((await anonymous.text()).startsWith('window.gatewayUser = null;\n')).toBe(true);
+          for (const { watch } of pages) expect(watch.cspViolations).toEqual([]);
+        },
+      );
+    } finally {
+      shots.note('page errors', pages.flatMap(({ watch }) => watch.errors));
+      await Promise.all(pages.map(({ context }) => context.close()));
+    }
+  }, 240_000);
+
   it('admin browses studies in Orthanc Explorer; viewer gets 403 there', async () => {
     const shots = new Screenshots('session explorer');
     const admin = await newPage(browser);
@@ -309,12 +350,11 @@ describe('session mode: OHIF served by the gateway', () => {
     }
   }, 120_000);
 
-  it("uploader's upload through OHIF's DICOM upload (STOW-RS) appears in the study list; viewer's is refused", async () => {
+  it("uploader's upload through OHIF's DICOM upload (STOW-RS) appears in the study list; viewer has no Upload button and the gateway refuses its STOW", async () => {
     const shots = new Screenshots('session upload');
     const uploader = await newPage(browser);
     const viewer = await newPage(browser);
     const fromUploader = makeSeries({ modality: 'CT', patientName: 'Upload^Ulla', patientId: 'E2E-UP', instances: 3, rows: 64, columns: 64 });
-    const fromViewer = makeSeries({ modality: 'MR', patientName: 'Refused^Rolf', patientId: 'E2E-NO', instances: 2, rows: 64, columns: 64 });
     const asFiles = (series: GeneratedSeries, prefix: string) =>
       series.files.map((file, index) => ({ name: `${prefix}-${index + 1}.dcm`, mimeType: 'application/dicom', buffer: Buffer.from(file) }));
     const isStow = (response: Response) => response.request().method() === 'POST' && response.url().startsWith(`${gatewayUrl}/pacs/dicom-web/studies`);
@@ -356,18 +396,14 @@ describe('session mode: OHIF served by the gateway', () => {
         const stored = await orthancFetch(stack.orthanc, `/dicom-web/studies?StudyInstanceUID=${fromUploader.studyInstanceUid}`);
         expect(((await stored.json()) as unknown[]).length).toBe(1);
 
-        // viewer: the same upload is refused with 403 and nothing is stored.
+        // viewer: OHIF offers no Upload (app-config.js per user), and a STOW from the page is still refused by role.
         await signInAtViewer(viewer.page, 'viewer');
-        await openStudyList(viewer.page, ['Doe, Ct']);
-        const refused = await uploadThroughOhif(viewer.page, asFiles(fromViewer, 'rolf'), 'viewer');
-        expect(refused.map((response) => response.status())).toEqual(refused.map(() => 403));
-        const body = (await refused[0]?.json()) as { error?: string; message?: string };
-        expect(body.error).toBe('forbidden');
-        expect(body.message).toMatch(/requires one of the roles/); // the role, not the CSRF check
-        await viewer.page.getByRole('dialog').getByText('Completed with 2 errors!').waitFor({ timeout: STEP_TIMEOUT });
-        await shots.shot(viewer.page, 'viewer upload refused');
-        const notStored = await orthancFetch(stack.orthanc, `/dicom-web/studies?StudyInstanceUID=${fromViewer.studyInstanceUid}`);
-        expect(notStored.status === 204 || ((await notStored.json()) as unknown[]).length === 0).toBe(true);
+        await openStudyList(viewer.page, ['Doe, Ct', 'Upload, Ulla']);
+        await expect(viewer.page.getByRole('button', { name: 'Upload' }).count()).resolves.toBe(0);
+        await shots.shot(viewer.page, 'viewer study list without upload');
+        expect(await fetchInPage(viewer.page, '/pacs/dicom-web/studies', { method: 'POST', headers: { 'content-type': 'multipart/related; type="application/dicom"; boundary=x' } })).toMatchObject({
+          status: 403,
+        });
         expect(basicChallenges(uploader.watch)).toEqual([]);
         expect(basicChallenges(viewer.watch)).toEqual([]);
         expect([...uploader.watch.cspViolations, ...viewer.watch.cspViolations]).toEqual([]);

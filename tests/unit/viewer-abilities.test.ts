@@ -1,0 +1,23 @@
+import { describe, expect, it } from '@jest/globals';
+import type { PolicyOptions, Subject } from '../../src/policy/evaluate.js';
+import { viewerAbilities } from '../../src/policy/viewer-abilities.js';
+
+const roles = { viewer: 'pacs-viewer', uploader: 'pacs-uploader', admin: 'pacs-admin' };
+const plain: PolicyOptions = { roles, allowDangerous: false };
+const perStudy: PolicyOptions = { ...plain, studyAccess: { bypassRoles: ['pacs-admin'] } };
+
+describe('viewerAbilities: what the viewer offers, asked of the policy', () => {
+  it.each<[string, Subject, PolicyOptions, { upload: boolean; admin: boolean }]>([
+    ['no role', { roles: [] }, plain, { upload: false, admin: false }],
+    ['viewer', { roles: ['pacs-viewer'] }, plain, { upload: false, admin: false }],
+    ['uploader', { roles: ['pacs-uploader', 'pacs-viewer'] }, plain, { upload: true, admin: false }],
+    ['admin alone', { roles: ['pacs-admin'] }, plain, { upload: true, admin: true }],
+    ['share-link recipient', { roles: [], studyScope: '1.2.3' }, plain, { upload: false, admin: false }],
+    ['uploader restricted by per-study access', { roles: ['pacs-uploader'], studyAccess: ['Hospital A'] }, perStudy, { upload: false, admin: false }],
+    ['admin under per-study access (bypass role)', { roles: ['pacs-admin'], studyAccess: [] }, perStudy, { upload: true, admin: true }],
+    ['admin under per-study access without bypass', { roles: ['pacs-admin'], studyAccess: [] }, { ...plain, studyAccess: { bypassRoles: ['auditor'] } }, { upload: false, admin: false }],
+    ['uploader role under another name', { roles: ['pacs-uploader'] }, { ...plain, roles: { ...roles, uploader: 'stow' } }, { upload: false, admin: false }],
+  ])('%s', (_name, subject, options, expected) => {
+    expect(viewerAbilities(subject, options)).toEqual(expected);
+  });
+});
