@@ -10,9 +10,9 @@
  * /auth/login again (at most once every 30 s, so a broken login cannot loop).
  *
  * Per user: the gateway serves this file with one line in front of it, `window.gatewayUser =
- * {name, canUpload, isAdmin}` (null when not signed in), computed from the session by the same
- * policy that decides each request. The header shows the user's name, a link to Orthanc Explorer
- * for admins and a "Sign out" button (POST /auth/logout: the gateway ends its session and sends the
+ * {name, canUpload, isAdmin, canShare}` (null when not signed in), computed from the session by the
+ * same policy that decides each request. The header shows the user's name, a link to the share
+ * links page for users who may share, one to Orthanc Explorer for admins and a "Sign out" button (POST /auth/logout: the gateway ends its session and sends the
  * browser to the identity provider's sign-out, RP-initiated logout); OHIF's Upload button is there
  * only for users who may upload.
  *
@@ -49,6 +49,9 @@ window.config = (function () {
     var items = [];
     if (user) {
       items.push(React.createElement('span', { key: 'name', 'data-cy': 'gateway-user', title: 'Signed in as ' + user.name, style: { color: '#d8e4ee', fontSize: '14px' } }, user.name));
+      if (user.canShare) {
+        items.push(React.createElement('a', { key: 'share', href: '/share-links', onClick: keepClickHere, style: pill }, 'Share links'));
+      }
       if (user.isAdmin) {
         items.push(React.createElement('a', { key: 'admin', href: '/pacs-admin/app/explorer.html', onClick: keepClickHere, style: pill }, 'Orthanc Explorer'));
       }

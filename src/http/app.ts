@@ -18,6 +18,7 @@ import { limitRequestBody } from './body-limit.js';
 import { classifyRequest } from './classify.js';
 import type { OrthancClient } from './orthanc-client.js';
 import { shareRoutes } from './share-routes.js';
+import { shareLinksPage } from './share-links-page.js';
 import type { ShareLinks } from '../share/share-links.js';
 import { explorerContentSecurityPolicy } from './content-security.js';
 import { corsForDicomweb } from './cors.js';
@@ -117,6 +118,7 @@ export function createApp(deps: AppDependencies): Express {
   app.use(rateLimits.limitAuthFailures);
   app.use(browserSession(deps.sessionMiddleware));
   app.use(shareRoutes({ config, shareLinks: deps.shareLinks, sessions, orthancClient: deps.orthancClient, studyLookup: deps.studyLookup, authenticate: identify }));
+  app.use(shareLinksPage({ sessions, share: config.share }));
   app.use(authRoutes({ publicUrl: config.publicUrl, oidc, sessions, authenticate: identify, logger }));
   const { qidoMaxLimit, maxConcurrentRequests } = config.userLimits;
   app.use('/pacs-admin/app/', explorerContentSecurityPolicy);
@@ -136,7 +138,7 @@ export function createApp(deps: AppDependencies): Express {
       serveViewer(config.ohifDist, {
         pageGuard: viewerPageGuard(config.viewerAccess, sessions, config.roles),
         identityProviderOrigin: config.viewerAccess === 'public' ? new URL(config.oidc.issuer).origin : undefined,
-        ...(config.viewerAccess === 'session' ? { userPreamble: sessionViewerUser(sessions, policy) } : {}),
+        ...(config.viewerAccess === 'session' ? { userPreamble: sessionViewerUser(sessions, policy, config.share.roles) } : {}),
       }),
     );
   }

@@ -38,6 +38,10 @@ export const PAGES = {
     'The gateway keeps this function of Orthanc closed, for administrators too. Your operator can open it in the gateway’s configuration.',
     ['back-to-explorer', 'sign-out'],
   ),
+  shareForbidden: page(403, 'No access to share links', 'Share links are for the roles that may share studies. Ask an administrator if you need them.', [
+    'back-to-viewer',
+    'sign-out',
+  ]),
   studyNotFound: page(404, 'Study not found', 'No such study, or not one you may see.', ['back-to-viewer', 'sign-out']),
   shareLinkInvalid: page(404, 'Link not valid', 'This share link is unknown, expired or revoked.', ['ask-sharer']),
   temporarilyUnavailable: page(503, 'Temporarily unavailable', 'The image archive cannot answer right now. Please try again in a few minutes.', [

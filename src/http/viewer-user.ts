@@ -10,11 +10,13 @@ export interface ViewerUser {
   name: string;
   canUpload: boolean;
   isAdmin: boolean;
+  /** Offered the share links page (/share-links). */
+  canShare: boolean;
 }
 
-export function viewerUserOf(principal: Principal, policy: PolicyOptions): ViewerUser {
-  const abilities = viewerAbilities(principal, policy);
-  return { name: principal.name ?? principal.username, canUpload: abilities.upload, isAdmin: abilities.admin };
+export function viewerUserOf(principal: Principal, policy: PolicyOptions, shareRoles: readonly string[]): ViewerUser {
+  const abilities = viewerAbilities(principal, policy, shareRoles);
+  return { name: principal.name ?? principal.username, canUpload: abilities.upload, isAdmin: abilities.admin, canShare: abilities.share };
 }
 
 /**
@@ -27,11 +29,11 @@ export function viewerUserScript(user: ViewerUser | null): string {
 }
 
 /** The preamble for this request's session (null when not signed in: the viewer's pages ask for sign-in anyway). */
-export function sessionViewerUser(sessions: BrowserSessions, policy: PolicyOptions): (req: Request) => Promise<string> {
+export function sessionViewerUser(sessions: BrowserSessions, policy: PolicyOptions, shareRoles: readonly string[]): (req: Request) => Promise<string> {
   return async (req) => {
     const principal = await sessions.principal(req).catch(() => {
       throw new GatewayError('service_unavailable', 'The session store is unavailable; try again shortly');
     });
-    return viewerUserScript(principal ? viewerUserOf(principal, policy) : null);
+    return viewerUserScript(principal ? viewerUserOf(principal, policy, shareRoles) : null);
   };
 }

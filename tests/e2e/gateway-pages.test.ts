@@ -23,6 +23,7 @@ const SIGNED_IN: Partial<Record<keyof typeof PAGES, string>> = {
   archiveForbidden: 'viewer-a',
   adminForbidden: 'viewer',
   blockedEndpoint: 'admin',
+  shareForbidden: 'viewer',
   studyNotFound: 'viewer-a',
 };
 const MAIN_ACTION: Record<keyof typeof PAGES, { role: 'link' | 'button' | 'text'; name: string }> = {
@@ -33,6 +34,7 @@ const MAIN_ACTION: Record<keyof typeof PAGES, { role: 'link' | 'button' | 'text'
   archiveForbidden: { role: 'link', name: 'Back to the viewer' },
   adminForbidden: { role: 'link', name: 'Back to the viewer' },
   blockedEndpoint: { role: 'link', name: 'Back to Orthanc Explorer' },
+  shareForbidden: { role: 'link', name: 'Back to the viewer' },
   studyNotFound: { role: 'link', name: 'Back to the viewer' },
   shareLinkInvalid: { role: 'text', name: 'Ask the person who shared this link for a new one.' },
   temporarilyUnavailable: { role: 'link', name: 'Try again' },

@@ -34,6 +34,7 @@ describe('the gateway pages', () => {
     ['studyNotFound', 'Back to the viewer', 'href="/"'],
     ['archiveForbidden', 'Back to the viewer', 'href="/"'],
     ['adminForbidden', 'Back to the viewer', 'href="/"'],
+    ['shareForbidden', 'Back to the viewer', 'href="/"'],
     ['blockedEndpoint', 'Back to Orthanc Explorer', 'href="/pacs-admin/app/explorer.html"'],
     ['temporarilyUnavailable', 'Try again', 'href=""'],
     ['rateLimited', 'Try again', 'href=""'],
@@ -48,7 +49,7 @@ describe('the gateway pages', () => {
     expect(html).not.toContain('/auth/login');
   });
 
-  it.each(['noPacsRole', 'archiveForbidden', 'adminForbidden', 'blockedEndpoint', 'studyNotFound'] as const)('%s offers the sign-out form (a same-origin POST)', (name) => {
+  it.each(['noPacsRole', 'archiveForbidden', 'adminForbidden', 'blockedEndpoint', 'shareForbidden', 'studyNotFound'] as const)('%s offers the sign-out form (a same-origin POST)', (name) => {
     expect(render(PAGES[name], 'viewer')).toContain('<form method="post" action="/auth/logout"><button type="submit"');
   });
 

@@ -49,6 +49,9 @@ const dataSourceWithUpload = (dicomUploadEnabled: boolean) => ({
   configuration: expect.objectContaining({ ...commonConfiguration, dicomUploadEnabled }),
 });
 
+const SHARE = ['Share links', '/share-links'];
+const EXPLORER = ['Orthanc Explorer', '/pacs-admin/app/explorer.html'];
+
 describe('ohif/app-config.js (session mode)', () => {
   const config = evaluate('app-config.js');
   const forUser = (user: ViewerUser | null) => evaluate('app-config.js', {}, viewerUserScript(user));
@@ -63,20 +66,20 @@ describe('ohif/app-config.js (session mode)', () => {
     expect(config).not.toHaveProperty('oidc');
   });
 
-  it.each<[string, ViewerUser | null, { upload: boolean; name: string | undefined; explorer: boolean }]>([
-    ['no user (the file without the gateway preamble)', null, { upload: false, name: undefined, explorer: false }],
-    ['a viewer', { name: 'Vera Viewer', canUpload: false, isAdmin: false }, { upload: false, name: 'Vera Viewer', explorer: false }],
-    ['an uploader', { name: 'uploader', canUpload: true, isAdmin: false }, { upload: true, name: 'uploader', explorer: false }],
-    ['an admin', { name: 'Ada Admin', canUpload: true, isAdmin: true }, { upload: true, name: 'Ada Admin', explorer: true }],
-    ['an admin restricted by per-study access', { name: 'a', canUpload: false, isAdmin: false }, { upload: false, name: 'a', explorer: false }],
-  ])('fits %s: Upload button, name, Orthanc Explorer link, Sign out', (_name, user, expected) => {
+  it.each<[string, ViewerUser | null, { upload: boolean; name: string | undefined; links: string[][] }]>([
+    ['no user (the file without the gateway preamble)', null, { upload: false, name: undefined, links: [] }],
+    ['a viewer', { name: 'Vera Viewer', canUpload: false, isAdmin: false, canShare: false }, { upload: false, name: 'Vera Viewer', links: [] }],
+    ['an uploader', { name: 'uploader', canUpload: true, isAdmin: false, canShare: true }, { upload: true, name: 'uploader', links: [SHARE] }],
+    ['an admin', { name: 'Ada Admin', canUpload: true, isAdmin: true, canShare: true }, { upload: true, name: 'Ada Admin', links: [SHARE, EXPLORER] }],
+    ['an admin restricted by per-study access', { name: 'a', canUpload: false, isAdmin: false, canShare: true }, { upload: false, name: 'a', links: [SHARE] }],
+  ])('fits %s: Upload button, name, Share links and Orthanc Explorer links, Sign out', (_name, user, expected) => {
     const fitted = forUser(user);
     expect(fitted['dataSources'][0].configuration.dicomUploadEnabled).toBe(expected.upload);
     const header = elements(fitted['whiteLabeling'].createLogoComponentFn(React));
     const name = header.find((element) => element.props['data-cy'] === 'gateway-user');
     expect(name && textOf(name)).toBe(expected.name);
     const links = header.filter((element) => element.type === 'a');
-    expect(links.map((link) => [textOf(link), link.props['href']])).toEqual(expected.explorer ? [['Orthanc Explorer', '/pacs-admin/app/explorer.html']] : []);
+    expect(links.map((link) => [textOf(link), link.props['href']])).toEqual(expected.links);
     const form = header.find((element) => element.type === 'form');
     expect(form?.props).toMatchObject({ method: 'post', action: '/auth/logout' });
     const button = header.find((element) => element.type === 'button');
@@ -85,9 +88,9 @@ describe('ohif/app-config.js (session mode)', () => {
 
   it('shows a hostile name as text only (React escapes it; the preamble cannot end the script)', () => {
     const hostile = '</script><script>alert(1)</script>\u2028';
-    const preamble = viewerUserScript({ name: hostile, canUpload: false, isAdmin: false });
+    const preamble = viewerUserScript({ name: hostile, canUpload: false, isAdmin: false, canShare: false });
     expect(preamble).not.toContain('</script>');
-    const header = elements(forUser({ name: hostile, canUpload: false, isAdmin: false })['whiteLabeling'].createLogoComponentFn(React));
+    const header = elements(forUser({ name: hostile, canUpload: false, isAdmin: false, canShare: false })['whiteLabeling'].createLogoComponentFn(React));
     expect(textOf(header.find((element) => element.props['data-cy'] === 'gateway-user')!)).toBe(hostile);
   });
 
