@@ -14,6 +14,12 @@ export const SHARE_LINKS_SCRIPT = `(function () {
     if (value && typeof value === 'object') return value.Alphabetic || '';
     return value === undefined || value === null ? '' : String(value);
   };
+  // DICOM person names: "Family^Given^…" shown as "Family, Given …".
+  var personName = function (text) {
+    var parts = text.split('^');
+    var given = parts.slice(1).join(' ').trim();
+    return given ? parts[0] + ', ' + given : parts[0];
+  };
   var dicomDate = function (text) { return /^\\d{8}$/.test(text) ? text.slice(0, 4) + '-' + text.slice(4, 6) + '-' + text.slice(6) : text; };
 
   function api(method, url, body) {
@@ -53,7 +59,7 @@ export const SHARE_LINKS_SCRIPT = `(function () {
   }
   function remember(study) {
     var uid = tag(study, '0020000D');
-    known[uid] = [tag(study, '00100010'), dicomDate(tag(study, '00080020')), tag(study, '00081030')].filter(Boolean).join(' · ') || uid;
+    known[uid] = [personName(tag(study, '00100010')), dicomDate(tag(study, '00080020')), tag(study, '00081030')].filter(Boolean).join(' · ') || uid;
     return known[uid];
   }
 
@@ -114,7 +120,7 @@ export const SHARE_LINKS_SCRIPT = `(function () {
         var uid = tag(study, '0020000D');
         remember(study);
         var row = document.createElement('tr');
-        cell(row, tag(study, '00100010'));
+        cell(row, personName(tag(study, '00100010')));
         cell(row, dicomDate(tag(study, '00080020')));
         cell(row, tag(study, '00081030'));
         cell(row, '').appendChild(button('Create link', function () { share(uid); }, true));
