@@ -43,7 +43,7 @@ const STYLES = [
   '#status{min-height:1.5rem;font-weight:600}',
 ].join('');
 
-function shareLinksDocument(userName: string, maxSeconds: number): PageDocument {
+export function shareLinksDocument(userName: string, maxSeconds: number): PageDocument {
   const options = lifetimeChoices(maxSeconds)
     .map(({ seconds, label, selected }) => `<option value="${seconds}"${selected ? ' selected' : ''}>${label}</option>`)
     .join('');

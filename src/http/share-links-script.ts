@@ -52,7 +52,7 @@ export const SHARE_LINKS_SCRIPT = `(function () {
   var known = {};
   function describe(uid) {
     if (known[uid]) return Promise.resolve(known[uid]);
-    return api('GET', '/pacs/dicom-web/studies?StudyInstanceUID=' + encodeURIComponent(uid)).then(function (found) {
+    return api('GET', '/pacs/dicom-web/studies?includefield=00081030&StudyInstanceUID=' + encodeURIComponent(uid)).then(function (found) {
       var study = found && found[0];
       return study ? remember(study) : uid;
     }, function () { return uid; });
@@ -111,7 +111,7 @@ export const SHARE_LINKS_SCRIPT = `(function () {
   function search(event) {
     if (event) event.preventDefault();
     var name = byId('patient').value.trim();
-    var url = '/pacs/dicom-web/studies?limit=25' + (name ? '&PatientName=' + encodeURIComponent(name.indexOf('*') === -1 ? name + '*' : name) : '');
+    var url = '/pacs/dicom-web/studies?limit=25&includefield=00081030' + (name ? '&PatientName=' + encodeURIComponent(name.indexOf('*') === -1 ? name + '*' : name) : '');
     say('Searching…');
     api('GET', url).then(function (studies) {
       var body = byId('studies').querySelector('tbody');

@@ -4,19 +4,16 @@
  * The screenshots go to test-artifacts/e2e/gateway-pages/; with UPDATE_SCREENSHOTS=1 also to
  * docs/screenshots/, the pictures the README shows.
  */
-import { copyFileSync, mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import express from 'express';
 import type { Browser } from 'playwright-core';
 import { sendErrorPage } from '../../src/http/error-page.js';
 import { PAGES } from '../../src/http/gateway-pages.js';
 import { requestState } from '../../src/http/locals.js';
-import { launchChromium, newPage, Screenshots } from '../support/chromium.js';
+import { keepForDocs, launchChromium, newPage, Screenshots } from '../support/chromium.js';
 
-const DOCS_DIR = new URL('../../docs/screenshots/', import.meta.url).pathname;
 /** Who the pages for signed-in users name. */
 const SIGNED_IN: Partial<Record<keyof typeof PAGES, string>> = {
   noPacsRole: 'norole',
@@ -83,11 +80,7 @@ describe('the gateway pages in Chromium', () => {
         expect(Math.abs(card.left - card.right)).toBeLessThan(2);
         expect(watch.cspViolations).toEqual([]);
         expect(watch.responses.map((r) => r.url())).toEqual([`${baseUrl}/pages/${name}`]); // nothing else loaded
-        const file = await shots.shot(page, name);
-        if (process.env['UPDATE_SCREENSHOTS'] === '1') {
-          mkdirSync(DOCS_DIR, { recursive: true });
-          copyFileSync(file, join(DOCS_DIR, `${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}.png`));
-        }
+        keepForDocs(await shots.shot(page, name), name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`));
       });
     } finally {
       await context.close();

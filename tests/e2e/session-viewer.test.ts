@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser, Page, Response } from 'playwright-core';
-import { launchChromium, newPage, Screenshots, withDeadline, type PageWatch } from '../support/chromium.js';
+import { keepForDocs, launchChromium, newPage, Screenshots, withDeadline, type PageWatch } from '../support/chromium.js';
 import { makeSeries, type GeneratedSeries } from '../support/dicom.js';
 import {
   fetchInPage,
@@ -217,7 +217,7 @@ describe('session mode: OHIF served by the gateway', () => {
             await page.getByRole('button', { name: 'Sign out' }).waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
             await expect(page.getByRole('button', { name: 'Upload' }).count()).resolves.toBe(expected[username].upload);
             await expect(page.getByRole('link', { name: 'Orthanc Explorer' }).count()).resolves.toBe(expected[username].explorer);
-            await shots.shot(page, `${username} study list header`);
+            keepForDocs(await shots.shot(page, `${username} study list header`), `viewer-header-${username}`);
           }
           // The admin's link opens Orthanc Explorer (through the gateway, no second sign-in).
           const admin = pages[2]!.page;
@@ -268,6 +268,7 @@ describe('session mode: OHIF served by the gateway', () => {
           const ctRow = page.locator('#studies tbody tr', { hasText: 'Doe, Ct' });
           await ctRow.waitFor({ timeout: STEP_TIMEOUT });
           await expect(page.locator('#studies tbody tr').count()).resolves.toBe(1);
+          await expect(ctRow.textContent()).resolves.toContain('CT head phantom');
           await shots.shot(page, 'uploader found the study');
           const created = page.waitForResponse((response) => response.url() === `${gatewayUrl}/auth/share` && response.request().method() === 'POST');
           await ctRow.getByRole('button', { name: 'Create link' }).click();
@@ -282,7 +283,7 @@ describe('session mode: OHIF served by the gateway', () => {
           await listed.getByRole('button', { name: 'Copy link' }).click();
           await page.getByText('Link copied to the clipboard.').waitFor({ timeout: STEP_TIMEOUT });
           await expect(page.evaluate('navigator.clipboard.readText()')).resolves.toBe(link.url);
-          await shots.shot(page, 'uploader link created and copied');
+          keepForDocs(await shots.shot(page, 'uploader link created and copied'), 'share-links');
 
           // The recipient, never signed in, opens the link and lands in the viewer on that study.
           await recipient.page.goto(link.url);
