@@ -73,7 +73,8 @@ export function serveViewer(ohifDist: string, { pageGuard, identityProviderOrigi
   const router = Router();
   router.use(viewerContentSecurityPolicy({ indexHtml, identityProviderOrigin }));
   router.use((req, res, next) => (asksForPage(req) ? pageGuard(req, res, next) : next()));
-  if (userPreamble) {
+  // (A folder without app-config.js has no viewer configuration to fit: nothing to serve per user.)
+  if (userPreamble && existsSync(join(root, 'app-config.js'))) {
     const appConfig = readFileSync(join(root, 'app-config.js'), 'utf8');
     router.get('/app-config.js', async (req, res) => {
       const preamble = await userPreamble(req);
