@@ -26,11 +26,14 @@ export function refuseUnauthenticated(req: Request, res: Response): void {
   res.redirect(302, loginRedirectFor(req));
 }
 
+/** Whom a page names as signed in: nobody for a share link's recipient, who never signed in. */
+const signedInAs = (principal: Principal | null | undefined) => (principal && principal.via !== 'share' ? { signedInAs: principal.username } : {});
+
 /** Signed in without the right: a page load gets `page` (with the user's name and a Sign-out button); API clients get `error`. */
 export function refuseForbidden(req: Request, res: Response, principal: Principal, error: GatewayError, page: GatewayPage): void {
   if (!isBrowserNavigation(req) || principal.via === 'bearer') throw error;
   requestState(res).error = error; // metrics and the audit trail count it like the JSON 403
-  sendErrorPage(res, page, { signedInAs: principal.username });
+  sendErrorPage(res, page, signedInAs(principal));
 }
 
 /**
@@ -49,6 +52,5 @@ export const studyNotFound = () => new GatewayError('not_found', STUDY_NOT_FOUND
 export function answerStudyNotFound(req: Request, res: Response, error: GatewayError): void {
   if (!isBrowserNavigation(req) || requestState(res).principal?.via === 'bearer') return sendError(res, error);
   requestState(res).error = error;
-  const principal = requestState(res).principal;
-  sendErrorPage(res, PAGES.studyNotFound, principal ? { signedInAs: principal.username } : {});
+  sendErrorPage(res, PAGES.studyNotFound, signedInAs(requestState(res).principal));
 }
