@@ -1,5 +1,9 @@
-import { describe, expect, it } from '@jest/globals';
-import { canonicalHostRedirect, type PageLoad } from '../../src/http/canonical-host.js';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import express from 'express';
+import { canonicalHostRedirect, redirectToPublicHost, type PageLoad } from '../../src/http/canonical-host.js';
+import { rawRequest } from '../support/raw-http.js';
 
 const PUBLIC_URL = 'http://localhost:8080';
 const page = (host: string | undefined, target: string, isPage = true): PageLoad => ({ host, target, isPage });
@@ -61,5 +65,39 @@ describe('canonicalHostRedirect', () => {
         expect(location).toBe(`${PUBLIC_URL}${target}`);
       }
     }
+  });
+});
+
+describe('redirectToPublicHost: which Host it reads, which requests it leaves alone', () => {
+  const servers: Server[] = [];
+  const start = async (trustProxy: boolean) => {
+    const app = express();
+    app.use(redirectToPublicHost(PUBLIC_URL, trustProxy));
+    app.use((_req, res) => {
+      res.status(200).send('served');
+    });
+    const server = app.listen(0, '127.0.0.1');
+    servers.push(server);
+    await new Promise((resolve) => server.once('listening', resolve));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  };
+  afterAll(() => Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve)))));
+
+  const navigation = { accept: 'text/html', 'sec-fetch-mode': 'navigate' };
+
+  it.each<[string, boolean, string, Record<string, string>, string | undefined]>([
+    ['a page load on another host', false, 'GET', { ...navigation, host: '127.0.0.1:8080' }, 'http://localhost:8080/viewer?x=1'],
+    ['the HEAD of a page load', false, 'HEAD', { ...navigation, host: '127.0.0.1:8080' }, 'http://localhost:8080/viewer?x=1'],
+    ['a page load with a Bearer token', false, 'GET', { ...navigation, host: '127.0.0.1:8080', authorization: 'Bearer x' }, undefined],
+    ['a fetch()', false, 'GET', { accept: 'text/html', 'sec-fetch-mode': 'cors', host: '127.0.0.1:8080' }, undefined],
+    ['a POST', false, 'POST', { ...navigation, host: '127.0.0.1:8080' }, undefined],
+    ['X-Forwarded-Host without TRUST_PROXY (ignored)', false, 'GET', { ...navigation, host: 'localhost:8080', 'x-forwarded-host': 'evil.example' }, undefined],
+    ['X-Forwarded-Host naming PUBLIC_URL behind a trusted proxy', true, 'GET', { ...navigation, host: 'gateway:8080', 'x-forwarded-host': 'localhost:8080' }, undefined],
+    ['X-Forwarded-Host naming another host behind a trusted proxy', true, 'GET', { ...navigation, host: 'localhost:8080', 'x-forwarded-host': 'pacs-old.example' }, 'http://localhost:8080/viewer?x=1'],
+    ['the last X-Forwarded-Host entry (the trusted proxy’s) decides', true, 'GET', { ...navigation, host: 'gateway:8080', 'x-forwarded-host': 'evil.example, localhost:8080' }, undefined],
+    ['a trusted proxy that sends no X-Forwarded-Host: the Host header', true, 'GET', { ...navigation, host: '127.0.0.1:8080' }, 'http://localhost:8080/viewer?x=1'],
+  ])('%s', async (_name, trustProxy, method, headers, location) => {
+    const response = await rawRequest(await start(trustProxy), '/viewer?x=1', { method, headers });
+    expect([response.status, response.headers['location']]).toEqual(location ? [302, location] : [200, undefined]);
   });
 });
