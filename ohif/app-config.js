@@ -7,13 +7,20 @@
  * No `oidc` block: the gateway's session cookie authenticates. Every DICOMweb call goes to the
  * same origin (`/pacs/...`), so the browser sends the cookie and the gateway adds the Orthanc
  * credential. When the session has expired the gateway answers 401 and we go through
- * /auth/login again (at most once every 30 s, so a broken login cannot loop). The header carries a
- * "Sign out" button (POST /auth/logout).
+ * /auth/login again (at most once every 30 s, so a broken login cannot loop).
+ *
+ * Per user: the gateway serves this file with one line in front of it, `window.gatewayUser =
+ * {name, canUpload, isAdmin, canShare}` (null when not signed in), computed from the session by the
+ * same policy that decides each request. The header shows the user's name, a link to the share
+ * links page for users who may share, one to Orthanc Explorer for admins and a "Sign out" button (POST /auth/logout: the gateway ends its session and sends the
+ * browser to the identity provider's sign-out, RP-initiated logout); OHIF's Upload button is there
+ * only for users who may upload.
  *
  * Option names follow the default app-config.js shipped in @ohif/app 3.13.
  */
 window.config = (function () {
   var origin = window.location.origin;
+  var user = window.gatewayUser || null;
 
   function signInAgainOn401(error) {
     if (!error || error.status !== 401) return;
@@ -26,20 +33,31 @@ window.config = (function () {
 
   // OHIF shows its own "Logout" menu item only with an `oidc` block. Its documented logo hook
   // (whiteLabeling.createLogoComponentFn, rendered in the header of the study list and the viewer)
-  // carries our Sign out instead: the same form POST as the gateway's own pages, same-origin, so it
-  // passes the gateway's CSRF check and lands on the identity provider's sign-out.
+  // carries ours instead. The logo area of the viewer's header is itself a link back to the study
+  // list: our clicks must not reach it.
+  var keepClickHere = function (event) { event.stopPropagation(); };
+  var accent = '#5acce6';
+  var pill = { color: accent, background: 'transparent', border: '1px solid ' + accent, borderRadius: '4px', padding: '2px 10px', cursor: 'pointer', fontSize: '14px', textDecoration: 'none', lineHeight: '20px' };
+
+  // The same form POST as the gateway's own pages: same-origin, so it passes the gateway's CSRF check.
   function signOutButton(React) {
-    var button = React.createElement(
-      'button',
-      {
-        type: 'submit',
-        // The logo area of the viewer's header is itself a link back to the study list.
-        onClick: function (event) { event.stopPropagation(); },
-        style: { color: '#5acce6', background: 'transparent', border: '1px solid #5acce6', borderRadius: '4px', padding: '2px 10px', cursor: 'pointer', fontSize: '14px' },
-      },
-      'Sign out'
-    );
+    var button = React.createElement('button', { type: 'submit', onClick: keepClickHere, style: pill }, 'Sign out');
     return React.createElement('form', { method: 'post', action: '/auth/logout', style: { margin: 0 } }, button);
+  }
+
+  function userHeader(React) {
+    var items = [];
+    if (user) {
+      items.push(React.createElement('span', { key: 'name', 'data-cy': 'gateway-user', title: 'Signed in as ' + user.name, style: { color: '#d8e4ee', fontSize: '14px' } }, user.name));
+      if (user.canShare) {
+        items.push(React.createElement('a', { key: 'share', href: '/share-links', onClick: keepClickHere, style: pill }, 'Share links'));
+      }
+      if (user.isAdmin) {
+        items.push(React.createElement('a', { key: 'admin', href: '/pacs-admin/app/explorer.html', onClick: keepClickHere, style: pill }, 'Orthanc Explorer'));
+      }
+    }
+    items.push(React.createElement(React.Fragment, { key: 'sign-out' }, signOutButton(React)));
+    return React.createElement('div', { style: { display: 'flex', alignItems: 'center', gap: '12px' } }, items);
   }
 
   return {
@@ -79,12 +97,13 @@ window.config = (function () {
           staticWado: false,
           singlepart: 'bulkdata,video',
           bulkDataURI: { enabled: true },
-          dicomUploadEnabled: true, // STOW-RS; the gateway lets only the uploader role through
+          // STOW-RS: the Upload button only for users the gateway lets upload.
+          dicomUploadEnabled: Boolean(user && user.canUpload),
           omitQuotationForMultipartRequest: true,
         },
       },
     ],
     httpErrorHandler: signInAgainOn401,
-    whiteLabeling: { createLogoComponentFn: signOutButton },
+    whiteLabeling: { createLogoComponentFn: userHeader },
   };
 })();

@@ -15,7 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config/load.js';
 import { createLogger } from '../src/observability/logger.js';
-import { startGateway, type RunningGateway } from '../src/server.js';
+import { startGateway } from '../src/server.js';
 import { loadSampleStudies } from './dev/samples.js';
 import { identityProviderKind, startDevIdentityProvider, type DevIdentityProvider } from './dev/identity-provider.js';
 import { REDIS_BINARY, startRedis, type TestRedis } from '../tests/support/redis.js';
@@ -71,13 +71,13 @@ function studyAccessEnv(): Record<string, string | undefined> {
   return Object.fromEntries(Object.entries(env).filter(([name]) => name.startsWith('STUDY_ACCESS_')));
 }
 
-function printBanner(idp: DevIdentityProvider, gateway: RunningGateway, publicUrl: string, orthanc: TestOrthanc, viewer: boolean) {
+function printBanner(idp: DevIdentityProvider, publicUrl: string, orthanc: TestOrthanc, viewer: boolean) {
   const users = idp.realm.users
     .map((user) => `    ${user.username.padEnd(10)} ${String(user.password).padEnd(22)} ${user.realmRoles.join(', ') || '(no role)'}${user.groups.length ? `; groups ${user.groups.join(', ')}` : ''}`)
     .join('\n');
   console.log(`
 [dev] orthanc-oidc-gateway development stack is up
-  gateway         ${publicUrl}   (listening on ${gateway.url})
+  gateway         ${publicUrl}   (open this address; pages opened under another name of this machine are sent here)
   OHIF viewer     ${viewer ? `${publicUrl}/` : 'not available (see the warning above)'}
   DICOMweb root   ${publicUrl}/pacs/dicom-web
   Orthanc admin   ${publicUrl}/pacs-admin/app/explorer.html   (admin role)
@@ -146,7 +146,7 @@ async function main() {
     });
     const gateway = await startGateway(config, createLogger(config.logLevel), '127.0.0.1');
     stack.push(() => gateway.close(2000));
-    printBanner(idp, gateway, publicUrl, orthanc, ohifDist !== undefined);
+    printBanner(idp, publicUrl, orthanc, ohifDist !== undefined);
   } catch (error) {
     await stopAll();
     throw error;

@@ -15,11 +15,13 @@ import { accessLog } from './access-log.js';
 import { authRoutes } from './auth-routes.js';
 import { authenticate } from './authenticate.js';
 import { authorize } from './authorize.js';
+import { redirectToPublicHost } from './canonical-host.js';
 import { limitRequestBody } from './body-limit.js';
 import { classifyRequest } from './classify.js';
 import type { OrthancClient } from './orthanc-client.js';
 import { shareRoutes } from './share-routes.js';
 import { smartConfigurationRoute } from './smart-configuration.js';
+import { shareLinksPage } from './share-links-page.js';
 import type { ShareLinks } from '../share/share-links.js';
 import { explorerContentSecurityPolicy } from './content-security.js';
 import { corsForDicomweb } from './cors.js';
@@ -39,6 +41,7 @@ import type { StudyLookup } from './study-lookup.js';
 import { limitUserConcurrency, type ConcurrencySlots } from './user-concurrency.js';
 import { serveViewer } from './viewer.js';
 import { viewerPageGuard } from './viewer-access.js';
+import { sessionViewerUser } from './viewer-user.js';
 
 export interface AppDependencies {
   config: Config;
@@ -86,9 +89,9 @@ function securityHeaders(config: Config): RequestHandler {
 }
 
 /**
- * The request pipeline, top to bottom: request id → classify (refuse unclean paths) → browser
- * session → /auth routes → for /pacs and /pacs-admin: authenticate → authorize → QIDO limit clamp →
- * per-user concurrency → per-study access (each when configured) → proxy → viewer.
+ * The request pipeline, top to bottom: request id → classify (refuse unclean paths) → page loads on
+ * another host sent to PUBLIC_URL → browser session → /auth routes → for /pacs and /pacs-admin:
+ * authenticate → authorize → QIDO limit clamp → per-user concurrency → per-study access (each when configured) → proxy → viewer.
  */
 export function createApp(deps: AppDependencies): Express {
   const { config, logger, bearer, sessions, oidc, upstreamAgent, readinessChecks, rateLimits } = deps;
@@ -102,6 +105,7 @@ export function createApp(deps: AppDependencies): Express {
     publicOrigin: new URL(config.publicUrl).origin,
   });
   const { studyAccess } = config;
+  const policy = { roles: config.roles, allowDangerous: config.adminAllowDangerous, allowEndpoints: config.adminAllowEndpoints, ...(studyAccess ? { studyAccess } : {}) };
   const deciders = {
     claim: studyAccess && deps.studyLookup && { attribute: studyAccess.attribute, lookup: deps.studyLookup },
     patient: deps.patientLookup && { attribute: 'PatientID' as const, lookup: deps.patientLookup },
@@ -124,18 +128,20 @@ export function createApp(deps: AppDependencies): Express {
   app.use(corsForDicomweb(config.corsOrigins));
   if (config.smart) app.use(smartConfigurationRoute(deps.issuerMetadata, config.oidc));
   app.use(classifyRequest);
+  app.use(redirectToPublicHost(config.publicUrl, config.trustProxy));
   app.use(limitRequestBody(config.bodyLimits));
   app.use(['/auth/login', '/auth/callback'], rateLimits.limitLogins);
   app.use(rateLimits.limitAuthFailures);
   app.use(browserSession(deps.sessionMiddleware));
   app.use(shareRoutes({ config, shareLinks: deps.shareLinks, sessions, orthancClient: deps.orthancClient, studyLookup: deps.studyLookup, authenticate: identify }));
+  app.use(shareLinksPage({ sessions, share: config.share }));
   app.use(authRoutes({ publicUrl: config.publicUrl, oidc, sessions, authenticate: identify, logger }));
   const { qidoMaxLimit, maxConcurrentRequests } = config.userLimits;
   app.use('/pacs-admin/app/', explorerContentSecurityPolicy);
   app.use(
     forProxiedRoutes(
       identify,
-      authorize({ roles: config.roles, allowDangerous: config.adminAllowDangerous, allowEndpoints: config.adminAllowEndpoints, ...(studyAccess ? { studyAccess } : {}) }),
+      authorize(policy),
       // The clamp comes first: per-study access then pages the (clamped) limit itself.
       ...(qidoMaxLimit ? [limitQidoResults(qidoMaxLimit)] : []),
       ...(deps.userSlots && maxConcurrentRequests ? [limitUserConcurrency(deps.userSlots, maxConcurrentRequests)] : []),
@@ -148,6 +154,7 @@ export function createApp(deps: AppDependencies): Express {
       serveViewer(config.ohifDist, {
         pageGuard: viewerPageGuard(config.viewerAccess, sessions, config.roles),
         identityProviderOrigin: config.viewerAccess === 'public' ? new URL(config.oidc.issuer).origin : undefined,
+        ...(config.viewerAccess === 'session' ? { userPreamble: sessionViewerUser(sessions, policy, config.share.roles) } : {}),
       }),
     );
   }

@@ -11,6 +11,7 @@ import { GatewayError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import { isSameOriginRequest } from './browser-request.js';
 import { sendErrorPage } from './error-page.js';
+import { PAGES } from './gateway-pages.js';
 import { requestState } from './locals.js';
 
 export interface AuthRoutesOptions {
@@ -23,7 +24,6 @@ export interface AuthRoutesOptions {
 }
 
 const LOGIN_ATTEMPT_MAX_AGE_MS = 10 * 60 * 1000;
-const IDP_UNAVAILABLE = 'The sign-in service (identity provider) cannot be reached right now. Please try again in a few minutes.';
 /** Audit notes of /auth requests; observe.ts writes them when the response ends. */
 const loginFailed = (res: Response) => {
   requestState(res).audit = { event: 'denied', action: 'denied', reason: 'login_failed' };
@@ -45,7 +45,7 @@ export function authRoutes({ publicUrl, oidc, sessions, authenticate, logger }: 
       if (!(error instanceof IssuerUnavailableError)) throw error;
       logger.warn({ err: error, requestId: requestState(res).requestId }, 'sign-in impossible: identity provider unavailable');
       res.set('retry-after', '30');
-      return sendErrorPage(res, 503, 'Identity provider unavailable', IDP_UNAVAILABLE);
+      return sendErrorPage(res, PAGES.identityProviderUnavailable);
     }
     const { url, transaction } = login;
     const pending = Object.entries(req.session.logins ?? {})
@@ -61,14 +61,13 @@ export function authRoutes({ publicUrl, oidc, sessions, authenticate, logger }: 
       loginFailed(res);
       const description = queryString(req, 'error_description')?.slice(0, LOGGED_DESCRIPTION_CHARS);
       logger.warn({ requestId: requestState(res).requestId, idpError: idpError.slice(0, LOGGED_DESCRIPTION_CHARS), description }, 'the identity provider answered the sign-in with an error');
-      const page = idpErrorPage(idpError);
-      return sendErrorPage(res, page.status, page.title, page.message);
+      return sendErrorPage(res, idpErrorPage(idpError));
     }
     const state = queryString(req, 'state');
     const transaction = state ? req.session.logins?.[state] : undefined;
     if (!state || !transaction || Date.now() - transaction.createdAt > LOGIN_ATTEMPT_MAX_AGE_MS) {
       loginFailed(res);
-      return sendErrorPage(res, 400, 'Sign-in expired', 'This sign-in attempt is unknown, expired or already used. Please sign in again.');
+      return sendErrorPage(res, PAGES.signInExpired);
     }
     delete req.session.logins?.[state]; // single use, whatever happens next
     try {
@@ -79,8 +78,8 @@ export function authRoutes({ publicUrl, oidc, sessions, authenticate, logger }: 
       logger.warn({ err: error, requestId: requestState(res).requestId }, 'sign-in failed');
       loginFailed(res);
       // The page never shows the library's message: it can quote the callback's parameters.
-      if (error instanceof LoginError && error.status === 503) return sendErrorPage(res, 503, 'Identity provider unavailable', error.message);
-      return sendErrorPage(res, 400, 'Sign-in failed', 'The sign-in could not be verified. Please sign in again.');
+      if (error instanceof LoginError && error.status === 503) return sendErrorPage(res, PAGES.identityProviderUnavailable);
+      return sendErrorPage(res, PAGES.signInFailed);
     }
     const user = req.session.user?.principal;
     requestState(res).audit = { event: 'login', action: 'login', user: user ? { sub: user.sub, username: user.username } : null, via: 'session' };

@@ -4,6 +4,7 @@ import { evaluate, type PolicyOptions } from '../policy/evaluate.js';
 import { restrictQueryToStudy } from '../policy/study-scope.js';
 import { withQuery } from '../request/canonical-request.js';
 import { classifiedRequest, requestState } from './locals.js';
+import { PAGES } from './gateway-pages.js';
 import { answerStudyNotFound, refuseForbidden, refuseUnauthenticated, studyNotYours } from './refusal.js';
 
 /**
@@ -21,8 +22,8 @@ export function authorize(options: PolicyOptions): RequestHandler {
     if (decision.outcome === 'not-yours') return answerStudyNotFound(req, res, studyNotYours());
     if (decision.outcome === 'forbidden') {
       const error = new GatewayError('forbidden', `Access denied: ${decision.reason}`, {}, route.class === 'admin-blocked' ? 'blocked' : 'forbidden');
-      const title = route.class.startsWith('admin') ? 'No access to Orthanc administration' : 'No access to the image archive';
-      return refuseForbidden(req, res, principal, error, { title, detail: `${error.message}.` });
+      const page = route.class === 'admin-blocked' ? PAGES.blockedEndpoint : route.class.startsWith('admin') ? PAGES.adminForbidden : PAGES.archiveForbidden;
+      return refuseForbidden(req, res, principal, error, page);
     }
     if (decision.studyAccess) state.studyAccess = decision.studyAccess;
     if (decision.restrictToStudy) {

@@ -1,11 +1,20 @@
 import type { Request } from 'express';
 
-/** A top-level page load by a browser (as opposed to fetch/XHR or a script). */
-export function isBrowserNavigation(req: Request): boolean {
-  if (req.method !== 'GET') return false;
+/** The request's own headers say a browser loads it as a page (not fetch/XHR, not a script or image). */
+function wantsPage(req: Request): boolean {
   const mode = req.get('sec-fetch-mode');
   if (mode !== undefined) return mode === 'navigate';
   return (req.get('accept') ?? '').includes('text/html');
+}
+
+/** A top-level page load by a browser (as opposed to fetch/XHR or a script). */
+export function isBrowserNavigation(req: Request): boolean {
+  return req.method === 'GET' && wantsPage(req);
+}
+
+/** A page load, or the HEAD of one (link checkers, some browsers' prefetch). */
+export function isPageRequest(req: Request): boolean {
+  return (req.method === 'GET' || req.method === 'HEAD') && wantsPage(req);
 }
 
 /**

@@ -1,9 +1,23 @@
-import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
-import { GatewayError, type ErrorBody } from '../errors.js';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
+import { GatewayError, type ErrorBody, type ErrorCode } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
+import { isBrowserNavigation } from './browser-request.js';
+import { sendErrorPage } from './error-page.js';
+import { PAGES, type GatewayPage } from './gateway-pages.js';
 import { requestState } from './locals.js';
 
-/** Writes the `{error, message, requestId}` body; aborts the connection if a response already started. */
+/** Errors a person loading a page (Orthanc Explorer, the sign-in) meets for a while: they get a page, not JSON. */
+const PAGE_BY_CODE: Partial<Record<ErrorCode, GatewayPage>> = {
+  too_many_requests: PAGES.rateLimited,
+  bad_gateway: PAGES.temporarilyUnavailable,
+  service_unavailable: PAGES.temporarilyUnavailable,
+  gateway_timeout: PAGES.temporarilyUnavailable,
+};
+
+/**
+ * Writes the `{error, message, requestId}` body, or for a browser's page load (no Bearer token) of a
+ * passing trouble the gateway's page; aborts the connection if a response already started.
+ */
 export function sendError(res: Response, error: GatewayError): void {
   requestState(res).error = error; // for metrics and the audit trail
   if (res.headersSent) {
@@ -11,6 +25,9 @@ export function sendError(res: Response, error: GatewayError): void {
     return;
   }
   for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+  const page = PAGE_BY_CODE[error.code];
+  const req: Request | undefined = res.req; // absent on responses built outside Express (unit tests)
+  if (page && req && isBrowserNavigation(req) && req.get('authorization') === undefined) return sendErrorPage(res, page, { status: error.status });
   const body: ErrorBody = { error: error.code, message: error.message, requestId: requestState(res).requestId };
   res.status(error.status).json(body);
 }

@@ -5,6 +5,7 @@ import { GatewayError } from '../errors.js';
 import { isBrowserNavigation } from './browser-request.js';
 import { sendError } from './error-handler.js';
 import { sendErrorPage } from './error-page.js';
+import { PAGES, type GatewayPage } from './gateway-pages.js';
 import { requestState } from './locals.js';
 
 /**
@@ -25,11 +26,14 @@ export function refuseUnauthenticated(req: Request, res: Response): void {
   res.redirect(302, loginRedirectFor(req));
 }
 
-/** Signed in without the right: a page load gets a page (`title`, `detail`, a Sign-out button); API clients get `error`. */
-export function refuseForbidden(req: Request, res: Response, principal: Principal, error: GatewayError, { title, detail }: { title: string; detail: string }): void {
+/** Whom a page names as signed in: nobody for a share link's recipient, who never signed in. */
+const signedInAs = (principal: Principal | null | undefined) => (principal && principal.via !== 'share' ? { signedInAs: principal.username } : {});
+
+/** Signed in without the right: a page load gets `page` (with the user's name and a Sign-out button); API clients get `error`. */
+export function refuseForbidden(req: Request, res: Response, principal: Principal, error: GatewayError, page: GatewayPage): void {
   if (!isBrowserNavigation(req) || principal.via === 'bearer') throw error;
   requestState(res).error = error; // metrics and the audit trail count it like the JSON 403
-  sendErrorPage(res, 403, title, `You are signed in as ${principal.username}. ${detail}`, { signOut: true });
+  sendErrorPage(res, page, signedInAs(principal));
 }
 
 /**
@@ -48,5 +52,5 @@ export const studyNotFound = () => new GatewayError('not_found', STUDY_NOT_FOUND
 export function answerStudyNotFound(req: Request, res: Response, error: GatewayError): void {
   if (!isBrowserNavigation(req) || requestState(res).principal?.via === 'bearer') return sendError(res, error);
   requestState(res).error = error;
-  sendErrorPage(res, 404, 'Study not found', `${STUDY_NOT_FOUND}.`, { signOut: true });
+  sendErrorPage(res, PAGES.studyNotFound, signedInAs(requestState(res).principal));
 }

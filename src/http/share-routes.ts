@@ -7,6 +7,7 @@ import type { Config } from '../config/config.js';
 import { GatewayError } from '../errors.js';
 import type { ShareLink, ShareLinks } from '../share/share-links.js';
 import { sendErrorPage } from './error-page.js';
+import { PAGES } from './gateway-pages.js';
 import { requestState } from './locals.js';
 import type { OrthancClient } from './orthanc-client.js';
 import { studyNotYours } from './refusal.js';
@@ -104,7 +105,7 @@ export function shareRoutes({ config, shareLinks, sessions, orthancClient, study
 
   router.get('/share/:id', async (req, res) => {
     const link = await shareLinks.get(String(req.params['id']));
-    if (!link) return sendErrorPage(res, 404, 'Link not valid', 'This share link is unknown, expired or revoked.');
+    if (!link) return sendErrorPage(res, PAGES.shareLinkInvalid);
     // A signed-in user keeps their own session and rights; anyone else gets a session for this study only.
     if (!req.session.user) await sessions.openShare(req, link);
     res.set('cache-control', 'no-store').redirect(302, viewerUrl(link.studyInstanceUid));

@@ -2,6 +2,7 @@ import type { RequestHandler } from 'express';
 import type { BrowserSessions } from '../auth/browser-sessions.js';
 import { GatewayError } from '../errors.js';
 import { canRead, type RoleNames } from '../policy/evaluate.js';
+import { PAGES } from './gateway-pages.js';
 import { refuseForbidden, refuseUnauthenticated } from './refusal.js';
 
 export type ViewerAccess = 'session' | 'public';
@@ -20,10 +21,7 @@ export function viewerPageGuard(access: ViewerAccess, sessions: BrowserSessions,
     if (!principal) return refuseUnauthenticated(req, res);
     if (!canRead(principal, roles)) {
       const error = new GatewayError('forbidden', 'Access denied: this account has no PACS role', {}, 'forbidden');
-      return refuseForbidden(req, res, principal, error, {
-        title: 'No access to the image archive',
-        detail: 'This account has no PACS role. Ask an administrator for access.',
-      });
+      return refuseForbidden(req, res, principal, error, PAGES.noPacsRole);
     }
     next();
   };

@@ -43,6 +43,11 @@ export interface ViewerOptions {
   pageGuard: RequestHandler;
   /** Set when OHIF signs in itself (VIEWER_ACCESS=public): its Content-Security-Policy lets it reach the IdP. */
   identityProviderOrigin: string | undefined;
+  /**
+   * Session mode: the script line put in front of app-config.js for this request's user (its name,
+   * what it may do), so one OHIF build fits each user. app-config.js is then never cached.
+   */
+  userPreamble?: (req: Request) => Promise<string>;
 }
 
 /**
@@ -52,7 +57,7 @@ export interface ViewerOptions {
  * any of them is served; the rest (scripts, styles, wasm, fonts: OHIF's code, no patient data) is public.
  * Every answer carries the viewer's Content-Security-Policy.
  */
-export function serveViewer(ohifDist: string, { pageGuard, identityProviderOrigin }: ViewerOptions): Router {
+export function serveViewer(ohifDist: string, { pageGuard, identityProviderOrigin, userPreamble }: ViewerOptions): Router {
   const root = resolve(ohifDist);
   if (!existsSync(join(root, 'index.html'))) {
     throw new Error(`OHIF_DIST=${ohifDist} has no index.html: point OHIF_DIST at a built OHIF viewer (npm run dev fetches one with scripts/fetch-ohif.mjs)`);
@@ -68,6 +73,14 @@ export function serveViewer(ohifDist: string, { pageGuard, identityProviderOrigi
   const router = Router();
   router.use(viewerContentSecurityPolicy({ indexHtml, identityProviderOrigin }));
   router.use((req, res, next) => (asksForPage(req) ? pageGuard(req, res, next) : next()));
+  // (A folder without app-config.js has no viewer configuration to fit: nothing to serve per user.)
+  if (userPreamble && existsSync(join(root, 'app-config.js'))) {
+    const appConfig = readFileSync(join(root, 'app-config.js'), 'utf8');
+    router.get('/app-config.js', async (req, res) => {
+      const preamble = await userPreamble(req);
+      res.set({ 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' }).vary('Cookie').send(preamble + appConfig);
+    });
+  }
   router.use(express.static(root, { index: false, redirect: false, dotfiles: 'ignore', setHeaders: setCacheControl }));
   router.use(historyFallback);
   return router;

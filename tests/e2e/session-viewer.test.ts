@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser, Page, Response } from 'playwright-core';
-import { launchChromium, newPage, Screenshots, withDeadline, type PageWatch } from '../support/chromium.js';
+import { keepForDocs, launchChromium, newPage, Screenshots, withDeadline, type PageWatch } from '../support/chromium.js';
 import { makeSeries, type GeneratedSeries } from '../support/dicom.js';
 import {
   fetchInPage,
@@ -198,6 +198,132 @@ describe('session mode: OHIF served by the gateway', () => {
     }
   }, 120_000);
 
+  // Issue 18: one OHIF build, fitted to each signed-in user by the app-config.js the gateway serves.
+  it('the viewer fits the role: name and Sign out for all, Upload only for uploader and admin, the Orthanc Explorer link only for admin', async () => {
+    const shots = new Screenshots('session viewer per role');
+    const users = ['viewer', 'uploader', 'admin'] as const;
+    const pages = await Promise.all(users.map(() => newPage(browser)));
+    const expected = { viewer: { upload: 0, explorer: 0 }, uploader: { upload: 1, explorer: 0 }, admin: { upload: 1, explorer: 1 } };
+    try {
+      await shots.run(
+        pages.map(({ page }) => page),
+        async () => {
+          for (const [index, username] of users.entries()) {
+            const { context, page } = pages[index]!;
+            await signInAtViewer(page, username);
+            await openStudyList(page, ['Doe, Ct']);
+            const me = (await (await context.request.get(`${gatewayUrl}/auth/me`)).json()) as { name?: string; username: string };
+            await expect(page.locator('[data-cy="gateway-user"]').textContent()).resolves.toBe(me.name ?? me.username);
+            await page.getByRole('button', { name: 'Sign out' }).waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+            await expect(page.getByRole('button', { name: 'Upload' }).count()).resolves.toBe(expected[username].upload);
+            await expect(page.getByRole('link', { name: 'Orthanc Explorer' }).count()).resolves.toBe(expected[username].explorer);
+            keepForDocs(await shots.shot(page, `${username} study list header`), `viewer-header-${username}`);
+          }
+          // The admin's link opens Orthanc Explorer (through the gateway, no second sign-in).
+          const admin = pages[2]!.page;
+          await admin.getByText('Skip all', { exact: true }).click({ timeout: STEP_TIMEOUT }).catch(() => {}); // OHIF's first-visit tour, when shown
+          await admin.getByRole('link', { name: 'Orthanc Explorer' }).click();
+          await admin.waitForURL((url) => isGateway(url) && url.pathname === '/pacs-admin/app/explorer.html', { timeout: STEP_TIMEOUT });
+          await admin.locator('#lookup-form').waitFor({ timeout: STEP_TIMEOUT });
+          await shots.shot(admin, 'admin followed the explorer link');
+          // app-config.js is per user: never cached, and a request without the session gets no user.
+          const anonymous = await fetch(`${gatewayUrl}/app-config.js`);
+          expect(anonymous.headers.get('cache-control')).toBe('no-store');
+          expect((await anonymous.text()).startsWith('window.gatewayUser = null;\n')).toBe(true);
+          for (const { watch } of pages) expect(watch.cspViolations).toEqual([]);
+        },
+      );
+    } finally {
+      shots.note('page errors', pages.flatMap(({ watch }) => watch.errors));
+      await Promise.all(pages.map(({ context }) => context.close()));
+    }
+  }, 240_000);
+
+  // Issue 18: share links without curl — the page at /share-links over the existing /auth/share API.
+  it('uploader creates a share link on /share-links, copies it, the recipient sees the study, revoking ends it; viewer gets no page', async () => {
+    const shots = new Screenshots('session share links page');
+    const uploader = await newPage(browser);
+    const recipient = await newPage(browser);
+    const late = await newPage(browser);
+    const viewer = await newPage(browser);
+    const all = [uploader, recipient, late, viewer];
+    try {
+      await shots.run(
+        all.map(({ page }) => page),
+        async () => {
+          const page = uploader.page;
+          await uploader.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: gatewayUrl });
+          await signInAtViewer(page, 'uploader');
+          await openStudyList(page, ['Doe, Ct']);
+          await page.getByText('Skip all', { exact: true }).click({ timeout: STEP_TIMEOUT }).catch(() => {}); // OHIF's first-visit tour, when shown
+          await page.getByRole('link', { name: 'Share links' }).click();
+          await page.waitForURL((url) => isGateway(url) && url.pathname === '/share-links', { timeout: STEP_TIMEOUT });
+          await page.getByRole('heading', { name: 'Share links' }).waitFor();
+          await page.getByText('You have no share links that are still valid.').waitFor({ timeout: STEP_TIMEOUT });
+
+          // Find the CT by patient name, create a link valid for one hour.
+          await page.getByLabel('Patient name').fill('Doe');
+          await page.getByLabel('Link valid for').selectOption({ label: '1 hour' });
+          await page.getByRole('button', { name: 'Find studies' }).click();
+          const ctRow = page.locator('#studies tbody tr', { hasText: 'Doe, Ct' });
+          await ctRow.waitFor({ timeout: STEP_TIMEOUT });
+          await expect(page.locator('#studies tbody tr').count()).resolves.toBe(1);
+          await expect(ctRow.textContent()).resolves.toContain('CT head phantom');
+          await shots.shot(page, 'uploader found the study');
+          const created = page.waitForResponse((response) => response.url() === `${gatewayUrl}/auth/share` && response.request().method() === 'POST');
+          await ctRow.getByRole('button', { name: 'Create link' }).click();
+          const answer = await created;
+          expect(answer.status()).toBe(201);
+          const link = (await answer.json()) as { url: string; expiresAt: string };
+          expect(Date.parse(link.expiresAt) - Date.now()).toBeLessThanOrEqual(3_600_000);
+          expect(Date.parse(link.expiresAt) - Date.now()).toBeGreaterThan(3_500_000);
+          await expect(page.getByLabel('New link').inputValue()).resolves.toBe(link.url);
+          const listed = page.locator('#links tbody tr', { hasText: 'Doe, Ct' });
+          await listed.waitFor({ timeout: STEP_TIMEOUT });
+          await listed.getByRole('button', { name: 'Copy link' }).click();
+          await page.getByText('Link copied to the clipboard.').waitFor({ timeout: STEP_TIMEOUT });
+          await expect(page.evaluate('navigator.clipboard.readText()')).resolves.toBe(link.url);
+          keepForDocs(await shots.shot(page, 'uploader link created and copied'), 'share-links');
+
+          // The recipient, never signed in, opens the link and lands in the viewer on that study.
+          await recipient.page.goto(link.url);
+          await recipient.page.waitForURL((url) => isGateway(url) && url.pathname === '/viewer' && url.searchParams.get('StudyInstanceUIDs') === ct.studyInstanceUid, {
+            timeout: STEP_TIMEOUT,
+          });
+          await waitForRenderedViewport(recipient.page);
+          await shots.shot(recipient.page, 'recipient sees the shared study');
+
+          // Revoking: the list empties and the link no longer opens anything.
+          await listed.getByRole('button', { name: 'Revoke' }).click();
+          await page.getByText('Link revoked: it no longer opens the study.').waitFor({ timeout: STEP_TIMEOUT });
+          await page.getByText('You have no share links that are still valid.').waitFor({ timeout: STEP_TIMEOUT });
+          await shots.shot(page, 'uploader revoked the link');
+          const refused = await late.page.goto(link.url);
+          expect(refused?.status()).toBe(404);
+          await late.page.getByRole('heading', { name: 'Link not valid' }).waitFor();
+          await late.page.getByText('Ask the person who shared this link for a new one.').waitFor();
+          await shots.shot(late.page, 'revoked link refused');
+
+          // A viewer has no share role: no link in OHIF's header, and the page refuses them.
+          await signInAtViewer(viewer.page, 'viewer');
+          await openStudyList(viewer.page, ['Doe, Ct']);
+          await expect(viewer.page.getByRole('link', { name: 'Share links' }).count()).resolves.toBe(0);
+          const forbidden = await viewer.page.goto(`${gatewayUrl}/share-links`);
+          expect(forbidden?.status()).toBe(403);
+          await viewer.page.getByRole('heading', { name: 'No access to share links' }).waitFor();
+          await shots.shot(viewer.page, 'viewer refused');
+          for (const { watch } of all) {
+            expect(watch.cspViolations).toEqual([]);
+            expect(watch.dialogs).toEqual([]);
+          }
+        },
+      );
+    } finally {
+      shots.note('page errors', all.flatMap(({ watch }) => watch.errors));
+      await Promise.all(all.map(({ context }) => context.close()));
+    }
+  }, 240_000);
+
   it('admin browses studies in Orthanc Explorer; viewer gets 403 there', async () => {
     const shots = new Screenshots('session explorer');
     const admin = await newPage(browser);
@@ -309,12 +435,11 @@ describe('session mode: OHIF served by the gateway', () => {
     }
   }, 120_000);
 
-  it("uploader's upload through OHIF's DICOM upload (STOW-RS) appears in the study list; viewer's is refused", async () => {
+  it("uploader's upload through OHIF's DICOM upload (STOW-RS) appears in the study list; viewer has no Upload button and the gateway refuses its STOW", async () => {
     const shots = new Screenshots('session upload');
     const uploader = await newPage(browser);
     const viewer = await newPage(browser);
     const fromUploader = makeSeries({ modality: 'CT', patientName: 'Upload^Ulla', patientId: 'E2E-UP', instances: 3, rows: 64, columns: 64 });
-    const fromViewer = makeSeries({ modality: 'MR', patientName: 'Refused^Rolf', patientId: 'E2E-NO', instances: 2, rows: 64, columns: 64 });
     const asFiles = (series: GeneratedSeries, prefix: string) =>
       series.files.map((file, index) => ({ name: `${prefix}-${index + 1}.dcm`, mimeType: 'application/dicom', buffer: Buffer.from(file) }));
     const isStow = (response: Response) => response.request().method() === 'POST' && response.url().startsWith(`${gatewayUrl}/pacs/dicom-web/studies`);
@@ -356,18 +481,14 @@ describe('session mode: OHIF served by the gateway', () => {
         const stored = await orthancFetch(stack.orthanc, `/dicom-web/studies?StudyInstanceUID=${fromUploader.studyInstanceUid}`);
         expect(((await stored.json()) as unknown[]).length).toBe(1);
 
-        // viewer: the same upload is refused with 403 and nothing is stored.
+        // viewer: OHIF offers no Upload (app-config.js per user), and a STOW from the page is still refused by role.
         await signInAtViewer(viewer.page, 'viewer');
-        await openStudyList(viewer.page, ['Doe, Ct']);
-        const refused = await uploadThroughOhif(viewer.page, asFiles(fromViewer, 'rolf'), 'viewer');
-        expect(refused.map((response) => response.status())).toEqual(refused.map(() => 403));
-        const body = (await refused[0]?.json()) as { error?: string; message?: string };
-        expect(body.error).toBe('forbidden');
-        expect(body.message).toMatch(/requires one of the roles/); // the role, not the CSRF check
-        await viewer.page.getByRole('dialog').getByText('Completed with 2 errors!').waitFor({ timeout: STEP_TIMEOUT });
-        await shots.shot(viewer.page, 'viewer upload refused');
-        const notStored = await orthancFetch(stack.orthanc, `/dicom-web/studies?StudyInstanceUID=${fromViewer.studyInstanceUid}`);
-        expect(notStored.status === 204 || ((await notStored.json()) as unknown[]).length === 0).toBe(true);
+        await openStudyList(viewer.page, ['Doe, Ct', 'Upload, Ulla']);
+        await expect(viewer.page.getByRole('button', { name: 'Upload' }).count()).resolves.toBe(0);
+        await shots.shot(viewer.page, 'viewer study list without upload');
+        expect(await fetchInPage(viewer.page, '/pacs/dicom-web/studies', { method: 'POST', headers: { 'content-type': 'multipart/related; type="application/dicom"; boundary=x' } })).toMatchObject({
+          status: 403,
+        });
         expect(basicChallenges(uploader.watch)).toEqual([]);
         expect(basicChallenges(viewer.watch)).toEqual([]);
         expect([...uploader.watch.cspViolations, ...viewer.watch.cspViolations]).toEqual([]);

@@ -3,11 +3,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Browser as Chromium } from 'playwright-core';
+import { launchChromium, newPage, Screenshots } from '../support/chromium.js';
 import { signInWithCodeFlow } from '../support/dev-idp-login.js';
 import { tagValues } from '../support/dicomweb.js';
 import { freePort } from '../support/free-port.js';
 import { Browser } from '../support/http-browser.js';
 import { KEYCLOAK_VERSION } from '../support/keycloak.js';
+import { studyRow, submitIdpLogin } from '../support/ohif.js';
 import { signalGroup, spawnManaged, waitFor, type ManagedProcess } from '../support/process.js';
 
 /**
@@ -89,6 +92,7 @@ let stack: DevStack | undefined;
 let dev: ManagedProcess;
 let ports: DevStack['ports'];
 let dataDir: string;
+let chromium: Chromium | undefined;
 const gatewayUrl = () => `http://localhost:${ports.gateway}`;
 
 beforeAll(async () => {
@@ -97,6 +101,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
+  await chromium?.close();
   if (stack) await stopDevStack(stack);
 }, 30_000);
 
@@ -134,6 +139,33 @@ it('lists the sample studies through the gateway with a dev IdP token, each to i
   expect(await samplePatientsSeenBy('viewer-a')).toEqual(['DEV-CT-1']);
   expect(await samplePatientsSeenBy('viewer-b')).toEqual(['DEV-MR-1']);
 });
+
+// Issue 18: the address a developer copies from elsewhere (127.0.0.1) is sent to the printed one
+// before sign-in starts, so the sign-in state cookie and the IdP's callback are on the same host.
+it('signs in on the first try when the gateway is opened at http://127.0.0.1:<port> instead of the printed address', async () => {
+  chromium = await launchChromium();
+  const shots = new Screenshots('dev stack other host');
+  const { context, page, watch } = await newPage(chromium);
+  try {
+    await shots.run([page], async () => {
+      await page.goto(`http://127.0.0.1:${ports.gateway}/`);
+      const first = watch.responses.find((response) => response.url() === `http://127.0.0.1:${ports.gateway}/`);
+      expect(first?.status()).toBe(302);
+      expect(first?.headers()['location']).toBe(`${gatewayUrl()}/`);
+      await submitIdpLogin(page, 'viewer-a', 'viewer-a-dev-password');
+      await page.waitForURL((url) => url.origin === gatewayUrl() && url.pathname === '/', { timeout: 60_000 });
+      await studyRow(page, 'Sample, CT').waitFor({ timeout: 60_000 });
+      await shots.shot(page, 'signed in on the first try');
+      expect(watch.responses.filter((response) => response.url().startsWith(`${gatewayUrl()}/auth/callback`)).map((response) => response.status())).toEqual([302]);
+      expect(watch.responses.filter((response) => new URL(response.url()).hostname === '127.0.0.1').map((response) => response.url())).toEqual([
+        `http://127.0.0.1:${ports.gateway}/`,
+      ]);
+    });
+  } finally {
+    shots.note('page errors', watch.errors);
+    await context.close();
+  }
+}, 120_000);
 
 it('refuses a second start on the same ports with one clear message', async () => {
   const second = spawnManaged('npm', ['run', 'dev'], {

@@ -3,6 +3,7 @@ import { makeSeries, type GeneratedSeries } from '../support/dicom.js';
 import { stowBody, tagValues } from '../support/dicomweb.js';
 import { Browser } from '../support/http-browser.js';
 import { uploadInstances } from '../support/orthanc.js';
+import { rawRequest } from '../support/raw-http.js';
 import { expectStudyNotFound } from '../support/study-access.js';
 import { signIn, startSessionStack, type SessionStack } from '../support/session-stack.js';
 
@@ -143,6 +144,17 @@ describe('a link recipient', () => {
     await stack.orthanc.clearSeenRequests();
     expect((await get(path())).status).toBe(403);
     expect(await stack.orthanc.seenRequests()).toEqual([]);
+  });
+
+  it('gets the "Study not found" page for a page load of another study, which names nobody as signed in', async () => {
+    // rawRequest: fetch() would replace Sec-Fetch-Mode with "cors".
+    const response = await rawRequest(gatewayUrl, `/pacs/dicom-web/studies/${other.studyInstanceUid}/metadata`, {
+      headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate', cookie: `gw-session=${recipient.cookie('gw-session')}` },
+    });
+    expect(response.status).toBe(404);
+    expect(response.body).toContain('<h1>Study not found</h1>');
+    expect(response.body).toContain('Back to the viewer');
+    expect(response.body).not.toContain('signed in as');
   });
 
   it('cannot upload', async () => {

@@ -2,7 +2,7 @@
  * Real Chromium for the e2e suites: Debian's /usr/bin/chromium driven by playwright-core (no browser
  * download), a fresh temporary profile per launch, and screenshots a person can look at afterwards.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type Page, type Response } from 'playwright-core';
 
@@ -22,6 +22,16 @@ export const CHROMIUM_FLAGS = [
 
 /** Where screenshots and page logs go (git-ignored). */
 export const ARTIFACTS_DIR = new URL('../../test-artifacts/e2e/', import.meta.url).pathname;
+
+/** The screenshots the README shows (committed). */
+export const DOCS_SCREENSHOTS_DIR = new URL('../../docs/screenshots/', import.meta.url).pathname;
+
+/** With UPDATE_SCREENSHOTS=1, copies a screenshot to docs/screenshots/<name>.png; otherwise does nothing. */
+export function keepForDocs(screenshot: string, name: string): void {
+  if (process.env['UPDATE_SCREENSHOTS'] !== '1') return;
+  mkdirSync(DOCS_SCREENSHOTS_DIR, { recursive: true });
+  copyFileSync(screenshot, join(DOCS_SCREENSHOTS_DIR, `${name}.png`));
+}
 
 /**
  * Launches Chromium. Playwright gives the browser a fresh temporary user-data dir and removes it on

@@ -22,7 +22,7 @@ describe('idpErrorPage: a fixed page per OAuth error code', () => {
     'an unknown code %# gets the generic page, which never contains the code',
     (code) => {
       const page = idpErrorPage(code);
-      expect(page).toEqual({ status: 400, title: 'Sign-in failed', message: 'The identity provider reported an error. Please sign in again.' });
+      expect(page).toEqual({ status: 400, title: 'Sign-in failed', message: 'The identity provider reported an error. Please sign in again.', steps: ['sign-in-again'] });
     },
   );
 });

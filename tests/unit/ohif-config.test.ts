@@ -1,42 +1,64 @@
 import { readFileSync } from 'node:fs';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from '@jest/globals';
+import { viewerUserScript, type ViewerUser } from '../../src/http/viewer-user.js';
 
 /** Evaluates an OHIF app-config.js as the browser would (a classic script setting window.config). */
-function evaluate(file: string, replace: Record<string, string> = {}): Record<string, any> {
+function evaluate(file: string, replace: Record<string, string> = {}, preamble = ''): Record<string, any> {
   let source = readFileSync(new URL(`../../ohif/${file}`, import.meta.url), 'utf8');
   for (const [placeholder, value] of Object.entries(replace)) source = source.replaceAll(placeholder, value);
   const window: { location: { origin: string }; config?: Record<string, any> } = { location: { origin: 'http://gw.example' } };
-  runInNewContext(source, { window }, { filename: file });
+  runInNewContext(preamble + source, { window }, { filename: file });
   return window.config ?? {};
 }
 
-const expectedDataSource = {
-  namespace: '@ohif/extension-default.dataSourcesModule.dicomweb',
-  configuration: expect.objectContaining({
-    qidoRoot: 'http://gw.example/pacs/dicom-web',
-    wadoRoot: 'http://gw.example/pacs/dicom-web',
-    wadoUriRoot: 'http://gw.example/pacs/wado',
-    qidoSupportsIncludeField: false,
-    imageRendering: 'wadors',
-    thumbnailRendering: 'wadors',
-    enableStudyLazyLoad: true,
-    supportsFuzzyMatching: false,
-    supportsWildcard: true,
-    staticWado: false,
-    singlepart: 'bulkdata,video',
-    bulkDataURI: { enabled: true },
-    dicomUploadEnabled: true,
-    omitQuotationForMultipartRequest: true,
-  }),
+/** A React stand-in: createElement returns the element tree as plain objects. */
+interface Element {
+  type: unknown;
+  props: Record<string, any>;
+  children: unknown[];
+}
+const Fragment = Symbol('Fragment');
+const React = { Fragment, createElement: (type: unknown, props: Record<string, any>, ...children: unknown[]): Element => ({ type, props: props ?? {}, children }) };
+/** Every element of a tree (children given as arguments or as one array). */
+function elements(node: unknown): Element[] {
+  if (Array.isArray(node)) return node.flatMap(elements);
+  if (!node || typeof node !== 'object' || !('type' in node)) return [];
+  const element = node as Element;
+  return [element, ...element.children.flatMap(elements)];
+}
+const textOf = (element: Element) => element.children.filter((child) => typeof child === 'string').join('');
+
+const commonConfiguration = {
+  qidoRoot: 'http://gw.example/pacs/dicom-web',
+  wadoRoot: 'http://gw.example/pacs/dicom-web',
+  wadoUriRoot: 'http://gw.example/pacs/wado',
+  qidoSupportsIncludeField: false,
+  imageRendering: 'wadors',
+  thumbnailRendering: 'wadors',
+  enableStudyLazyLoad: true,
+  supportsFuzzyMatching: false,
+  supportsWildcard: true,
+  staticWado: false,
+  singlepart: 'bulkdata,video',
+  bulkDataURI: { enabled: true },
+  omitQuotationForMultipartRequest: true,
 };
+const dataSourceWithUpload = (dicomUploadEnabled: boolean) => ({
+  namespace: '@ohif/extension-default.dataSourcesModule.dicomweb',
+  configuration: expect.objectContaining({ ...commonConfiguration, dicomUploadEnabled }),
+});
+
+const SHARE = ['Share links', '/share-links'];
+const EXPLORER = ['Orthanc Explorer', '/pacs-admin/app/explorer.html'];
 
 describe('ohif/app-config.js (session mode)', () => {
   const config = evaluate('app-config.js');
+  const forUser = (user: ViewerUser | null) => evaluate('app-config.js', {}, viewerUserScript(user));
 
   it('has one DICOMweb data source on the gateway origin, and it is the default', () => {
     expect(config['dataSources']).toHaveLength(1);
-    expect(config['dataSources'][0]).toMatchObject(expectedDataSource);
+    expect(config['dataSources'][0]).toMatchObject(dataSourceWithUpload(false));
     expect(config['defaultDataSourceName']).toBe(config['dataSources'][0].sourceName);
   });
 
@@ -44,11 +66,32 @@ describe('ohif/app-config.js (session mode)', () => {
     expect(config).not.toHaveProperty('oidc');
   });
 
-  it("puts a Sign out form button (POST /auth/logout) in OHIF's header logo slot", () => {
-    const createElement = (type: string, props: Record<string, any>, ...children: unknown[]) => ({ type, props, children });
-    const form = config['whiteLabeling'].createLogoComponentFn({ createElement });
-    expect(form).toMatchObject({ type: 'form', props: { method: 'post', action: '/auth/logout' } });
-    expect(form.children).toEqual([expect.objectContaining({ type: 'button', props: expect.objectContaining({ type: 'submit' }), children: ['Sign out'] })]);
+  it.each<[string, ViewerUser | null, { upload: boolean; name: string | undefined; links: string[][] }]>([
+    ['no user (the file without the gateway preamble)', null, { upload: false, name: undefined, links: [] }],
+    ['a viewer', { name: 'Vera Viewer', canUpload: false, isAdmin: false, canShare: false }, { upload: false, name: 'Vera Viewer', links: [] }],
+    ['an uploader', { name: 'uploader', canUpload: true, isAdmin: false, canShare: true }, { upload: true, name: 'uploader', links: [SHARE] }],
+    ['an admin', { name: 'Ada Admin', canUpload: true, isAdmin: true, canShare: true }, { upload: true, name: 'Ada Admin', links: [SHARE, EXPLORER] }],
+    ['an admin restricted by per-study access', { name: 'a', canUpload: false, isAdmin: false, canShare: true }, { upload: false, name: 'a', links: [SHARE] }],
+  ])('fits %s: Upload button, name, Share links and Orthanc Explorer links, Sign out', (_name, user, expected) => {
+    const fitted = forUser(user);
+    expect(fitted['dataSources'][0].configuration.dicomUploadEnabled).toBe(expected.upload);
+    const header = elements(fitted['whiteLabeling'].createLogoComponentFn(React));
+    const name = header.find((element) => element.props['data-cy'] === 'gateway-user');
+    expect(name && textOf(name)).toBe(expected.name);
+    const links = header.filter((element) => element.type === 'a');
+    expect(links.map((link) => [textOf(link), link.props['href']])).toEqual(expected.links);
+    const form = header.find((element) => element.type === 'form');
+    expect(form?.props).toMatchObject({ method: 'post', action: '/auth/logout' });
+    const button = header.find((element) => element.type === 'button');
+    expect(button && [button.props['type'], textOf(button)]).toEqual(['submit', 'Sign out']);
+  });
+
+  it('shows a hostile name as text only (React escapes it; the preamble cannot end the script)', () => {
+    const hostile = '</script><script>alert(1)</script>\u2028';
+    const preamble = viewerUserScript({ name: hostile, canUpload: false, isAdmin: false, canShare: false });
+    expect(preamble).not.toContain('</script>');
+    const header = elements(forUser({ name: hostile, canUpload: false, isAdmin: false, canShare: false })['whiteLabeling'].createLogoComponentFn(React));
+    expect(textOf(header.find((element) => element.props['data-cy'] === 'gateway-user')!)).toBe(hostile);
   });
 
   it('is served at / with the study list and without the investigational-use dialog', () => {
@@ -74,7 +117,7 @@ describe('ohif/app-config.bearer.js (Bearer mode)', () => {
   });
 
   it('uses the same DICOMweb data source on the gateway origin', () => {
-    expect(config).toMatchObject({ routerBasename: '/', dataSources: [expectedDataSource] });
+    expect(config).toMatchObject({ routerBasename: '/', dataSources: [dataSourceWithUpload(true)] });
     expect(config['defaultDataSourceName']).toBe(config['dataSources'][0].sourceName);
   });
 
