@@ -10,8 +10,9 @@ const SCOPES_SUPPORTED = ['openid', 'fhirUser', 'launch/patient', 'offline_acces
 
 /**
  * What the gateway itself honours (patient and user scopes, v1 and v2 spellings) and what an app
- * needs to know of the authorization server behind it; `smart-imaging-access` marks the endpoint
- * as the Argonaut guide asks.
+ * needs to know of the authorization server behind it; `smart-imaging-access` and the App Launch
+ * mode URI mark the endpoint as the Argonaut SMART Imaging Access guide asks (its Backend Services
+ * mode is not advertised: its discovery needs asymmetric client authentication the gateway does not check).
  */
 const CAPABILITIES = [
   'launch-standalone',
@@ -24,6 +25,7 @@ const CAPABILITIES = [
   'permission-v1',
   'permission-v2',
   'smart-imaging-access',
+  'http://fhir.org/argonaut/smart-imaging/capabilities/app-launch',
 ];
 
 /** Endpoints copied from the IdP's discovery, when it names them. */

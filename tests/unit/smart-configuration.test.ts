@@ -28,7 +28,13 @@ describe('smartConfiguration', () => {
       response_types_supported: ['code'],
       code_challenge_methods_supported: ['S256'],
       scopes_supported: expect.arrayContaining(['patient/ImagingStudy.rs', 'launch/patient', 'openid']),
-      capabilities: expect.arrayContaining(['smart-imaging-access', 'permission-patient', 'context-standalone-patient', 'permission-v2']),
+      capabilities: expect.arrayContaining([
+        'smart-imaging-access',
+        'http://fhir.org/argonaut/smart-imaging/capabilities/app-launch',
+        'permission-patient',
+        'context-standalone-patient',
+        'permission-v2',
+      ]),
     });
   });
 
