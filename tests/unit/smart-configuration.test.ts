@@ -6,25 +6,17 @@ const ISSUER = 'https://sso.example.org/realms/orthanc';
 
 describe('smartConfiguration', () => {
   it('copies the IdP endpoints and states scopes and capabilities', () => {
-    const document = smartConfiguration(
-      {
-        issuer: ISSUER,
-        jwks_uri: `${ISSUER}/protocol/openid-connect/certs`,
-        authorization_endpoint: `${ISSUER}/protocol/openid-connect/auth`,
-        token_endpoint: `${ISSUER}/protocol/openid-connect/token`,
-        grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
-        token_endpoint_auth_methods_supported: ['client_secret_basic', 'private_key_jwt'],
-        userinfo_endpoint: `${ISSUER}/protocol/openid-connect/userinfo`,
-      },
-      { issuer: ISSUER, discoveryUrl: ISSUER },
-    );
-    expect(document).toEqual({
+    const copied = {
       issuer: ISSUER,
       jwks_uri: `${ISSUER}/protocol/openid-connect/certs`,
       authorization_endpoint: `${ISSUER}/protocol/openid-connect/auth`,
       token_endpoint: `${ISSUER}/protocol/openid-connect/token`,
       grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'private_key_jwt'],
+    };
+    const document = smartConfiguration({ ...copied, userinfo_endpoint: `${ISSUER}/protocol/openid-connect/userinfo` }, { issuer: ISSUER, discoveryUrl: ISSUER });
+    expect(document).toEqual({
+      ...copied,
       response_types_supported: ['code'],
       code_challenge_methods_supported: ['S256'],
       scopes_supported: expect.arrayContaining(['patient/ImagingStudy.rs', 'launch/patient', 'openid']),
