@@ -9,6 +9,8 @@ export interface CodeFlowLogin {
   redirectUri: string;
   username: string;
   password: string;
+  /** Scopes to ask for (default `openid profile email`). */
+  scope?: string;
 }
 
 /** Signs a user in through the dev IdP's login form (code + PKCE) and returns the token response. */
@@ -20,7 +22,7 @@ export async function signInWithCodeFlow(login: CodeFlowLogin) {
   const state = oidc.randomState();
   const url = oidc.buildAuthorizationUrl(client, {
     redirect_uri: login.redirectUri,
-    scope: 'openid profile email',
+    scope: login.scope ?? 'openid profile email',
     code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
     code_challenge_method: 'S256',
     state,
