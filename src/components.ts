@@ -45,7 +45,7 @@ export function createComponents(config: Config, logger: Logger): Components {
 
   const redis = config.redis ? createRedisClient(config.redis, logger) : undefined;
   if (!redis) logger.warn('Redis is not configured (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES): sessions live in this process memory (development only; lost on restart, not shared by replicas)');
-  const store = createSessionStore(redis, config.session.idleSeconds);
+  const store = createSessionStore(redis, config.session.idleSeconds, config.session.maxSeconds);
   const state = redis ? redisSharedState(redis) : memorySharedState();
   const oidc = createOidcClient(config, metadata, keys);
   const { tokenValidation } = config.oidc;
