@@ -60,6 +60,14 @@ export function createShareLinks(state: SharedState, maxSeconds: number) {
       await state.delete(linkKey(link.id));
       await state.removeFromSet(ownerKey(link.createdBy), link.id);
     },
+
+    /** Revokes every link `sub` created; returns how many there were. */
+    async revokeAllOf(sub: string): Promise<number> {
+      const ids = await state.setMembers(ownerKey(sub));
+      await Promise.all(ids.map((id) => state.delete(linkKey(id))));
+      await state.delete(ownerKey(sub));
+      return ids.length;
+    },
   };
 }
 
