@@ -69,7 +69,7 @@ describe('loadConfig: defaults from a minimal environment', () => {
       userLimits: { maxConcurrentRequests: undefined, qidoMaxLimit: undefined },
       bodyLimits: { uploadBytes: 4_294_967_296, otherBytes: 1_048_576 },
       requestTimeoutSeconds: 600,
-      share: { roles: ['pacs-uploader', 'pacs-admin'], maxSeconds: 604_800 },
+      share: { roles: ['pacs-uploader', 'pacs-admin'], maxSeconds: 604_800, confirmSeconds: 3600 },
       studyAccess: undefined,
       workers: 1,
       ohifDist: undefined,
