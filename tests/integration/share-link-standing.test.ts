@@ -21,7 +21,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 beforeAll(async () => {
   stack = await startSessionStack({ replicas: 2, accessTokenLifespan: TOKEN_SECONDS, env: { SHARE_CONFIRM_SECONDS: String(CONFIRM_SECONDS) } });
-  [onA, onB] = stack.gateways.map((gateway) => shareLinkClient(stack, gateway.url)) as [typeof onA, typeof onB];
+  [onA, onB] = stack.gateways.map((gateway) => shareLinkClient(stack.publicUrl, gateway.url)) as [typeof onA, typeof onB];
   study = makeSeries({ modality: 'CT', patientName: 'Standing^Study', patientId: 'P-STANDING', instances: 1, rows: 16, columns: 16 });
   await uploadInstances(stack.orthanc, study.files);
 }, 60_000);

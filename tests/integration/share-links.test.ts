@@ -30,7 +30,7 @@ async function openLink(url: string): Promise<Browser> {
 beforeAll(async () => {
   stack = await startSessionStack();
   gatewayUrl = stack.gateways[0]!.url;
-  client = shareLinkClient(stack);
+  client = shareLinkClient(stack.publicUrl, gatewayUrl);
   shared = makeSeries({ modality: 'CT', patientName: 'Shared^Study', patientId: 'P-SHARED', instances: 2, rows: 32, columns: 32 });
   other = makeSeries({ modality: 'MR', patientName: 'Private^Study', patientId: 'P-PRIVATE', instances: 1, rows: 32, columns: 32 });
   await uploadInstances(stack.orthanc, shared.files);

@@ -1,5 +1,5 @@
 import { Browser } from './http-browser.js';
-import { signIn, type SessionStack } from './session-stack.js';
+import { signIn } from './session-stack.js';
 
 const json = { accept: 'application/json' };
 
@@ -10,9 +10,10 @@ export interface CreatedLink {
   expiresAt: string;
 }
 
-/** Sign-in, link creation and link opening against one gateway replica of a session stack. */
-export function shareLinkClient(stack: SessionStack, gatewayUrl = stack.gateways[0]!.url) {
+/** Link creation and opening against one gateway replica (`publicUrl`: the PUBLIC_URL links are made for). */
+export function shareLinkClient(publicUrl: string, gatewayUrl = publicUrl) {
   return {
+    /** Signs in through the dev IdP's form (session stacks). */
     async signedIn(username: string): Promise<Browser> {
       const browser = new Browser();
       const step = await signIn(browser, gatewayUrl, username);
@@ -37,7 +38,7 @@ export function shareLinkClient(stack: SessionStack, gatewayUrl = stack.gateways
 
     /** GET /share/{id} on this replica, in `browser` (a new one by default). */
     open(link: CreatedLink, browser = new Browser()): Promise<Response> {
-      return browser.request(link.url.replace(stack.publicUrl, gatewayUrl));
+      return browser.request(link.url.replace(publicUrl, gatewayUrl));
     },
   };
 }
