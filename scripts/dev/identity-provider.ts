@@ -4,6 +4,7 @@
  * users, port and issuer `http://localhost:<DEV_IDP_PORT>/realms/orthanc`.
  */
 import { startDevIdp, type DevRealm } from '../../src/devidp/server.js';
+import { gatewayRealmVariables } from '../../src/devidp/placeholders.js';
 import { loadRealm } from '../../src/devidp/realm.js';
 import { startKeycloak, KEYCLOAK_VERSION } from '../../tests/support/keycloak.js';
 
@@ -26,20 +27,20 @@ export function identityProviderKind(argv: string[], env: NodeJS.ProcessEnv): De
 }
 
 export async function startDevIdentityProvider(kind: DevIdentityProviderKind, port: number, publicUrl: string): Promise<DevIdentityProvider> {
+  // Both providers read the realm export's placeholders from the same variables: the gateway's URLs.
+  const realmEnv = gatewayRealmVariables(publicUrl);
   if (kind === 'dev-idp') {
-    const idp = await startDevIdp({ port, host: '127.0.0.1', publicHost: 'localhost', appOrigin: publicUrl });
+    const idp = await startDevIdp({ port, host: '127.0.0.1', publicHost: 'localhost', realmEnv });
     return { label: 'dev IdP', issuer: idp.issuer, realm: idp.realm, stop: () => idp.stop() };
   }
-  const realm = loadRealm(); // placeholders at their defaults, as Keycloak imports them with the env below
+  const realm = loadRealm(undefined, realmEnv); // as Keycloak imports it with the same variables
   const gatewayClient = realm.clients.find((client) => client.clientId === 'orthanc-gateway');
   console.log(`[dev] starting Keycloak ${KEYCLOAK_VERSION} (takes 20-90 s)…`);
   const keycloak = await startKeycloak({
     httpPort: port,
     hostname: `http://localhost:${port}`,
-    env: {
-      OIDC_CLIENT_SECRET: gatewayClient?.secret ?? '',
-      GATEWAY_BACKCHANNEL_LOGOUT_URL: `${publicUrl}/auth/backchannel-logout`,
-    },
+    // The secret too: Keycloak inherits this process's environment, where OIDC_CLIENT_SECRET may be set.
+    env: { ...realmEnv, OIDC_CLIENT_SECRET: gatewayClient?.secret ?? '' },
   });
   return {
     label: `Keycloak ${KEYCLOAK_VERSION} (admin console ${keycloak.url}/admin, ${keycloak.adminUsername} / ${keycloak.adminPassword})`,

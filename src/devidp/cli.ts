@@ -5,6 +5,8 @@
  *   DEV_IDP_PUBLIC_HOST  host name in the issuer, default localhost
  *   DEV_IDP_APP_ORIGIN   origin of the gateway when not http://localhost:8080
  *   DEV_IDP_REALM_FILE   realm export, default realm-export/orthanc-realm.json
+ *   GATEWAY_PUBLIC_URL, GATEWAY_BACKCHANNEL_LOGOUT_URL, OIDC_CLIENT_SECRET
+ *                        the realm export's placeholders, read from the environment as Keycloak does
  * Stops on SIGINT / SIGTERM.
  */
 import { startDevIdp } from './server.js';
@@ -18,6 +20,7 @@ async function main(): Promise<void> {
     publicHost: env['DEV_IDP_PUBLIC_HOST'] ?? 'localhost',
     ...(env['DEV_IDP_APP_ORIGIN'] ? { appOrigin: env['DEV_IDP_APP_ORIGIN'] } : {}),
     ...(env['DEV_IDP_REALM_FILE'] ? { realmFile: env['DEV_IDP_REALM_FILE'] } : {}),
+    realmEnv: env,
   });
   console.log(`[dev-idp] discovery: ${idp.issuer}/.well-known/openid-configuration`);
   for (const user of idp.realm.users) {

@@ -2,7 +2,7 @@
  * Keycloak's `${VAR}` / `${VAR:default}` placeholders in realm files, resolved the way its realm
  * import does: in every string value, from `env`, else the default after the first `:`. The realm
  * export uses them for what differs between deployments (docker-compose sets them on Keycloak);
- * the dev IdP resolves them with their defaults.
+ * the dev IdP resolves them from the same variables, or with their defaults.
  */
 const PLACEHOLDER = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}/g;
 
@@ -22,4 +22,15 @@ export function resolvePlaceholders(json: unknown, env: Record<string, string | 
     return Object.fromEntries(Object.entries(json).map(([key, value]) => [key, resolvePlaceholders(value, env)]));
   }
   return json;
+}
+
+/**
+ * The realm export's variables for a gateway at `publicUrl` (its PUBLIC_URL, an origin): the
+ * clients' redirect URIs, web origins and post-logout URIs (GATEWAY_PUBLIC_URL) and the
+ * back-channel logout URL. Keycloak gets them as its environment, the dev IdP as `realmEnv`.
+ */
+export function gatewayRealmVariables(publicUrl: string): Record<string, string> {
+  const origin = new URL(publicUrl).origin;
+  if (publicUrl.replace(/\/$/, '') !== origin) throw new Error(`GATEWAY_PUBLIC_URL must be an origin without a path, not "${publicUrl}"`);
+  return { GATEWAY_PUBLIC_URL: origin, GATEWAY_BACKCHANNEL_LOGOUT_URL: `${origin}/auth/backchannel-logout` };
 }

@@ -250,14 +250,15 @@ export function defaultRealmFile(): string {
   throw new Error('realm-export/orthanc-realm.json not found; pass realmFile');
 }
 
-export function loadRealm(file: string = defaultRealmFile()): DevRealm {
+/** Reads a realm export, its `${VAR:default}` placeholders resolved from `env` as Keycloak's import does. */
+export function loadRealm(file: string = defaultRealmFile(), env: Record<string, string | undefined> = {}): DevRealm {
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
     throw new Error(`cannot read realm export ${file}: ${(error as Error).message}`);
   }
-  return parseRealm(resolvePlaceholders(json));
+  return parseRealm(resolvePlaceholders(json, env));
 }
 
 export function findClient(realm: DevRealm, clientId: string): DevClient | undefined {

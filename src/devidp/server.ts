@@ -31,6 +31,11 @@ export interface DevIdpOptions extends ClientSettings {
   publicHost?: string;
   /** Realm export to seed from; default realm-export/orthanc-realm.json. */
   realmFile?: string;
+  /**
+   * Values of the export's `${VAR:default}` placeholders, as Keycloak takes them from its
+   * environment (e.g. gatewayRealmVariables(PUBLIC_URL)); unset ones keep their defaults.
+   */
+  realmEnv?: Record<string, string | undefined>;
 }
 
 export interface DevIdp {
@@ -96,7 +101,7 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
     );
   }
   const host = options.host ?? '127.0.0.1';
-  let baseRealm = loadRealm(options.realmFile);
+  let baseRealm = loadRealm(options.realmFile, options.realmEnv);
   let clientSettings: ClientSettings = options;
   let realm = applyClientSettings(baseRealm, clientSettings);
   const keys = await KeyRing.create();

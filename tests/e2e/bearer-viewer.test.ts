@@ -12,16 +12,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Browser, Page, Request } from 'playwright-core';
-import { launchChromium, newPage, Screenshots, type PageWatch } from '../support/chromium.js';
+import type { Browser } from 'playwright-core';
+import { launchChromium, newPage, Screenshots } from '../support/chromium.js';
 import { makeSeries, type GeneratedSeries } from '../support/dicom.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { fetchOhifDist, makeBearerDist, studyRow, submitIdpLogin, waitForRenderedViewport, waitForThumbnails, type BearerDist } from '../support/ohif.js';
+import { fetchOhifDist, makeBearerDist, type BearerDist } from '../support/ohif.js';
 import { uploadInstances } from '../support/orthanc.js';
 import { DEV_PASSWORDS, startSessionStack, type SessionStack } from '../support/session-stack.js';
 import { startStaticServer, type StaticServer } from '../support/static-server.js';
+import { bearerViewerJourney, type BearerJourney } from '../support/viewer-journeys.js';
 
-const STEP_TIMEOUT = 60_000;
 /** An origin the gateway does not list in CORS_ORIGINS (its page is fulfilled by the browser itself). */
 const UNLISTED_ORIGIN = 'http://unlisted-viewer.localhost:5999';
 
@@ -79,74 +79,16 @@ afterAll(async () => {
   await Promise.all([crossOriginDist?.remove(), sameOriginDist?.remove(), crossOriginDir ? rm(crossOriginDir, { recursive: true, force: true }) : undefined]);
 });
 
-const basicChallenges = (watch: PageWatch) =>
-  watch.responses.filter((response) => /basic/i.test(response.headers()['www-authenticate'] ?? '')).map((response) => response.url());
-
-/** Records the DICOMweb requests a page sends to a gateway (with all headers, cookies included). */
-function recordDicomweb(page: Page, gatewayUrl: string): Array<{ request: Request; headers: Promise<Record<string, string>> }> {
-  const seen: Array<{ request: Request; headers: Promise<Record<string, string>> }> = [];
-  page.on('request', (request) => {
-    if (request.url().startsWith(`${gatewayUrl}/pacs/dicom-web/`)) seen.push({ request, headers: request.allHeaders() });
-  });
-  return seen;
-}
-
-/**
- * The whole Bearer-mode experience on one viewer origin: OHIF sends the browser to the IdP by
- * itself, comes back with a code (PKCE), lists the studies, renders the CT; every DICOMweb request
- * carries the access token and no cookie.
- */
-async function bearerViewerJourney(
-  page: Page,
-  watch: PageWatch,
-  shots: Screenshots,
-  viewerUrl: string,
-  gatewayUrl: string,
-): Promise<Array<Record<string, string>>> {
-  const dicomweb = recordDicomweb(page, gatewayUrl);
-  await page.goto(`${viewerUrl}/`);
-  // OHIF itself goes to the IdP: authorization code + PKCE for the public client ohif-viewer.
-  await page.waitForURL((url) => url.href.startsWith(`${stack.idp.issuer}/interaction/`), { timeout: STEP_TIMEOUT });
-  const authorize = watch.responses.find((response) => response.url().startsWith(`${stack.idp.issuer}/protocol/openid-connect/auth?`));
-  const params = new URL(authorize?.url() ?? 'http://missing.invalid/').searchParams;
-  expect(params.get('client_id')).toBe('ohif-viewer');
-  expect(params.get('response_type')).toBe('code');
-  expect(params.get('code_challenge_method')).toBe('S256');
-  expect(params.get('redirect_uri')).toBe(`${viewerUrl}/callback`);
-  await shots.shot(page, 'idp login page');
-
-  await submitIdpLogin(page, 'viewer', DEV_PASSWORDS['viewer'] ?? '');
-  await page.waitForURL((url) => url.origin === viewerUrl && url.pathname !== '/callback', { timeout: STEP_TIMEOUT });
-  for (const patient of ['Bearer, Ct', 'Bearer, Mr']) await studyRow(page, patient).waitFor({ timeout: STEP_TIMEOUT });
-  await shots.shot(page, 'study list');
-
-  await studyRow(page, 'Bearer, Ct').click();
-  await page.getByRole('button', { name: 'Basic Viewer' }).click();
-  await page.waitForURL((url) => url.pathname === '/viewer' && url.searchParams.get('StudyInstanceUIDs') === ct.studyInstanceUid, { timeout: STEP_TIMEOUT });
-  const pixels = await waitForRenderedViewport(page);
-  expect(pixels.distinct).toBeGreaterThanOrEqual(8);
-  await waitForThumbnails(page, 1);
-  await shots.shot(page, 'ct rendered');
-
-  // Every DICOMweb request: Bearer token (a JWT), never the gateway's session cookie; every answer 200.
-  expect(dicomweb.length).toBeGreaterThan(3);
-  const sent: Array<Record<string, string>> = [];
-  for (const { request, headers } of dicomweb) {
-    const all = await headers;
-    sent.push(all);
-    const url = request.url();
-    expect({ url, bearer: /^Bearer [\w-]+\.[\w-]+\.[\w-]+$/.test(all['authorization'] ?? '') }).toEqual({ url, bearer: true });
-    expect({ url, sessionCookie: /(^|;\s*)(__Host-)?gw-session=/.test(all['cookie'] ?? '') }).toEqual({ url, sessionCookie: false });
-    // Answered 200, or cancelled by OHIF itself (prefetches dropped when the view changes).
-    const response = await request.response();
-    const outcome = response ? String(response.status()) : (request.failure()?.errorText ?? 'no answer');
-    expect({ url, outcome }).toEqual({ url, outcome: response ? '200' : 'net::ERR_ABORTED' });
-  }
-  expect(basicChallenges(watch)).toEqual([]);
-  expect(watch.dialogs).toEqual([]);
-  expect(watch.cspViolations).toEqual([]);
-  return sent;
-}
+/** The Bearer-mode journey as the dev IdP's `viewer`, through a viewer on `viewerUrl` calling the gateway at `gatewayUrl`. */
+const journey = (viewerUrl: string, gatewayUrl: string): BearerJourney => ({
+  viewerUrl,
+  gatewayUrl,
+  issuer: stack.idp.issuer,
+  username: 'viewer',
+  password: DEV_PASSWORDS['viewer'] ?? '',
+  patients: ['Bearer, Ct', 'Bearer, Mr'],
+  studyInstanceUid: ct.studyInstanceUid,
+});
 
 describe('Bearer mode: OHIF signs in by itself and sends Authorization: Bearer', () => {
   it('OHIF on a different origin than the gateway (CORS_ORIGINS)', async () => {
@@ -154,7 +96,7 @@ describe('Bearer mode: OHIF signs in by itself and sends Authorization: Bearer',
     const { context, page, watch } = await newPage(browser);
     try {
       await shots.run([page], async () => {
-        const sent = await bearerViewerJourney(page, watch, shots, crossOriginSite.url, stack.publicUrl);
+        const sent = await bearerViewerJourney(page, watch, shots, journey(crossOriginSite.url, stack.publicUrl));
         // Cross-origin without credentials: the browser sends no cookie at all.
         expect(sent.filter((headers) => headers['cookie'] !== undefined)).toEqual([]);
         // The gateway's CORS answers, as the browser received them: only this origin, no credentials, Vary: Origin.
@@ -181,7 +123,7 @@ describe('Bearer mode: OHIF signs in by itself and sends Authorization: Bearer',
     const { context, page, watch } = await newPage(browser);
     try {
       await shots.run([page], async () => {
-        await bearerViewerJourney(page, watch, shots, publicViewerGateway.url, publicViewerGateway.url);
+        await bearerViewerJourney(page, watch, shots, journey(publicViewerGateway.url, publicViewerGateway.url));
         // The viewer's Content-Security-Policy lets OHIF reach the IdP (discovery, keys, tokens) and nothing else.
         const viewerPage = watch.responses.find((response) => response.url() === `${publicViewerGateway.url}/` && response.status() === 200);
         expect(viewerPage?.headers()['content-security-policy']).toContain(`connect-src 'self' ${new URL(stack.idp.issuer).origin};`);

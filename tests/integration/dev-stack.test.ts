@@ -1,38 +1,31 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { signInWithCodeFlow } from '../support/dev-idp-login.js';
 import { tagValues } from '../support/dicomweb.js';
 import { freePort } from '../support/free-port.js';
+import { Browser } from '../support/http-browser.js';
+import { KEYCLOAK_VERSION } from '../support/keycloak.js';
 import { signalGroup, spawnManaged, waitFor, type ManagedProcess } from '../support/process.js';
 
 /**
  * Smoke test of `npm run dev` as a developer runs it, on free ports and a temp data folder, with
- * per-study access by the realm's groups turned on as the README shows.
+ * per-study access by the realm's groups turned on as the README shows; then once with the real
+ * Keycloak (`npm run dev -- --keycloak`).
  */
-let dev: ManagedProcess;
-let dataDir: string;
-const ports = { gateway: 0, idp: 0, orthanc: 0 };
-const gatewayUrl = () => `http://localhost:${ports.gateway}`;
-
-function portsAnswering(): Promise<boolean[]> {
-  return Promise.all(
-    Object.values(ports).map((port) =>
-      fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(500) }).then(
-        () => true,
-        () => false,
-      ),
-    ),
-  );
+interface DevStack {
+  dev: ManagedProcess;
+  dataDir: string;
+  ports: { gateway: number; idp: number; orthanc: number };
 }
 
-beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'dev-stack-'));
-  ports.gateway = await freePort();
-  ports.idp = await freePort();
-  ports.orthanc = await freePort();
-  dev = spawnManaged('npm', ['run', 'dev'], {
+/** Runs `npm run dev <args>` on free ports until it prints "[dev] ready:". */
+async function startDevStack(args: string[], timeoutMs: number): Promise<DevStack> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'dev-stack-'));
+  const ports = { gateway: await freePort(), idp: await freePort(), orthanc: await freePort() };
+  const dev = spawnManaged('npm', ['run', 'dev', ...args], {
     env: {
       ...process.env,
       NODE_ENV: 'development',
@@ -46,22 +39,65 @@ beforeAll(async () => {
     dieWithParent: false,
     processGroup: true,
   });
+  const stack = { dev, dataDir, ports };
   await waitFor(() => dev.output().includes('[dev] ready:'), {
     what: 'npm run dev to print "[dev] ready"',
-    timeoutMs: 60_000,
+    timeoutMs,
     intervalMs: 200,
     abortIf: () => (dev.hasExited() ? `npm run dev exited:\n${dev.output()}` : undefined),
+  }).catch(async (error: unknown) => {
+    await stopDevStack(stack);
+    throw error;
   });
-}, 90_000);
+  return stack;
+}
 
-afterAll(async () => {
-  // Normally the last test already stopped it; after a failure, make sure nothing of the stack survives.
-  if (dev && !dev.hasExited()) {
+/** Normally a test already stopped it; after a failure, make sure nothing of the stack survives. */
+async function stopDevStack({ dev, dataDir }: DevStack): Promise<void> {
+  if (!dev.hasExited()) {
     signalGroup(dev, 'SIGINT');
-    const stopped = await Promise.race([dev.exited.then(() => true), new Promise((resolve) => setTimeout(resolve, 15_000, false))]);
+    const stopped = await Promise.race([dev.exited.then(() => true), new Promise((resolve) => setTimeout(resolve, 20_000, false))]);
     if (!stopped) signalGroup(dev, 'SIGKILL');
   }
   await rm(dataDir, { recursive: true, force: true });
+}
+
+function portsAnswering(ports: DevStack['ports']): Promise<boolean[]> {
+  return Promise.all(
+    Object.values(ports).map((port) =>
+      fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(500) }).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
+}
+
+/** Ctrl-C: SIGINT to the whole foreground process group; then every port of the stack is closed. */
+async function pressCtrlC({ dev, ports }: DevStack): Promise<void> {
+  signalGroup(dev, 'SIGINT');
+  // npm itself dies of the SIGINT at once (a shell shows 130); the stack stops behind it and exits 0.
+  await waitFor(() => dev.output().includes('[dev] every process stopped'), {
+    what: 'the dev stack to report that every process stopped',
+    timeoutMs: 20_000,
+    intervalMs: 100,
+  });
+  await waitFor(async () => (await portsAnswering(ports)).every((answering) => !answering), { what: 'ports to close', timeoutMs: 5000 });
+}
+
+let stack: DevStack | undefined;
+let dev: ManagedProcess;
+let ports: DevStack['ports'];
+let dataDir: string;
+const gatewayUrl = () => `http://localhost:${ports.gateway}`;
+
+beforeAll(async () => {
+  stack = await startDevStack([], 60_000);
+  ({ dev, ports, dataDir } = stack);
+}, 90_000);
+
+afterAll(async () => {
+  if (stack) await stopDevStack(stack);
 }, 30_000);
 
 it('prints the URLs and the dev users', () => {
@@ -109,12 +145,50 @@ it('refuses a second start on the same ports with one clear message', async () =
 }, 30_000);
 
 it('stops every process on Ctrl-C', async () => {
-  signalGroup(dev, 'SIGINT'); // what Ctrl-C does: SIGINT to the whole foreground process group
-  // npm itself dies of the SIGINT at once (a shell shows 130); the stack stops behind it and exits 0.
-  await waitFor(() => dev.output().includes('[dev] every process stopped'), {
-    what: 'the dev stack to report that every process stopped',
-    timeoutMs: 20_000,
-    intervalMs: 100,
-  });
-  await waitFor(async () => (await portsAnswering()).every((answering) => !answering), { what: 'ports to close', timeoutMs: 5000 });
+  await pressCtrlC(stack!);
 }, 30_000);
+
+describe('npm run dev -- --keycloak: the real Keycloak instead of the dev IdP', () => {
+  let keycloakStack: DevStack | undefined;
+
+  /** Command lines of running Keycloak JVMs listening on `port`. */
+  const keycloakJvms = (port: number) =>
+    execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line.includes('quarkus') && line.includes(`--http-port=${port}`));
+
+  beforeAll(async () => {
+    // Keycloak takes 20-90 s to start on this shared machine, on top of the rest of the stack.
+    keycloakStack = await startDevStack(['--', '--keycloak'], 300_000);
+  }, 330_000);
+
+  afterAll(async () => {
+    if (keycloakStack) await stopDevStack(keycloakStack);
+  }, 40_000);
+
+  it("signs viewer-a in through Keycloak's login page on a non-default gateway port; the session's QIDO sees the group's study", async () => {
+    const { ports: kcPorts, dev: kcDev } = keycloakStack!;
+    const gateway = `http://localhost:${kcPorts.gateway}`;
+    expect(kcDev.output()).toContain(`Keycloak ${KEYCLOAK_VERSION}`);
+    expect(kcDev.output()).toContain(`http://localhost:${kcPorts.idp}/realms/orthanc`);
+    expect(keycloakJvms(kcPorts.idp)).toHaveLength(1);
+
+    // Keycloak accepts the gateway's redirect URI (GATEWAY_PUBLIC_URL) and shows its own login form.
+    const browser = new Browser();
+    const step = await browser.login(new URL(`${gateway}/auth/login?returnTo=%2Fauth%2Fme`), 'viewer-a', 'viewer-a-dev-password', []);
+    expect(step.kind === 'page' ? { url: step.url, status: step.status } : step).toEqual({ url: `${gateway}/auth/me`, status: 200 });
+    expect(browser.cookie('KEYCLOAK_IDENTITY')).toBeDefined(); // Keycloak's own SSO cookie: its login page did this
+    const me = JSON.parse(step.kind === 'page' ? step.html : '{}') as { username?: string; via?: string };
+    expect(me).toMatchObject({ username: 'viewer-a', via: 'session' });
+
+    const qido = await browser.request(`${gateway}/pacs/dicom-web/studies`, { headers: { accept: 'application/dicom+json' } });
+    expect(qido.status).toBe(200);
+    expect(tagValues(await qido.json(), '00100020')).toEqual(['DEV-CT-1']); // STUDY_ACCESS_CLAIM=groups: Hospital A only
+  }, 60_000);
+
+  it('stops Keycloak with every other process on Ctrl-C', async () => {
+    const { ports: kcPorts } = keycloakStack!;
+    await pressCtrlC(keycloakStack!);
+    await waitFor(() => keycloakJvms(kcPorts.idp).length === 0, { what: 'the Keycloak JVM to exit', timeoutMs: 20_000 });
+  }, 60_000);
+});

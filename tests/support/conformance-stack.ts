@@ -38,29 +38,60 @@ async function seed(orthanc: TestOrthanc, institutionName: string, patientIds: s
   return uids;
 }
 
-export async function startConformanceStack(name: ProviderName): Promise<ConformanceStack> {
+/**
+ * What every gateway of the conformance suite sits in front of: the provider (its clients' URLs on
+ * `publicUrl`, a free port nothing listens on yet), Orthanc and Redis.
+ */
+export interface ConformanceUpstreams {
+  provider: IdentityProvider;
+  orthanc: TestOrthanc;
+  redis: TestRedis;
+  /** The port of `publicUrl`, for the gateway that serves it. */
+  port: number;
+  publicUrl: string;
+  /** The environment of a gateway in front of them (no PORT / PUBLIC_URL). */
+  gatewayEnv: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export async function startConformanceUpstreams(name: ProviderName): Promise<ConformanceUpstreams> {
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
   const started: Array<{ stop(): Promise<void> }> = [];
+  const stop = async () => {
+    await Promise.allSettled(started.reverse().map((part) => part.stop()));
+  };
   try {
     const [provider, orthanc, redis] = await Promise.all([
       startIdentityProvider(name, { appOrigin: publicUrl }).then((p) => (started.push(p), p)),
       startOrthanc().then((o) => (started.push(o), o)),
       startRedis().then((r) => (started.push(r), r)),
     ]);
-    const studies = { 'Hospital A': await seed(orthanc, 'Hospital A', ['CA-1', 'CA-2']), 'Hospital B': await seed(orthanc, 'Hospital B', ['CB-1']) };
-    const logs = new LogSink();
-    const common = {
+    const gatewayEnv = {
       ...provider.gatewayEnv(),
       ORTHANC_URL: orthanc.url,
       ORTHANC_USERNAME: orthanc.username,
       ORTHANC_PASSWORD: orthanc.password,
       REDIS_URL: redis.url,
       SESSION_SECRET: 'conformance-session-secret-0123456789abcdef0123',
-      LOG_LEVEL: 'info',
       RATE_LIMIT_LOGIN_PER_MINUTE: '1000',
       RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '1000',
     };
+    return { provider, orthanc, redis, port, publicUrl, gatewayEnv, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+export async function startConformanceStack(name: ProviderName): Promise<ConformanceStack> {
+  const upstreams = await startConformanceUpstreams(name);
+  const { provider, orthanc, redis, port, publicUrl } = upstreams;
+  const started: Array<{ stop(): Promise<void> }> = [upstreams];
+  try {
+    const studies = { 'Hospital A': await seed(orthanc, 'Hospital A', ['CA-1', 'CA-2']), 'Hospital B': await seed(orthanc, 'Hospital B', ['CB-1']) };
+    const logs = new LogSink();
+    const common = { ...upstreams.gatewayEnv, LOG_LEVEL: 'info' };
     const gateway = await startTestGateway({ ...common, PORT: String(port), PUBLIC_URL: publicUrl, OIDC_ROLES_CLIENT: 'orthanc-gateway' }, { logDestination: logs });
     started.push({ stop: () => gateway.close(1000) });
     const byGroups = await startTestGateway({ ...common, LOG_LEVEL: 'silent', STUDY_ACCESS_CLAIM: 'groups' });

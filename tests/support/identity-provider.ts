@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import KcAdminClient from '@keycloak/keycloak-admin-client';
 import { startDevIdp, type DevIdp } from '../../src/devidp/server.js';
-import { REALM_APP_ORIGIN } from '../../src/devidp/overrides.js';
+import { gatewayRealmVariables } from '../../src/devidp/placeholders.js';
 import { signInWithCodeFlow } from './dev-idp-login.js';
 import { Browser, type Step } from './http-browser.js';
 import { confirmDevIdpSignOut } from './idp-sign-out.js';
@@ -100,7 +100,7 @@ export function conformanceRealm(): RealmJson {
         publicClient: true,
         standardFlowEnabled: true,
         directAccessGrantsEnabled: false,
-        redirectUris: [`${REALM_APP_ORIGIN}${CLIENTS.other.redirectPath}`],
+        redirectUris: [`\${GATEWAY_PUBLIC_URL:http://localhost:8080}${CLIENTS.other.redirectPath}`],
         webOrigins: [],
         attributes: { 'pkce.code.challenge.method': 'S256' },
         protocolMappers: [],
@@ -136,10 +136,18 @@ interface ProviderParts {
   stop(): Promise<void>;
 }
 
+/**
+ * What both providers resolve the realm's `${VAR:default}` placeholders with (Keycloak from its
+ * environment, the dev IdP from `realmEnv`): the gateway's URLs and a client secret unlike the default.
+ */
+function realmVariables(appOrigin: string): Record<string, string> {
+  return { ...gatewayRealmVariables(appOrigin), OIDC_CLIENT_SECRET: 'conformance-client-secret-from-placeholder' };
+}
+
 async function devIdpParts(appOrigin: string): Promise<ProviderParts> {
   const file = join(mkdtempSync(join(tmpdir(), 'conformance-realm-')), 'orthanc-realm.json');
   writeFileSync(file, JSON.stringify(conformanceRealm()));
-  const idp: DevIdp = await startDevIdp({ appOrigin, realmFile: file });
+  const idp: DevIdp = await startDevIdp({ realmEnv: realmVariables(appOrigin), realmFile: file });
   return {
     name: 'dev-idp',
     issuer: idp.issuer,
@@ -156,8 +164,6 @@ async function devIdpParts(appOrigin: string): Promise<ProviderParts> {
   };
 }
 
-const KEYCLOAK_CLIENT_SECRET = 'conformance-keycloak-secret-from-placeholder';
-
 async function userId(client: KcAdminClient, username: string): Promise<string> {
   const [user] = await client.users.find({ username, exact: true });
   if (!user?.id) throw new Error(`Keycloak: no user ${username}`);
@@ -165,11 +171,10 @@ async function userId(client: KcAdminClient, username: string): Promise<string> 
 }
 
 async function keycloakParts(appOrigin: string): Promise<ProviderParts> {
-  // Keycloak substitutes the export's ${VAR:default} placeholders from its environment; the other URLs are rebased in the text.
-  const text = JSON.stringify(conformanceRealm(), null, 2).replaceAll(REALM_APP_ORIGIN, appOrigin);
+  const env = realmVariables(appOrigin);
   const keycloak: KeycloakServer = await startKeycloak({
-    realmFiles: { 'orthanc-realm.json': text },
-    env: { OIDC_CLIENT_SECRET: KEYCLOAK_CLIENT_SECRET, GATEWAY_BACKCHANNEL_LOGOUT_URL: `${appOrigin}/auth/backchannel-logout` },
+    realmFiles: { 'orthanc-realm.json': JSON.stringify(conformanceRealm(), null, 2) },
+    env,
     timeoutMs: 240_000,
   });
   /** A fresh admin session per call: master-realm admin tokens live 60 s, a suite runs longer. */
@@ -182,7 +187,7 @@ async function keycloakParts(appOrigin: string): Promise<ProviderParts> {
   return {
     name: 'keycloak',
     issuer: keycloak.issuer,
-    clientSecret: KEYCLOAK_CLIENT_SECRET,
+    clientSecret: env['OIDC_CLIENT_SECRET']!,
     followEndSession: (browser, url, leaveAt) => browser.navigate(url.href, {}, leaveAt),
     updateRealm: async ({ accessTokenLifespan, revokeRefreshToken }) => {
       const client = await admin();

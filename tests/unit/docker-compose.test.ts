@@ -243,11 +243,15 @@ describe('Keycloak realm import', () => {
     expect(service('keycloak').command).toContain('--import-realm');
   });
 
+  // Keycloak substitutes ${VAR[:default]} in the imported realm from its own environment.
+  const importedRealm = (keycloak = service('keycloak')) => resolvePlaceholders(realm, serviceEnvironment(keycloak)) as RealmExport;
+  const importedGatewayClient = () => importedRealm().clients.find((c) => c.clientId === gatewayEnv['OIDC_CLIENT_ID'])!;
+
   it('the gateway client, audience and role names match the realm export', () => {
-    const client = realm.clients.find((c) => c.clientId === gatewayEnv['OIDC_CLIENT_ID']);
+    const client = importedRealm().clients.find((c) => c.clientId === gatewayEnv['OIDC_CLIENT_ID']);
     expect(client).toBeDefined();
     expect(client!.publicClient).toBe(false); // confidential: it has OIDC_CLIENT_SECRET
-    expect(client!.redirectUris).toContain(`${gatewayEnv['PUBLIC_URL']}/auth/callback`);
+    expect(client!.redirectUris).toEqual([`${gatewayEnv['PUBLIC_URL']}/auth/callback`]);
 
     const audiences = realm.clients.flatMap((c) =>
       (c.protocolMappers ?? []).filter((m) => m.protocolMapper === 'oidc-audience-mapper').map((m) => m.config['included.client.audience']),
@@ -257,10 +261,6 @@ describe('Keycloak realm import', () => {
     const roles = realm.roles.realm.map((role) => role.name);
     for (const key of ['ROLE_VIEWER', 'ROLE_UPLOADER', 'ROLE_ADMIN']) expect(roles).toContain(gatewayEnv[key]);
   });
-
-  // Keycloak substitutes ${VAR[:default]} in the imported realm from its own environment.
-  const importedRealm = () => resolvePlaceholders(realm, serviceEnvironment(service('keycloak'))) as RealmExport;
-  const importedGatewayClient = () => importedRealm().clients.find((c) => c.clientId === gatewayEnv['OIDC_CLIENT_ID'])!;
 
   it('Keycloak imports the gateway client with the OIDC_CLIENT_SECRET of docker/.env, the value the gateway sends', () => {
     expect(importedGatewayClient().secret).toBe(testDotenv['OIDC_CLIENT_SECRET']);
@@ -275,9 +275,24 @@ describe('Keycloak realm import', () => {
     expect(networksOf(service('gateway')).some((net) => networksOf(service('keycloak')).includes(net))).toBe(true);
   });
 
-  it('the viewer origin Keycloak allows is the gateway\'s PUBLIC_URL (OHIF served by the gateway)', () => {
-    const viewer = realm.clients.find((c) => c.clientId === 'ohif-viewer');
-    expect(viewer?.webOrigins).toContain(new URL(gatewayEnv['PUBLIC_URL']!).origin);
+  it.each([
+    ['the default', undefined],
+    ['PUBLIC_URL of docker/.env', 'https://pacs.example.org'],
+  ])('Keycloak imports the clients for the gateway\'s PUBLIC_URL (%s): GATEWAY_PUBLIC_URL is the same value', (_name, publicUrl) => {
+    const env = publicUrl ? { ...testDotenv, PUBLIC_URL: publicUrl } : Object.fromEntries(Object.entries(testDotenv).filter(([key]) => key !== 'PUBLIC_URL'));
+    const stack = readComposeInterpolated(env);
+    const gatewayPublicUrl = serviceEnvironment(stack.services['gateway']!)['PUBLIC_URL']!;
+    expect(gatewayPublicUrl).toBe(publicUrl ?? 'http://localhost:8080');
+    const keycloak = stack.services['keycloak']!;
+    expect(serviceEnvironment(keycloak)['GATEWAY_PUBLIC_URL']).toBe(gatewayPublicUrl);
+    const clients = importedRealm(keycloak).clients;
+    const gateway = clients.find((c) => c.clientId === 'orthanc-gateway')!;
+    const viewer = clients.find((c) => c.clientId === 'ohif-viewer')!;
+    expect(gateway.redirectUris).toEqual([`${gatewayPublicUrl}/auth/callback`]);
+    expect(gateway.attributes?.['post.logout.redirect.uris']).toBe(`${gatewayPublicUrl}/`);
+    // OHIF served by the gateway: its origin is the one web origin (CORS on Keycloak's token endpoint).
+    expect(viewer.webOrigins).toEqual([new URL(gatewayPublicUrl).origin]);
+    expect(viewer.redirectUris).toEqual([`${gatewayPublicUrl}/callback`, `${gatewayPublicUrl}/silent-refresh.html`]);
   });
 });
 

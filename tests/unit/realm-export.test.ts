@@ -126,13 +126,34 @@ describe('realm export', () => {
     const gw = raw.clients?.find((c) => c.clientId === defaults.OIDC_CLIENT_ID);
     expect(gw?.secret).toBe('${OIDC_CLIENT_SECRET:dev-only-orthanc-gateway-secret-change-me}');
     expect(attr(gw!, 'backchannel.logout.url')).toBe('${GATEWAY_BACKCHANNEL_LOGOUT_URL:http://localhost:8080/auth/backchannel-logout}');
-    const placeholders = JSON.stringify(raw).match(/\$\{[^}]*\}/g) ?? [];
-    expect(placeholders).toHaveLength(2); // nothing else varies per deployment
+    const variables = (JSON.stringify(raw).match(/\$\{[^}:]*/g) ?? []).map((p) => p.slice(2));
+    // Nothing else varies per deployment.
+    expect([...new Set(variables)].sort()).toEqual(['GATEWAY_BACKCHANNEL_LOGOUT_URL', 'GATEWAY_PUBLIC_URL', 'OIDC_CLIENT_SECRET']);
 
     const composed = resolvePlaceholders(raw, { OIDC_CLIENT_SECRET: 'from-env', GATEWAY_BACKCHANNEL_LOGOUT_URL: 'http://gateway:8080/auth/backchannel-logout' }) as RealmRepresentation;
     const composedGateway = composed.clients?.find((c) => c.clientId === defaults.OIDC_CLIENT_ID);
     expect(composedGateway?.secret).toBe('from-env');
     expect(attr(composedGateway!, 'backchannel.logout.url')).toBe('http://gateway:8080/auth/backchannel-logout');
+  });
+
+  it("writes every URL of the gateway's origin as ${GATEWAY_PUBLIC_URL:http://localhost:8080}, the default PUBLIC_URL", () => {
+    const text = JSON.stringify(raw);
+    const literal = text.replaceAll(`\${GATEWAY_PUBLIC_URL:${defaults.PUBLIC_URL}}`, '').replaceAll(`\${GATEWAY_BACKCHANNEL_LOGOUT_URL:${APP_ORIGIN}/auth/backchannel-logout}`, '');
+    expect(literal).not.toMatch(/\/\/localhost/);
+    expect(text.split('${GATEWAY_PUBLIC_URL:').length - 1).toBe(8); // rootUrl, redirect URIs, web origin, post-logout URIs of both clients
+  });
+
+  it('takes redirect URIs, web origins and post-logout URIs of both clients from GATEWAY_PUBLIC_URL when set', () => {
+    const elsewhere = resolvePlaceholders(raw, { GATEWAY_PUBLIC_URL: 'https://pacs.example.org' }) as RealmRepresentation;
+    const of = (clientId: string) => elsewhere.clients!.find((c) => c.clientId === clientId)!;
+    expect(of('orthanc-gateway').redirectUris).toEqual(['https://pacs.example.org/auth/callback']);
+    expect(attr(of('orthanc-gateway'), 'post.logout.redirect.uris')).toBe('https://pacs.example.org/');
+    expect(of('ohif-viewer').redirectUris).toEqual(['https://pacs.example.org/callback', 'https://pacs.example.org/silent-refresh.html']);
+    expect(of('ohif-viewer').webOrigins).toEqual(['https://pacs.example.org']);
+    expect(attr(of('ohif-viewer'), 'post.logout.redirect.uris')).toBe('https://pacs.example.org/');
+    for (const c of elsewhere.clients ?? []) expect(c.rootUrl).toBe('https://pacs.example.org');
+    // Its own variable: in docker-compose Keycloak reaches the gateway by its service name.
+    expect(attr(of('orthanc-gateway'), 'backchannel.logout.url')).toBe(`${APP_ORIGIN}/auth/backchannel-logout`);
   });
 
   it('makes ohif-viewer a public client with PKCE S256, exact OHIF callbacks and one web origin', () => {

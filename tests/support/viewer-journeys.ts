@@ -1,0 +1,93 @@
+/**
+ * What a person does with OHIF in Bearer mode, in real Chromium, checked step by step: used by the
+ * e2e suite (dev IdP, viewer on several origins) and the conformance suite (dev IdP and Keycloak).
+ */
+import { expect } from '@jest/globals';
+import type { Page, Request } from 'playwright-core';
+import type { PageWatch, Screenshots } from './chromium.js';
+import { studyRow, submitIdpLogin, waitForRenderedViewport, waitForThumbnails } from './ohif.js';
+
+const STEP_TIMEOUT = 60_000;
+
+/** Every response so far that challenges with HTTP Basic (what makes a browser prompt for a password). */
+export const basicChallenges = (watch: PageWatch) =>
+  watch.responses.filter((response) => /basic/i.test(response.headers()['www-authenticate'] ?? '')).map((response) => response.url());
+
+/** Records the DICOMweb requests a page sends to a gateway (with all headers, cookies included). */
+function recordDicomweb(page: Page, gatewayUrl: string): Array<{ request: Request; headers: Promise<Record<string, string>> }> {
+  const seen: Array<{ request: Request; headers: Promise<Record<string, string>> }> = [];
+  page.on('request', (request) => {
+    if (request.url().startsWith(`${gatewayUrl}/pacs/dicom-web/`)) seen.push({ request, headers: request.allHeaders() });
+  });
+  return seen;
+}
+
+export interface BearerJourney {
+  /** Origin the viewer is served from. */
+  viewerUrl: string;
+  /** The gateway OHIF sends DICOMweb requests to. */
+  gatewayUrl: string;
+  /** The identity provider's issuer (OHIF's `authority`). */
+  issuer: string;
+  username: string;
+  password: string;
+  /** Patient names as OHIF's study list shows them ("Doe, Ct"); the first one is opened. */
+  patients: string[];
+  /** StudyInstanceUID of the first patient's study. */
+  studyInstanceUid: string;
+}
+
+/**
+ * The whole Bearer-mode experience on one viewer origin: OHIF sends the browser to the IdP by
+ * itself, comes back with a code (PKCE), lists the studies, renders the first one with its
+ * thumbnails; every DICOMweb request carries the access token and no cookie. Returns the headers
+ * of those requests.
+ */
+export async function bearerViewerJourney(page: Page, watch: PageWatch, shots: Screenshots, journey: BearerJourney): Promise<Array<Record<string, string>>> {
+  const { viewerUrl, gatewayUrl, issuer } = journey;
+  const dicomweb = recordDicomweb(page, gatewayUrl);
+  await page.goto(`${viewerUrl}/`);
+  // OHIF itself goes to the IdP: authorization code + PKCE for the public client ohif-viewer.
+  const authorizationEndpoint = `${issuer}/protocol/openid-connect/auth?`;
+  await page.waitForURL((url) => url.href.startsWith(`${issuer}/`), { timeout: STEP_TIMEOUT });
+  await page.locator('#kc-form-login').waitFor({ timeout: STEP_TIMEOUT });
+  const authorize = watch.responses.find((response) => response.url().startsWith(authorizationEndpoint));
+  const params = new URL(authorize?.url() ?? 'http://missing.invalid/').searchParams;
+  expect(params.get('client_id')).toBe('ohif-viewer');
+  expect(params.get('response_type')).toBe('code');
+  expect(params.get('code_challenge_method')).toBe('S256');
+  expect(params.get('redirect_uri')).toBe(`${viewerUrl}/callback`);
+  await shots.shot(page, 'idp login page');
+
+  await submitIdpLogin(page, journey.username, journey.password);
+  await page.waitForURL((url) => url.origin === viewerUrl && url.pathname !== '/callback', { timeout: STEP_TIMEOUT });
+  for (const patient of journey.patients) await studyRow(page, patient).waitFor({ timeout: STEP_TIMEOUT });
+  await shots.shot(page, 'study list');
+
+  await studyRow(page, journey.patients[0]!).click();
+  await page.getByRole('button', { name: 'Basic Viewer' }).click();
+  await page.waitForURL((url) => url.pathname === '/viewer' && url.searchParams.get('StudyInstanceUIDs') === journey.studyInstanceUid, { timeout: STEP_TIMEOUT });
+  const pixels = await waitForRenderedViewport(page);
+  expect(pixels.distinct).toBeGreaterThanOrEqual(8);
+  await waitForThumbnails(page, 1);
+  await shots.shot(page, 'study rendered');
+
+  // Every DICOMweb request: Bearer token (a JWT), never the gateway's session cookie; every answer 200.
+  expect(dicomweb.length).toBeGreaterThan(3);
+  const sent: Array<Record<string, string>> = [];
+  for (const { request, headers } of dicomweb) {
+    const all = await headers;
+    sent.push(all);
+    const url = request.url();
+    expect({ url, bearer: /^Bearer [\w-]+\.[\w-]+\.[\w-]+$/.test(all['authorization'] ?? '') }).toEqual({ url, bearer: true });
+    expect({ url, sessionCookie: /(^|;\s*)(__Host-)?gw-session=/.test(all['cookie'] ?? '') }).toEqual({ url, sessionCookie: false });
+    // Answered 200, or cancelled by OHIF itself (prefetches dropped when the view changes).
+    const response = await request.response();
+    const outcome = response ? String(response.status()) : (request.failure()?.errorText ?? 'no answer');
+    expect({ url, outcome }).toEqual({ url, outcome: response ? '200' : 'net::ERR_ABORTED' });
+  }
+  expect(basicChallenges(watch)).toEqual([]);
+  expect(watch.dialogs).toEqual([]);
+  expect(watch.cspViolations).toEqual([]);
+  return sent;
+}
