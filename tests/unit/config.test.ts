@@ -133,6 +133,7 @@ describe('loadConfig: values are read and shaped', () => {
     { name: 'SESSION_SECRET', value: SECRET_32, pick: (c: Cfg) => c.session.secret, expected: SECRET_32 },
     { name: 'SESSION_IDLE_SECONDS', value: '28800', pick: (c: Cfg) => c.session.idleSeconds, expected: 28_800 },
     { name: 'SESSION_MAX_SECONDS', value: '3600', pick: (c: Cfg) => c.session.maxSeconds, expected: 3600 },
+    { name: 'SHARE_CONFIRM_SECONDS', value: '600', pick: (c: Cfg) => c.share.confirmSeconds, expected: 600 },
     { name: 'CORS_ORIGINS', value: 'https://viewer.example.org', pick: (c: Cfg) => c.corsOrigins, expected: ['https://viewer.example.org'] },
     {
       name: 'CORS_ORIGINS',
@@ -251,6 +252,7 @@ describe('loadConfig: each problem names its variable', () => {
     { problem: 'idle above the default max', env: { SESSION_IDLE_SECONDS: '28801' }, variables: ['SESSION_IDLE_SECONDS'], message: /SESSION_MAX_SECONDS/ },
     { problem: 'SESSION_IDLE_SECONDS zero', env: { SESSION_IDLE_SECONDS: '0' }, variables: ['SESSION_IDLE_SECONDS'], message: /positive/ },
     { problem: 'SESSION_MAX_SECONDS not a number', env: { SESSION_MAX_SECONDS: 'long' }, variables: ['SESSION_MAX_SECONDS'], message: /positive/ },
+    { problem: 'SHARE_CONFIRM_SECONDS zero', env: { SHARE_CONFIRM_SECONDS: '0' }, variables: ['SHARE_CONFIRM_SECONDS'], message: /positive/ },
     { problem: 'ORTHANC_TIMEOUT_MS zero', env: { ORTHANC_TIMEOUT_MS: '0' }, variables: ['ORTHANC_TIMEOUT_MS'], message: /positive/ },
     { problem: 'credentials not JSON', env: { ORTHANC_CREDENTIALS_BY_ROLE: '{pacs-admin: admin:pw}' }, variables: ['ORTHANC_CREDENTIALS_BY_ROLE'], message: /JSON/ },
     { problem: 'credentials a JSON array', env: { ORTHANC_CREDENTIALS_BY_ROLE: '["admin:pw"]' }, variables: ['ORTHANC_CREDENTIALS_BY_ROLE'], message: /record|object/ },
