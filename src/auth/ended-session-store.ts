@@ -1,5 +1,5 @@
 import { RedisStore } from 'connect-redis';
-import type { SessionData } from 'express-session';
+import { MemoryStore, type SessionData, type Store } from 'express-session';
 import type { RedisClient } from './redis.js';
 
 type StoreCallback = (error?: unknown) => unknown;
@@ -87,13 +87,45 @@ export class EndedSessionRedisStore extends RedisStore {
   }
 }
 
-/** Saves through the store, refusing a session that ended meanwhile where the store can tell (Redis); false when refused. */
-export async function saveUnlessEnded(
-  store: { set(sid: string, sess: SessionData, cb?: (error?: unknown) => void): void },
-  sid: string,
-  sess: SessionData,
-): Promise<boolean> {
-  if (store instanceof EndedSessionRedisStore) return store.saveUnlessEnded(sid, sess);
-  await new Promise<void>((resolve, reject) => store.set(sid, sess, (error) => (error ? reject(error) : resolve())));
-  return true;
+/** The same rule for the in-process store of a gateway without Redis (development). */
+export class EndedSessionMemoryStore extends MemoryStore {
+  /** Ended session id → until when it is remembered (ms). */
+  private readonly ended = new Map<string, number>();
+
+  constructor(private readonly endedTtlSeconds: number) {
+    super();
+  }
+
+  private hasEnded(sid: string): boolean {
+    const until = this.ended.get(sid);
+    if (until !== undefined && until <= Date.now()) this.ended.delete(sid);
+    return until !== undefined && until > Date.now();
+  }
+
+  async saveUnlessEnded(sid: string, sess: SessionData): Promise<boolean> {
+    if (this.hasEnded(sid)) return false;
+    await new Promise<void>((resolve, reject) => super.set(sid, sess, (error) => (error ? reject(error) : resolve())));
+    return true;
+  }
+
+  override set(sid: string, sess: SessionData, cb?: (error?: unknown) => void): void {
+    if (this.hasEnded(sid)) return cb?.();
+    super.set(sid, sess, cb);
+  }
+
+  override touch(sid: string, sess: SessionData, cb?: () => void): void {
+    if (this.hasEnded(sid)) return cb?.();
+    super.touch(sid, sess, cb);
+  }
+
+  override destroy(sid: string, cb?: (error?: unknown) => void): void {
+    this.ended.set(sid, Date.now() + this.endedTtlSeconds * 1000);
+    super.destroy(sid, cb);
+  }
+}
+
+/** Saves through the store unless the session ended meanwhile; false when it had. */
+export async function saveUnlessEnded(store: Store, sid: string, sess: SessionData): Promise<boolean> {
+  if (store instanceof EndedSessionRedisStore || store instanceof EndedSessionMemoryStore) return store.saveUnlessEnded(sid, sess);
+  throw new TypeError('the session store cannot refuse ended sessions');
 }

@@ -1,6 +1,6 @@
-import session, { MemoryStore, type SessionData, type Store } from 'express-session';
+import session, { type SessionData, type Store } from 'express-session';
 import type { RequestHandler } from 'express';
-import { EndedSessionRedisStore } from './ended-session-store.js';
+import { EndedSessionMemoryStore, EndedSessionRedisStore } from './ended-session-store.js';
 import type { RedisClient } from './redis.js';
 import type { Config } from '../config/config.js';
 import type { LoginTransaction, TokenSet } from './oidc.js';
@@ -88,7 +88,7 @@ export function sessionTouchIntervalMs(idleSeconds: number): number {
 }
 
 export function createSessionStore(redis: RedisClient | undefined, idleSeconds = 1800, maxSeconds = 86_400): Store {
-  return redis ? new ThrottledTouchRedisStore(redis, sessionTouchIntervalMs(idleSeconds), maxSeconds) : new MemoryStore();
+  return redis ? new ThrottledTouchRedisStore(redis, sessionTouchIntervalMs(idleSeconds), maxSeconds) : new EndedSessionMemoryStore(maxSeconds);
 }
 
 export function createSessionMiddleware(config: Config, store: Store, secret: string): RequestHandler {
