@@ -10,6 +10,7 @@ import { createSessionMiddleware, createSessionStore } from './auth/session.js';
 import { memorySharedState, redisSharedState } from './auth/shared-state.js';
 import type { Config } from './config/config.js';
 import { createShareLinks } from './share/share-links.js';
+import { createCreatorStanding } from './share/creator-standing.js';
 import type { AppDependencies } from './http/app.js';
 import { createOrthancClient } from './http/orthanc-client.js';
 import { createStudyLookup } from './http/study-lookup.js';
@@ -45,7 +46,7 @@ export function createComponents(config: Config, logger: Logger): Components {
 
   const redis = config.redis ? createRedisClient(config.redis, logger) : undefined;
   if (!redis) logger.warn('Redis is not configured (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES): sessions live in this process memory (development only; lost on restart, not shared by replicas)');
-  const store = createSessionStore(redis, config.session.idleSeconds);
+  const store = createSessionStore(redis, config.session.idleSeconds, config.session.maxSeconds);
   const state = redis ? redisSharedState(redis) : memorySharedState();
   const oidc = createOidcClient(config, metadata, keys);
   const { tokenValidation } = config.oidc;
@@ -55,7 +56,8 @@ export function createComponents(config: Config, logger: Logger): Components {
   const metrics = createMetrics();
   const audit = createAuditLog({ logger, file: config.auditLogFile });
   const shareLinks = createShareLinks(state, config.share.maxSeconds);
-  const sessions = createBrowserSessions({ config, shareLinks, oidc, bearer, keys, store, state, logger, metrics });
+  const creatorStanding = createCreatorStanding({ state, shareLinks, shareRoles: config.share.roles, confirmSeconds: config.share.confirmSeconds });
+  const sessions = createBrowserSessions({ config, shareLinks, creatorStanding, oidc, bearer, keys, store, state, logger, metrics });
 
   const readinessChecks: Record<string, ReadinessCheck> = {
     orthanc: async () => {
@@ -87,6 +89,7 @@ export function createComponents(config: Config, logger: Logger): Components {
       upstreamAgent,
       orthancClient,
       shareLinks,
+      creatorStanding,
       studyLookup: config.studyAccess && createStudyLookup(orthancClient, { ...config.studyAccess, timeoutMs: config.orthanc.timeoutMs, logger }),
       rateLimits: createRateLimits(config.rateLimits, redis),
       userSlots: config.userLimits.maxConcurrentRequests ? createConcurrencySlots(config.userLimits.maxConcurrentRequests, redis) : undefined,

@@ -90,7 +90,7 @@ export interface Config {
     qidoMaxLimit: number | undefined;
   };
   /** Study share links: who may create them, and their longest lifetime. */
-  share: { roles: string[]; maxSeconds: number };
+  share: { roles: string[]; maxSeconds: number; confirmSeconds: number };
   /**
    * Per-study access from a token claim (off when undefined): users without a bypass role see only
    * studies whose attribute matches one of the claim's values.
@@ -163,7 +163,7 @@ export function toConfig(env: Env): Config {
     trustProxy: env.TRUST_PROXY,
     ohifDist: env.OHIF_DIST,
     viewerAccess: env.VIEWER_ACCESS,
-    share: { roles: env.SHARE_ROLES ?? [env.ROLE_UPLOADER, env.ROLE_ADMIN], maxSeconds: env.SHARE_MAX_SECONDS },
+    share: { roles: env.SHARE_ROLES ?? [env.ROLE_UPLOADER, env.ROLE_ADMIN], maxSeconds: env.SHARE_MAX_SECONDS, confirmSeconds: env.SHARE_CONFIRM_SECONDS },
     studyAccess: env.STUDY_ACCESS_CLAIM
       ? {
           claim: env.STUDY_ACCESS_CLAIM,

@@ -126,6 +126,7 @@ export const envSchema = z
     IDENTITY_HEADER_ROLES: identityHeaderName.default('X-Forwarded-Roles'),
     SHARE_ROLES: commaList.pipe(z.array(roleName)).optional(),
     SHARE_MAX_SECONDS: positiveInt.default(604_800),
+    SHARE_CONFIRM_SECONDS: positiveInt.default(3600),
     STUDY_ACCESS_CLAIM: claimPath.optional(),
     STUDY_ACCESS_ATTRIBUTE: z.enum(['InstitutionName', 'PatientIDPrefix'], { error: 'must be InstitutionName or PatientIDPrefix' }).optional(),
     STUDY_ACCESS_BYPASS_ROLES: commaList.pipe(z.array(roleName)).optional(),

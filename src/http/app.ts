@@ -20,6 +20,7 @@ import type { OrthancClient } from './orthanc-client.js';
 import { shareRoutes } from './share-routes.js';
 import { shareLinksPage } from './share-links-page.js';
 import type { ShareLinks } from '../share/share-links.js';
+import type { CreatorStanding } from '../share/creator-standing.js';
 import { explorerContentSecurityPolicy } from './content-security.js';
 import { corsForDicomweb } from './cors.js';
 import { errorHandler, notFound } from './error-handler.js';
@@ -51,6 +52,7 @@ export interface AppDependencies {
   upstreamAgent: Agent;
   orthancClient: OrthancClient;
   shareLinks: ShareLinks;
+  creatorStanding: CreatorStanding;
   /** The per-study access attribute of studies, from Orthanc (when STUDY_ACCESS_CLAIM is set). */
   studyLookup: StudyLookup | undefined;
   rateLimits: RateLimiting;
@@ -117,7 +119,7 @@ export function createApp(deps: AppDependencies): Express {
   app.use(['/auth/login', '/auth/callback'], rateLimits.limitLogins);
   app.use(rateLimits.limitAuthFailures);
   app.use(browserSession(deps.sessionMiddleware));
-  app.use(shareRoutes({ config, shareLinks: deps.shareLinks, sessions, orthancClient: deps.orthancClient, studyLookup: deps.studyLookup, authenticate: identify }));
+  app.use(shareRoutes({ config, shareLinks: deps.shareLinks, creatorStanding: deps.creatorStanding, sessions, orthancClient: deps.orthancClient, studyLookup: deps.studyLookup, authenticate: identify }));
   app.use(shareLinksPage({ sessions, share: config.share }));
   app.use(authRoutes({ publicUrl: config.publicUrl, oidc, sessions, authenticate: identify, logger }));
   const { qidoMaxLimit, maxConcurrentRequests } = config.userLimits;
