@@ -30,6 +30,10 @@ export const SYSTEM_PACKAGES = {
   'openjdk-17-jre-headless': '/usr/bin/java',
   maven: '/usr/bin/mvn',
   unzip: '/usr/bin/unzip',
+  // Audit: xmllint checks DICOM audit messages against the schema; rsyslog (with TLS) receives them.
+  'libxml2-utils': '/usr/bin/xmllint',
+  rsyslog: '/usr/sbin/rsyslogd',
+  'rsyslog-gnutls': '/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so',
 };
 const KEYCLOAK = 'keycloak';
 const KEYCLOAK_NEEDS = ['openjdk-17-jre-headless', 'maven', 'unzip'];
