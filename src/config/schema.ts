@@ -138,6 +138,10 @@ export const envSchema = z
     REQUEST_TIMEOUT_SECONDS: positiveInt.default(600),
     STOW_MAX_BYTES: positiveInt.default(4_294_967_296),
     AUDIT_LOG_FILE: z.string().min(1).optional(),
+    AUDIT_ANCHOR_RECORDS: positiveInt.default(1000),
+    AUDIT_SOURCE_ID: z.string().trim().min(1).optional(),
+    AUDIT_ENTERPRISE_SITE_ID: z.string().trim().min(1).optional(),
+    AUDIT_PATIENT_CACHE_SECONDS: integer('must be a number of seconds (0-86400)', (value) => value >= 0 && value <= 86_400).default(3600),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
