@@ -74,6 +74,7 @@ describe('loadConfig: defaults from a minimal environment', () => {
       workers: 1,
       ohifDist: undefined,
       logLevel: 'info',
+      audit: { anchorEvery: 1000, sourceId: undefined, siteId: undefined, patientCacheSeconds: 3600 },
     });
   });
 
