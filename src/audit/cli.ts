@@ -1,8 +1,8 @@
-import { createReadStream, existsSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { fileLines as lines } from './file-lines.js';
 import { verifyChain } from './verify.js';
-import { toCsv, toTable, whoSaw, type WhoSawQuery } from './who-saw.js';
+import { toCsv, toTable, whoSaw, whoSawQuery } from './who-saw.js';
 
 /**
  * `npm run audit -- verify <file>`: checks the hash chain of an audit file, names the first broken line.
@@ -13,10 +13,6 @@ import { toCsv, toTable, whoSaw, type WhoSawQuery } from './who-saw.js';
 const USAGE = `usage:
   npm run audit -- verify <audit file>
   npm run audit -- who-saw --file <audit file> (--study <StudyInstanceUID> | --patient <PatientID> | --user <sub or username>) [--from <ISO time>] [--to <ISO time>] [--csv]`;
-
-function lines(file: string): AsyncIterable<string> {
-  return createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
-}
 
 function usage(message: string): number {
   process.stderr.write(`${message}\n${USAGE}\n`);
@@ -37,13 +33,6 @@ async function verify(args: string[]): Promise<number> {
   return 0;
 }
 
-function time(value: string | undefined, name: string): Date | undefined {
-  if (value === undefined) return undefined;
-  const parsed = new Date(value);
-  if (Number.isNaN(parsed.getTime())) throw new Error(`--${name} must be an ISO 8601 time (e.g. 2025-01-31 or 2025-01-31T12:00:00Z)`);
-  return parsed;
-}
-
 async function who(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -52,14 +41,7 @@ async function who(args: string[]): Promise<number> {
   });
   if (!values.file) return usage('who-saw needs --file');
   if (!existsSync(values.file)) return usage(`no such file: ${values.file}`);
-  if ([values.study, values.patient, values.user].filter(Boolean).length !== 1) return usage('who-saw needs exactly one of --study, --patient, --user');
-  let query: WhoSawQuery;
-  try {
-    query = { study: values.study, patient: values.patient, user: values.user, from: time(values.from, 'from'), to: time(values.to, 'to') };
-  } catch (error) {
-    return usage((error as Error).message);
-  }
-  const found = await whoSaw(lines(values.file), query);
+  const found = await whoSaw(lines(values.file), whoSawQuery(values));
   process.stdout.write(values.csv ? toCsv(found) : toTable(found));
   return 0;
 }

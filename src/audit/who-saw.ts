@@ -13,6 +13,22 @@ export interface WhoSawQuery {
   to?: Date | undefined;
 }
 
+export class WhoSawQueryError extends Error {}
+
+function time(value: string | undefined, name: string): Date | undefined {
+  if (value === undefined) return undefined;
+  const parsed = new Date(value);
+  if (value === '' || Number.isNaN(parsed.getTime())) throw new WhoSawQueryError(`${name} must be an ISO 8601 time (e.g. 2025-01-31 or 2025-01-31T12:00:00Z)`);
+  return parsed;
+}
+
+/** The question from its words (command options or route parameters): one subject, an optional time range. */
+export function whoSawQuery(input: { study?: string | undefined; patient?: string | undefined; user?: string | undefined; from?: string | undefined; to?: string | undefined }): WhoSawQuery {
+  const subjects = [input.study, input.patient, input.user].filter((value) => value !== undefined);
+  if (subjects.length !== 1 || subjects[0] === '') throw new WhoSawQueryError('ask about exactly one of study, patient, user');
+  return { study: input.study, patient: input.patient, user: input.user, from: time(input.from, 'from'), to: time(input.to, 'to') };
+}
+
 /** One answer: who, when, from where, what, and whether it was let through. */
 export interface Sighting {
   time: string;
