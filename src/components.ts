@@ -54,7 +54,7 @@ export function createComponents(config: Config, logger: Logger): Components {
     ? createIntrospectionVerifier({ issuer: config.oidc.issuer, audience: config.oidc.audience, introspect: oidc.introspect, cacheSeconds: tokenValidation.cacheSeconds })
     : createBearerVerifier({ issuer: config.oidc.issuer, audience: config.oidc.audience, keys });
   const metrics = createMetrics();
-  const audit = createAuditLog({ logger, toLogStream: !config.auditLogFile, sinks: createAuditSinks(config, orthancClient, logger) });
+  const audit = createAuditLog({ logger, toLogStream: !config.auditLogFile, sinks: createAuditSinks(config, orthancClient, logger, metrics) });
   const shareLinks = createShareLinks(state, config.share.maxSeconds);
   const sessions = createBrowserSessions({ config, shareLinks, oidc, bearer, keys, store, state, logger, metrics });
 

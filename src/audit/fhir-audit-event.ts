@@ -5,7 +5,7 @@ import { counterpartRole, standardEvent, type DcmCode, type StandardEvent } from
 /**
  * An audit record as a FHIR R4 AuditEvent following IHE Basic Audit Log Patterns (BALP): the DICOM
  * event code as `type`, the RESTful interaction as `subtype`, the caller and the gateway as agents,
- * the study, the patient and (for searches) the query as entities.
+ * the study, the patient, the request id and (for searches) the query as entities.
  */
 
 const DCM_SYSTEM = 'http://dicom.nema.org/resources/ontology/DCM';
@@ -13,6 +13,8 @@ const INTERACTION_SYSTEM = 'http://hl7.org/fhir/restful-interaction';
 const ENTITY_TYPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/audit-entity-type';
 const OBJECT_ROLE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/object-role';
 const SOURCE_TYPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/security-source-type';
+/** BALP's entity type for the X-Request-Id of the audited HTTP request. */
+const REQUEST_ID_TYPE: Coding = { system: 'https://profiles.ihe.net/ITI/BALP/CodeSystem/BasicAuditEntityType', code: 'XrequestId', display: 'X-Request-Id' };
 const NETWORK_IP = '2';
 const NETWORK_MACHINE_NAME = '1';
 
@@ -69,6 +71,7 @@ function entities(record: AuditRecord, standard: StandardEvent): AuditEventEntit
       description: 'DICOM study',
     });
   }
+  list.push({ what: { identifier: { value: event.requestId } }, type: REQUEST_ID_TYPE });
   if (standard.attempted === 'search') {
     list.push({
       type: { system: ENTITY_TYPE_SYSTEM, code: '2', display: 'System Object' },

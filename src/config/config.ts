@@ -115,6 +115,11 @@ export interface AuditConfig {
   siteId: string | undefined;
   /** How long the patient of a study is remembered. */
   patientCacheSeconds: number;
+  syslog: { url: string; caFile: string | undefined; certFile: string | undefined; keyFile: string | undefined } | undefined;
+  /** FHIR base URL: AuditEvent resources are POSTed to `<url>/AuditEvent`. */
+  fhirUrl: string | undefined;
+  spool: { dir: string; maxBytes: number; alarmMessages: number } | undefined;
+  transportTimeoutMs: number;
 }
 
 const withoutTrailingSlash = (url: string) => url.replace(/\/+$/, '');
@@ -195,6 +200,12 @@ export function toConfig(env: Env): Config {
       sourceId: env.AUDIT_SOURCE_ID,
       siteId: env.AUDIT_ENTERPRISE_SITE_ID,
       patientCacheSeconds: env.AUDIT_PATIENT_CACHE_SECONDS,
+      syslog: env.AUDIT_SYSLOG_URL
+        ? { url: env.AUDIT_SYSLOG_URL, caFile: env.AUDIT_SYSLOG_CA_FILE, certFile: env.AUDIT_SYSLOG_CERT_FILE, keyFile: env.AUDIT_SYSLOG_KEY_FILE }
+        : undefined,
+      fhirUrl: env.AUDIT_FHIR_URL,
+      spool: env.AUDIT_SPOOL_DIR ? { dir: env.AUDIT_SPOOL_DIR, maxBytes: env.AUDIT_SPOOL_MAX_BYTES, alarmMessages: env.AUDIT_SPOOL_ALARM_MESSAGES } : undefined,
+      transportTimeoutMs: env.AUDIT_TRANSPORT_TIMEOUT_SECONDS * 1000,
     },
   };
 }

@@ -104,6 +104,7 @@ describe('FHIR R4 AuditEvent (IHE BALP)', () => {
     expect(resource.entity).toEqual([
       expect.objectContaining({ what: { identifier: { value: 'P-1' }, display: 'Doe^Jane' }, role: expect.objectContaining({ code: '1' }) }),
       expect.objectContaining({ what: { identifier: { system: 'urn:dicom:uid', value: `urn:oid:${STUDY}` } }, role: expect.objectContaining({ code: '3' }) }),
+      { what: { identifier: { value: 'req-1' } }, type: expect.objectContaining({ code: 'XrequestId' }) },
     ]);
     expect(resource.source).toMatchObject({ site: 'Hospital', observer: { display: 'gateway-test' } });
   });
