@@ -11,7 +11,8 @@ export interface SpoolItem {
  * A bounded on-disk FIFO of one transport's messages: `queue.jsonl` (one `{"t","p"}` line per
  * message, appended synchronously) and `offset` (bytes of it already delivered). Messages survive a
  * restart and leave in the order they came. When the next message would take the file past
- * `maxBytes` (delivered lines are compacted away first), it is refused: push returns false.
+ * `maxBytes` (delivered lines are compacted away first), or the disk cannot take it, it is refused:
+ * push returns false.
  */
 export interface Spool {
   push(payload: string, time?: number): boolean;
@@ -73,7 +74,17 @@ export function openSpool({ dir, maxBytes }: { dir: string; maxBytes: number }):
       const length = Buffer.byteLength(line);
       if (size + length > maxBytes && offset > 0) compact();
       if (size + length > maxBytes) return false;
-      writeSync(fd, line);
+      try {
+        writeSync(fd, line);
+      } catch {
+        // Disk full (or gone): refuse like a full spool, without leaving half a line behind.
+        try {
+          ftruncateSync(fd, size);
+        } catch {
+          // Nothing more to do: a torn last line is skipped when the spool is read back.
+        }
+        return false;
+      }
       size += length;
       entries.push({ time, payload, length });
       return true;
