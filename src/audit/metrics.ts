@@ -10,35 +10,21 @@ export interface AuditTransportMetrics extends DeliveryCounters {
 /** Audit transport metrics on the gateway's registry; label values are the transport names only. */
 export function createAuditTransportMetrics(registry: Registry): AuditTransportMetrics {
   const spools = new Map<string, Spool>();
-  new Gauge({
-    name: 'gateway_audit_spool_messages',
-    help: 'Audit messages waiting in a transport spool (on disk) for delivery',
-    labelNames: ['transport'] as const,
-    registers: [registry],
-    collect() {
-      for (const [transport, spool] of spools) this.set({ transport }, spool.depth());
-    },
-  });
-  new Gauge({
-    name: 'gateway_audit_spool_bytes',
-    help: 'Bytes of audit messages waiting in a transport spool',
-    labelNames: ['transport'] as const,
-    registers: [registry],
-    collect() {
-      for (const [transport, spool] of spools) this.set({ transport }, spool.bytes());
-    },
-  });
-  new Gauge({
-    name: 'gateway_audit_spool_oldest_age_seconds',
-    help: 'Age of the oldest audit message waiting in a transport spool (0 when empty)',
-    labelNames: ['transport'] as const,
-    registers: [registry],
-    collect() {
-      for (const [transport, spool] of spools) {
-        const oldest = spool.oldest();
-        this.set({ transport }, oldest ? (Date.now() - oldest.time) / 1000 : 0);
-      }
-    },
+  const spoolGauge = (name: string, help: string, value: (spool: Spool) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['transport'] as const,
+      registers: [registry],
+      collect() {
+        for (const [transport, spool] of spools) this.set({ transport }, value(spool));
+      },
+    });
+  spoolGauge('gateway_audit_spool_messages', 'Audit messages waiting in a transport spool (on disk) for delivery', (spool) => spool.depth());
+  spoolGauge('gateway_audit_spool_bytes', 'Bytes of audit messages waiting in a transport spool', (spool) => spool.bytes());
+  spoolGauge('gateway_audit_spool_oldest_age_seconds', 'Age of the oldest audit message waiting in a transport spool (0 when empty)', (spool) => {
+    const oldest = spool.oldest();
+    return oldest ? (Date.now() - oldest.time) / 1000 : 0;
   });
   const delivered = new Counter({ name: 'gateway_audit_messages_delivered_total', help: 'Audit messages a transport delivered', labelNames: ['transport'] as const, registers: [registry] });
   const dropped = new Counter({
