@@ -1,17 +1,16 @@
 import { mkdtempSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { AuditEvent as FhirAuditEvent } from '@medplum/fhirtypes';
 import { dicomSchemaErrors, fhirIssues, xpathString } from '../support/audit-validators.js';
 import { makeSeries, type GeneratedSeries } from '../support/dicom.js';
 import { ACCEPT_DICOM_JSON } from '../support/dicomweb.js';
+import { FhirReceiver, requestIdOfFhir, studyOfFhir } from '../support/fhir-receiver.js';
 import { freePort } from '../support/free-port.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { startOrthanc, uploadInstances, type TestOrthanc } from '../support/orthanc.js';
 import { waitFor } from '../support/process.js';
-import { startRsyslog, type TestRsyslog } from '../support/rsyslog.js';
+import { startRsyslog, xmlOf, type TestRsyslog } from '../support/rsyslog.js';
 import { LogSink } from '../support/session-stack.js';
 import { startTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 import { createTestPki, type TestPki } from '../support/tls.js';
@@ -25,42 +24,6 @@ import { createTestPki, type TestPki } from '../support/tls.js';
  * dropped, counted and alarmed; requests still answered).
  */
 
-/** The FHIR-shaped peer: stores what is POSTed to /fhir/AuditEvent; can go down, come back, be slow. */
-class FhirReceiver {
-  readonly resources: FhirAuditEvent[] = [];
-  readonly contentTypes: string[] = [];
-  delayMs = 0;
-  private server: http.Server | undefined;
-  constructor(readonly port: number) {}
-
-  async start(): Promise<void> {
-    this.server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', () => {
-        setTimeout(() => {
-          if (req.method !== 'POST' || req.url !== '/fhir/AuditEvent') {
-            res.writeHead(404).end();
-            return;
-          }
-          this.contentTypes.push(req.headers['content-type'] ?? '');
-          this.resources.push(JSON.parse(Buffer.concat(chunks).toString()) as FhirAuditEvent);
-          res.writeHead(201, { 'content-type': 'application/fhir+json' }).end('{}');
-        }, this.delayMs);
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
-  }
-
-  async stop(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-}
-
 let orthanc: TestOrthanc;
 let issuer: TestIssuer;
 let pki: TestPki;
@@ -72,9 +35,6 @@ const logs = new LogSink();
 const started: TestGateway[] = [];
 const studies: GeneratedSeries[] = [];
 
-const studyOfFhir = (resource: FhirAuditEvent) => resource.entity?.find((entity) => entity.what?.identifier?.system === 'urn:dicom:uid')?.what?.identifier?.value?.replace('urn:oid:', '');
-const requestIdOfFhir = (resource: FhirAuditEvent) => resource.entity?.find((entity) => entity.type?.code === 'XrequestId')?.what?.identifier?.value;
-const xmlOf = (msg: string) => msg.replace(/^\ufeff/, '');
 const studyOfSyslog = (msg: string) => xpathString(xmlOf(msg), "/AuditMessage/ParticipantObjectIdentification[@ParticipantObjectTypeCodeRole='3']/@ParticipantObjectID");
 
 async function read(study: GeneratedSeries, base = gateway.url): Promise<{ status: number; requestId: string; ms: number }> {

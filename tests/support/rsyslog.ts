@@ -30,6 +30,9 @@ export interface TestRsyslog {
 
 const SEPARATOR = '\u001f';
 
+/** The XML of a received audit message (its MSG without the UTF-8 BOM). */
+export const xmlOf = (msg: string) => msg.replace(/^\ufeff/, '');
+
 /**
  * Debian's rsyslogd as an audit record repository on a free loopback port: TLS (RFC 5425, gtls
  * driver) requiring a client certificate signed by `ca` (x509/certvalid), or plain TCP; every
