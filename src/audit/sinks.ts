@@ -17,6 +17,8 @@ import type { AuditRecord, AuditSource } from './record.js';
 import { openSpool } from './spool.js';
 import { createSyslogTransport, syslogMessage } from './syslog.js';
 
+const PATIENT_LOOKUP_MAX_MS = 5000;
+
 export function auditSource(config: Config): AuditSource {
   const host = hostname();
   return {
@@ -76,6 +78,7 @@ export function createAuditSinks(config: Config, orthanc: OrthancClient, logger:
   if (config.auditLogFile) sinks.push(createChainedFile({ file: config.auditLogFile, anchorEvery: config.audit.anchorEvery, logger }));
   sinks.push(...transportSinks(config, auditSource(config), logger, metrics));
   if (sinks.length === 0) return undefined;
-  const patients = createPatientLookup(orthanc, { timeoutMs: config.orthanc.timeoutMs, cacheSeconds: config.audit.patientCacheSeconds });
+  // Short: every later record waits for this one's patient (records keep their order).
+  const patients = createPatientLookup(orthanc, { timeoutMs: Math.min(config.orthanc.timeoutMs, PATIENT_LOOKUP_MAX_MS), cacheSeconds: config.audit.patientCacheSeconds });
   return createAuditDispatcher({ sinks, patients, logger });
 }

@@ -218,6 +218,12 @@ export const envSchema = z
     if ((env.AUDIT_SYSLOG_URL || env.AUDIT_FHIR_URL) && !env.AUDIT_SPOOL_DIR) {
       ctx.addIssue({ code: 'custom', path: ['AUDIT_SPOOL_DIR'], message: 'is required with AUDIT_SYSLOG_URL or AUDIT_FHIR_URL (messages wait there while a receiver is down)' });
     }
+    // A hash chain and a spool have one writer: workers appending to the same ones would break both.
+    if (typeof env.WORKERS === 'number' && env.WORKERS > 1) {
+      for (const name of ['AUDIT_LOG_FILE', 'AUDIT_SPOOL_DIR'] as const) {
+        if (env[name]) ctx.addIssue({ code: 'custom', path: [name], message: 'cannot be used with WORKERS > 1 (one writer per hash-chained file and spool): run one process per replica instead' });
+      }
+    }
     // Runs even when single variables failed, so every problem is reported at once.
   }, { when: () => true });
 

@@ -276,6 +276,7 @@ describe('loadConfig: each problem names its variable', () => {
     { problem: 'audit transport without spool', env: { AUDIT_FHIR_URL: 'https://fhir.example.org/fhir' }, variables: ['AUDIT_SPOOL_DIR'], message: /AUDIT_FHIR_URL/ },
     { problem: 'syslog client cert without key', env: { AUDIT_SYSLOG_URL: 'tls://a:6514', AUDIT_SPOOL_DIR: '/s', AUDIT_SYSLOG_CERT_FILE: '/c.pem' }, variables: ['AUDIT_SYSLOG_KEY_FILE'], message: /AUDIT_SYSLOG_CERT_FILE/ },
     { problem: 'syslog CA file with plain TCP', env: { AUDIT_SYSLOG_URL: 'tcp://a:514', AUDIT_SPOOL_DIR: '/s', AUDIT_SYSLOG_CA_FILE: '/ca.pem' }, variables: ['AUDIT_SYSLOG_CA_FILE'], message: /tls:\/\// },
+    { problem: 'chained audit file with workers', env: { AUDIT_LOG_FILE: '/a.log', WORKERS: '2', REDIS_URL: 'redis://r:6379', SESSION_SECRET: SECRET_32 }, variables: ['AUDIT_LOG_FILE'], message: /WORKERS > 1/ },
     { problem: 'AUDIT_SPOOL_MAX_BYTES zero', env: { AUDIT_SPOOL_MAX_BYTES: '0' }, variables: ['AUDIT_SPOOL_MAX_BYTES'], message: /positive/ },
     { problem: 'credentials value without colon', env: { ORTHANC_CREDENTIALS_BY_ROLE: '{"pacs-admin":"adminpw"}' }, variables: ['ORTHANC_CREDENTIALS_BY_ROLE'], message: /user:password/ },
     { problem: 'CORS_ORIGINS not URLs', env: { CORS_ORIGINS: 'viewer.example.org' }, variables: ['CORS_ORIGINS'], message: /origins/ },
