@@ -146,6 +146,26 @@ describe('audit transports with real peers', () => {
     }
   }, 40_000);
 
+  it.each<['tcp' | 'udp']>([['tcp'], ['udp']])('plain %s syslog (labs) delivers valid DICOM audit messages too', async (protocol) => {
+    const receiver = await startRsyslog({ udp: protocol === 'udp' });
+    try {
+      const lab = await startTestGateway(
+        {
+          OIDC_ISSUER: issuer.issuer, ORTHANC_URL: orthanc.url, ORTHANC_USERNAME: orthanc.username, ORTHANC_PASSWORD: orthanc.password, LOG_LEVEL: 'info',
+          AUDIT_SYSLOG_URL: `${protocol}://127.0.0.1:${receiver.port}`, AUDIT_SPOOL_DIR: mkdtempSync(join(tmpdir(), `audit-spool-${protocol}-`)),
+        },
+        { logDestination: new LogSink() },
+      );
+      started.push(lab);
+      expect((await read(studies[2]!, lab.url)).status).toBe(200);
+      const message = await waitFor(() => receiver.received().find((candidate) => studyOfSyslog(candidate.msg) === studies[2]!.studyInstanceUid), { what: `the ${protocol} syslog message`, timeoutMs: 10_000 });
+      expect(message).toMatchObject({ pri: 85, appName: 'orthanc-oidc-gateway', msgId: 'IHE+RFC-3881' });
+      expect(dicomSchemaErrors(xmlOf(message.msg))).toBeUndefined();
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('a full spool drops new messages, counts and alarms them, and requests are still answered', async () => {
     const sink = new LogSink();
     const full = await startTestGateway(

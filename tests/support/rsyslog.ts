@@ -35,23 +35,27 @@ export const xmlOf = (msg: string) => msg.replace(/^\ufeff/, '');
 
 /**
  * Debian's rsyslogd as an audit record repository on a free loopback port: TLS (RFC 5425, gtls
- * driver) requiring a client certificate signed by `ca` (x509/certvalid), or plain TCP; every
+ * driver) requiring a client certificate signed by `ca` (x509/certvalid), plain TCP, or UDP; every
  * message written to a file (PRI, APP-NAME, MSGID, MSG per line). Runs in the foreground (-n) and
  * is stopped by PID.
  */
-export async function startRsyslog({ ca, server }: { ca?: TestCa; server?: CertFiles } = {}): Promise<TestRsyslog> {
-  const dir = await mkdtemp(join(tmpdir(), 'rsyslog-'));
-  const port = await freePort();
-  const out = join(dir, 'received.log');
-  const tls = ca && server;
-  const driver = tls
+/** The input section of the configuration: TLS with a required client certificate, plain TCP, or UDP. */
+function inputConfig(port: number, { ca, server, udp }: { ca?: TestCa | undefined; server?: CertFiles | undefined; udp?: boolean | undefined }): string {
+  if (udp) return `module(load="imudp")\ninput(type="imudp" port="${port}" address="127.0.0.1")`;
+  const driver = ca && server
     ? `global(DefaultNetstreamDriver="gtls" DefaultNetstreamDriverCAFile="${ca.certFile}" DefaultNetstreamDriverCertFile="${server.certFile}" DefaultNetstreamDriverKeyFile="${server.keyFile}")
 module(load="imtcp" StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="x509/certvalid")`
     : 'module(load="imtcp")';
+  return `${driver}\ninput(type="imtcp" port="${port}" address="127.0.0.1")`;
+}
+
+export async function startRsyslog({ ca, server, udp }: { ca?: TestCa; server?: CertFiles; udp?: boolean } = {}): Promise<TestRsyslog> {
+  const dir = await mkdtemp(join(tmpdir(), 'rsyslog-'));
+  const port = await freePort();
+  const out = join(dir, 'received.log');
   const config = join(dir, 'rsyslog.conf');
   writeFileSync(config, `global(workDirectory="${dir}" maxMessageSize="256k")
-${driver}
-input(type="imtcp" port="${port}" address="127.0.0.1")
+${inputConfig(port, { ca, server, udp })}
 template(name="fields" type="string" string="%pri%${SEPARATOR}%app-name%${SEPARATOR}%msgid%${SEPARATOR}%msg%\\n")
 action(type="omfile" file="${out}" template="fields")
 `);
@@ -64,10 +68,15 @@ action(type="omfile" file="${out}" template="fields")
   async function start(): Promise<void> {
     const proc = spawnManaged(RSYSLOGD, ['-n', '-f', config, '-i', join(dir, 'rsyslogd.pid')], { cwd: dir });
     daemon = proc;
-    await waitFor(() => new Promise<boolean>((resolve) => {
-      const socket = connect({ host: '127.0.0.1', port }, () => { socket.destroy(); resolve(true); });
-      socket.once('error', () => resolve(false));
-    }), { what: `rsyslogd on port ${port}`, timeoutMs: 15_000, abortIf: () => (proc.hasExited() ? `rsyslogd exited: ${proc.output()}` : undefined) });
+    const pidFile = join(dir, 'rsyslogd.pid');
+    // TCP: ready when it accepts; UDP cannot be probed: ready once rsyslogd wrote its pid file (after binding).
+    const ready = udp
+      ? () => existsSync(pidFile)
+      : () => new Promise<boolean>((resolve) => {
+          const socket = connect({ host: '127.0.0.1', port }, () => { socket.destroy(); resolve(true); });
+          socket.once('error', () => resolve(false));
+        });
+    await waitFor(ready, { what: `rsyslogd on port ${port}`, timeoutMs: 15_000, abortIf: () => (proc.hasExited() ? `rsyslogd exited: ${proc.output()}` : undefined) });
   }
 
   await start();
