@@ -33,7 +33,7 @@ export const SYSTEM_PACKAGES = {
   // Audit: xmllint checks DICOM audit messages against the schema; rsyslog (with TLS) receives them.
   'libxml2-utils': '/usr/bin/xmllint',
   rsyslog: '/usr/sbin/rsyslogd',
-  'rsyslog-gnutls': '/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so',
+  'rsyslog-gnutls': '/usr/share/doc/rsyslog-gnutls/copyright', // its module's folder depends on the architecture
 };
 const KEYCLOAK = 'keycloak';
 const KEYCLOAK_NEEDS = ['openjdk-17-jre-headless', 'maven', 'unzip'];
