@@ -3,8 +3,8 @@
  * Installs what the gateway's tests and `npm run dev` need on a Debian/Ubuntu machine:
  * npm packages (when node_modules is missing or older than package-lock.json) and the Debian
  * packages orthanc, orthanc-dicomweb, redis-server, chromium, nginx, openssl, a Java runtime, Maven,
- * unzip, libxml2-utils, rsyslog and rsyslog-gnutls (apt-get, as root), then the real Keycloak from Maven Central (scripts/keycloak.mjs,
- * cached outside the repository). Not root → prints the exact command to run and exits non-zero.
+ * unzip, libxml2-utils, rsyslog and rsyslog-gnutls (apt-get, as root), then the real Keycloak from
+ * Maven Central (scripts/keycloak.mjs, cached outside the repository). Not root → prints the exact command to run and exits non-zero.
  * Plain JS: it runs before the TypeScript toolchain is installed.
  *
  *   --packages=a,b   only these Debian packages (and `keycloak`: fetch Keycloak too)
