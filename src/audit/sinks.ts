@@ -75,7 +75,11 @@ function transportSinks(config: Config, source: AuditSource, logger: Logger, met
 /** The configured audit sinks behind one dispatcher; undefined when there is none. */
 export function createAuditSinks(config: Config, orthanc: OrthancClient, logger: Logger, metrics: GatewayMetrics): AuditDispatcher | undefined {
   const sinks: AuditSink[] = [];
-  if (config.auditLogFile) sinks.push(createChainedFile({ file: config.auditLogFile, anchorEvery: config.audit.anchorEvery, logger }));
+  if (config.auditLogFile) {
+    // The anchors' witness lines are logged whatever LOG_LEVEL (except silent), like audit lines.
+    const witness = logger.child({}, { level: logger.level === 'silent' ? 'silent' : 'info' });
+    sinks.push(createChainedFile({ file: config.auditLogFile, anchorEvery: config.audit.anchorEvery, logger: witness }));
+  }
   sinks.push(...transportSinks(config, auditSource(config), logger, metrics));
   if (sinks.length === 0) return undefined;
   // Short: every later record waits for this one's patient (records keep their order).
