@@ -17,8 +17,8 @@ const DCM = {
   useOfRestrictedFunction: { code: '110132', meaning: 'Use of Restricted Function' },
 } satisfies Record<string, DcmCode>;
 
-export const SOURCE_ROLE: DcmCode = { code: '110153', meaning: 'Source Role ID' };
-export const DESTINATION_ROLE: DcmCode = { code: '110152', meaning: 'Destination Role ID' };
+const SOURCE_ROLE: DcmCode = { code: '110153', meaning: 'Source Role ID' };
+const DESTINATION_ROLE: DcmCode = { code: '110152', meaning: 'Destination Role ID' };
 
 /** The gateway's role in a data flow: the other end of the caller's. */
 export function counterpartRole(role: DcmCode | undefined): DcmCode | undefined {

@@ -36,7 +36,7 @@ export interface SyslogTarget {
 }
 
 /** RFC 5425 / RFC 6587 octet counting: the message's length in bytes, a space, the message. */
-export function octetCounted(message: string): Buffer {
+function octetCounted(message: string): Buffer {
   const bytes = Buffer.from(message, 'utf8');
   return Buffer.concat([Buffer.from(`${bytes.length} `), bytes]);
 }
