@@ -18,6 +18,7 @@ import { createRateLimits } from './http/rate-limit.js';
 import { createUpstreamAgent } from './http/upstream-agent.js';
 import { createConcurrencySlots } from './http/user-concurrency.js';
 import { describeOrthancAnswer, describeOrthancFailure } from './http/upstream-errors.js';
+import { createAuditSinks } from './audit/sinks.js';
 import { createAuditLog } from './observability/audit.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
@@ -54,7 +55,7 @@ export function createComponents(config: Config, logger: Logger): Components {
     ? createIntrospectionVerifier({ issuer: config.oidc.issuer, audience: config.oidc.audience, introspect: oidc.introspect, cacheSeconds: tokenValidation.cacheSeconds })
     : createBearerVerifier({ issuer: config.oidc.issuer, audience: config.oidc.audience, keys });
   const metrics = createMetrics();
-  const audit = createAuditLog({ logger, file: config.auditLogFile });
+  const audit = createAuditLog({ logger, toLogStream: !config.auditLogFile, sinks: createAuditSinks(config, orthancClient, logger, metrics) });
   const shareLinks = createShareLinks(state, config.share.maxSeconds);
   const creatorStanding = createCreatorStanding({ state, shareLinks, shareRoles: config.share.roles, confirmSeconds: config.share.confirmSeconds });
   const sessions = createBrowserSessions({ config, shareLinks, creatorStanding, oidc, bearer, keys, store, state, logger, metrics });
@@ -106,7 +107,7 @@ export function createComponents(config: Config, logger: Logger): Components {
       stopWarmUp?.();
       upstreamAgent.destroy();
       redis?.disconnect();
-      audit.close();
+      await audit.close();
     },
   };
 }

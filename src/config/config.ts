@@ -101,8 +101,25 @@ export interface Config {
   /** Longest time to receive a whole request (headers and body). */
   requestTimeoutSeconds: number;
   logLevel: Env['LOG_LEVEL'];
-  /** Append the audit trail to this file instead of the log stream. */
+  /** Append the audit trail to this file (hash-chained) instead of the log stream. */
   auditLogFile: string | undefined;
+  audit: AuditConfig;
+}
+
+/** The standard audit messages and the chained audit file (src/audit/). */
+export interface AuditConfig {
+  /** An anchor record after this many records of the chained file. */
+  anchorEvery: number;
+  /** AuditSourceID; the machine's host name when not set. */
+  sourceId: string | undefined;
+  siteId: string | undefined;
+  /** How long the patient of a study is remembered. */
+  patientCacheSeconds: number;
+  syslog: { url: string; caFile: string | undefined; certFile: string | undefined; keyFile: string | undefined } | undefined;
+  /** FHIR base URL: AuditEvent resources are POSTed to `<url>/AuditEvent`. */
+  fhirUrl: string | undefined;
+  spool: { dir: string; maxBytes: number; alarmMessages: number } | undefined;
+  transportTimeoutMs: number;
 }
 
 const withoutTrailingSlash = (url: string) => url.replace(/\/+$/, '');
@@ -178,5 +195,17 @@ export function toConfig(env: Env): Config {
     requestTimeoutSeconds: env.REQUEST_TIMEOUT_SECONDS,
     logLevel: env.LOG_LEVEL,
     auditLogFile: env.AUDIT_LOG_FILE,
+    audit: {
+      anchorEvery: env.AUDIT_ANCHOR_RECORDS,
+      sourceId: env.AUDIT_SOURCE_ID,
+      siteId: env.AUDIT_ENTERPRISE_SITE_ID,
+      patientCacheSeconds: env.AUDIT_PATIENT_CACHE_SECONDS,
+      syslog: env.AUDIT_SYSLOG_URL
+        ? { url: env.AUDIT_SYSLOG_URL, caFile: env.AUDIT_SYSLOG_CA_FILE, certFile: env.AUDIT_SYSLOG_CERT_FILE, keyFile: env.AUDIT_SYSLOG_KEY_FILE }
+        : undefined,
+      fhirUrl: env.AUDIT_FHIR_URL,
+      spool: env.AUDIT_SPOOL_DIR ? { dir: env.AUDIT_SPOOL_DIR, maxBytes: env.AUDIT_SPOOL_MAX_BYTES, alarmMessages: env.AUDIT_SPOOL_ALARM_MESSAGES } : undefined,
+      transportTimeoutMs: env.AUDIT_TRANSPORT_TIMEOUT_SECONDS * 1000,
+    },
   };
 }

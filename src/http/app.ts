@@ -10,6 +10,7 @@ import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { ReadinessCheck } from '../observability/readiness.js';
 import { accessLog } from './access-log.js';
+import { answerAuditQuery } from './audit-route.js';
 import { authRoutes } from './auth-routes.js';
 import { authenticate } from './authenticate.js';
 import { authorize } from './authorize.js';
@@ -84,7 +85,7 @@ function securityHeaders(config: Config): RequestHandler {
 /**
  * The request pipeline, top to bottom: request id → classify (refuse unclean paths) → page loads on
  * another host sent to PUBLIC_URL → browser session → /auth routes → for /pacs and /pacs-admin:
- * authenticate → authorize → QIDO limit clamp → per-user concurrency → per-study access (each when configured) → proxy → viewer.
+ * authenticate → authorize → QIDO limit clamp → per-user concurrency → per-study access (each when configured) → the audit query route → proxy → viewer.
  */
 export function createApp(deps: AppDependencies): Express {
   const { config, logger, bearer, sessions, oidc, upstreamAgent, readinessChecks, rateLimits } = deps;
@@ -132,6 +133,7 @@ export function createApp(deps: AppDependencies): Express {
       ...(qidoMaxLimit ? [limitQidoResults(qidoMaxLimit)] : []),
       ...(deps.userSlots && maxConcurrentRequests ? [limitUserConcurrency(deps.userSlots, maxConcurrentRequests)] : []),
       ...studyAccessStage,
+      answerAuditQuery(config.auditLogFile),
       proxyToOrthanc({ publicUrl: config.publicUrl, orthanc: config.orthanc, agent: upstreamAgent, logger }),
     ),
   );

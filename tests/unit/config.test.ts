@@ -74,6 +74,7 @@ describe('loadConfig: defaults from a minimal environment', () => {
       workers: 1,
       ohifDist: undefined,
       logLevel: 'info',
+      audit: { anchorEvery: 1000, sourceId: undefined, siteId: undefined, patientCacheSeconds: 3600, syslog: undefined, fhirUrl: undefined, spool: undefined, transportTimeoutMs: 10_000 },
     });
   });
 
@@ -164,6 +165,20 @@ describe('loadConfig: values are read and shaped', () => {
     },
   ])('$name=$value', ({ name, value, pick, expected }) => {
     expect(pick(loadConfig({ ...MINIMAL, [name]: value }))).toEqual(expected);
+  });
+
+  it('reads the audit transports and their spool', () => {
+    const env = { ...MINIMAL, AUDIT_SYSLOG_URL: 'tls://audit.example.org:6514', AUDIT_SYSLOG_CA_FILE: '/ca.pem', AUDIT_SYSLOG_CERT_FILE: '/c.pem', AUDIT_SYSLOG_KEY_FILE: '/k.pem', AUDIT_FHIR_URL: 'https://fhir.example.org/fhir', AUDIT_SPOOL_DIR: '/var/spool/audit', AUDIT_SPOOL_MAX_BYTES: '5000', AUDIT_SPOOL_ALARM_MESSAGES: '10', AUDIT_TRANSPORT_TIMEOUT_SECONDS: '3', AUDIT_SOURCE_ID: 'gw1', AUDIT_ENTERPRISE_SITE_ID: 'St. Elsewhere' };
+    expect(loadConfig(env).audit).toEqual({
+      anchorEvery: 1000,
+      sourceId: 'gw1',
+      siteId: 'St. Elsewhere',
+      patientCacheSeconds: 3600,
+      syslog: { url: 'tls://audit.example.org:6514', caFile: '/ca.pem', certFile: '/c.pem', keyFile: '/k.pem' },
+      fhirUrl: 'https://fhir.example.org/fhir',
+      spool: { dir: '/var/spool/audit', maxBytes: 5000, alarmMessages: 10 },
+      transportTimeoutMs: 3000,
+    });
   });
 
   it('turns per-study access on with STUDY_ACCESS_CLAIM, with defaults', () => {
@@ -258,6 +273,13 @@ describe('loadConfig: each problem names its variable', () => {
     { problem: 'credentials a JSON array', env: { ORTHANC_CREDENTIALS_BY_ROLE: '["admin:pw"]' }, variables: ['ORTHANC_CREDENTIALS_BY_ROLE'], message: /record|object/ },
     { problem: 'credentials a JSON string', env: { ORTHANC_CREDENTIALS_BY_ROLE: '"admin:pw"' }, variables: ['ORTHANC_CREDENTIALS_BY_ROLE'], message: /record|object/ },
     { problem: 'credentials JSON null', env: { ORTHANC_CREDENTIALS_BY_ROLE: 'null' }, variables: ['ORTHANC_CREDENTIALS_BY_ROLE'], message: /record|object/ },
+    { problem: 'AUDIT_SYSLOG_URL not syslog', env: { AUDIT_SYSLOG_URL: 'http://audit:514', AUDIT_SPOOL_DIR: '/s' }, variables: ['AUDIT_SYSLOG_URL'], message: /tls:\/\/host:port/ },
+    { problem: 'AUDIT_SYSLOG_URL without port', env: { AUDIT_SYSLOG_URL: 'tls://audit.example.org', AUDIT_SPOOL_DIR: '/s' }, variables: ['AUDIT_SYSLOG_URL'], message: /port/ },
+    { problem: 'audit transport without spool', env: { AUDIT_FHIR_URL: 'https://fhir.example.org/fhir' }, variables: ['AUDIT_SPOOL_DIR'], message: /AUDIT_FHIR_URL/ },
+    { problem: 'syslog client cert without key', env: { AUDIT_SYSLOG_URL: 'tls://a:6514', AUDIT_SPOOL_DIR: '/s', AUDIT_SYSLOG_CERT_FILE: '/c.pem' }, variables: ['AUDIT_SYSLOG_KEY_FILE'], message: /AUDIT_SYSLOG_CERT_FILE/ },
+    { problem: 'syslog CA file with plain TCP', env: { AUDIT_SYSLOG_URL: 'tcp://a:514', AUDIT_SPOOL_DIR: '/s', AUDIT_SYSLOG_CA_FILE: '/ca.pem' }, variables: ['AUDIT_SYSLOG_CA_FILE'], message: /tls:\/\// },
+    { problem: 'chained audit file with workers', env: { AUDIT_LOG_FILE: '/a.log', WORKERS: '2', REDIS_URL: 'redis://r:6379', SESSION_SECRET: SECRET_32 }, variables: ['AUDIT_LOG_FILE'], message: /WORKERS > 1/ },
+    { problem: 'AUDIT_SPOOL_MAX_BYTES zero', env: { AUDIT_SPOOL_MAX_BYTES: '0' }, variables: ['AUDIT_SPOOL_MAX_BYTES'], message: /positive/ },
     { problem: 'credentials value without colon', env: { ORTHANC_CREDENTIALS_BY_ROLE: '{"pacs-admin":"adminpw"}' }, variables: ['ORTHANC_CREDENTIALS_BY_ROLE'], message: /user:password/ },
     { problem: 'CORS_ORIGINS not URLs', env: { CORS_ORIGINS: 'viewer.example.org' }, variables: ['CORS_ORIGINS'], message: /origins/ },
     { problem: 'CORS_ORIGINS one bad entry', env: { CORS_ORIGINS: 'https://ok.example,*' }, variables: ['CORS_ORIGINS'], message: /origins/ },
