@@ -1,10 +1,27 @@
 #!/usr/bin/env node
 /**
- * `npm audit --omit=dev`, failing on high or critical advisories. Some registry mirrors do not
+ * `npm run audit -- verify <file>` and `npm run audit -- who-saw …`: the audit trail's commands
+ * (src/audit/cli.ts).
+ *
+ * Without arguments: `npm audit --omit=dev`, failing on high or critical advisories. Some registry mirrors do not
  * offer the audit endpoint: then it says so and leaves the check to the dependency-floor test
  * (tests/unit/dependency-versions.test.ts) instead of failing the build on a network limitation.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const TRAIL_COMMANDS = new Set(['verify', 'who-saw']);
+const [command] = process.argv.slice(2);
+if (TRAIL_COMMANDS.has(command)) {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+  // The sources through tsx where the dev tools are installed (a dist/ there may be stale), else the build.
+  const fromSource = existsSync(join(root, 'node_modules', 'tsx')) && existsSync(join(root, 'src', 'audit', 'cli.ts'));
+  const args = fromSource ? ['--import', 'tsx', join(root, 'src', 'audit', 'cli.ts')] : [join(root, 'dist', 'audit', 'cli.js')];
+  const trail = spawnSync(process.execPath, [...args, ...process.argv.slice(2)], { stdio: 'inherit' });
+  process.exit(trail.status ?? 1);
+}
 
 const run = spawnSync('npm', ['audit', '--omit=dev', '--json'], { encoding: 'utf8' });
 let report;

@@ -2,9 +2,9 @@
 /**
  * Installs what the gateway's tests and `npm run dev` need on a Debian/Ubuntu machine:
  * npm packages (when node_modules is missing or older than package-lock.json) and the Debian
- * packages orthanc, orthanc-dicomweb, redis-server, chromium, nginx, openssl, a Java runtime, Maven
- * and unzip (apt-get, as root), then the real Keycloak from Maven Central (scripts/keycloak.mjs,
- * cached outside the repository). Not root → prints the exact command to run and exits non-zero.
+ * packages orthanc, orthanc-dicomweb, redis-server, chromium, nginx, openssl, a Java runtime, Maven,
+ * unzip, libxml2-utils, rsyslog and rsyslog-gnutls (apt-get, as root), then the real Keycloak from
+ * Maven Central (scripts/keycloak.mjs, cached outside the repository). Not root → prints the exact command to run and exits non-zero.
  * Plain JS: it runs before the TypeScript toolchain is installed.
  *
  *   --packages=a,b   only these Debian packages (and `keycloak`: fetch Keycloak too)
@@ -30,6 +30,10 @@ export const SYSTEM_PACKAGES = {
   'openjdk-17-jre-headless': '/usr/bin/java',
   maven: '/usr/bin/mvn',
   unzip: '/usr/bin/unzip',
+  // Audit: xmllint checks DICOM audit messages against the schema; rsyslog (with TLS) receives them.
+  'libxml2-utils': '/usr/bin/xmllint',
+  rsyslog: '/usr/sbin/rsyslogd',
+  'rsyslog-gnutls': '/usr/share/doc/rsyslog-gnutls/copyright', // its module's folder depends on the architecture
 };
 const KEYCLOAK = 'keycloak';
 const KEYCLOAK_NEEDS = ['openjdk-17-jre-headless', 'maven', 'unzip'];

@@ -11,6 +11,7 @@ import { createSessionMiddleware, createSessionStore } from './auth/session.js';
 import { memorySharedState, redisSharedState } from './auth/shared-state.js';
 import type { Config } from './config/config.js';
 import { createShareLinks } from './share/share-links.js';
+import { createCreatorStanding } from './share/creator-standing.js';
 import type { AppDependencies } from './http/app.js';
 import { createOrthancClient } from './http/orthanc-client.js';
 import { createStudyLookup } from './http/study-lookup.js';
@@ -18,6 +19,7 @@ import { createRateLimits } from './http/rate-limit.js';
 import { createUpstreamAgent } from './http/upstream-agent.js';
 import { createConcurrencySlots } from './http/user-concurrency.js';
 import { describeOrthancAnswer, describeOrthancFailure } from './http/upstream-errors.js';
+import { createAuditSinks } from './audit/sinks.js';
 import { createAuditLog } from './observability/audit.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
@@ -46,7 +48,7 @@ export function createComponents(config: Config, logger: Logger): Components {
 
   const redis = config.redis ? createRedisClient(config.redis, logger) : undefined;
   if (!redis) logger.warn('Redis is not configured (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES): sessions live in this process memory (development only; lost on restart, not shared by replicas)');
-  const store = createSessionStore(redis, config.session.idleSeconds);
+  const store = createSessionStore(redis, config.session.idleSeconds, config.session.maxSeconds);
   const state = redis ? redisSharedState(redis) : memorySharedState();
   const oidc = createOidcClient(config, metadata, keys);
   const { tokenValidation } = config.oidc;
@@ -54,9 +56,10 @@ export function createComponents(config: Config, logger: Logger): Components {
     ? createIntrospectionVerifier({ issuer: config.oidc.issuer, audience: config.oidc.audience, introspect: oidc.introspect, cacheSeconds: tokenValidation.cacheSeconds })
     : createBearerVerifier({ issuer: config.oidc.issuer, audience: config.oidc.audience, keys });
   const metrics = createMetrics();
-  const audit = createAuditLog({ logger, file: config.auditLogFile });
+  const audit = createAuditLog({ logger, toLogStream: !config.auditLogFile, sinks: createAuditSinks(config, orthancClient, logger, metrics) });
   const shareLinks = createShareLinks(state, config.share.maxSeconds);
-  const sessions = createBrowserSessions({ config, shareLinks, oidc, bearer, keys, store, state, logger, metrics });
+  const creatorStanding = createCreatorStanding({ state, shareLinks, shareRoles: config.share.roles, confirmSeconds: config.share.confirmSeconds });
+  const sessions = createBrowserSessions({ config, shareLinks, creatorStanding, oidc, bearer, keys, store, state, logger, metrics });
 
   const readinessChecks: Record<string, ReadinessCheck> = {
     orthanc: async () => {
@@ -89,6 +92,7 @@ export function createComponents(config: Config, logger: Logger): Components {
       upstreamAgent,
       orthancClient,
       shareLinks,
+      creatorStanding,
       studyLookup: config.studyAccess && createStudyLookup(orthancClient, { ...config.studyAccess, timeoutMs: config.orthanc.timeoutMs, logger }),
       fhirPatients: config.smart?.patientFhir && createFhirPatientResolver({ ...config.smart.patientFhir, cacheSeconds: config.smart.cacheSeconds, timeoutMs: config.orthanc.timeoutMs }),
       patientLookup: config.smart && createStudyLookup(orthancClient, { attribute: 'PatientID', patientIdIssuer: config.smart.patientIdIssuer, cacheSeconds: config.smart.cacheSeconds, timeoutMs: config.orthanc.timeoutMs, logger }),
@@ -107,7 +111,7 @@ export function createComponents(config: Config, logger: Logger): Components {
       stopWarmUp?.();
       upstreamAgent.destroy();
       redis?.disconnect();
-      audit.close();
+      await audit.close();
     },
   };
 }

@@ -12,11 +12,13 @@ import { createRefresher, needsRefresh, RefreshFailed } from './refresh.js';
 import { isPastAbsoluteLifetime, type SessionUser } from './session.js';
 import { createSessionIndex } from './session-index.js';
 import type { SharedState } from './shared-state.js';
+import type { CreatorStanding } from '../share/creator-standing.js';
 import type { ShareLink, ShareLinks } from '../share/share-links.js';
 
 export interface BrowserSessionsDeps {
   config: Config;
   shareLinks: ShareLinks;
+  creatorStanding: CreatorStanding;
   oidc: OidcClient;
   bearer: BearerVerifier;
   keys: IssuerKeys;
@@ -37,9 +39,15 @@ const destroy = (session: Session) => promisify((done) => session.destroy(done))
  * reads the principal (refreshing the access token once when it nears expiry), sign-out and
  * back-channel logout end sessions everywhere.
  */
-export function createBrowserSessions({ config, shareLinks, oidc, bearer, keys, store, state, logger, metrics }: BrowserSessionsDeps) {
+export function createBrowserSessions({ config, shareLinks, creatorStanding, oidc, bearer, keys, store, state, logger, metrics }: BrowserSessionsDeps) {
   const index = createSessionIndex(state, store, config.session.maxSeconds);
   const validateLogoutToken = createLogoutTokenValidator({ issuer: config.oidc.issuer, clientId: config.oidc.clientId, keys, state });
+
+  /** Keeps the creator's share links in step with what the IdP just said about their roles. */
+  async function observeSharer(user: SessionUser, source: 'sign-in' | 'refresh'): Promise<void> {
+    const revoked = await creatorStanding.observe(user.principal, source);
+    if (revoked > 0) logger.info({ sub: user.principal.sub, revoked }, 'share links revoked: their creator no longer holds a share role');
+  }
 
   /** The access token passes the same checks as a Bearer token; roles are read from it. */
   async function toUser(tokens: TokenSet, sid: string | undefined, signedInAt: number): Promise<SessionUser> {
@@ -52,22 +60,29 @@ export function createBrowserSessions({ config, shareLinks, oidc, bearer, keys, 
     store,
     state,
     refresh: async (user) => {
+      let next: SessionUser;
       try {
-        const next = await toUser(await oidc.refresh(user.tokens), user.sid, user.signedInAt);
+        next = await toUser(await oidc.refresh(user.tokens), user.sid, user.signedInAt);
         logger.info({ sub: user.principal.sub }, 'session access token refreshed');
         metrics.tokenRefresh('success');
-        return next;
       } catch (error) {
         metrics.tokenRefresh('failure');
+        // invalid_grant: disabled, signed out, or the IdP session expired. The IdP no longer vouches for them.
+        if (user.principal.roles.some((role) => config.share.roles.includes(role))) await creatorStanding.suspend(user.principal.sub);
         throw new RefreshFailed(`token refresh failed: ${(error as Error).message}`);
       }
+      await observeSharer(next, 'refresh');
+      return next;
     },
   });
 
-  /** The recipient of a share link; looked up on every request, so revoking a link takes effect at once. */
+  /**
+   * The recipient of a share link; the link and its creator's standing are looked up on every
+   * request, so revoking a link or suspending its creator takes effect at once, on every replica.
+   */
   async function sharePrincipal(req: Request): Promise<Principal | null> {
     const link = await shareLinks.get(req.session.share?.id ?? '');
-    if (!link) {
+    if (!link || !(await creatorStanding.isConfirmed(link.createdBy))) {
       delete req.session.share;
       return null;
     }
@@ -97,6 +112,7 @@ export function createBrowserSessions({ config, shareLinks, oidc, bearer, keys, 
       req.session.user = user;
       await save(req.session);
       await index.add(req.sessionID, { sid, sub: user.principal.sub });
+      await observeSharer(user, 'sign-in');
       logger.info({ sub: user.principal.sub, username: user.principal.username }, 'signed in');
     },
 
@@ -136,6 +152,9 @@ export function createBrowserSessions({ config, shareLinks, oidc, bearer, keys, 
     /** Validates a back-channel logout token and ends every session of its sid/sub. */
     async backchannelLogout(logoutToken: string): Promise<LogoutTarget & { ended: number }> {
       const target = await validateLogoutToken(logoutToken);
+      // Their share links pause until they sign in again (a sid-only token: the users of its sessions).
+      const subs = target.sub ? [target.sub] : await index.subsOf(target);
+      await Promise.all(subs.map(creatorStanding.suspend));
       const ended = await index.destroyAll(target);
       logger.info({ ...target, ended }, 'back-channel logout');
       return { ...target, ended };

@@ -5,6 +5,12 @@ import type { SharedState } from './shared-state.js';
 
 const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 const MAX_AGE_SECONDS = 300;
+/**
+ * Keycloak 25+ (and oidc-provider) type logout tokens so; OpenID Back-Channel Logout 1.0 §2.4 says
+ * they SHOULD be. Required: an untyped token (Keycloak 24 and older) or one typed `JWT` could be an
+ * access or ID token of the same issuer and audience, and must never end sessions.
+ */
+const LOGOUT_TOKEN_TYPE = 'logout+jwt';
 
 export class InvalidLogoutToken extends Error {
   override name = 'InvalidLogoutToken';
@@ -16,8 +22,8 @@ export interface LogoutTarget {
 }
 
 /**
- * Validates an OpenID Back-Channel Logout token: signature (issuer JWKS), iss, aud = our client,
- * fresh iat, the logout event, sid and/or sub, no nonce, and a jti never seen before (replays of a
+ * Validates an OpenID Back-Channel Logout token: header typ `logout+jwt`, signature (issuer JWKS),
+ * iss, aud = our client, fresh iat, the logout event, sid and/or sub, no nonce, and a jti never seen before (replays of a
  * captured token are refused, across replicas through the shared state).
  */
 export function createLogoutTokenValidator(options: { issuer: string; clientId: string; keys: IssuerKeys; state: SharedState }) {
@@ -31,6 +37,7 @@ export function createLogoutTokenValidator(options: { issuer: string; clientId: 
         maxTokenAge: MAX_AGE_SECONDS,
         clockTolerance: 30,
         requiredClaims: ['iat', 'jti'],
+        typ: LOGOUT_TOKEN_TYPE,
       }));
     } catch (error) {
       throw new InvalidLogoutToken(`logout token rejected: ${(error as Error).message}`);

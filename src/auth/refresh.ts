@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { SessionData, Store } from 'express-session';
+import { saveUnlessEnded } from './ended-session-store.js';
 import type { SessionUser } from './session.js';
 import type { SharedState } from './shared-state.js';
 
@@ -19,8 +20,6 @@ export function needsRefresh(user: SessionUser, now = Date.now()): boolean {
 
 const loadSession = (store: Store, sessionId: string) =>
   new Promise<SessionData | null | undefined>((resolve, reject) => store.get(sessionId, (error, data) => (error ? reject(error) : resolve(data))));
-const saveSession = (store: Store, sessionId: string, data: SessionData) =>
-  new Promise<void>((resolve, reject) => store.set(sessionId, data, (error) => (error ? reject(error) : resolve())));
 
 /**
  * Single-flight token refresh: however many requests of one session arrive near expiry, on however
@@ -56,7 +55,10 @@ export function createRefresher(options: {
       if (!stored?.user) throw new RefreshFailed('the session ended');
       if (isNewer(stored.user, user)) return stored.user; // another replica finished just before us
       const next = await options.refresh(stored.user);
-      await saveSession(options.store, sessionId, { ...stored, user: next });
+      // A logout may have ended the session while the IdP was answering: its new tokens must not revive it.
+      if (!(await saveUnlessEnded(options.store, sessionId, { ...stored, user: next }))) {
+        throw new RefreshFailed('the session ended while its token was being refreshed');
+      }
       return next;
     } finally {
       await options.state.deleteIfEquals(lockKey, lockValue);

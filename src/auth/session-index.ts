@@ -1,4 +1,4 @@
-import type { Store } from 'express-session';
+import type { SessionData, Store } from 'express-session';
 import type { SharedState } from './shared-state.js';
 import type { LogoutTarget } from './logout-token.js';
 
@@ -8,6 +8,8 @@ import type { LogoutTarget } from './logout-token.js';
  */
 export function createSessionIndex(state: SharedState, store: Store, ttlSeconds: number) {
   const keys = ({ sid, sub }: LogoutTarget) => [sid && `idx:sid:${sid}`, sub && `idx:sub:${sub}`].filter((key): key is string => !!key);
+  const load = (sessionId: string) =>
+    new Promise<SessionData | null | undefined>((resolve, reject) => store.get(sessionId, (error, data) => (error ? reject(error) : resolve(data))));
   const destroy = (sessionId: string) =>
     new Promise<void>((resolve, reject) => store.destroy(sessionId, (error) => (error ? reject(error) : resolve())));
 
@@ -17,6 +19,12 @@ export function createSessionIndex(state: SharedState, store: Store, ttlSeconds:
     },
     async remove(sessionId: string, target: LogoutTarget): Promise<void> {
       await Promise.all(keys(target).map((key) => state.removeFromSet(key, sessionId)));
+    },
+    /** The users (`sub`) of the target's sessions. */
+    async subsOf(target: LogoutTarget): Promise<string[]> {
+      const sessionIds = (await Promise.all(keys(target).map((key) => state.setMembers(key)))).flat();
+      const sessions = await Promise.all(sessionIds.map(load));
+      return [...new Set(sessions.flatMap((session) => session?.user?.principal.sub ?? []))];
     },
     /** Destroys every session of the target; returns how many were ended. */
     async destroyAll(target: LogoutTarget): Promise<number> {

@@ -1,6 +1,6 @@
-import { RedisStore } from 'connect-redis';
-import session, { MemoryStore, type SessionData, type Store } from 'express-session';
+import session, { type SessionData, type Store } from 'express-session';
 import type { RequestHandler } from 'express';
+import { EndedSessionMemoryStore, EndedSessionRedisStore } from './ended-session-store.js';
 import type { RedisClient } from './redis.js';
 import type { Config } from '../config/config.js';
 import type { LoginTransaction, TokenSet } from './oidc.js';
@@ -36,20 +36,22 @@ export function sessionCookieName(config: Config): string {
 type StoreCallback = (error?: unknown, data?: unknown) => unknown;
 
 /**
- * connect-redis, except that an unchanged session's expiry is pushed back (EXPIRE) at most once per
+ * The Redis session store (ended sessions stay ended: EndedSessionRedisStore), except that an unchanged session's expiry is pushed back (EXPIRE) at most once per
  * `touchIntervalMs` per process, instead of on every response: a viewer's burst of DICOMweb
  * requests then costs one Redis round trip each (the read), not two, and the response no longer
  * waits for the second. The idle timeout is kept to within `touchIntervalMs` (see sessionTouchIntervalMs).
  */
-export class ThrottledTouchRedisStore extends RedisStore {
+export class ThrottledTouchRedisStore extends EndedSessionRedisStore {
   private readonly touchedAt = new Map<string, number>();
 
   constructor(
     client: RedisClient,
     private readonly touchIntervalMs: number,
+    /** How long an ended session's id is remembered: SESSION_MAX_SECONDS, past which no session is honoured anyway. */
+    endedTtlSeconds = 86_400,
     private readonly maxTracked = 50_000,
   ) {
-    super({ client, prefix: 'gw:sess:' });
+    super(client, endedTtlSeconds);
   }
 
   private remember(sid: string, now: number): void {
@@ -85,8 +87,8 @@ export function sessionTouchIntervalMs(idleSeconds: number): number {
   return Math.min(60_000, (idleSeconds * 1000) / 10);
 }
 
-export function createSessionStore(redis: RedisClient | undefined, idleSeconds = 1800): Store {
-  return redis ? new ThrottledTouchRedisStore(redis, sessionTouchIntervalMs(idleSeconds)) : new MemoryStore();
+export function createSessionStore(redis: RedisClient | undefined, idleSeconds = 1800, maxSeconds = 86_400): Store {
+  return redis ? new ThrottledTouchRedisStore(redis, sessionTouchIntervalMs(idleSeconds), maxSeconds) : new EndedSessionMemoryStore(maxSeconds);
 }
 
 export function createSessionMiddleware(config: Config, store: Store, secret: string): RequestHandler {

@@ -11,15 +11,19 @@ export interface SharedState {
   setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
   get(key: string): Promise<string | null>;
   set(key: string, value: string, ttlMs: number): Promise<void>;
+  /** Deletes a value or a set. */
   delete(key: string): Promise<void>;
   /** Deletes `key` only while it still holds `value` (releasing one's own lock). */
   deleteIfEquals(key: string, value: string): Promise<void>;
+  /** Sets `key` unless it holds `unless` (a marker set by someone else that must win); true when set. */
+  setUnlessEquals(key: string, value: string, unless: string, ttlMs: number): Promise<boolean>;
   addToSet(key: string, member: string, ttlMs: number): Promise<void>;
   removeFromSet(key: string, member: string): Promise<void>;
   setMembers(key: string): Promise<string[]>;
 }
 
 const RELEASE_SCRIPT = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+const SET_UNLESS_SCRIPT = "if redis.call('get', KEYS[1]) == ARGV[2] then return 0 end redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[3]) return 1";
 
 export function redisSharedState(redis: RedisClient, prefix = 'gw:'): SharedState {
   return {
@@ -34,6 +38,7 @@ export function redisSharedState(redis: RedisClient, prefix = 'gw:'): SharedStat
     deleteIfEquals: async (key, value) => {
       await redis.eval(RELEASE_SCRIPT, 1, prefix + key, value);
     },
+    setUnlessEquals: async (key, value, unless, ttlMs) => (await redis.eval(SET_UNLESS_SCRIPT, 1, prefix + key, value, unless, ttlMs)) === 1,
     addToSet: async (key, member, ttlMs) => {
       await redis.multi().sadd(prefix + key, member).pexpire(prefix + key, ttlMs).exec();
     },
@@ -64,9 +69,15 @@ export function memorySharedState(): SharedState {
     },
     delete: async (key) => {
       values.delete(key);
+      sets.delete(key);
     },
     deleteIfEquals: async (key, value) => {
       if (live(values, key)?.value === value) values.delete(key);
+    },
+    setUnlessEquals: async (key, value, unless, ttlMs) => {
+      if (live(values, key)?.value === unless) return false;
+      values.set(key, { value, expiresAt: Date.now() + ttlMs });
+      return true;
     },
     addToSet: async (key, member, ttlMs) => {
       const entry = live(sets, key) ?? { members: new Set<string>(), expiresAt: 0 };

@@ -107,7 +107,7 @@ export interface Config {
     qidoMaxLimit: number | undefined;
   };
   /** Study share links: who may create them, and their longest lifetime. */
-  share: { roles: string[]; maxSeconds: number };
+  share: { roles: string[]; maxSeconds: number; confirmSeconds: number };
   /**
    * Per-study access from a token claim (off when undefined): users without a bypass role see only
    * studies whose attribute matches one of the claim's values.
@@ -120,8 +120,25 @@ export interface Config {
   /** Longest time to receive a whole request (headers and body). */
   requestTimeoutSeconds: number;
   logLevel: Env['LOG_LEVEL'];
-  /** Append the audit trail to this file instead of the log stream. */
+  /** Append the audit trail to this file (hash-chained) instead of the log stream. */
   auditLogFile: string | undefined;
+  audit: AuditConfig;
+}
+
+/** The standard audit messages and the chained audit file (src/audit/). */
+export interface AuditConfig {
+  /** An anchor record after this many records of the chained file. */
+  anchorEvery: number;
+  /** AuditSourceID; the machine's host name when not set. */
+  sourceId: string | undefined;
+  siteId: string | undefined;
+  /** How long the patient of a study is remembered. */
+  patientCacheSeconds: number;
+  syslog: { url: string; caFile: string | undefined; certFile: string | undefined; keyFile: string | undefined } | undefined;
+  /** FHIR base URL: AuditEvent resources are POSTed to `<url>/AuditEvent`. */
+  fhirUrl: string | undefined;
+  spool: { dir: string; maxBytes: number; alarmMessages: number } | undefined;
+  transportTimeoutMs: number;
 }
 
 const withoutTrailingSlash = (url: string) => url.replace(/\/+$/, '');
@@ -182,7 +199,7 @@ export function toConfig(env: Env): Config {
     trustProxy: env.TRUST_PROXY,
     ohifDist: env.OHIF_DIST,
     viewerAccess: env.VIEWER_ACCESS,
-    share: { roles: env.SHARE_ROLES ?? [env.ROLE_UPLOADER, env.ROLE_ADMIN], maxSeconds: env.SHARE_MAX_SECONDS },
+    share: { roles: env.SHARE_ROLES ?? [env.ROLE_UPLOADER, env.ROLE_ADMIN], maxSeconds: env.SHARE_MAX_SECONDS, confirmSeconds: env.SHARE_CONFIRM_SECONDS },
     studyAccess: env.STUDY_ACCESS_CLAIM
       ? {
           claim: env.STUDY_ACCESS_CLAIM,
@@ -208,5 +225,17 @@ export function toConfig(env: Env): Config {
     requestTimeoutSeconds: env.REQUEST_TIMEOUT_SECONDS,
     logLevel: env.LOG_LEVEL,
     auditLogFile: env.AUDIT_LOG_FILE,
+    audit: {
+      anchorEvery: env.AUDIT_ANCHOR_RECORDS,
+      sourceId: env.AUDIT_SOURCE_ID,
+      siteId: env.AUDIT_ENTERPRISE_SITE_ID,
+      patientCacheSeconds: env.AUDIT_PATIENT_CACHE_SECONDS,
+      syslog: env.AUDIT_SYSLOG_URL
+        ? { url: env.AUDIT_SYSLOG_URL, caFile: env.AUDIT_SYSLOG_CA_FILE, certFile: env.AUDIT_SYSLOG_CERT_FILE, keyFile: env.AUDIT_SYSLOG_KEY_FILE }
+        : undefined,
+      fhirUrl: env.AUDIT_FHIR_URL,
+      spool: env.AUDIT_SPOOL_DIR ? { dir: env.AUDIT_SPOOL_DIR, maxBytes: env.AUDIT_SPOOL_MAX_BYTES, alarmMessages: env.AUDIT_SPOOL_ALARM_MESSAGES } : undefined,
+      transportTimeoutMs: env.AUDIT_TRANSPORT_TIMEOUT_SECONDS * 1000,
+    },
   };
 }

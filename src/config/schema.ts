@@ -33,6 +33,10 @@ const hostPortList = commaList.transform((items, ctx) => {
   ctx.addIssue({ code: 'custom', message: 'must be a comma list of host:port' });
   return z.NEVER;
 });
+/** Where audit messages go by syslog: `tls://host:port` (RFC 5425), `tcp://…` or `udp://…` (labs). */
+const syslogUrl = z
+  .url({ protocol: /^(tls|tcp|udp)$/, error: 'must be tls://host:port, tcp://host:port or udp://host:port' })
+  .refine((value) => new URL(value).port !== '', 'must name a port (e.g. tls://audit.example.org:6514)');
 /** Names of blocked-endpoint rules (src/policy/blocked.ts) an operator opens to admins. */
 const blockedEndpointNames = commaList.transform((items, ctx) => {
   const unknown = items.filter((item) => !BLOCKED_ENDPOINT_NAMES.includes(item));
@@ -126,6 +130,7 @@ export const envSchema = z
     IDENTITY_HEADER_ROLES: identityHeaderName.default('X-Forwarded-Roles'),
     SHARE_ROLES: commaList.pipe(z.array(roleName)).optional(),
     SHARE_MAX_SECONDS: positiveInt.default(604_800),
+    SHARE_CONFIRM_SECONDS: positiveInt.default(3600),
     STUDY_ACCESS_CLAIM: claimPath.optional(),
     STUDY_ACCESS_ATTRIBUTE: z.enum(['InstitutionName', 'PatientIDPrefix'], { error: 'must be InstitutionName or PatientIDPrefix' }).optional(),
     STUDY_ACCESS_BYPASS_ROLES: commaList.pipe(z.array(roleName)).optional(),
@@ -143,6 +148,19 @@ export const envSchema = z
     REQUEST_TIMEOUT_SECONDS: positiveInt.default(600),
     STOW_MAX_BYTES: positiveInt.default(4_294_967_296),
     AUDIT_LOG_FILE: z.string().min(1).optional(),
+    AUDIT_ANCHOR_RECORDS: positiveInt.default(1000),
+    AUDIT_SOURCE_ID: z.string().trim().min(1).optional(),
+    AUDIT_ENTERPRISE_SITE_ID: z.string().trim().min(1).optional(),
+    AUDIT_PATIENT_CACHE_SECONDS: integer('must be a number of seconds (0-86400)', (value) => value >= 0 && value <= 86_400).default(3600),
+    AUDIT_SYSLOG_URL: syslogUrl.optional(),
+    AUDIT_SYSLOG_CA_FILE: z.string().min(1).optional(),
+    AUDIT_SYSLOG_CERT_FILE: z.string().min(1).optional(),
+    AUDIT_SYSLOG_KEY_FILE: z.string().min(1).optional(),
+    AUDIT_FHIR_URL: httpUrl.optional(),
+    AUDIT_SPOOL_DIR: z.string().min(1).optional(),
+    AUDIT_SPOOL_MAX_BYTES: positiveInt.default(104_857_600),
+    AUDIT_SPOOL_ALARM_MESSAGES: positiveInt.default(1000),
+    AUDIT_TRANSPORT_TIMEOUT_SECONDS: positiveInt.default(10),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
@@ -201,6 +219,20 @@ export const envSchema = z
     }
     if (env.SESSION_IDLE_SECONDS > env.SESSION_MAX_SECONDS) {
       ctx.addIssue({ code: 'custom', path: ['SESSION_IDLE_SECONDS'], message: 'must not exceed SESSION_MAX_SECONDS' });
+    }
+    requireTogether('AUDIT_SYSLOG_CERT_FILE', 'AUDIT_SYSLOG_KEY_FILE');
+    const syslogTls = typeof env.AUDIT_SYSLOG_URL === 'string' && env.AUDIT_SYSLOG_URL.startsWith('tls:');
+    for (const name of ['AUDIT_SYSLOG_CA_FILE', 'AUDIT_SYSLOG_CERT_FILE', 'AUDIT_SYSLOG_KEY_FILE'] as const) {
+      if (env[name] && !syslogTls) ctx.addIssue({ code: 'custom', path: [name], message: 'is only used with AUDIT_SYSLOG_URL=tls://…' });
+    }
+    if ((env.AUDIT_SYSLOG_URL || env.AUDIT_FHIR_URL) && !env.AUDIT_SPOOL_DIR) {
+      ctx.addIssue({ code: 'custom', path: ['AUDIT_SPOOL_DIR'], message: 'is required with AUDIT_SYSLOG_URL or AUDIT_FHIR_URL (messages wait there while a receiver is down)' });
+    }
+    // A hash chain and a spool have one writer: workers appending to the same ones would break both.
+    if (typeof env.WORKERS === 'number' && env.WORKERS > 1) {
+      for (const name of ['AUDIT_LOG_FILE', 'AUDIT_SPOOL_DIR'] as const) {
+        if (env[name]) ctx.addIssue({ code: 'custom', path: [name], message: 'cannot be used with WORKERS > 1 (one writer per hash-chained file and spool): run one process per replica instead' });
+      }
     }
     // Runs even when single variables failed, so every problem is reported at once.
   }, { when: () => true });

@@ -13,7 +13,7 @@ import { KeyRing } from './keys.js';
 import { createLoginRouter } from './login.js';
 import { applyClientSettings, type ClientSettings } from './overrides.js';
 import { createProvider, ROUTES } from './provider.js';
-import { findUserByLogin, loadRealm, type DevRealm } from './realm.js';
+import { findUserByLogin, loadRealm, type DevRealm, type DevUser } from './realm.js';
 import { createJwtRevocationRouter } from './revocation.js';
 import { createMemoryStore } from './store.js';
 import { createUserinfoRouter } from './userinfo.js';
@@ -62,6 +62,13 @@ export interface DevIdp {
    * the user's sessions and grants and sends back-channel logout to each client that registered it.
    */
   endUserSessions(username: string): Promise<void>;
+  /**
+   * Like Keycloak's admin `PUT /admin/realms/{realm}/users/{id}` with `enabled`: disabling removes the
+   * user's sessions and grants without back-channel logout, so a refresh fails with invalid_grant.
+   */
+  setUserEnabled(username: string, enabled: boolean): Promise<void>;
+  /** Like Keycloak's realm role mappings of a user: tokens issued from now on (refreshes too) carry these roles; sessions go on. */
+  setRealmRoles(username: string, roles: string[]): void;
 }
 
 export class DevIdpRefusedError extends Error {
@@ -124,6 +131,18 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
     throw error;
   }
 
+  const userId = (username: string) => {
+    const user = findUserByLogin(realm, username);
+    if (!user) throw new Error(`dev IdP: no user ${username}`);
+    return user.id;
+  };
+  const updateUser = (username: string, change: Partial<DevUser>) => {
+    const id = userId(username);
+    const next = { ...baseRealm, users: baseRealm.users.map((user) => (user.id === id ? { ...user, ...change } : user)) };
+    rebuild(applyClientSettings(next, clientSettings));
+    baseRealm = next;
+  };
+
   app.get('/', (_req, res) => {
     res.json({ devIdp: true, issuer, discovery: `${issuer}/.well-known/openid-configuration` });
   });
@@ -165,9 +184,16 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
       baseRealm = next;
     },
     async endUserSessions(username) {
-      const user = findUserByLogin(realm, username);
-      if (!user) throw new Error(`dev IdP: no user ${username}`);
-      await endUserSessions(provider, adapter, user.id);
+      await endUserSessions(provider, adapter, userId(username));
+    },
+    async setUserEnabled(username, enabled) {
+      updateUser(username, { enabled });
+      if (!enabled) await endUserSessions(provider, adapter, userId(username), { notify: false });
+    },
+    setRealmRoles(username, roles) {
+      const unknown = roles.filter((role) => !realm.roles.includes(role));
+      if (unknown.length > 0) throw new Error(`dev IdP: no realm role ${unknown.join(', ')}`);
+      updateUser(username, { realmRoles: roles });
     },
     stop: () =>
       new Promise<void>((resolve, reject) => {

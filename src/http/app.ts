@@ -12,6 +12,7 @@ import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { ReadinessCheck } from '../observability/readiness.js';
 import { accessLog } from './access-log.js';
+import { answerAuditQuery } from './audit-route.js';
 import { authRoutes } from './auth-routes.js';
 import { authenticate } from './authenticate.js';
 import { authorize } from './authorize.js';
@@ -23,6 +24,7 @@ import { shareRoutes } from './share-routes.js';
 import { smartConfigurationRoute } from './smart-configuration.js';
 import { shareLinksPage } from './share-links-page.js';
 import type { ShareLinks } from '../share/share-links.js';
+import type { CreatorStanding } from '../share/creator-standing.js';
 import { explorerContentSecurityPolicy } from './content-security.js';
 import { corsForDicomweb } from './cors.js';
 import { errorHandler, notFound } from './error-handler.js';
@@ -56,6 +58,7 @@ export interface AppDependencies {
   upstreamAgent: Agent;
   orthancClient: OrthancClient;
   shareLinks: ShareLinks;
+  creatorStanding: CreatorStanding;
   /** The per-study access attribute of studies, from Orthanc (when STUDY_ACCESS_CLAIM is set). */
   studyLookup: StudyLookup | undefined;
   /** The Patient IDs of studies, from Orthanc (when SMART_CLIENTS is set: patient context). */
@@ -91,7 +94,7 @@ function securityHeaders(config: Config): RequestHandler {
 /**
  * The request pipeline, top to bottom: request id → classify (refuse unclean paths) → page loads on
  * another host sent to PUBLIC_URL → browser session → /auth routes → for /pacs and /pacs-admin:
- * authenticate → authorize → QIDO limit clamp → per-user concurrency → per-study access (each when configured) → proxy → viewer.
+ * authenticate → authorize → QIDO limit clamp → per-user concurrency → per-study access (each when configured) → the audit query route → proxy → viewer.
  */
 export function createApp(deps: AppDependencies): Express {
   const { config, logger, bearer, sessions, oidc, upstreamAgent, readinessChecks, rateLimits } = deps;
@@ -133,7 +136,7 @@ export function createApp(deps: AppDependencies): Express {
   app.use(['/auth/login', '/auth/callback'], rateLimits.limitLogins);
   app.use(rateLimits.limitAuthFailures);
   app.use(browserSession(deps.sessionMiddleware));
-  app.use(shareRoutes({ config, shareLinks: deps.shareLinks, sessions, orthancClient: deps.orthancClient, studyLookup: deps.studyLookup, authenticate: identify }));
+  app.use(shareRoutes({ config, shareLinks: deps.shareLinks, creatorStanding: deps.creatorStanding, sessions, orthancClient: deps.orthancClient, studyLookup: deps.studyLookup, authenticate: identify }));
   app.use(shareLinksPage({ sessions, share: config.share }));
   app.use(authRoutes({ publicUrl: config.publicUrl, oidc, sessions, authenticate: identify, logger }));
   const { qidoMaxLimit, maxConcurrentRequests } = config.userLimits;
@@ -146,6 +149,7 @@ export function createApp(deps: AppDependencies): Express {
       ...(qidoMaxLimit ? [limitQidoResults(qidoMaxLimit)] : []),
       ...(deps.userSlots && maxConcurrentRequests ? [limitUserConcurrency(deps.userSlots, maxConcurrentRequests)] : []),
       ...studyAccessStage,
+      answerAuditQuery(config.auditLogFile),
       proxyToOrthanc({ publicUrl: config.publicUrl, orthanc: config.orthanc, agent: upstreamAgent, logger }),
     ),
   );

@@ -5,6 +5,7 @@ import type { BrowserSessions } from '../auth/browser-sessions.js';
 import type { Principal } from '../auth/principal.js';
 import type { Config } from '../config/config.js';
 import { GatewayError } from '../errors.js';
+import type { CreatorStanding } from '../share/creator-standing.js';
 import type { ShareLink, ShareLinks } from '../share/share-links.js';
 import { sendErrorPage } from './error-page.js';
 import { PAGES } from './gateway-pages.js';
@@ -18,6 +19,7 @@ import { isStudyAllowed } from '../policy/study-access.js';
 export interface ShareRoutesOptions {
   config: Config;
   shareLinks: ShareLinks;
+  creatorStanding: CreatorStanding;
   sessions: BrowserSessions;
   orthancClient: OrthancClient;
   /** Set when per-study access is on: a restricted user may share only studies they may see. */
@@ -37,7 +39,7 @@ function viewerUrl(studyInstanceUid: string): string {
  * (POST /auth/share), list and revoke theirs; anyone holding a link (GET /share/{id}) gets a session
  * scoped to that study and lands in the viewer on it.
  */
-export function shareRoutes({ config, shareLinks, sessions, orthancClient, studyLookup, authenticate }: ShareRoutesOptions): Router {
+export function shareRoutes({ config, shareLinks, creatorStanding, sessions, orthancClient, studyLookup, authenticate }: ShareRoutesOptions): Router {
   const router = Router({ caseSensitive: true, strict: true });
   const requestBody = z.object({
     studyInstanceUID: z.string().max(64).regex(/^[0-9]+(\.[0-9]+)*$/, 'must be a DICOM UID'),
@@ -52,8 +54,8 @@ export function shareRoutes({ config, shareLinks, sessions, orthancClient, study
     expiresAt: new Date(link.expiresAt).toISOString(),
   });
 
-  /** The signed-in user (not a share recipient) who holds a share role. */
-  const sharer: RequestHandler = (_req, res, next) => {
+  /** The signed-in user (not a share recipient) who holds a share role; their standing as a link creator is confirmed. */
+  const sharer: RequestHandler = async (_req, res, next) => {
     const principal = requestState(res).principal;
     if (!principal) throw new GatewayError('unauthenticated', 'Sign in to share studies', { 'www-authenticate': `Bearer realm="${BEARER_REALM}"` });
     if (principal.studyScope !== undefined || !config.share.roles.some((role) => principal.roles.includes(role))) {
@@ -61,6 +63,7 @@ export function shareRoutes({ config, shareLinks, sessions, orthancClient, study
     }
     // No SMART scope names share links; a patient-context app could otherwise share any patient's study.
     if (principal.smart) throw new GatewayError('forbidden', 'Sharing is not open to SMART apps');
+    await creatorStanding.observe(principal, 'share-call');
     next();
   };
   const owner = (res: express.Response): Principal => requestState(res).principal!;
@@ -106,6 +109,7 @@ export function shareRoutes({ config, shareLinks, sessions, orthancClient, study
   router.get('/share/:id', async (req, res) => {
     const link = await shareLinks.get(String(req.params['id']));
     if (!link) return sendErrorPage(res, PAGES.shareLinkInvalid);
+    if (!(await creatorStanding.isConfirmed(link.createdBy))) return sendErrorPage(res, PAGES.shareLinkPaused);
     // A signed-in user keeps their own session and rights; anyone else gets a session for this study only.
     if (!req.session.user) await sessions.openShare(req, link);
     res.set('cache-control', 'no-store').redirect(302, viewerUrl(link.studyInstanceUid));

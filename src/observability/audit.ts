@@ -1,15 +1,16 @@
-import { pino } from 'pino';
+import type { AuditDispatcher } from '../audit/dispatcher.js';
 import type { ErrorCode } from '../errors.js';
 import { isQidoSearch } from '../policy/qido-limit.js';
 import type { Route, RouteClass } from '../policy/routes.js';
 import type { Query } from '../request/query.js';
-import { loggerOptions, type Logger } from './logger.js';
+import type { Logger } from './logger.js';
 import { AUTH_FAILURE_REASONS, type AuthFailureReason } from './metrics.js';
 
 /**
  * The audit trail: who accessed which study, series and instance, who signed in and out, and what
- * was refused. One JSON line per event, on its own pino logger (stdout with `"log":"audit"`, or a
- * file of its own). The format is documented in README.md, "Observability → Audit trail".
+ * was refused. One JSON line per event on the log stream (`"log":"audit"`), or in a hash-chained
+ * file of its own, and the standard messages (src/audit/). The format is documented in README.md,
+ * "Observability → Audit trail".
  */
 
 export type AuditEventType = 'access' | 'login' | 'logout' | 'denied';
@@ -133,23 +134,21 @@ export function denialReason(error: { code: ErrorCode; reason?: string | undefin
 
 export interface AuditLog {
   record(event: AuditEvent): void;
-  close(): void;
+  close(): Promise<void> | void;
 }
 
 /**
- * With `file`, events are appended to that file (written synchronously: an event is on disk when
- * the response ends). Without, they go to the application log's stream with `"log":"audit"`, at
- * every LOG_LEVEL except `silent`.
+ * Every event goes to the application log's stream with `"log":"audit"` (at every LOG_LEVEL except
+ * `silent`) unless the trail has a file of its own, and is handed, without waiting, to the audit
+ * sinks (src/audit/: the hash-chained AUDIT_LOG_FILE, syslog, FHIR), which add the patient.
  */
-export function createAuditLog({ logger, file }: { logger: Logger; file?: string | undefined }): AuditLog {
-  if (file) {
-    const destination = pino.destination({ dest: file, append: true, mkdir: true, sync: true });
-    const audit = pino({ ...loggerOptions('info'), base: { service: 'orthanc-oidc-gateway', log: 'audit' } }, destination);
-    return {
-      record: (event) => audit.info(event, 'audit'),
-      close: () => destination.end(),
-    };
-  }
-  const audit = logger.child({ log: 'audit' }, { level: logger.level === 'silent' ? 'silent' : 'info' });
-  return { record: (event) => audit.info(event, 'audit'), close: () => undefined };
+export function createAuditLog({ logger, toLogStream, sinks }: { logger: Logger; toLogStream: boolean; sinks?: AuditDispatcher | undefined }): AuditLog {
+  const audit = toLogStream ? logger.child({ log: 'audit' }, { level: logger.level === 'silent' ? 'silent' : 'info' }) : undefined;
+  return {
+    record: (event) => {
+      audit?.info(event, 'audit');
+      sinks?.hand(event);
+    },
+    close: () => sinks?.close(),
+  };
 }

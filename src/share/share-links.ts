@@ -60,6 +60,15 @@ export function createShareLinks(state: SharedState, maxSeconds: number) {
       await state.delete(linkKey(link.id));
       await state.removeFromSet(ownerKey(link.createdBy), link.id);
     },
+
+    /** Revokes every link `sub` created; returns how many there were. */
+    async revokeAllOf(sub: string): Promise<number> {
+      const ids = await state.setMembers(ownerKey(sub));
+      if (ids.length === 0) return 0;
+      await Promise.all(ids.map((id) => state.delete(linkKey(id))));
+      await state.delete(ownerKey(sub));
+      return ids.length;
+    },
   };
 }
 

@@ -7,6 +7,7 @@ import { makeSeries } from '../support/dicom.js';
 import { ACCEPT_DICOM_JSON, stowBody, tagValues } from '../support/dicomweb.js';
 import { Browser } from '../support/http-browser.js';
 import { CLIENT_ROLE_USER, PROVIDERS } from '../support/identity-provider.js';
+import { shareLinkClient, type CreatedLink } from '../support/share-links.js';
 
 /**
  * One conformance suite, two providers: the same cases against the dev IdP and the real Keycloak
@@ -236,4 +237,52 @@ describe.each(PROVIDERS)('conformance against %s', (providerName) => {
       await stack.provider.updateRealm({ accessTokenLifespan: 300, revokeRefreshToken: false });
     }
   }, 120_000);
+
+  it('share links end with the creator’s right to share: signed out by the provider, disabled, or the share role removed (admin API)', async () => {
+    const lifespan = 20;
+    const links = shareLinkClient(stack.publicUrl);
+    const study = stack.studies['Hospital A'][0]!;
+    const opened = async (link: CreatedLink) => {
+      const recipient = new Browser();
+      expect((await links.open(link, recipient)).status).toBe(302);
+      expect((await recipient.request(url('/pacs/dicom-web/studies'), { headers: json })).status).toBe(200);
+      return recipient;
+    };
+    const refreshDue = () => sleep((lifespan - 3) * 1000); // inside the gateway's refresh window, not yet expired
+    await stack.provider.updateRealm({ accessTokenLifespan: lifespan });
+    try {
+      // Signed out by the provider (back-channel logout): paused until the creator signs in again.
+      let link = await links.created(await signedIn('uploader'), study);
+      let recipient = await opened(link);
+      await stack.provider.endUserSessions('uploader');
+      expect((await recipient.request(url('/pacs/dicom-web/studies'), { headers: json })).status).toBe(401);
+      expect((await links.open(link)).status).toBe(403);
+      let creator = await signedIn('uploader');
+      recipient = await opened(link);
+
+      // Disabled: the creator's next refresh fails, the link pauses.
+      await stack.provider.setUserEnabled('uploader', false);
+      await refreshDue();
+      expect((await creator.request(url('/auth/me'), { headers: json })).status).toBe(401);
+      expect((await recipient.request(url('/pacs/dicom-web/studies'), { headers: json })).status).toBe(401);
+      expect((await links.open(link)).status).toBe(403);
+      await stack.provider.setUserEnabled('uploader', true);
+
+      // The share role removed: the creator's next refresh carries the new roles (Keycloak 26 too): revoked for good.
+      creator = await signedIn('uploader');
+      link = await links.created(creator, study);
+      recipient = await opened(link);
+      await stack.provider.setRealmRoles('uploader', ['pacs-viewer']);
+      await refreshDue();
+      await (await creator.request(url('/auth/me'), { headers: json })).body?.cancel();
+      expect((await recipient.request(url('/pacs/dicom-web/studies'), { headers: json })).status).toBe(401);
+      expect((await links.open(link)).status).toBe(404);
+      await signedIn('uploader');
+      expect((await links.open(link)).status).toBe(404);
+    } finally {
+      await stack.provider.setUserEnabled('uploader', true);
+      await stack.provider.setRealmRoles('uploader', ['pacs-uploader', 'pacs-viewer']);
+      await stack.provider.updateRealm({ accessTokenLifespan: 300 });
+    }
+  }, 180_000);
 });

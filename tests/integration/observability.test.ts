@@ -264,8 +264,12 @@ describe('audit trail: Bearer access to /pacs and /pacs-admin', () => {
     });
     expect(status).toBe(200);
     await sleep(100);
-    const events = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Line);
-    expect(events).toEqual([expect.objectContaining({ log: 'audit', event: 'access', action: 'search', clientIp: '203.0.113.9', requestId })]);
+    const lines = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Line);
+    // The file is hash-chained: an anchor record starts each run (see audit-chain.test.ts).
+    expect(lines).toEqual([
+      expect.objectContaining({ log: 'audit', event: 'anchor', reason: 'start', seq: 0 }),
+      expect.objectContaining({ log: 'audit', event: 'access', action: 'search', clientIp: '203.0.113.9', requestId, seq: 1 }),
+    ]);
     expect(auditLines(sink)).toEqual([]);
     expect(sink.lines.some((line) => line['msg'] === 'request' && line['requestId'] === requestId)).toBe(true);
   });

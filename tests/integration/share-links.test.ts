@@ -5,7 +5,8 @@ import { Browser } from '../support/http-browser.js';
 import { uploadInstances } from '../support/orthanc.js';
 import { rawRequest } from '../support/raw-http.js';
 import { expectStudyNotFound } from '../support/study-access.js';
-import { signIn, startSessionStack, type SessionStack } from '../support/session-stack.js';
+import { shareLinkClient } from '../support/share-links.js';
+import { startSessionStack, type SessionStack } from '../support/session-stack.js';
 
 /** Study share links end to end: real dev IdP sign-in, Redis, Orthanc with two studies. */
 let stack: SessionStack;
@@ -15,20 +16,9 @@ let other: GeneratedSeries;
 let otherInstanceId: string;
 const json = { accept: 'application/json' };
 
-async function signedIn(username: string): Promise<Browser> {
-  const browser = new Browser();
-  const step = await signIn(browser, gatewayUrl, username);
-  if (step.kind !== 'page' || step.status !== 200) throw new Error(`sign-in as ${username} failed`);
-  return browser;
-}
-
-function createShare(browser: Browser, body: unknown) {
-  return browser.request(`${gatewayUrl}/auth/share`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', origin: gatewayUrl, ...json },
-    body: JSON.stringify(body),
-  });
-}
+let client: ReturnType<typeof shareLinkClient>;
+const signedIn = (username: string) => client.signedIn(username);
+const createShare = (browser: Browser, body: unknown) => client.createShare(browser, body);
 
 async function openLink(url: string): Promise<Browser> {
   const recipient = new Browser();
@@ -41,6 +31,7 @@ async function openLink(url: string): Promise<Browser> {
 beforeAll(async () => {
   stack = await startSessionStack();
   gatewayUrl = stack.gateways[0]!.url;
+  client = shareLinkClient(stack.publicUrl, gatewayUrl);
   shared = makeSeries({ modality: 'CT', patientName: 'Shared^Study', patientId: 'P-SHARED', instances: 2, rows: 32, columns: 32 });
   other = makeSeries({ modality: 'MR', patientName: 'Private^Study', patientId: 'P-PRIVATE', instances: 1, rows: 32, columns: 32 });
   await uploadInstances(stack.orthanc, shared.files);

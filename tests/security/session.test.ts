@@ -444,10 +444,11 @@ describe('cross-site state changes riding on the session cookie', () => {
 describe('forged back-channel logout', () => {
   let victim: Browser;
   let idToken: string;
+  let accessToken: string;
 
   beforeAll(async () => {
     victim = await signedIn('viewer');
-    idToken = (await gatewayClientTokens(stack, 'viewer')).id_token!;
+    ({ id_token: idToken = '', access_token: accessToken } = await gatewayClientTokens(stack, 'viewer'));
   });
 
   const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -456,7 +457,9 @@ describe('forged back-channel logout', () => {
   /** [name, content type, body, status]. */
   const forgeries: Array<[string, string, () => string, number]> = [
     ['alg none logout token', 'application/x-www-form-urlencoded', () => `logout_token=${b64({ alg: 'none' })}.${b64({ iss: stack.idp.issuer, aud: 'orthanc-gateway', iat: Math.floor(Date.now() / 1000), jti: 'x', events: event, sub: 'viewer' })}.`, 400],
-    ['the real IdP ID token as logout token (no logout event)', 'application/x-www-form-urlencoded', () => `logout_token=${idToken}`, 400],
+    // Genuine tokens of the IdP for the gateway's client, naming the victim: their typ is JWT, not logout+jwt.
+    ['the real IdP ID token as logout token', 'application/x-www-form-urlencoded', () => `logout_token=${idToken}`, 400],
+    ['the real IdP access token as logout token', 'application/x-www-form-urlencoded', () => `logout_token=${accessToken}`, 400],
     ['garbage', 'application/x-www-form-urlencoded', () => 'logout_token=not.a.jwt', 400],
     ['no logout_token', 'application/x-www-form-urlencoded', () => 'token=x', 400],
     ['a JSON body', 'application/json', () => JSON.stringify({ logout_token: idToken }), 400],

@@ -68,6 +68,10 @@ export interface IdentityProvider {
   setAccessTokenLifespan(seconds: number): Promise<void>;
   /** An admin ends `username`'s sessions at the provider, which itself sends back-channel logout. */
   endUserSessions(username: string): Promise<void>;
+  /** An admin disables (or enables) `username`: their sessions end without back-channel logout, refreshes fail. */
+  setUserEnabled(username: string, enabled: boolean): Promise<void>;
+  /** An admin sets `username`'s realm roles (among the realm's pacs-* roles); tokens issued from now on carry them. */
+  setRealmRoles(username: string, roles: string[]): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -127,6 +131,8 @@ interface ProviderParts {
   followEndSession: IdentityProvider['followEndSession'];
   updateRealm: IdentityProvider['updateRealm'];
   endUserSessions: IdentityProvider['endUserSessions'];
+  setUserEnabled: IdentityProvider['setUserEnabled'];
+  setRealmRoles: IdentityProvider['setRealmRoles'];
   stop(): Promise<void>;
 }
 
@@ -152,8 +158,16 @@ async function devIdpParts(appOrigin: string): Promise<ProviderParts> {
     },
     updateRealm: async (settings) => idp.updateRealm(settings),
     endUserSessions: (username) => idp.endUserSessions(username),
+    setUserEnabled: (username, enabled) => idp.setUserEnabled(username, enabled),
+    setRealmRoles: async (username, roles) => idp.setRealmRoles(username, roles),
     stop: () => idp.stop(),
   };
+}
+
+async function userId(client: KcAdminClient, username: string): Promise<string> {
+  const [user] = await client.users.find({ username, exact: true });
+  if (!user?.id) throw new Error(`Keycloak: no user ${username}`);
+  return user.id;
 }
 
 async function keycloakParts(appOrigin: string): Promise<ProviderParts> {
@@ -187,9 +201,21 @@ async function keycloakParts(appOrigin: string): Promise<ProviderParts> {
     },
     endUserSessions: async (username) => {
       const client = await admin();
-      const [user] = await client.users.find({ username, exact: true });
-      if (!user?.id) throw new Error(`Keycloak: no user ${username}`);
-      await client.users.logout({ id: user.id });
+      await client.users.logout({ id: await userId(client, username) });
+    },
+    setUserEnabled: async (username, enabled) => {
+      const client = await admin();
+      await client.users.update({ id: await userId(client, username) }, { enabled });
+    },
+    setRealmRoles: async (username, roles) => {
+      const client = await admin();
+      const id = await userId(client, username);
+      // Only the realm export's own roles change; default-roles-orthanc and the like stay.
+      const held = (await client.users.listRealmRoleMappings({ id })).filter((role) => role.name?.startsWith('pacs-'));
+      const remove = held.filter((role) => !roles.includes(role.name!));
+      const add = await Promise.all(roles.filter((name) => !held.some((role) => role.name === name)).map((name) => client.roles.findOneByName({ name })));
+      if (remove.length > 0) await client.users.delRealmRoleMappings({ id, roles: remove.map((role) => ({ id: role.id!, name: role.name! })) });
+      if (add.length > 0) await client.users.addRealmRoleMappings({ id, roles: add.map((role) => ({ id: role!.id!, name: role!.name! })) });
     },
     stop: () => keycloak.stop(),
   };
@@ -236,6 +262,8 @@ export async function startIdentityProvider(name: ProviderName, { appOrigin }: {
     updateRealm: parts.updateRealm,
     setAccessTokenLifespan: (seconds) => parts.updateRealm({ accessTokenLifespan: seconds }),
     endUserSessions: parts.endUserSessions,
+    setUserEnabled: parts.setUserEnabled,
+    setRealmRoles: parts.setRealmRoles,
     stop: parts.stop,
   };
   return provider;

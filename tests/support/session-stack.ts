@@ -58,8 +58,16 @@ export async function startSessionStack({
   replicas = 1,
   accessTokenLifespan,
   env: extraEnv = {},
+  idpFront,
   orthanc: orthancOptions = {},
-}: { replicas?: number; accessTokenLifespan?: number; env?: Record<string, string>; orthanc?: StartOrthancOptions } = {}): Promise<SessionStack> {
+}: {
+  replicas?: number;
+  accessTokenLifespan?: number;
+  env?: Record<string, string>;
+  orthanc?: StartOrthancOptions;
+  /** A server in front of the dev IdP (e.g. tests/support/held-proxy.ts): the gateway reaches the IdP's endpoints through it (OIDC_DISCOVERY_URL). */
+  idpFront?: (idpUrl: string) => Promise<{ url: string; stop(): Promise<void> }>;
+} = {}): Promise<SessionStack> {
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
   const [idp, orthanc, redis] = await Promise.all([
@@ -67,8 +75,10 @@ export async function startSessionStack({
     startOrthanc(orthancOptions),
     startRedis(),
   ]);
+  const front = idpFront ? await idpFront(idp.url) : undefined;
   const logs = new LogSink();
   const env = {
+    ...(front ? { OIDC_DISCOVERY_URL: `${front.url}${new URL(idp.issuer).pathname}` } : {}),
     PUBLIC_URL: publicUrl,
     OIDC_ISSUER: idp.issuer,
     OIDC_CLIENT_SECRET: idp.realm.clients.find((client) => client.clientId === 'orthanc-gateway')?.secret,
@@ -97,7 +107,7 @@ export async function startSessionStack({
     stop: async () => {
       await Promise.all(gateways.map((gateway) => gateway.close(1000)));
       // allSettled: a test may already have stopped the IdP or Redis on purpose.
-      await Promise.allSettled([idp.stop(), orthanc.stop(), redis.stop()]);
+      await Promise.allSettled([idp.stop(), orthanc.stop(), redis.stop(), front?.stop()]);
     },
   };
 }

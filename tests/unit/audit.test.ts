@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
+import { createChainedFile } from '../../src/audit/chained-file.js';
+import { createAuditDispatcher } from '../../src/audit/dispatcher.js';
 import { GatewayError } from '../../src/errors.js';
 import { accessAction, auditOutcome, auditUids, createAuditLog, denialReason, type AuditEvent } from '../../src/observability/audit.js';
 import { createLogger } from '../../src/observability/logger.js';
@@ -178,7 +180,7 @@ describe('createAuditLog', () => {
   it('writes to the log stream with "log":"audit", whatever LOG_LEVEL (except silent)', () => {
     for (const level of ['info', 'warn', 'fatal']) {
       const sink = new Lines();
-      createAuditLog({ logger: createLogger(level, sink) }).record(EVENT);
+      createAuditLog({ logger: createLogger(level, sink), toLogStream: true }).record(EVENT);
       expect(sink.lines).toEqual([{ level: 30, time: expect.any(String), service: 'orthanc-oidc-gateway', log: 'audit', ...EVENT, msg: 'audit' }]);
       expect(Number.isNaN(Date.parse(sink.lines[0]!['time'] as string))).toBe(false);
     }
@@ -186,21 +188,27 @@ describe('createAuditLog', () => {
 
   it('is silent with LOG_LEVEL=silent and no file', () => {
     const sink = new Lines();
-    createAuditLog({ logger: createLogger('silent', sink) }).record(EVENT);
+    createAuditLog({ logger: createLogger('silent', sink), toLogStream: true }).record(EVENT);
     expect(sink.lines).toEqual([]);
   });
 
-  it('appends to AUDIT_LOG_FILE, not to the log stream, creating its folder', () => {
+  it('appends to AUDIT_LOG_FILE (hash-chained, with anchors), not to the log stream, creating its folder', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'audit-')), 'sub', 'audit.log');
     const sink = new Lines();
     const logger = createLogger('silent', sink);
     for (let round = 0; round < 2; round++) {
-      const audit = createAuditLog({ logger, file });
+      const sinks = createAuditDispatcher({ sinks: [createChainedFile({ file, anchorEvery: 100, logger })], patients: undefined, logger });
+      const audit = createAuditLog({ logger, toLogStream: false, sinks });
       audit.record({ ...EVENT, requestId: `req-${round}` });
-      audit.close();
+      await audit.close();
     }
     const lines = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(lines).toEqual([0, 1].map((round) => ({ level: 30, time: expect.any(String), service: 'orthanc-oidc-gateway', log: 'audit', ...EVENT, requestId: `req-${round}`, msg: 'audit' })));
+    const anchor = (seq: number, reason: string) => ({ level: 30, time: expect.any(String), service: 'orthanc-oidc-gateway', log: 'audit', event: 'anchor', reason, msg: 'audit anchor', seq, prev: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(lines).toEqual([0, 1].flatMap((round) => [
+      anchor(round * 3, 'start'),
+      { level: 30, time: expect.any(String), service: 'orthanc-oidc-gateway', log: 'audit', ...EVENT, requestId: `req-${round}`, msg: 'audit', seq: round * 3 + 1, prev: expect.any(String) },
+      anchor(round * 3 + 2, 'stop'),
+    ]));
     expect(sink.lines).toEqual([]);
   });
 });

@@ -69,11 +69,12 @@ describe('loadConfig: defaults from a minimal environment', () => {
       userLimits: { maxConcurrentRequests: undefined, qidoMaxLimit: undefined },
       bodyLimits: { uploadBytes: 4_294_967_296, otherBytes: 1_048_576 },
       requestTimeoutSeconds: 600,
-      share: { roles: ['pacs-uploader', 'pacs-admin'], maxSeconds: 604_800 },
+      share: { roles: ['pacs-uploader', 'pacs-admin'], maxSeconds: 604_800, confirmSeconds: 3600 },
       studyAccess: undefined,
       workers: 1,
       ohifDist: undefined,
       logLevel: 'info',
+      audit: { anchorEvery: 1000, sourceId: undefined, siteId: undefined, patientCacheSeconds: 3600, syslog: undefined, fhirUrl: undefined, spool: undefined, transportTimeoutMs: 10_000 },
     });
   });
 
@@ -133,6 +134,7 @@ describe('loadConfig: values are read and shaped', () => {
     { name: 'SESSION_SECRET', value: SECRET_32, pick: (c: Cfg) => c.session.secret, expected: SECRET_32 },
     { name: 'SESSION_IDLE_SECONDS', value: '28800', pick: (c: Cfg) => c.session.idleSeconds, expected: 28_800 },
     { name: 'SESSION_MAX_SECONDS', value: '3600', pick: (c: Cfg) => c.session.maxSeconds, expected: 3600 },
+    { name: 'SHARE_CONFIRM_SECONDS', value: '600', pick: (c: Cfg) => c.share.confirmSeconds, expected: 600 },
     { name: 'CORS_ORIGINS', value: 'https://viewer.example.org', pick: (c: Cfg) => c.corsOrigins, expected: ['https://viewer.example.org'] },
     {
       name: 'CORS_ORIGINS',
@@ -178,6 +180,20 @@ describe('loadConfig: values are read and shaped', () => {
     expect(loadConfig({ ...MINIMAL, SMART_CLIENTS: 'app', SMART_PATIENT_FHIR_URL: 'https://fhir.example.org/r4/', SMART_PATIENT_IDENTIFIER_SYSTEM: 'urn:oid:1.2.3' }).smart?.patientFhir).toEqual({
       baseUrl: 'https://fhir.example.org/r4',
       identifierSystem: 'urn:oid:1.2.3',
+    });
+  });
+
+  it('reads the audit transports and their spool', () => {
+    const env = { ...MINIMAL, AUDIT_SYSLOG_URL: 'tls://audit.example.org:6514', AUDIT_SYSLOG_CA_FILE: '/ca.pem', AUDIT_SYSLOG_CERT_FILE: '/c.pem', AUDIT_SYSLOG_KEY_FILE: '/k.pem', AUDIT_FHIR_URL: 'https://fhir.example.org/fhir', AUDIT_SPOOL_DIR: '/var/spool/audit', AUDIT_SPOOL_MAX_BYTES: '5000', AUDIT_SPOOL_ALARM_MESSAGES: '10', AUDIT_TRANSPORT_TIMEOUT_SECONDS: '3', AUDIT_SOURCE_ID: 'gw1', AUDIT_ENTERPRISE_SITE_ID: 'St. Elsewhere' };
+    expect(loadConfig(env).audit).toEqual({
+      anchorEvery: 1000,
+      sourceId: 'gw1',
+      siteId: 'St. Elsewhere',
+      patientCacheSeconds: 3600,
+      syslog: { url: 'tls://audit.example.org:6514', caFile: '/ca.pem', certFile: '/c.pem', keyFile: '/k.pem' },
+      fhirUrl: 'https://fhir.example.org/fhir',
+      spool: { dir: '/var/spool/audit', maxBytes: 5000, alarmMessages: 10 },
+      transportTimeoutMs: 3000,
     });
   });
 
@@ -267,11 +283,19 @@ describe('loadConfig: each problem names its variable', () => {
     { problem: 'idle above the default max', env: { SESSION_IDLE_SECONDS: '28801' }, variables: ['SESSION_IDLE_SECONDS'], message: /SESSION_MAX_SECONDS/ },
     { problem: 'SESSION_IDLE_SECONDS zero', env: { SESSION_IDLE_SECONDS: '0' }, variables: ['SESSION_IDLE_SECONDS'], message: /positive/ },
     { problem: 'SESSION_MAX_SECONDS not a number', env: { SESSION_MAX_SECONDS: 'long' }, variables: ['SESSION_MAX_SECONDS'], message: /positive/ },
+    { problem: 'SHARE_CONFIRM_SECONDS zero', env: { SHARE_CONFIRM_SECONDS: '0' }, variables: ['SHARE_CONFIRM_SECONDS'], message: /positive/ },
     { problem: 'ORTHANC_TIMEOUT_MS zero', env: { ORTHANC_TIMEOUT_MS: '0' }, variables: ['ORTHANC_TIMEOUT_MS'], message: /positive/ },
     { problem: 'credentials not JSON', env: { ORTHANC_CREDENTIALS_BY_ROLE: '{pacs-admin: admin:pw}' }, variables: ['ORTHANC_CREDENTIALS_BY_ROLE'], message: /JSON/ },
     { problem: 'credentials a JSON array', env: { ORTHANC_CREDENTIALS_BY_ROLE: '["admin:pw"]' }, variables: ['ORTHANC_CREDENTIALS_BY_ROLE'], message: /record|object/ },
     { problem: 'credentials a JSON string', env: { ORTHANC_CREDENTIALS_BY_ROLE: '"admin:pw"' }, variables: ['ORTHANC_CREDENTIALS_BY_ROLE'], message: /record|object/ },
     { problem: 'credentials JSON null', env: { ORTHANC_CREDENTIALS_BY_ROLE: 'null' }, variables: ['ORTHANC_CREDENTIALS_BY_ROLE'], message: /record|object/ },
+    { problem: 'AUDIT_SYSLOG_URL not syslog', env: { AUDIT_SYSLOG_URL: 'http://audit:514', AUDIT_SPOOL_DIR: '/s' }, variables: ['AUDIT_SYSLOG_URL'], message: /tls:\/\/host:port/ },
+    { problem: 'AUDIT_SYSLOG_URL without port', env: { AUDIT_SYSLOG_URL: 'tls://audit.example.org', AUDIT_SPOOL_DIR: '/s' }, variables: ['AUDIT_SYSLOG_URL'], message: /port/ },
+    { problem: 'audit transport without spool', env: { AUDIT_FHIR_URL: 'https://fhir.example.org/fhir' }, variables: ['AUDIT_SPOOL_DIR'], message: /AUDIT_FHIR_URL/ },
+    { problem: 'syslog client cert without key', env: { AUDIT_SYSLOG_URL: 'tls://a:6514', AUDIT_SPOOL_DIR: '/s', AUDIT_SYSLOG_CERT_FILE: '/c.pem' }, variables: ['AUDIT_SYSLOG_KEY_FILE'], message: /AUDIT_SYSLOG_CERT_FILE/ },
+    { problem: 'syslog CA file with plain TCP', env: { AUDIT_SYSLOG_URL: 'tcp://a:514', AUDIT_SPOOL_DIR: '/s', AUDIT_SYSLOG_CA_FILE: '/ca.pem' }, variables: ['AUDIT_SYSLOG_CA_FILE'], message: /tls:\/\// },
+    { problem: 'chained audit file with workers', env: { AUDIT_LOG_FILE: '/a.log', WORKERS: '2', REDIS_URL: 'redis://r:6379', SESSION_SECRET: SECRET_32 }, variables: ['AUDIT_LOG_FILE'], message: /WORKERS > 1/ },
+    { problem: 'AUDIT_SPOOL_MAX_BYTES zero', env: { AUDIT_SPOOL_MAX_BYTES: '0' }, variables: ['AUDIT_SPOOL_MAX_BYTES'], message: /positive/ },
     { problem: 'credentials value without colon', env: { ORTHANC_CREDENTIALS_BY_ROLE: '{"pacs-admin":"adminpw"}' }, variables: ['ORTHANC_CREDENTIALS_BY_ROLE'], message: /user:password/ },
     { problem: 'CORS_ORIGINS not URLs', env: { CORS_ORIGINS: 'viewer.example.org' }, variables: ['CORS_ORIGINS'], message: /origins/ },
     { problem: 'CORS_ORIGINS one bad entry', env: { CORS_ORIGINS: 'https://ok.example,*' }, variables: ['CORS_ORIGINS'], message: /origins/ },

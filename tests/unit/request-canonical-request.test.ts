@@ -47,7 +47,7 @@ describe('upstreamTarget', () => {
 });
 
 /** Files under src/ allowed to read the client's URL: the browser-facing redirects, never the path to Orthanc. */
-const RAW_URL_READERS = new Set(['http/auth-routes.ts', 'http/refusal.ts', 'http/classify.ts']);
+const RAW_URL_READERS = new Set(['http/auth-routes.ts', 'http/refusal.ts', 'http/classify.ts', 'http/canonical-host.ts']);
 /** The one query parser, and the /auth routes (returnTo, the OIDC callback), which never reach Orthanc. */
 const QUERY_PARSERS = new Set(['request/query.ts', 'http/auth-routes.ts']);
 

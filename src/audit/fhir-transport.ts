@@ -1,0 +1,32 @@
+import { PermanentRejection, type Transport } from './delivery.js';
+
+/** 4xx answers worth retrying: the server asks to come back later. */
+const RETRYABLE = new Set([408, 425, 429]);
+
+/**
+ * POSTs each AuditEvent resource to `<base>/AuditEvent` (FHIR RESTful create). A 2xx is delivered;
+ * another 4xx is a refusal of that resource for good; anything else (5xx, no answer, timeout) is
+ * retried.
+ */
+export function createFhirTransport({ baseUrl, timeoutMs }: { baseUrl: string; timeoutMs: number }): Transport {
+  const endpoint = `${baseUrl.replace(/\/+$/, '')}/AuditEvent`;
+  const controller = new AbortController();
+  return {
+    name: 'fhir',
+    async send(resource) {
+      const response = await fetch(endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/fhir+json', accept: 'application/fhir+json' },
+        body: resource,
+        signal: AbortSignal.any([controller.signal, AbortSignal.timeout(timeoutMs)]),
+      });
+      await response.arrayBuffer().catch(() => undefined);
+      if (response.ok) return;
+      if (response.status >= 400 && response.status < 500 && !RETRYABLE.has(response.status)) {
+        throw new PermanentRejection(`the FHIR server answered HTTP ${response.status}`);
+      }
+      throw new Error(`the FHIR server answered HTTP ${response.status}`);
+    },
+    close: () => controller.abort(),
+  };
+}

@@ -1,0 +1,46 @@
+import type { SharedState } from '../auth/shared-state.js';
+import type { ShareLinks } from './share-links.js';
+
+const standingKey = (sub: string) => `share-standing:${sub}`;
+const CONFIRMED = 'confirmed';
+const SUSPENDED = 'suspended';
+
+/** How the gateway learnt of a sharer's roles: a sign-in, a token refresh, or a call to /auth/share. */
+export type StandingSource = 'sign-in' | 'refresh' | 'share-call';
+
+/**
+ * Whether the creator of share links may still share, as last stated by the IdP. A link is honoured
+ * only while its creator is confirmed: a token with a share role seen within `confirmSeconds` (one
+ * key per creator, expiring). A token without any share role revokes their links for good; a
+ * back-channel logout or a failed token refresh suspends them until the creator signs in again.
+ * Only a sign-in lifts a suspension: a refresh or Bearer token older than the logout must not.
+ */
+export function createCreatorStanding(options: { state: SharedState; shareLinks: ShareLinks; shareRoles: string[]; confirmSeconds: number }) {
+  const { state, shareLinks, shareRoles } = options;
+  const ttlMs = options.confirmSeconds * 1000;
+  const mayShare = (roles: string[]) => shareRoles.some((role) => roles.includes(role));
+
+  const suspend = (sub: string) => state.set(standingKey(sub), SUSPENDED, ttlMs);
+
+  return {
+    suspend,
+
+    /** Records what a fresh token of `sub` says; returns how many links were revoked (role lost). */
+    async observe({ sub, roles }: { sub: string; roles: string[] }, source: StandingSource): Promise<number> {
+      if (mayShare(roles)) {
+        if (source === 'sign-in') await state.set(standingKey(sub), CONFIRMED, ttlMs);
+        else await state.setUnlessEquals(standingKey(sub), CONFIRMED, SUSPENDED, ttlMs);
+        return 0;
+      }
+      // A Bearer token of another client may carry other roles: only the gateway's own sign-ins and refreshes revoke.
+      if (source === 'share-call') return 0;
+      return shareLinks.revokeAllOf(sub);
+    },
+
+    async isConfirmed(sub: string): Promise<boolean> {
+      return (await state.get(standingKey(sub))) === CONFIRMED;
+    },
+  };
+}
+
+export type CreatorStanding = ReturnType<typeof createCreatorStanding>;
