@@ -6,18 +6,20 @@
  *
  *   node --import tsx bench/cpu.ts                       this checkout: trivial upstream + Orthanc (QIDO, frames)
  *   node --import tsx bench/cpu.ts --base=DIR            also a gateway built from another checkout (`git archive`), as `base-*`
- *   node --import tsx bench/cpu.ts --only=trivial,frames --requests=3000 --rounds=3 --connections=8
+ *   node --import tsx bench/cpu.ts --only=trivial,frames,wado --requests=3000 --rounds=3 --connections=8
  *   node --import tsx bench/cpu.ts --profile             this checkout's gateways with --cpu-prof (summary printed)
+ *   node --import tsx bench/cpu.ts --profile-dir=DIR     the same, and the .cpuprofile files kept in DIR
+ *   node --import tsx bench/cpu.ts --strace              plus one round under `strace -c -f`: system calls per request, by call
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startRedis } from '../tests/support/redis.js';
 import { startTestIssuer } from '../tests/support/test-issuer.js';
 import { makeBenchSeries } from './lib/data.js';
-import { median, requestLoad, type Endpoint } from './lib/load.js';
+import { download, median, requestLoad, type Endpoint } from './lib/load.js';
 import { startBenchOrthanc, uploadAll } from './lib/orthanc.js';
 import { ForeignLoadMeter, UsageMeter, round } from './lib/procstat.js';
 import { nginxProxySite, startGatewayProcess, startNginx, startNodeProxy, trivialUpstreamSite } from './lib/processes.js';
@@ -33,9 +35,11 @@ const option = (name: string) => process.argv.find((arg) => arg.startsWith(`--${
 const requests = Number(option('requests') ?? 3000);
 const rounds = Number(option('rounds') ?? 3);
 const connections = Number(option('connections') ?? 8);
-const only = option('only')?.split(',') ?? ['trivial', 'qido', 'frames'];
+const only = option('only')?.split(',') ?? ['trivial', 'qido', 'frames', 'wado'];
 const baseRoot = option('base') ? resolve(option('base')!) : undefined;
-const profile = process.argv.includes('--profile');
+const profileDir = option('profile-dir');
+const profile = process.argv.includes('--profile') || profileDir !== undefined;
+const withStrace = process.argv.includes('--strace');
 const log = (message: string) => console.log(`[cpu ${new Date().toISOString().slice(11, 19)}] ${message}`);
 
 interface Target {
@@ -55,6 +59,22 @@ function build(root: string): string[] {
   return [join(outDir, 'main.js')];
 }
 
+/** System calls of a process tree while `work` runs (strace -c -f), by call: count per request. */
+async function syscallsPerRequest(pid: number, dir: string, work: () => Promise<number>): Promise<string> {
+  const output = join(dir, `strace-${pid}-${Date.now()}.txt`);
+  const strace = spawn('strace', ['-c', '-f', '-o', output, '-p', String(pid)], { stdio: 'ignore' });
+  await new Promise((resolve) => setTimeout(resolve, 500)); // attached
+  const count = await work();
+  const exited = new Promise((resolve) => strace.once('exit', resolve));
+  strace.kill('SIGINT');
+  await exited;
+  const rows = (await readFile(output, 'utf8')).split('\n').map((line) => line.trim().split(/\s+/)).filter((f) => f.length >= 5 && /^\d/.test(f[0]!));
+  const calls = rows.map((f) => ({ name: f[f.length - 1]!, calls: Number(f[3]) })).filter((r) => r.name !== 'total' && Number.isFinite(r.calls));
+  const total = calls.reduce((sum, r) => sum + r.calls, 0);
+  const top = calls.sort((a, b) => b.calls - a.calls).slice(0, 6).map((r) => `${r.name} ${round(r.calls / count, 2)}`);
+  return `${round(total / count, 2)} syscalls/request (${top.join(', ')})`;
+}
+
 /** Rounds of `requests` requests against each target in turn; median CPU ms per request of each. */
 async function measure(workload: string, targets: Target[], paths: string[], accept: string): Promise<void> {
   const cpu = new Map<string, number[]>(targets.map((target) => [target.name, []]));
@@ -72,6 +92,12 @@ async function measure(workload: string, targets: Target[], paths: string[], acc
       if (usage) cpu.get(target.name)!.push((usage.cpuSeconds * 1000) / result.requests);
     }
   }
+  if (withStrace) {
+    for (const target of targets.filter((t) => t.pid)) {
+      const line = await syscallsPerRequest(target.pid!, straceDir, async () => (await requestLoad(target.endpoint, paths, { connections, seconds: 600, amount: Math.ceil(requests / 3), accept })).requests);
+      log(`  ${target.name.padEnd(18)} ${line}`);
+    }
+  }
   const value = (name: string) => (cpu.get(name)?.length ? round(median(cpu.get(name)!), 4) : undefined);
   const reference = value('nginx');
   log(`${workload}: ${requests} requests × ${rounds} rounds, ${connections} connections, other work ${Math.round(median(foreign) * 100)} % CPU (median)`);
@@ -82,8 +108,35 @@ async function measure(workload: string, targets: Target[], paths: string[], acc
   }
 }
 
+let straceDir = tmpdir();
+
+/** WADO-RS retrieves of a whole study (close-delimited multipart from Orthanc), `rounds` × 4 per target: median CPU ms per MB. */
+async function measureTransfer(targets: Target[], path: string, accept: string): Promise<void> {
+  const cpu = new Map<string, number[]>(targets.map((target) => [target.name, []]));
+  for (let round_ = 0; round_ < rounds; round_++) {
+    for (const target of targets) {
+      const meter = target.pid ? new UsageMeter(target.pid) : undefined;
+      let bytes = 0;
+      for (let run = 0; run < 4; run++) {
+        const result = await download(target.endpoint, path, accept);
+        if (result.status !== 200) throw new Error(`wado ${target.name}: status ${result.status}`);
+        bytes += result.bytes;
+      }
+      const usage = meter?.stop();
+      if (usage) cpu.get(target.name)!.push((usage.cpuSeconds * 1000) / (bytes / 1e6));
+    }
+  }
+  log(`wado (study retrieve): 4 × ${rounds} rounds`);
+  const reference = median(cpu.get('nginx') ?? [NaN]);
+  for (const target of targets.filter((t) => t.pid)) {
+    const ms = round(median(cpu.get(target.name)!), 3);
+    log(`  ${target.name.padEnd(18)} ${ms} ms CPU/MB${target.name !== 'nginx' ? `  × nginx ${round(ms / reference, 2)}` : ''}  (rounds: ${cpu.get(target.name)!.map((v) => round(v, 3)).join(' / ')})`);
+  }
+}
+
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'gateway-cpu-'));
+  straceDir = dir;
   const cleanups: Array<() => Promise<unknown>> = [() => rm(dir, { recursive: true, force: true })];
   try {
     const entries: Array<[string, string, string[]]> = [['gateway', REPO_ROOT, build(REPO_ROOT)]];
@@ -97,7 +150,7 @@ async function main(): Promise<void> {
     const startGateways = async (upstream: { url: string; username: string; password: string }, suffix: string) =>
       Promise.all(
         entries.map(async ([name, root, entry]) => {
-          const flags = profile && name === 'gateway' ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, 'profiles', suffix)}`] : [];
+          const flags = profile && name === 'gateway' ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir ?? join(dir, 'profiles'), suffix)}`] : [];
           const env = { OIDC_ISSUER: issuer.issuer, ORTHANC_URL: upstream.url, ORTHANC_USERNAME: upstream.username, ORTHANC_PASSWORD: upstream.password, REDIS_URL: redis.url, SESSION_SECRET };
           const gateway = await startGatewayProcess({ env, workers: 1, nodeFlags: flags, dir, name: `${name}-${suffix}`, repoRoot: root, entry });
           cleanups.push(() => gateway.stop());
@@ -126,7 +179,7 @@ async function main(): Promise<void> {
       ], ['/studies'], ACCEPT_JSON);
       await Promise.all([nginx.stop(), nodeProxy.stop(), upstream.stop(), ...gateways.map(({ gateway }) => gateway.stop())]);
     }
-    if (only.includes('qido') || only.includes('frames')) {
+    if (only.includes('qido') || only.includes('frames') || only.includes('wado')) {
       const orthanc = await startBenchOrthanc(dir);
       cleanups.push(() => orthanc.stop('SIGKILL'));
       const series = makeBenchSeries(50, { patientId: 'BENCH-FRAMES', description: 'frames' });
@@ -137,10 +190,14 @@ async function main(): Promise<void> {
       const targets: Target[] = [{ name: 'nginx', endpoint: { base: nginx.url, prefix: '/dicom-web', headers: {} }, pid: nginx.pid }, ...gatewayTargets(gateways, true)];
       if (only.includes('qido')) await measure('qido', targets, ['/studies'], ACCEPT_JSON);
       const framePaths = series.sopInstanceUids.map((sop) => `/studies/${series.studyInstanceUid}/series/${series.seriesInstanceUid}/instances/${sop}/frames/1`);
+      const frame = await orthanc.fetch('/dicom-web' + framePaths[0]!, { headers: { accept: ACCEPT_FRAMES } });
+      log(`Orthanc's frame answer: content-length ${frame.headers.get('content-length')}, transfer-encoding ${frame.headers.get('transfer-encoding')}, connection ${frame.headers.get('connection')}`);
+      await frame.arrayBuffer();
       if (only.includes('frames')) await measure('frames', targets, framePaths, ACCEPT_FRAMES);
+      if (only.includes('wado')) await measureTransfer(targets, `/studies/${series.studyInstanceUid}`, 'multipart/related; type="application/dicom"; transfer-syntax=*');
       await Promise.all([nginx.stop(), ...gateways.map(({ gateway }) => gateway.stop())]);
     }
-    if (profile) console.log(await summarizeProfiles(join(dir, 'profiles')));
+    if (profile) console.log(await summarizeProfiles(profileDir ?? join(dir, 'profiles')));
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   }
