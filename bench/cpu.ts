@@ -9,6 +9,8 @@
  *   node --import tsx bench/cpu.ts --only=trivial,frames,wado --requests=3000 --rounds=3 --connections=8
  *   node --import tsx bench/cpu.ts --profile             this checkout's gateways with --cpu-prof (summary printed)
  *   node --import tsx bench/cpu.ts --profile-dir=DIR     the same, and the .cpuprofile files kept in DIR
+ *   node --import tsx bench/cpu.ts --undici              also the bare proxy on undici's Pool (bench/node-proxy-undici.mjs), and both bare proxies before Orthanc
+ *   node --import tsx bench/cpu.ts --base=. --base-flags=--max-semi-space-size=64   the same code with other Node flags as `base-*`
  *   node --import tsx bench/cpu.ts --strace              plus one round under `strace -c -f`: system calls per request, by call
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -31,7 +33,7 @@ const SESSION_SECRET = 'bench-session-secret-0123456789abcdef0123456789';
 const ACCEPT_JSON = 'application/dicom+json';
 const ACCEPT_FRAMES = 'multipart/related; type="application/octet-stream"; transfer-syntax=*';
 
-const option = (name: string) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.split('=')[1];
+const option = (name: string) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
 const requests = Number(option('requests') ?? 3000);
 const rounds = Number(option('rounds') ?? 3);
 const connections = Number(option('connections') ?? 8);
@@ -40,6 +42,9 @@ const baseRoot = option('base') ? resolve(option('base')!) : undefined;
 const profileDir = option('profile-dir');
 const profile = process.argv.includes('--profile') || profileDir !== undefined;
 const withStrace = process.argv.includes('--strace');
+const withUndici = process.argv.includes('--undici');
+/** Extra Node flags for this checkout's gateway and for the base's (comma-separated). */
+const extraFlags = { gateway: option('gateway-flags')?.split(',') ?? [], base: option('base-flags')?.split(',') ?? [] };
 const log = (message: string) => console.log(`[cpu ${new Date().toISOString().slice(11, 19)}] ${message}`);
 
 interface Target {
@@ -150,13 +155,20 @@ async function main(): Promise<void> {
     const startGateways = async (upstream: { url: string; username: string; password: string }, suffix: string) =>
       Promise.all(
         entries.map(async ([name, root, entry]) => {
-          const flags = profile && name === 'gateway' ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir ?? join(dir, 'profiles'), suffix)}`] : [];
+          const profiling = profile && name === 'gateway' ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir ?? join(dir, 'profiles'), suffix)}`] : [];
+          const flags = [...profiling, ...(name === 'gateway' ? extraFlags.gateway : extraFlags.base)];
           const env = { OIDC_ISSUER: issuer.issuer, ORTHANC_URL: upstream.url, ORTHANC_USERNAME: upstream.username, ORTHANC_PASSWORD: upstream.password, REDIS_URL: redis.url, SESSION_SECRET };
           const gateway = await startGatewayProcess({ env, workers: 1, nodeFlags: flags, dir, name: `${name}-${suffix}`, repoRoot: root, entry });
           cleanups.push(() => gateway.stop());
           return { name, gateway };
         }),
       );
+    const startNodeProxies = async (upstream: string, authorization: string) => {
+      const scripts = withUndici ? ['node-proxy.mjs', 'node-proxy-undici.mjs'] : ['node-proxy.mjs'];
+      const proxies = await Promise.all(scripts.map((script) => startNodeProxy(dir, REPO_ROOT, upstream, authorization, script)));
+      const targets = proxies.map((proxy, index): Target => ({ name: index === 0 ? 'node-proxy' : 'node-undici', endpoint: { base: proxy.url, prefix: '/dicom-web', headers: {} }, pid: proxy.pid }));
+      return { targets, stop: () => Promise.all(proxies.map((proxy) => proxy.stop())) };
+    };
     const gatewayTargets = (gateways: Awaited<ReturnType<typeof startGateways>>, sessionToo: boolean): Target[] =>
       gateways.flatMap(({ name, gateway }) => {
         const target = (kind: string, headers: Record<string, string>): Target => ({ name: `${name}-${kind}`, endpoint: { base: gateway.url, prefix: '/pacs/dicom-web', headers }, pid: gateway.pid });
@@ -169,15 +181,15 @@ async function main(): Promise<void> {
       cleanups.push(() => upstream.stop());
       const authorization = `Basic ${Buffer.from('bench:bench-password').toString('base64')}`;
       const nginx = await startNginx('trivial-proxy', nginxProxySite(upstream.url, authorization, 1));
-      const nodeProxy = await startNodeProxy(dir, REPO_ROOT, upstream.url, authorization);
+      const nodeProxies = await startNodeProxies(upstream.url, authorization);
       const gateways = await startGateways({ url: upstream.url, username: 'bench', password: 'bench-password' }, 'trivial');
-      cleanups.push(() => nginx.stop(), () => nodeProxy.stop());
+      cleanups.push(() => nginx.stop());
       await measure('trivial', [
         { name: 'nginx', endpoint: { base: nginx.url, prefix: '/dicom-web', headers: {} }, pid: nginx.pid },
-        { name: 'node-proxy', endpoint: { base: nodeProxy.url, prefix: '/dicom-web', headers: {} }, pid: nodeProxy.pid },
+        ...nodeProxies.targets,
         ...gatewayTargets(gateways, false),
       ], ['/studies'], ACCEPT_JSON);
-      await Promise.all([nginx.stop(), nodeProxy.stop(), upstream.stop(), ...gateways.map(({ gateway }) => gateway.stop())]);
+      await Promise.all([nginx.stop(), nodeProxies.stop(), upstream.stop(), ...gateways.map(({ gateway }) => gateway.stop())]);
     }
     if (only.includes('qido') || only.includes('frames') || only.includes('wado')) {
       const orthanc = await startBenchOrthanc(dir);
@@ -187,11 +199,13 @@ async function main(): Promise<void> {
       const nginx = await startNginx('proxy', nginxProxySite(orthanc.url, orthanc.authorization, 1));
       const gateways = await startGateways(orthanc, 'orthanc');
       cleanups.push(() => nginx.stop());
-      const targets: Target[] = [{ name: 'nginx', endpoint: { base: nginx.url, prefix: '/dicom-web', headers: {} }, pid: nginx.pid }, ...gatewayTargets(gateways, true)];
+      const nodeProxies = withUndici ? await startNodeProxies(orthanc.url, orthanc.authorization) : { targets: [], stop: async () => undefined };
+      cleanups.push(() => nodeProxies.stop());
+      const targets: Target[] = [{ name: 'nginx', endpoint: { base: nginx.url, prefix: '/dicom-web', headers: {} }, pid: nginx.pid }, ...nodeProxies.targets, ...gatewayTargets(gateways, true)];
       if (only.includes('qido')) await measure('qido', targets, ['/studies'], ACCEPT_JSON);
       const framePaths = series.sopInstanceUids.map((sop) => `/studies/${series.studyInstanceUid}/series/${series.seriesInstanceUid}/instances/${sop}/frames/1`);
       const frame = await orthanc.fetch('/dicom-web' + framePaths[0]!, { headers: { accept: ACCEPT_FRAMES } });
-      log(`Orthanc's frame answer: content-length ${frame.headers.get('content-length')}, transfer-encoding ${frame.headers.get('transfer-encoding')}, connection ${frame.headers.get('connection')}`);
+      log(`Orthanc's frame answer: ${frame.status}, content-length ${frame.headers.get('content-length')}, transfer-encoding ${frame.headers.get('transfer-encoding')}, connection ${frame.headers.get('connection')}`);
       await frame.arrayBuffer();
       if (only.includes('frames')) await measure('frames', targets, framePaths, ACCEPT_FRAMES);
       if (only.includes('wado')) await measureTransfer(targets, `/studies/${series.studyInstanceUid}`, 'multipart/related; type="application/dicom"; transfer-syntax=*');
