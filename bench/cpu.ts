@@ -204,7 +204,7 @@ async function main(): Promise<void> {
       const targets: Target[] = [{ name: 'nginx', endpoint: { base: nginx.url, prefix: '/dicom-web', headers: {} }, pid: nginx.pid }, ...nodeProxies.targets, ...gatewayTargets(gateways, true)];
       if (only.includes('qido')) await measure('qido', targets, ['/studies'], ACCEPT_JSON);
       const framePaths = series.sopInstanceUids.map((sop) => `/studies/${series.studyInstanceUid}/series/${series.seriesInstanceUid}/instances/${sop}/frames/1`);
-      const frame = await orthanc.fetch('/dicom-web' + framePaths[0]!, { headers: { accept: ACCEPT_FRAMES } });
+      const frame = await orthanc.fetch('/dicom-web' + framePaths[0]!, { headers: { accept: ACCEPT_FRAMES, 'accept-encoding': 'identity' } });
       log(`Orthanc's frame answer: ${frame.status}, content-length ${frame.headers.get('content-length')}, transfer-encoding ${frame.headers.get('transfer-encoding')}, connection ${frame.headers.get('connection')}`);
       await frame.arrayBuffer();
       if (only.includes('frames')) await measure('frames', targets, framePaths, ACCEPT_FRAMES);
