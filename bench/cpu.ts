@@ -142,7 +142,8 @@ async function measureTransfer(targets: Target[], path: string, accept: string):
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'gateway-cpu-'));
   straceDir = dir;
-  const cleanups: Array<() => Promise<unknown>> = [() => rm(dir, { recursive: true, force: true })];
+  // --keep: leave the gateways' logs (e.g. their --trace-gc output) in the temporary folder.
+  const cleanups: Array<() => Promise<unknown>> = process.argv.includes('--keep') ? [async () => log(`logs kept in ${dir}`)] : [() => rm(dir, { recursive: true, force: true })];
   try {
     const entries: Array<[string, string, string[]]> = [['gateway', REPO_ROOT, build(REPO_ROOT)]];
     if (baseRoot) entries.push(['base', baseRoot, build(baseRoot)]);
