@@ -13,6 +13,8 @@
  *   npm run bench -- --compare-root=DIR    also measure the gateway of another checkout as `before-*` targets, point by
  *                                          point in the same run (same machine state for both)
  *   npm run bench -- --workers=1,2         WORKERS values of the trivial-upstream comparison (default 1,2)
+ *   npm run bench -- --seconds=4           measured seconds per request point (default 10; latency points half of it):
+ *                                          a reduced run on a busy machine
  *   npm run bench -- --entry=tsx           run the gateway's TypeScript through tsx instead of a tsc build (the smoke
  *                                          run's default: no build step; tsx adds per-closure overhead, so never for numbers)
  *
@@ -62,6 +64,7 @@ const outDir = option('out') ?? (smoke ? undefined : join(REPO_ROOT, 'bench', 'r
 const gatewayRoot = resolve(option('gateway-root') ?? REPO_ROOT);
 const compareRoot = option('compare-root') ? resolve(option('compare-root')!) : undefined;
 const workersOption = option('workers')?.split(',').map(Number);
+const secondsOption = option('seconds') ? Number(option('seconds')) : undefined;
 const entryKind = option('entry') ?? (smoke ? 'tsx' : 'build');
 
 /** Run lengths: the full run measures; the smoke run only proves every workload works (CI). */
@@ -83,10 +86,10 @@ const settings = smoke
       probe: { bursts: 2, perBurst: 2, gapsMs: [50] },
     }
   : {
-      requestSeconds: 10,
+      requestSeconds: secondsOption ?? 10,
       requestAmount: undefined,
       warmupSeconds: 2,
-      latencySeconds: 5,
+      latencySeconds: Math.max(1, Math.round((secondsOption ?? 10) / 2)),
       latencyAmount: undefined,
       connections: 8,
       trivialConnections: 16,

@@ -1,6 +1,6 @@
 import cluster from 'node:cluster';
 import { ConfigError, loadConfig, type Config } from './config/load.js';
-import { createLogger, type Logger } from './observability/logger.js';
+import { batchedStdout, createLogger, type Logger } from './observability/logger.js';
 import { startGateway } from './server.js';
 import { runStartupDoctor, StartupCheckError } from './startup/doctor.js';
 
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
     console.error(error.message);
     process.exit(1);
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, batchedStdout());
   if (config.workers <= 1) return serve(config, logger, true);
   if (cluster.isPrimary) return supervise(config, logger);
   // A worker: the primary already ran the start-up checks.

@@ -187,12 +187,15 @@ export function trivialUpstreamSite(port: number): NginxSite {
   };
 }
 
-/** bench/node-proxy.mjs: the minimal node:http reverse proxy (the floor for any Node.js proxy). */
-export async function startNodeProxy(dir: string, repoRoot: string, upstream: string, authorization: string): Promise<BenchProcess & { url: string; port: number }> {
+/**
+ * bench/node-proxy.mjs: the minimal node:http reverse proxy (the floor for any Node.js proxy); or
+ * another script with the same arguments (bench/node-proxy-undici.mjs).
+ */
+export async function startNodeProxy(dir: string, repoRoot: string, upstream: string, authorization: string, script = 'node-proxy.mjs'): Promise<BenchProcess & { url: string; port: number }> {
   const port = await freePort();
-  const proc = spawnLogged(process.execPath, [join(repoRoot, 'bench', 'node-proxy.mjs'), String(port), upstream, authorization], {
+  const proc = spawnLogged(process.execPath, [join(repoRoot, 'bench', script), String(port), upstream, authorization], {
     cwd: repoRoot,
-    logFile: join(dir, 'node-proxy.log'),
+    logFile: join(dir, `${script}.log`),
   });
   await waitFor(() => acceptsConnections(port), {
     what: `node-proxy listening on ${port}`,

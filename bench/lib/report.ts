@@ -18,28 +18,41 @@ const ratio = (value: number | undefined, reference: number | undefined) =>
 const otherLoad = (point: Point) => (point.foreignCpuShare === undefined ? '–' : `${Math.round(point.foreignCpuShare * 100)} %`);
 const show = (value: number | undefined | null, suffix = '') => (value === undefined || value === null || Number.isNaN(value) ? '–' : `${value}${suffix}`);
 
+/**
+ * Issue 16's targets, each as a ratio of the same run: the gateway against nginx (and against the
+ * bare node:http proxy, and direct Orthanc for one-connection latency). Throughput targets are at
+ * the run's connection count (`connections` in results.settings).
+ */
 export function evaluateChecks(results: BenchResults): Check[] {
   const find = (workload: Workload, target: string) => results.points.find((p) => p.workload === workload && p.target === target);
   const checks: Check[] = [];
   const add = (name: string, target: string, value: number | undefined, pass: (v: number) => boolean) =>
     checks.push({ name, target, value: value ?? null, pass: value === undefined ? null : pass(value) });
+  const cpu = (point: Point | undefined) => point?.proxy?.cpuMsPerRequest ?? point?.proxy?.cpuMsPerMb;
 
   for (const workload of ['qido', 'frames'] as const) {
-    const bearer = find(workload, 'gateway-bearer')?.load?.reqPerSec;
-    add(`${workload}: gateway (Bearer) req/s ÷ direct Orthanc`, '≥ 0.9', ratio(bearer, find(workload, 'direct')?.load?.reqPerSec), (v) => v >= 0.9);
-    const latency = `${workload}-latency` as Workload;
-    const added = find(latency, 'gateway-bearer')?.load?.p50Ms;
-    const direct = find(latency, 'direct')?.load?.p50Ms;
-    add(`${workload}: p50 latency added by the gateway (Bearer, 1 connection), ms`, '< 1 ms', added !== undefined && direct !== undefined ? round(added - direct, 3) : undefined, (v) => v < 1);
+    const nginx = find(workload, 'nginx');
+    for (const via of ['bearer', 'session'] as const) {
+      const gateway = find(workload, `gateway-${via}`);
+      add(`${workload}: gateway (${via}) req/s ÷ nginx`, '≥ 0.95', ratio(gateway?.load?.reqPerSec, nginx?.load?.reqPerSec), (v) => v >= 0.95);
+      const limit = workload === 'frames' ? 2 : 4;
+      add(`${workload}: gateway (${via}) CPU per request ÷ nginx`, `≤ ${limit}`, ratio(cpu(gateway), cpu(nginx)), (v) => v <= limit);
+    }
+    add(`${workload}: session CPU per request ÷ Bearer`, '≤ 1.1', ratio(cpu(find(workload, 'gateway-session')), cpu(find(workload, 'gateway-bearer'))), (v) => v <= 1.1);
   }
-  for (const point of results.points.filter((p) => p.workload === 'trivial' && p.target.startsWith('gateway-'))) {
-    const { nginx } = references(results, point);
-    add(`trivial upstream: ${point.target} req/s ÷ ${nginx?.target ?? 'nginx'}`, '≥ 0.7', ratio(point.load?.reqPerSec, nginx?.load?.reqPerSec), (v) => v >= 0.7);
-  }
+  const frameLatency = find('frames-latency', 'gateway-bearer')?.load;
+  const directLatency = find('frames-latency', 'direct')?.load;
+  add('frames, 1 connection: p50 added over direct Orthanc (Bearer), ms', '≤ 0.5 ms', frameLatency && directLatency ? round(frameLatency.p50Ms - directLatency.p50Ms, 3) : undefined, (v) => v <= 0.5);
+  add('frames, 1 connection: p90 ÷ direct Orthanc (Bearer)', '≤ 1.3', ratio(frameLatency?.p90Ms, directLatency?.p90Ms), (v) => v <= 1.3);
   for (const workload of ['wado-study', 'stow'] as const) {
     const bearer = find(workload, 'gateway-bearer');
-    add(`${workload}: gateway (Bearer) MB/s ÷ direct Orthanc`, '≥ 0.9', ratio(bearer?.transfer?.mbPerSec, find(workload, 'direct')?.transfer?.mbPerSec), (v) => v >= 0.9);
+    const nginx = find(workload, 'nginx');
+    add(`${workload}: gateway (Bearer) MB/s ÷ nginx`, '≥ 0.95', ratio(bearer?.transfer?.mbPerSec, nginx?.transfer?.mbPerSec), (v) => v >= 0.95);
+    add(`${workload}: gateway (Bearer) CPU per MB ÷ nginx`, '≤ 1.5', ratio(cpu(bearer), cpu(nginx)), (v) => v <= 1.5);
     add(`${workload}: gateway RSS growth, MB`, '< 50 MB', bearer?.proxy?.rssGrowthMb, (v) => v < 50);
+  }
+  for (const point of results.points.filter((p) => p.workload === 'trivial' && /^gateway-1w$/.test(p.target))) {
+    add('trivial upstream: gateway-1w CPU per request ÷ bare node:http proxy', '≤ 2', ratio(cpu(point), cpu(find('trivial', 'node-proxy-1w'))), (v) => v <= 2);
   }
   const failures = results.points.reduce(
     (sum, p) => sum + (p.load ? p.load.non2xx + p.load.errors + p.load.timeouts : 0) + (p.transfer?.statuses.filter((s) => s !== 200).length ?? 0) + (p.probe?.failed ?? 0),
@@ -133,7 +146,7 @@ function comparisonTable(results: BenchResults): string {
 }
 
 function checkTable(checks: Check[]): string {
-  const lines = ['| issue 8 target | goal | measured | met |', '|---|---|--:|:-:|'];
+  const lines = ['| issue 16 target (ratios of the same run) | goal | measured | met |', '|---|---|--:|:-:|'];
   for (const check of checks) lines.push(`| ${check.name} | ${check.target} | ${show(check.value)} | ${check.pass === null ? '–' : check.pass ? 'yes' : '**no**'} |`);
   return lines.join('\n');
 }

@@ -1,5 +1,4 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { Transform } from 'node:stream';
 
 /** How far from the end of a complete body its closing delimiter may be (transport padding, epilogue). */
 const TAIL_BYTES = 1024;
@@ -20,25 +19,33 @@ export function isCloseDelimited(headers: IncomingHttpHeaders): boolean {
   return headers['content-length'] === undefined && !/\bchunked\b/i.test(headers['transfer-encoding'] ?? '');
 }
 
+/** What the relay needs to know about a body that passes by: each chunk seen, and at its end whether it was complete. */
+export interface BodyEndCheck {
+  see(chunk: Buffer): void;
+  /** undefined when the body was complete, else the error that aborts the client's download. */
+  atEnd(): Error | undefined;
+}
+
 /**
- * Passes a close-delimited multipart body through and fails at its end when the closing delimiter
- * (`--boundary--`) never came. Orthanc streams WADO-RS retrieves of studies, series and instances
- * with `Connection: close` and no length: when Orthanc dies mid-response its connection just closes,
- * which looks like the real end. Failing here makes the relay abort the client's connection, so a
- * truncated study never reaches a viewer as a "complete" download.
+ * Whether a close-delimited multipart body ended with its closing delimiter (`--boundary--`).
+ * Orthanc streams WADO-RS retrieves of studies, series and instances with `Connection: close` and
+ * no length: when Orthanc dies mid-response its connection just closes, which looks like the real
+ * end. Failing then makes the relay abort the client's connection, so a truncated study never
+ * reaches a viewer as a "complete" download. The chunks pass through untouched: per chunk only a
+ * reference to the last one is kept (small chunks are joined up to the tail's length), and only the
+ * tail is searched, once, at the end.
  */
-export function createMultipartCompletenessCheck(boundary: string): Transform {
+export function multipartEndCheck(boundary: string): BodyEndCheck {
   const closing = Buffer.from(`--${boundary}--`);
   const keep = TAIL_BYTES + closing.length;
   let tail: Buffer = Buffer.alloc(0);
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      tail = chunk.length >= keep ? chunk.subarray(chunk.length - keep) : Buffer.concat([tail, chunk]).subarray(-keep);
-      callback(null, chunk);
+  return {
+    see(chunk) {
+      tail = chunk.length >= keep ? chunk : Buffer.concat([tail.subarray(-keep), chunk]);
     },
-    flush(callback) {
-      if (tail.includes(closing)) return callback();
-      callback(new TruncatedMultipartError('Orthanc closed the connection before the end of the multipart response (Orthanc stopped mid-response?): the client download was aborted'));
+    atEnd() {
+      if (tail.subarray(-keep).includes(closing)) return undefined;
+      return new TruncatedMultipartError('Orthanc closed the connection before the end of the multipart response (Orthanc stopped mid-response?): the client download was aborted');
     },
-  });
+  };
 }

@@ -11,7 +11,7 @@ import { upstreamTarget } from '../request/canonical-request.js';
 import { classifiedRequest, requestState } from './locals.js';
 import { LOGGED_ERROR_BODY_CHARS, orthancErrorAnswer } from './orthanc-errors.js';
 import { answerStudyNotFound } from './refusal.js';
-import { createMultipartCompletenessCheck, isCloseDelimited, multipartBoundary } from './multipart-guard.js';
+import { isCloseDelimited, multipartBoundary, multipartEndCheck } from './multipart-guard.js';
 import { relayStream } from './relay-stream.js';
 import { createSearchFilterStream } from './search-filter.js';
 import { createUnpooledUpstreamAgent } from './upstream-agent.js';
@@ -104,11 +104,17 @@ function relayResponse(proxyRes: IncomingMessage, req: Request, res: Response, c
   res.writeHead(proxyRes.statusCode ?? 502, headers);
   // A close-delimited multipart body (WADO-RS retrieve) cut short must abort the client's download, not end it.
   const boundary = req.method !== 'HEAD' && isCloseDelimited(proxyRes.headers) ? multipartBoundary(proxyRes.headers['content-type']) : undefined;
-  const transform = bodyRewritten ? createUrlRewriteStream(context.rewrite) : boundary ? createMultipartCompletenessCheck(boundary) : undefined;
-  const transforms = [...(filter && req.method !== 'HEAD' ? [createSearchFilterStream(filter)] : []), ...(transform ? [transform] : [])];
-  relayStream(proxyRes, res, transforms, (error) => {
-    context.logger.warn({ err: error, requestId }, 'upstream response stream failed');
-  });
+  const transforms = [...(filter && req.method !== 'HEAD' ? [createSearchFilterStream(filter)] : []), ...(bodyRewritten ? [createUrlRewriteStream(context.rewrite)] : [])];
+  const endCheck = boundary && !bodyRewritten ? multipartEndCheck(boundary) : undefined;
+  relayStream(
+    proxyRes,
+    res,
+    transforms,
+    (error) => {
+      context.logger.warn({ err: error, requestId }, 'upstream response stream failed');
+    },
+    endCheck,
+  );
 }
 
 /** Answers an Orthanc error with the gateway's own error; Orthanc's body goes to the log only (truncated). */

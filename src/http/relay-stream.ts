@@ -1,12 +1,15 @@
 import type { Readable, Transform, Writable } from 'node:stream';
+import type { BodyEndCheck } from './multipart-guard.js';
 
 /**
  * source → transforms… → destination, ending both sides when either fails or closes early, like
  * `stream.pipeline` but without its per-call machinery (an AbortController, whose abort builds a
  * DOMException, and end-of-stream watchers on every stream): that cost ~20–40 µs of CPU per proxied
  * request (bench/README.md). `onError` hears about stream errors, not about a client going away.
+ * With `endCheck`, the destination is ended only when the check finds the body complete; otherwise
+ * it is destroyed (the client sees an aborted download) and `onError` hears why.
  */
-export function relayStream(source: Readable, destination: Writable, transforms: readonly Transform[], onError: (error: Error) => void): void {
+export function relayStream(source: Readable, destination: Writable, transforms: readonly Transform[], onError: (error: Error) => void, endCheck?: BodyEndCheck): void {
   let finished = false;
   const stop = (error?: Error) => {
     if (finished) return;
@@ -28,5 +31,13 @@ export function relayStream(source: Readable, destination: Writable, transforms:
     if (!destination.writableFinished) stop();
   });
   if (destination.destroyed) return stop(); // the client left before the answer came: its 'close' is past
-  transforms.reduce<Readable>((upstream, transform) => upstream.pipe(transform), source).pipe(destination);
+  const body = transforms.reduce<Readable>((upstream, transform) => upstream.pipe(transform), source);
+  if (!endCheck) return void body.pipe(destination);
+  body.pipe(destination, { end: false });
+  body.on('data', (chunk: Buffer) => endCheck.see(chunk));
+  body.once('end', () => {
+    const incomplete = endCheck.atEnd();
+    if (incomplete) stop(incomplete);
+    else destination.end();
+  });
 }

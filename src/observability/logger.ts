@@ -1,4 +1,5 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import { TurnBatchedDestination } from './log-destination.js';
 
 export type { Logger };
 
@@ -71,4 +72,9 @@ export function loggerOptions(level: string): LoggerOptions {
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino(loggerOptions(level), destination);
+}
+
+/** The production log destination: stdout, one write per event-loop turn (see log-destination.ts). */
+export function batchedStdout(): pino.DestinationStream {
+  return new TurnBatchedDestination(1);
 }

@@ -310,6 +310,11 @@ describe('/metrics', () => {
     for (const name of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']) {
       expect(text).toContain(`\n${name} `);
     }
+    // The event-loop delay histogram (perf_hooks.monitorEventLoopDelay), documented in README's metrics table.
+    for (const quantile of ['p50', 'p90', 'p99']) {
+      const delay = value(`nodejs_eventloop_lag_${quantile}_seconds`);
+      expect([quantile, Number.isFinite(delay) && delay > 0 && delay < 5]).toEqual([quantile, true]);
+    }
     expect(value('gateway_auth_failures_total', { reason: 'orthanc_forbidden' })).toBe(0); // known reasons start at 0
     // Many UIDs, users and paths went through this gateway: none is a label value.
     for (const identifier of [ct.studyInstanceUid, ct.seriesInstanceUid, ctInstanceIds[0]!, 'sub-viewer', 'viewer"', '/pacs', 'dicom-web', 'P-AUDIT']) {

@@ -1,22 +1,25 @@
 import { PassThrough, Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from '@jest/globals';
-import { createMultipartCompletenessCheck, isCloseDelimited, multipartBoundary, TruncatedMultipartError } from '../../src/http/multipart-guard.js';
+import { isCloseDelimited, multipartBoundary, multipartEndCheck, TruncatedMultipartError } from '../../src/http/multipart-guard.js';
+import { relayStream } from '../../src/http/relay-stream.js';
 
 /** A close-delimited multipart body (Orthanc's WADO-RS retrieve) must end with its closing delimiter. */
 const BOUNDARY = 'e7af7087-5ac7-4271-a2a3-8195f5acd5b0';
 const part = (bytes: number) => `--${BOUNDARY}\r\nContent-Type: application/dicom\r\n\r\n${'x'.repeat(bytes)}\r\n`;
 
-async function relay(chunks: string[]): Promise<{ output: string; error?: Error }> {
+/** Relays the chunks as the proxy does: the client's side ends normally, or is destroyed with the reported error. */
+async function relay(chunks: string[]): Promise<{ output: string; ended: boolean; error?: Error }> {
   const sink = new PassThrough();
   const received: Buffer[] = [];
   sink.on('data', (chunk: Buffer) => received.push(chunk));
-  try {
-    await pipeline(Readable.from(chunks.map((chunk) => Buffer.from(chunk))), createMultipartCompletenessCheck(BOUNDARY), sink);
-    return { output: Buffer.concat(received).toString() };
-  } catch (error) {
-    return { output: Buffer.concat(received).toString(), error: error as Error };
-  }
+  let error: Error | undefined;
+  const done = new Promise<boolean>((resolve) => {
+    sink.once('end', () => resolve(true));
+    sink.once('close', () => resolve(false));
+  });
+  relayStream(Readable.from(chunks.map((chunk) => Buffer.from(chunk))), sink, [], (reported) => (error = reported), multipartEndCheck(BOUNDARY));
+  const ended = await done;
+  return { output: Buffer.concat(received).toString(), ended, ...(error ? { error } : {}) };
 }
 
 describe('multipart completeness check', () => {
@@ -25,9 +28,13 @@ describe('multipart completeness check', () => {
     for (const cut of [body.length - 5, body.length - 20, 50_000]) {
       const result = await relay([body.slice(0, cut), body.slice(cut)]);
       expect(result.error).toBeUndefined();
+      expect(result.ended).toBe(true);
       expect(result.output).toBe(body);
     }
     expect((await relay([body + 'epilogue'])).error).toBeUndefined();
+    // The delimiter spread over many small chunks after a large one.
+    const small = await relay([body.slice(0, 50_000), ...body.slice(50_000).match(/[^]{1,7}/g)!]);
+    expect(small).toEqual({ output: body, ended: true });
   });
 
   it.each([
@@ -38,6 +45,7 @@ describe('multipart completeness check', () => {
   ])('fails a body cut %s', async (_name, chunks: string[]) => {
     const result = await relay(chunks);
     expect(result.error).toBeInstanceOf(TruncatedMultipartError);
+    expect(result.ended).toBe(false);
   });
 
   it('reads the boundary of multipart content types only (quoted or not)', () => {

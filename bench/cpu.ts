@@ -1,0 +1,224 @@
+/**
+ * CPU time per request, A/B, on a busy machine: a fixed number of requests per point (not a fixed
+ * time, so a starved process still gets warm), the targets interleaved round by round (A B A B…, so
+ * slow drift in other load hits all alike), the median of the rounds. Throughput and latency are not
+ * reported here: on a shared machine they measure the other work (`npm run bench` does, when idle).
+ *
+ *   node --import tsx bench/cpu.ts                       this checkout: trivial upstream + Orthanc (QIDO, frames)
+ *   node --import tsx bench/cpu.ts --base=DIR            also a gateway built from another checkout (`git archive`), as `base-*`
+ *   node --import tsx bench/cpu.ts --only=trivial,frames,wado --requests=3000 --rounds=3 --connections=8
+ *   node --import tsx bench/cpu.ts --profile             this checkout's gateways with --cpu-prof (summary printed)
+ *   node --import tsx bench/cpu.ts --profile-dir=DIR     the same, and the .cpuprofile files kept in DIR
+ *   node --import tsx bench/cpu.ts --undici              also the bare proxy on undici's Pool (bench/node-proxy-undici.mjs), and both bare proxies before Orthanc
+ *   node --import tsx bench/cpu.ts --base=. --base-flags=--max-semi-space-size=64   the same code with other Node flags as `base-*`
+ *   node --import tsx bench/cpu.ts --strace              plus one round under `strace -c -f`: system calls per request, by call
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startRedis } from '../tests/support/redis.js';
+import { startTestIssuer } from '../tests/support/test-issuer.js';
+import { makeBenchSeries } from './lib/data.js';
+import { download, median, requestLoad, type Endpoint } from './lib/load.js';
+import { startBenchOrthanc, uploadAll } from './lib/orthanc.js';
+import { ForeignLoadMeter, UsageMeter, round } from './lib/procstat.js';
+import { nginxProxySite, startGatewayProcess, startNginx, startNodeProxy, trivialUpstreamSite } from './lib/processes.js';
+import { summarizeProfiles } from './lib/profile.js';
+import { createSessionCookie } from './lib/session.js';
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const SESSION_SECRET = 'bench-session-secret-0123456789abcdef0123456789';
+const ACCEPT_JSON = 'application/dicom+json';
+const ACCEPT_FRAMES = 'multipart/related; type="application/octet-stream"; transfer-syntax=*';
+
+const option = (name: string) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
+const requests = Number(option('requests') ?? 3000);
+const rounds = Number(option('rounds') ?? 3);
+const connections = Number(option('connections') ?? 8);
+const only = option('only')?.split(',') ?? ['trivial', 'qido', 'frames', 'wado'];
+const baseRoot = option('base') ? resolve(option('base')!) : undefined;
+const profileDir = option('profile-dir');
+const profile = process.argv.includes('--profile') || profileDir !== undefined;
+const withStrace = process.argv.includes('--strace');
+const withUndici = process.argv.includes('--undici');
+/** Extra Node flags for this checkout's gateway and for the base's (comma-separated). */
+const extraFlags = { gateway: option('gateway-flags')?.split(',') ?? [], base: option('base-flags')?.split(',') ?? [] };
+const log = (message: string) => console.log(`[cpu ${new Date().toISOString().slice(11, 19)}] ${message}`);
+
+interface Target {
+  name: string;
+  endpoint: Endpoint;
+  /** The process tree metered; none for the upstream itself. */
+  pid?: number;
+}
+
+function build(root: string): string[] {
+  const outDir = join(root, '.bench-build');
+  try {
+    execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', outDir], { cwd: root, stdio: 'pipe' });
+  } catch {
+    /* type errors elsewhere do not stop tsc from emitting */
+  }
+  return [join(outDir, 'main.js')];
+}
+
+/** System calls of a process tree while `work` runs (strace -c -f), by call: count per request. */
+async function syscallsPerRequest(pid: number, dir: string, work: () => Promise<number>): Promise<string> {
+  const output = join(dir, `strace-${pid}-${Date.now()}.txt`);
+  const strace = spawn('strace', ['-c', '-f', '-o', output, '-p', String(pid)], { stdio: 'ignore' });
+  await new Promise((resolve) => setTimeout(resolve, 500)); // attached
+  const count = await work();
+  const exited = new Promise((resolve) => strace.once('exit', resolve));
+  strace.kill('SIGINT');
+  await exited;
+  const rows = (await readFile(output, 'utf8')).split('\n').map((line) => line.trim().split(/\s+/)).filter((f) => f.length >= 5 && /^\d/.test(f[0]!));
+  const calls = rows.map((f) => ({ name: f[f.length - 1]!, calls: Number(f[3]) })).filter((r) => r.name !== 'total' && Number.isFinite(r.calls));
+  const total = calls.reduce((sum, r) => sum + r.calls, 0);
+  const top = calls.sort((a, b) => b.calls - a.calls).slice(0, 6).map((r) => `${r.name} ${round(r.calls / count, 2)}`);
+  return `${round(total / count, 2)} syscalls/request (${top.join(', ')})`;
+}
+
+/** Rounds of `requests` requests against each target in turn; median CPU ms per request of each. */
+async function measure(workload: string, targets: Target[], paths: string[], accept: string): Promise<void> {
+  const cpu = new Map<string, number[]>(targets.map((target) => [target.name, []]));
+  const foreign: number[] = [];
+  for (const target of targets) await requestLoad(target.endpoint, paths, { connections, seconds: 60, amount: Math.ceil(requests / 3), accept }); // warm-up
+  for (let round_ = 0; round_ < rounds; round_++) {
+    for (const target of targets) {
+      const other = new ForeignLoadMeter();
+      const meter = target.pid ? new UsageMeter(target.pid) : undefined;
+      const result = await requestLoad(target.endpoint, paths, { connections, seconds: 600, amount: requests, accept });
+      const usage = meter?.stop();
+      foreign.push(other.share());
+      const failed = result.non2xx + result.errors + result.timeouts;
+      if (failed) throw new Error(`${workload} ${target.name}: ${failed} failed requests ${JSON.stringify(result.statusCodes)}`);
+      if (usage) cpu.get(target.name)!.push((usage.cpuSeconds * 1000) / result.requests);
+    }
+  }
+  if (withStrace) {
+    for (const target of targets.filter((t) => t.pid)) {
+      const line = await syscallsPerRequest(target.pid!, straceDir, async () => (await requestLoad(target.endpoint, paths, { connections, seconds: 600, amount: Math.ceil(requests / 3), accept })).requests);
+      log(`  ${target.name.padEnd(18)} ${line}`);
+    }
+  }
+  const value = (name: string) => (cpu.get(name)?.length ? round(median(cpu.get(name)!), 4) : undefined);
+  const reference = value('nginx');
+  log(`${workload}: ${requests} requests × ${rounds} rounds, ${connections} connections, other work ${Math.round(median(foreign) * 100)} % CPU (median)`);
+  for (const target of targets.filter((t) => t.pid)) {
+    const ms = value(target.name)!;
+    const all = cpu.get(target.name)!.map((v) => round(v, 3)).join(' / ');
+    log(`  ${target.name.padEnd(18)} ${ms.toFixed(4)} ms CPU/request${reference && target.name !== 'nginx' ? `  × nginx ${round(ms / reference, 2)}` : ''}  (rounds: ${all})`);
+  }
+}
+
+let straceDir = tmpdir();
+
+/** WADO-RS retrieves of a whole study (close-delimited multipart from Orthanc), `rounds` × 4 per target: median CPU ms per MB. */
+async function measureTransfer(targets: Target[], path: string, accept: string): Promise<void> {
+  const cpu = new Map<string, number[]>(targets.map((target) => [target.name, []]));
+  for (let round_ = 0; round_ < rounds; round_++) {
+    for (const target of targets) {
+      const meter = target.pid ? new UsageMeter(target.pid) : undefined;
+      let bytes = 0;
+      for (let run = 0; run < 4; run++) {
+        const result = await download(target.endpoint, path, accept);
+        if (result.status !== 200) throw new Error(`wado ${target.name}: status ${result.status}`);
+        bytes += result.bytes;
+      }
+      const usage = meter?.stop();
+      if (usage) cpu.get(target.name)!.push((usage.cpuSeconds * 1000) / (bytes / 1e6));
+    }
+  }
+  log(`wado (study retrieve): 4 × ${rounds} rounds`);
+  const reference = median(cpu.get('nginx') ?? [NaN]);
+  for (const target of targets.filter((t) => t.pid)) {
+    const ms = round(median(cpu.get(target.name)!), 3);
+    log(`  ${target.name.padEnd(18)} ${ms} ms CPU/MB${target.name !== 'nginx' ? `  × nginx ${round(ms / reference, 2)}` : ''}  (rounds: ${cpu.get(target.name)!.map((v) => round(v, 3)).join(' / ')})`);
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'gateway-cpu-'));
+  straceDir = dir;
+  // --keep: leave the gateways' logs (e.g. their --trace-gc output) in the temporary folder.
+  const cleanups: Array<() => Promise<unknown>> = process.argv.includes('--keep') ? [async () => log(`logs kept in ${dir}`)] : [() => rm(dir, { recursive: true, force: true })];
+  try {
+    const entries: Array<[string, string, string[]]> = [['gateway', REPO_ROOT, build(REPO_ROOT)]];
+    if (baseRoot) entries.push(['base', baseRoot, build(baseRoot)]);
+    log(`built ${entries.map(([name]) => name).join(', ')}`);
+    const [redis, issuer] = await Promise.all([startRedis(), startTestIssuer()]);
+    cleanups.push(() => redis.stop(), () => issuer.stop());
+    const claims = issuer.accessClaims('bench', ['pacs-viewer', 'pacs-uploader'], { exp: Math.floor(Date.now() / 1000) + 3 * 3600 });
+    const accessToken = await issuer.sign(claims);
+    const cookie = await createSessionCookie({ redisUrl: redis.url, secret: SESSION_SECRET, accessToken, claims });
+    const startGateways = async (upstream: { url: string; username: string; password: string }, suffix: string) =>
+      Promise.all(
+        entries.map(async ([name, root, entry]) => {
+          const profiling = profile && name === 'gateway' ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir ?? join(dir, 'profiles'), suffix)}`] : [];
+          const flags = [...profiling, ...(name === 'gateway' ? extraFlags.gateway : extraFlags.base)];
+          const env = { OIDC_ISSUER: issuer.issuer, ORTHANC_URL: upstream.url, ORTHANC_USERNAME: upstream.username, ORTHANC_PASSWORD: upstream.password, REDIS_URL: redis.url, SESSION_SECRET };
+          const gateway = await startGatewayProcess({ env, workers: 1, nodeFlags: flags, dir, name: `${name}-${suffix}`, repoRoot: root, entry });
+          cleanups.push(() => gateway.stop());
+          return { name, gateway };
+        }),
+      );
+    const startNodeProxies = async (upstream: string, authorization: string) => {
+      const scripts = withUndici ? ['node-proxy.mjs', 'node-proxy-undici.mjs'] : ['node-proxy.mjs'];
+      const proxies = await Promise.all(scripts.map((script) => startNodeProxy(dir, REPO_ROOT, upstream, authorization, script)));
+      const targets = proxies.map((proxy, index): Target => ({ name: index === 0 ? 'node-proxy' : 'node-undici', endpoint: { base: proxy.url, prefix: '/dicom-web', headers: {} }, pid: proxy.pid }));
+      return { targets, stop: () => Promise.all(proxies.map((proxy) => proxy.stop())) };
+    };
+    const gatewayTargets = (gateways: Awaited<ReturnType<typeof startGateways>>, sessionToo: boolean): Target[] =>
+      gateways.flatMap(({ name, gateway }) => {
+        const target = (kind: string, headers: Record<string, string>): Target => ({ name: `${name}-${kind}`, endpoint: { base: gateway.url, prefix: '/pacs/dicom-web', headers }, pid: gateway.pid });
+        const bearer = target('bearer', { authorization: `Bearer ${accessToken}` });
+        return sessionToo ? [bearer, target('session', { cookie, origin: gateway.url })] : [bearer];
+      });
+
+    if (only.includes('trivial')) {
+      const upstream = await startNginx('trivial-upstream', trivialUpstreamSite);
+      cleanups.push(() => upstream.stop());
+      const authorization = `Basic ${Buffer.from('bench:bench-password').toString('base64')}`;
+      const nginx = await startNginx('trivial-proxy', nginxProxySite(upstream.url, authorization, 1));
+      const nodeProxies = await startNodeProxies(upstream.url, authorization);
+      const gateways = await startGateways({ url: upstream.url, username: 'bench', password: 'bench-password' }, 'trivial');
+      cleanups.push(() => nginx.stop());
+      await measure('trivial', [
+        { name: 'nginx', endpoint: { base: nginx.url, prefix: '/dicom-web', headers: {} }, pid: nginx.pid },
+        ...nodeProxies.targets,
+        ...gatewayTargets(gateways, false),
+      ], ['/studies'], ACCEPT_JSON);
+      await Promise.all([nginx.stop(), nodeProxies.stop(), upstream.stop(), ...gateways.map(({ gateway }) => gateway.stop())]);
+    }
+    if (only.includes('qido') || only.includes('frames') || only.includes('wado')) {
+      const orthanc = await startBenchOrthanc(dir);
+      cleanups.push(() => orthanc.stop('SIGKILL'));
+      const series = makeBenchSeries(50, { patientId: 'BENCH-FRAMES', description: 'frames' });
+      await uploadAll(orthanc, series.files);
+      const nginx = await startNginx('proxy', nginxProxySite(orthanc.url, orthanc.authorization, 1));
+      const gateways = await startGateways(orthanc, 'orthanc');
+      cleanups.push(() => nginx.stop());
+      const nodeProxies = withUndici ? await startNodeProxies(orthanc.url, orthanc.authorization) : { targets: [], stop: async () => undefined };
+      cleanups.push(() => nodeProxies.stop());
+      const targets: Target[] = [{ name: 'nginx', endpoint: { base: nginx.url, prefix: '/dicom-web', headers: {} }, pid: nginx.pid }, ...nodeProxies.targets, ...gatewayTargets(gateways, true)];
+      if (only.includes('qido')) await measure('qido', targets, ['/studies'], ACCEPT_JSON);
+      const framePaths = series.sopInstanceUids.map((sop) => `/studies/${series.studyInstanceUid}/series/${series.seriesInstanceUid}/instances/${sop}/frames/1`);
+      const frame = await orthanc.fetch('/dicom-web' + framePaths[0]!, { headers: { accept: ACCEPT_FRAMES, 'accept-encoding': 'identity' } });
+      log(`Orthanc's frame answer: ${frame.status}, content-length ${frame.headers.get('content-length')}, transfer-encoding ${frame.headers.get('transfer-encoding')}, connection ${frame.headers.get('connection')}`);
+      await frame.arrayBuffer();
+      if (only.includes('frames')) await measure('frames', targets, framePaths, ACCEPT_FRAMES);
+      if (only.includes('wado')) await measureTransfer(targets, `/studies/${series.studyInstanceUid}`, 'multipart/related; type="application/dicom"; transfer-syntax=*');
+      await Promise.all([nginx.stop(), ...gateways.map(({ gateway }) => gateway.stop())]);
+    }
+    if (profile) console.log(await summarizeProfiles(profileDir ?? join(dir, 'profiles')));
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.stack : error);
+  process.exitCode = 1;
+});
