@@ -58,7 +58,14 @@ export async function startSessionStack({
   replicas = 1,
   accessTokenLifespan,
   env: extraEnv = {},
-}: { replicas?: number; accessTokenLifespan?: number; env?: Record<string, string> } = {}): Promise<SessionStack> {
+  orthancFront,
+}: {
+  replicas?: number;
+  accessTokenLifespan?: number;
+  env?: Record<string, string>;
+  /** A server the gateways reach Orthanc through (e.g. the recording proxy), started on Orthanc's URL and stopped with the stack. */
+  orthancFront?: (orthancUrl: string) => Promise<{ url: string; stop(): Promise<void> }>;
+} = {}): Promise<SessionStack> {
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
   const [idp, orthanc, redis] = await Promise.all([
@@ -66,12 +73,13 @@ export async function startSessionStack({
     startOrthanc(),
     startRedis(),
   ]);
+  const front = orthancFront ? await orthancFront(orthanc.url) : undefined;
   const logs = new LogSink();
   const env = {
     PUBLIC_URL: publicUrl,
     OIDC_ISSUER: idp.issuer,
     OIDC_CLIENT_SECRET: idp.realm.clients.find((client) => client.clientId === 'orthanc-gateway')?.secret,
-    ORTHANC_URL: orthanc.url,
+    ORTHANC_URL: front?.url ?? orthanc.url,
     ORTHANC_USERNAME: orthanc.username,
     ORTHANC_PASSWORD: orthanc.password,
     REDIS_URL: redis.url,
@@ -96,7 +104,7 @@ export async function startSessionStack({
     stop: async () => {
       await Promise.all(gateways.map((gateway) => gateway.close(1000)));
       // allSettled: a test may already have stopped the IdP or Redis on purpose.
-      await Promise.allSettled([idp.stop(), orthanc.stop(), redis.stop()]);
+      await Promise.allSettled([idp.stop(), orthanc.stop(), redis.stop(), front?.stop()]);
     },
   };
 }
