@@ -2,7 +2,8 @@ import type { RequestHandler } from 'express';
 import { GatewayError } from '../errors.js';
 import { evaluate, type PolicyOptions } from '../policy/evaluate.js';
 import { restrictQueryToStudy } from '../policy/study-scope.js';
-import { requestState, setUpstreamQuery, upstreamQuery } from './locals.js';
+import { withQuery } from '../request/canonical-request.js';
+import { classifiedRequest, requestState } from './locals.js';
 import { answerStudyNotFound, refuseForbidden, refuseUnauthenticated, studyNotYours } from './refusal.js';
 
 /**
@@ -12,7 +13,8 @@ import { answerStudyNotFound, refuseForbidden, refuseUnauthenticated, studyNotYo
  */
 export function authorize(options: PolicyOptions): RequestHandler {
   return (req, res, next) => {
-    const { route, principal } = requestState(res);
+    const state = requestState(res);
+    const { route, principal } = state;
     if (!route) return next();
     const decision = evaluate(route, principal ?? null, options);
     if (decision.outcome === 'unauthenticated' || !principal) return refuseUnauthenticated(req, res);
@@ -22,10 +24,10 @@ export function authorize(options: PolicyOptions): RequestHandler {
       const title = route.class.startsWith('admin') ? 'No access to Orthanc administration' : 'No access to the image archive';
       return refuseForbidden(req, res, principal, error, { title, detail: `${error.message}.` });
     }
-    if (decision.studyAccess) requestState(res).studyAccess = decision.studyAccess;
+    if (decision.studyAccess) state.studyAccess = decision.studyAccess;
     if (decision.restrictToStudy) {
-      const state = requestState(res);
-      setUpstreamQuery(state, route, restrictQueryToStudy(upstreamQuery(state), decision.restrictToStudy));
+      const request = classifiedRequest(state);
+      state.request = withQuery(request, restrictQueryToStudy(request.query, decision.restrictToStudy));
     }
     next();
   };

@@ -2,18 +2,27 @@ import type { RequestHandler } from 'express';
 import { GatewayError } from '../errors.js';
 import { normalizeTarget } from '../policy/normalize.js';
 import { classify } from '../policy/routes.js';
+import { parseCanonicalRequest, withQuery } from '../request/canonical-request.js';
+import { parameterClass, queryProblem } from '../request/parameter-rules.js';
 import { requestState } from './locals.js';
 import { splitIncludeFields } from './qido-query.js';
 
+const GATEWAY_PREFIXES = new Set(['pacs', 'pacs-admin']);
+
 /**
- * First stage for every request: refuse unclean request targets, then recognise the gateway's own
- * proxied routes. Requests outside /pacs and /pacs-admin continue to the next handlers.
+ * First stage for every request: refuse unclean request targets, then, for /pacs and /pacs-admin,
+ * parse the one canonical request (canonical-request.ts) every later stage reads, recognise the
+ * route and refuse a query Orthanc could read differently. Other requests continue untouched.
  */
 export const classifyRequest: RequestHandler = (req, res, next) => {
   const target = normalizeTarget(req.originalUrl);
   if (!target.ok) throw new GatewayError('bad_request', `Rejected request path: ${target.reason}`);
+  if (!GATEWAY_PREFIXES.has(target.segments[0]!)) return next();
 
-  const classification = classify(req.method, target.segments, target.query);
+  const parsed = parseCanonicalRequest(req.method, target.segments, target.query, req.headers);
+  if (!parsed.ok) throw new GatewayError('bad_request', `Rejected request: ${parsed.reason}`);
+  const { request } = parsed;
+  const classification = classify(request.method, request.segments, request.query);
   switch (classification.kind) {
     case 'not-gateway':
       return next();
@@ -24,10 +33,12 @@ export const classifyRequest: RequestHandler = (req, res, next) => {
         allow: classification.allowed.join(', '),
       });
     case 'route': {
+      const { route } = classification;
+      const problem = queryProblem(request.query, parameterClass(route));
+      if (problem) throw new GatewayError('bad_request', `Rejected request: ${problem}`);
       const state = requestState(res);
-      state.route = classification.route;
-      const query = classification.route.class === 'dicomweb-read' ? splitIncludeFields(target.query) : target.query;
-      state.upstreamTarget = classification.route.upstreamPath + (query ? `?${query}` : '');
+      state.route = route;
+      state.request = route.class === 'dicomweb-read' ? withQuery(request, splitIncludeFields(request.query)) : request;
       return next();
     }
   }

@@ -5,14 +5,15 @@ import type { AuditNote } from '../observability/audit.js';
 import type { UpstreamErrorKind } from '../observability/metrics.js';
 import type { StudyAccessCheck } from '../policy/evaluate.js';
 import type { Route } from '../policy/routes.js';
+import type { CanonicalRequest } from '../request/canonical-request.js';
 import type { SearchFilter } from './search-filter.js';
 
 /** What the pipeline learns about a request, stage by stage (kept on res.locals). */
 export interface RequestState {
   requestId: string;
   route?: Route;
-  /** Upstream path + query to send to Orthanc, set once the route is classified. */
-  upstreamTarget?: string;
+  /** The one parsed reading of a proxied request (set with `route`); the request to Orthanc is serialized from it. */
+  request?: CanonicalRequest;
   principal?: Principal | null;
   /** What per-study access still has to check (set by authorize, carried out by study-access.ts). */
   studyAccess?: StudyAccessCheck;
@@ -34,14 +35,8 @@ export function requestState(res: Response): RequestState {
   return res.locals as RequestState;
 }
 
-/** The query part of the request's upstream target (stages that rewrite the search read it here). */
-export function upstreamQuery(state: RequestState): string {
-  const target = state.upstreamTarget ?? '';
-  const queryStart = target.indexOf('?');
-  return queryStart === -1 ? '' : target.slice(queryStart + 1);
-}
-
-/** Replaces the query of the upstream target: the route's upstream path with `query`. */
-export function setUpstreamQuery(state: RequestState, route: Route, query: string): void {
-  state.upstreamTarget = `${route.upstreamPath}?${query}`;
+/** The canonical request of a classified route; a stage reached without one is a wiring bug, and fails closed. */
+export function classifiedRequest(state: RequestState): CanonicalRequest {
+  if (!state.request) throw new Error('No canonical request: the request was not classified');
+  return state.request;
 }

@@ -14,11 +14,6 @@ export function routeClassLabel(state: RequestState, path: string, viewer: boole
   return 'other';
 }
 
-function queryOf(req: Request): URLSearchParams {
-  const index = req.originalUrl.indexOf('?');
-  return new URLSearchParams(index < 0 ? '' : req.originalUrl.slice(index + 1));
-}
-
 /** The audit event of a finished request: every /pacs and /pacs-admin request, and what /auth routes noted. */
 function auditEvent(req: Request, res: Response, state: RequestState, path: string, bytesOut: number): AuditEvent | undefined {
   const common = {
@@ -40,7 +35,7 @@ function auditEvent(req: Request, res: Response, state: RequestState, path: stri
     via: principal?.via ?? null,
     ...common,
     routeClass: route.class,
-    ...auditUids(route, queryOf(req)),
+    ...auditUids(route, state.request?.query ?? []),
     ...(outcome.event === 'denied' && reason ? { reason } : {}),
   };
 }

@@ -7,7 +7,8 @@ import { GatewayError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import { bodyWasTooLarge, countStreamedBody } from './body-limit.js';
 import { sendError } from './error-handler.js';
-import { requestState } from './locals.js';
+import { upstreamTarget } from '../request/canonical-request.js';
+import { classifiedRequest, requestState } from './locals.js';
 import { LOGGED_ERROR_BODY_CHARS, orthancErrorAnswer } from './orthanc-errors.js';
 import { answerStudyNotFound } from './refusal.js';
 import { createMultipartCompletenessCheck, isCloseDelimited, multipartBoundary } from './multipart-guard.js';
@@ -198,8 +199,17 @@ export function proxyToOrthanc(options: ProxyOptions): RequestHandler {
     ...upstream,
     ejectPlugins: true,
     plugins: [gatewayPlugin(options, retryOptions)],
-    pathRewrite: (_path, req) => requestState(req.res!).upstreamTarget,
+    // Never the client's URL: the canonical request, serialized (canonical-request.ts).
+    pathRewrite: (_path, req) => {
+      const state = requestState(req.res!);
+      return upstreamTarget(state.route!, classifiedRequest(state));
+    },
   });
   const limit = createUpstreamLimit(options.orthanc.maxConnections, options.orthanc.timeoutMs);
-  return (req, res, next) => limit(req, res, () => void middleware(req, res, next));
+  return (req, res, next) => {
+    const state = requestState(res);
+    if (!state.route) throw new Error('No route: the request was not classified');
+    classifiedRequest(state); // fails closed here, before anything is sent, rather than inside the proxy
+    limit(req, res, () => void middleware(req, res, next));
+  };
 }

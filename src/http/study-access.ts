@@ -2,7 +2,8 @@ import type { RequestHandler } from 'express';
 import type { StudyAccessConfig } from '../config/config.js';
 import { ATTRIBUTE_TAG, attributeValues, isStudyAllowed } from '../policy/study-access.js';
 import type { StudyAccessCheck } from '../policy/evaluate.js';
-import { requestState, setUpstreamQuery, upstreamQuery } from './locals.js';
+import { withQuery } from '../request/canonical-request.js';
+import { classifiedRequest, requestState } from './locals.js';
 import { filteredSearchQuery } from './qido-query.js';
 import { answerStudyNotFound, studyNotYours } from './refusal.js';
 import type { StudyLookup } from './study-lookup.js';
@@ -26,8 +27,9 @@ export function enforceStudyAccess(config: Pick<StudyAccessConfig, 'attribute'>,
     if (!check || !state.route) return next();
     if (check.kind === 'search') {
       const single = config.attribute === 'PatientIDPrefix' && check.allowed.length === 1 ? check.allowed[0]!.trim() : undefined;
-      const search = filteredSearchQuery(upstreamQuery(state), tag, single);
-      setUpstreamQuery(state, state.route, search.query);
+      const request = classifiedRequest(state);
+      const search = filteredSearchQuery(request.query, tag, single);
+      state.request = withQuery(request, search.query);
       // The result's own attribute first (no request to Orthanc for what it already refuses), then the
       // same per-study decision as every read: a result is shown only when its whole study may be seen.
       const keep = async (dataset: unknown) => {

@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import type { ErrorCode } from '../errors.js';
 import { isQidoSearch } from '../policy/qido-limit.js';
 import type { Route, RouteClass } from '../policy/routes.js';
+import type { Query } from '../request/query.js';
 import { loggerOptions, type Logger } from './logger.js';
 import { AUTH_FAILURE_REASONS, type AuthFailureReason } from './metrics.js';
 
@@ -84,26 +85,25 @@ export function auditOutcome(
 const UID_LIST = /^[0-9]+(\.[0-9]+)*([,\\][0-9]+(\.[0-9]+)*)*$/;
 const isUidList = (value: string) => value.length <= 1024 && UID_LIST.test(value) && value.split(/[,\\]/).every((uid) => uid.length <= 64);
 
-/** Query parameters naming UIDs: QIDO-RS keywords and tags, WADO-URI parameters. */
-const QUERY_UID_PARAMETERS: Record<keyof AuditUids, { names: string[]; tag: string }> = {
-  studyUid: { names: ['StudyInstanceUID', 'studyUID'], tag: '0020000d' },
-  seriesUid: { names: ['SeriesInstanceUID', 'seriesUID'], tag: '0020000e' },
-  instanceUid: { names: ['SOPInstanceUID', 'objectUID'], tag: '00080018' },
+/** QIDO-RS query parameters naming UIDs: keyword or tag (any case, as Orthanc reads it). */
+const QUERY_UID_PARAMETERS: Record<keyof AuditUids, { keyword: string; tag: string }> = {
+  studyUid: { keyword: 'StudyInstanceUID', tag: '0020000d' },
+  seriesUid: { keyword: 'SeriesInstanceUID', tag: '0020000e' },
+  instanceUid: { keyword: 'SOPInstanceUID', tag: '00080018' },
 };
 
-function queryUid(query: URLSearchParams, { names, tag }: { names: string[]; tag: string }): string | undefined {
-  for (const [name, value] of query) {
-    if ((names.includes(name) || name.toLowerCase() === tag) && isUidList(value)) return value;
-  }
-  return undefined;
+function queryUid(query: Query, { keyword, tag }: { keyword: string; tag: string }): string | undefined {
+  const values = query.filter(({ name }) => name === keyword || name.toLowerCase() === tag).map(({ value }) => value);
+  return values.length === 1 && isUidList(values[0]!) ? values[0] : undefined;
 }
 
 /**
- * The UIDs a request names: from the route's path, and for QIDO searches and WADO-URI from the query
- * (`StudyInstanceUID=`, `0020000D=`, `studyUID=`…). The path wins; malformed values are left out.
+ * The UIDs a request names, read from the canonical request Orthanc receives: from the route (its
+ * path, or WADO-URI's `studyUID`, `seriesUID`, `objectUID`), and for QIDO searches from the final
+ * query (`StudyInstanceUID=`, `0020000D=`…, after a share link's restriction). Malformed values are left out.
  */
-export function auditUids(route: Pick<Route, 'class' | 'upstreamPath'> & AuditUids, query: URLSearchParams): AuditUids {
-  const fromQuery = route.class === 'wado-uri' || (route.class === 'dicomweb-read' && accessAction(route) === 'search');
+export function auditUids(route: Pick<Route, 'class' | 'upstreamPath'> & AuditUids, query: Query): AuditUids {
+  const fromQuery = route.class === 'dicomweb-read' && accessAction(route) === 'search';
   const uids: AuditUids = {};
   for (const key of Object.keys(QUERY_UID_PARAMETERS) as Array<keyof AuditUids>) {
     const value = route[key] ?? (fromQuery ? queryUid(query, QUERY_UID_PARAMETERS[key]) : undefined);

@@ -1,3 +1,4 @@
+import { appended, valuesOf, without, type Query } from '../request/query.js';
 import type { Route } from './routes.js';
 
 /** QIDO-RS search resources: a read whose path ends in one of these is a search, anything else a retrieve. */
@@ -8,35 +9,23 @@ export function isQidoSearch(route: Pick<Route, 'class' | 'upstreamPath'>): bool
   return route.class === 'dicomweb-read' && SEARCH_RESOURCES.has(route.upstreamPath.split('/').pop() ?? '');
 }
 
-export type LimitClamp = { ok: true; query: string } | { ok: false; reason: string };
+export type LimitClamp = { ok: true; query: Query } | { ok: false; reason: string };
 
 const WHOLE_NUMBER = /^[0-9]+$/;
-
-/** A query parameter's name or value as the server decodes it (`+` is a space); undecodable text stays as sent. */
-function decoded(text: string): string {
-  try {
-    return decodeURIComponent(text.replace(/\+/g, ' '));
-  } catch {
-    return text;
-  }
-}
-
-const nameOf = (pair: string) => decoded(pair.split('=', 1)[0]!);
-const valueOf = (pair: string) => (pair.includes('=') ? decoded(pair.slice(pair.indexOf('=') + 1)) : '');
 
 /**
  * Bounds a QIDO-RS search to `max` results: a missing `limit` becomes `max`, a larger one (or 0,
  * which Orthanc reads as "no limit") is reduced to it. Orthanc's DICOMweb plugin reads the exact
  * name `limit` and, when it is repeated, the last one, so a repeated or non-numeric `limit` is
- * refused rather than guessed at. The other parameters are kept byte for byte.
+ * refused rather than guessed at (parameter-rules.ts already refuses both). The other parameters
+ * are kept as they are, in order.
  */
-export function clampQidoLimit(query: string, max: number): LimitClamp {
-  const pairs = query.split('&').filter(Boolean);
-  const limits = pairs.filter((pair) => nameOf(pair) === 'limit');
+export function clampQidoLimit(query: Query, max: number): LimitClamp {
+  const limits = valuesOf(query, 'limit');
   if (limits.length > 1) return { ok: false, reason: 'the "limit" parameter is given more than once' };
-  const requested = limits[0] === undefined ? undefined : valueOf(limits[0]);
+  const requested = limits[0];
   if (requested !== undefined && !WHOLE_NUMBER.test(requested)) return { ok: false, reason: 'the "limit" parameter must be a whole number' };
   const wanted = Number(requested ?? 0);
   const limit = wanted === 0 || wanted > max ? max : wanted;
-  return { ok: true, query: [...pairs.filter((pair) => nameOf(pair) !== 'limit'), `limit=${limit}`].join('&') };
+  return { ok: true, query: appended(without(query, (name) => name === 'limit'), { name: 'limit', value: String(limit) }) };
 }

@@ -1,5 +1,6 @@
 import { findBlockedEndpoint, type BlockedMatch } from './blocked.js';
 import { encodeSegment } from './normalize.js';
+import { onlyValue, type Query } from '../request/query.js';
 
 /** What a request is, as far as authorization cares. */
 export type RouteClass = 'dicomweb-read' | 'dicomweb-store' | 'wado-uri' | 'preview' | 'admin' | 'admin-blocked';
@@ -82,11 +83,22 @@ function matchPreview(parts: string[]): boolean {
   return rest.length === 3 && rest[0] === 'frames' && FRAME_NUMBER.test(rest[1]!) && rest[2] === 'preview';
 }
 
+/**
+ * The UIDs of a WADO-URI request. parameter-rules.ts has already refused a request that does not
+ * give each exactly once, so these are the ones Orthanc's plugin reads.
+ */
+function wadoUriUids(query: Query): Pick<Route, 'studyUid' | 'seriesUid' | 'instanceUid'> {
+  const studyUid = onlyValue(query, 'studyUID');
+  const seriesUid = onlyValue(query, 'seriesUID');
+  const instanceUid = onlyValue(query, 'objectUID');
+  return { ...(isUid(studyUid) ? { studyUid } : {}), ...(isUid(seriesUid) ? { seriesUid } : {}), ...(isUid(instanceUid) ? { instanceUid } : {}) };
+}
+
 function joinPath(parts: string[]): string {
   return `/${parts.map(encodeSegment).join('/')}`;
 }
 
-function classifyPacs(method: string, parts: string[], upstreamPath: string, query: string): Classification {
+function classifyPacs(method: string, parts: string[], upstreamPath: string, query: Query): Classification {
   const allow = (route: Omit<Route, 'prefix' | 'upstreamPath'>, methods: string[]): Classification =>
     methods.includes(method)
       ? { kind: 'route', route: { prefix: '/pacs', upstreamPath, ...route } }
@@ -99,8 +111,7 @@ function classifyPacs(method: string, parts: string[], upstreamPath: string, que
     return allow({ class: method === 'POST' ? 'dicomweb-store' : 'dicomweb-read', ...uids }, methods);
   }
   if (parts.length === 1 && parts[0] === 'wado') {
-    const studyUid = new URLSearchParams(query).get('studyUID') ?? undefined;
-    return allow({ class: 'wado-uri', ...(isUid(studyUid) ? { studyUid } : {}) }, READ_METHODS);
+    return allow({ class: 'wado-uri', ...wadoUriUids(query) }, READ_METHODS);
   }
   if (matchPreview(parts)) return allow({ class: 'preview', orthancId: parts[1]! }, READ_METHODS);
   return { kind: 'not-found' };
@@ -115,11 +126,11 @@ function classifyAdmin(method: string, upstreamPath: string): Classification {
 }
 
 /**
- * Classifies a normalized path (decoded segments, see normalize.ts; the query only for WADO-URI's
- * studyUID). Matching is case-sensitive:
+ * Classifies a normalized path (decoded segments, see normalize.ts; the canonical query only for
+ * WADO-URI's UIDs). Matching is case-sensitive:
  * `/PACS-ADMIN` is not the admin prefix and is never forwarded.
  */
-export function classify(method: string, segments: string[], query = ''): Classification {
+export function classify(method: string, segments: readonly string[], query: Query = []): Classification {
   const [prefix, ...rest] = segments;
   if (prefix === 'pacs') return classifyPacs(method, rest, joinPath(rest), query);
   if (prefix === 'pacs-admin') return classifyAdmin(method, joinPath(rest));

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { makeSeries, type GeneratedSeries } from '../support/dicom.js';
 import { ACCEPT_DICOM_JSON, ACCEPT_FRAMES, stowBody } from '../support/dicomweb.js';
+import { auditEventOf, auditLines } from '../support/audit-events.js';
 import { freePort } from '../support/free-port.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { Browser } from '../support/http-browser.js';
@@ -50,16 +51,7 @@ async function call(
   return { status: response.status, requestId: String(response.headers['x-request-id'] ?? '') };
 }
 
-const auditLines = (sink: LogSink) => sink.lines.filter((line) => line['log'] === 'audit');
-
-/** The one audit event of a request (it is written when the response ends, so wait a moment for it). */
-async function auditOf(requestId: string, sink: LogSink = logs): Promise<Line> {
-  const matching = () => auditLines(sink).filter((line) => line['requestId'] === requestId);
-  for (let waited = 0; matching().length === 0 && waited < 2000; waited += 20) await sleep(20);
-  await sleep(30); // a second event would show up now
-  expect(matching()).toHaveLength(1);
-  return matching()[0]!;
-}
+const auditOf = (requestId: string, sink: LogSink = logs): Promise<Line> => auditEventOf(requestId, sink);
 
 async function waitForAudit(predicate: (line: Line) => boolean, sink: LogSink): Promise<Line> {
   for (let waited = 0; waited < 5000; waited += 50) {

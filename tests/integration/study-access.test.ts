@@ -194,8 +194,11 @@ describe('reads of one study are checked against Orthanc’s record of it', () =
 
   it('refuses WADO-URI without a studyUID (Orthanc would find the object anyway)', async () => {
     const study = own();
+    await orthanc.clearSeenRequests();
     const response = await get(byInstitution, `/pacs/wado?requestType=WADO&objectUID=${study.sopInstanceUids[0]}`, await institutionToken('Hospital A'), '*/*');
-    expect(response.status).toBe(403);
+    // Refused before policy (every WADO-URI must name its study, series and object once, issue 14); nothing reaches Orthanc.
+    expect(response.status).toBe(400);
+    expect(await orthanc.seenRequests()).toEqual([]);
   });
 
   it('looks a study up once per cache window, whatever the number of reads', async () => {

@@ -231,13 +231,13 @@ describe('look-alike spellings reach Orthanc only as themselves', () => {
   });
 
   it.each([
-    ['truncated UTF-8 in a QIDO value', 'GET /pacs/dicom-web/studies?PatientID=%E0%A4%A HTTP/1.1', 200, 'GET /dicom-web/studies'],
-    ['lone % in a QIDO query', 'GET /pacs/dicom-web/studies?% HTTP/1.1', 200, 'GET /dicom-web/studies'],
-    ['%zz in a QIDO value', 'GET /pacs/dicom-web/studies?PatientID=%zz HTTP/1.1', 200, 'GET /dicom-web/studies'],
-    ['lone % in a WADO-URI value', 'GET /pacs/wado?requestType=WADO&studyUID=% HTTP/1.1', 404, 'GET /wado'],
-  ])('malformed query %s: %s is relayed as is, the gateway survives (Orthanc: %i)', async (_name, requestLine, status, logged) => {
-    expect(only(await send(requestLine, 'viewer')).status).toBe(status);
-    expect(await orthanc.seenRequests()).toEqual([logged]);
+    ['truncated UTF-8 in a QIDO value', 'GET /pacs/dicom-web/studies?PatientID=%E0%A4%A HTTP/1.1'],
+    ['lone % in a QIDO query', 'GET /pacs/dicom-web/studies?% HTTP/1.1'],
+    ['%zz in a QIDO value', 'GET /pacs/dicom-web/studies?PatientID=%zz HTTP/1.1'],
+    ['lone % in a WADO-URI value', 'GET /pacs/wado?requestType=WADO&studyUID=% HTTP/1.1'],
+  ])('malformed query %s: %s is refused (400) before policy, nothing reaches Orthanc, the gateway survives', async (_name, requestLine) => {
+    expectGatewayError(only(await send(requestLine, 'viewer')), 400);
+    await expectOrthancSawNothing(orthanc);
     await expectGatewayAlive(gateway.url);
   });
 });
@@ -257,7 +257,6 @@ const spoofedHeaders: Array<[string, string[]]> = [
   ['underscore spellings', ['X_Forwarded_User: admin', 'X_Forwarded_Roles: pacs-admin']],
   ['X-Remote-User / Remote-User / X-User / X-Roles', ['X-Remote-User: admin', 'Remote-User: admin', 'X-User: admin', 'X-Roles: pacs-admin']],
   ['X-Original-URL / X-Rewrite-URL', ['X-Original-URL: /tools/execute-script', 'X-Rewrite-URL: /tools/shutdown']],
-  ['X-HTTP-Method-Override and friends', ['X-HTTP-Method-Override: DELETE', 'X-HTTP-Method: DELETE', 'X-Method-Override: DELETE']],
   ['Forwarded', ['Forwarded: for=10.0.0.1;host=evil.example;proto=https']],
   ['X-Forwarded-Host / -Proto / -Port / -For / -Prefix', ['X-Forwarded-Host: evil.example', 'X-Forwarded-Proto: https', 'X-Forwarded-Port: 443', 'X-Forwarded-For: 10.0.0.1', 'X-Forwarded-Prefix: /evil']],
   ['X-Real-IP / X-Client-IP / True-Client-IP', ['X-Real-IP: 127.0.0.1', 'X-Client-IP: 127.0.0.1', 'True-Client-IP: 127.0.0.1']],
@@ -275,13 +274,14 @@ describe('header spoofing: nothing a client sends is trusted or forwarded', () =
     expectCleanUpstreamHeaders(seen[0]!.headers, VIEWER_IDENTITY);
   });
 
-  it('a method override header does not turn a GET into a blocked PUT', async () => {
-    const response = only(await send('GET /pacs-admin/modalities/evil HTTP/1.1', 'admin', ['X-HTTP-Method-Override: PUT', 'X-Method-Override: PUT']));
-    expect(response.status).toBe(404); // Orthanc: no such modality; the method stayed GET
-    const seen = await orthanc.seenHeaders();
-    expect(seen.map((entry) => entry.request)).toEqual(['GET /modalities/evil']);
-    expect(Object.keys(seen[0]!.headers).filter((name) => name.includes('override'))).toEqual([]);
-  });
+  it.each(['X-HTTP-Method-Override: PUT', 'X-Method-Override: PUT', 'X-HTTP-Method: DELETE', 'x-http-method-override: delete'])(
+    'a method override header (%s) is refused with 400 before policy: nothing reaches Orthanc',
+    async (header) => {
+      expectGatewayError(only(await send('GET /pacs-admin/modalities/evil HTTP/1.1', 'admin', [header])), 400);
+      expectGatewayError(only(await send('GET /pacs/dicom-web/studies HTTP/1.1', 'viewer', [header])), 400);
+      await expectOrthancSawNothing(orthanc);
+    },
+  );
 
   it('X-Original-URL on an ops route does not reach Orthanc', async () => {
     const response = only(await send('GET /healthz HTTP/1.1', 'anonymous', ['X-Original-URL: /pacs-admin/system', 'X-Rewrite-URL: /pacs-admin/system']));

@@ -12,6 +12,8 @@ import { accessAction, auditOutcome, auditUids, createAuditLog, denialReason, ty
 import { createLogger } from '../../src/observability/logger.js';
 import { normalizeTarget } from '../../src/policy/normalize.js';
 import { classify, type Route } from '../../src/policy/routes.js';
+import type { Query } from '../../src/request/query.js';
+import { queryOf } from '../support/routes.js';
 
 const STUDY = '1.2.840.113619.2.55.3.604688119.969.1268071029.320';
 const SERIES = '1.2.840.113619.2.55.3.604688119.969.1268071029.321';
@@ -21,13 +23,14 @@ const S = `/pacs/dicom-web/studies/${STUDY}`;
 const SE = `${S}/series/${SERIES}`;
 const I = `${SE}/instances/${INSTANCE}`;
 
-/** Request target → route and query, the way the gateway's classify stage sees it. */
-function request(method: string, target: string): { route: Route; query: URLSearchParams } {
+/** Request target → route and canonical query, the way the gateway's classify stage sees it. */
+function request(method: string, target: string): { route: Route; query: Query } {
   const normalized = normalizeTarget(target);
   if (!normalized.ok) throw new Error(`rejected ${target}: ${normalized.reason}`);
-  const result = classify(method, normalized.segments);
+  const query = queryOf(normalized.query);
+  const result = classify(method, normalized.segments, query);
   if (result.kind !== 'route') throw new Error(`${method} ${target} is not a route: ${result.kind}`);
-  return { route: result.route, query: new URLSearchParams(normalized.query) };
+  return { route: result.route, query };
 }
 
 describe('accessAction', () => {
@@ -110,13 +113,14 @@ describe('auditUids', () => {
     ['GET', `${S}/series?StudyInstanceUID=1.2.3`, { studyUid: STUDY }],
     // malformed values are left out (no free text reaches the audit trail)
     ['GET', '/pacs/dicom-web/studies?StudyInstanceUID=Doe%5EJane', {}],
+    // after a share link's restriction the canonical query holds the shared study, and that is what is audited
+    ['GET', `/pacs/dicom-web/studies?PatientID=X&StudyInstanceUID=${STUDY}`, { studyUid: STUDY }],
     ['GET', '/pacs/dicom-web/studies?StudyInstanceUID=1.2.*', {}],
     ['GET', `/pacs/dicom-web/studies?StudyInstanceUID=1.${'2'.repeat(63)}`, {}],
     // retrieves take UIDs from the path only
     ['GET', `${S}/metadata?SeriesInstanceUID=${SERIES}`, { studyUid: STUDY }],
     // WADO-URI parameters
     ['GET', `/pacs/wado?requestType=WADO&studyUID=${STUDY}&seriesUID=${SERIES}&objectUID=${INSTANCE}`, { studyUid: STUDY, seriesUid: SERIES, instanceUid: INSTANCE }],
-    ['GET', `/pacs/wado?requestType=WADO&objectUID=${INSTANCE}`, { instanceUid: INSTANCE }],
     // previews and admin routes name Orthanc ids, not UIDs (the path is in the event)
     ['GET', `/pacs/instances/${ORTHANC_ID}/preview`, {}],
     ['GET', `/pacs-admin/studies/${ORTHANC_ID}?StudyInstanceUID=${STUDY}`, {}],

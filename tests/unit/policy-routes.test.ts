@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { normalizeTarget } from '../../src/policy/normalize.js';
+import { routeFor } from '../support/routes.js';
 import { classify, type Classification, type Route } from '../../src/policy/routes.js';
 import { BLOCKED_ENDPOINT_NAMES, BLOCKED_ENDPOINTS, findBlockedEndpoint } from '../../src/policy/blocked.js';
 
@@ -415,4 +416,27 @@ describe('classify works on decoded segments', () => {
       expect(normalizeTarget(target).ok).toBe(false);
     },
   );
+});
+
+describe('WADO-URI UIDs come from the canonical query', () => {
+  const wadoRoute = (query: string) => routeFor('GET', `/pacs/wado?${query}`);
+
+  it.each([
+    [`requestType=WADO&studyUID=${STUDY}&seriesUID=${SERIES}&objectUID=${INSTANCE}`, { studyUid: STUDY, seriesUid: SERIES, instanceUid: INSTANCE }],
+    [`objectUID=${INSTANCE}&seriesUID=${SERIES}&studyUID=${STUDY}&requestType=WADO`, { studyUid: STUDY, seriesUid: SERIES, instanceUid: INSTANCE }],
+    [`requestType=WADO&studyUID=1.%32&seriesUID=${SERIES}&objectUID=${INSTANCE}`, { studyUid: '1.2', seriesUid: SERIES, instanceUid: INSTANCE }],
+  ])('%s → %o', (query, uids) => {
+    expect(wadoRoute(query)).toMatchObject({ class: 'wado-uri', ...uids });
+  });
+
+  // parameter-rules.ts refuses these before policy; classification alone never picks one of two values.
+  it.each([
+    [`studyUID=${STUDY}&studyUID=9.9`, 'studyUid'],
+    ['studyUID=', 'studyUid'],
+    [`StudyUID=${STUDY}`, 'studyUid'],
+    [`objectUID=${INSTANCE}&objectUID=9.9`, 'instanceUid'],
+    [`seriesUID=not-a-uid`, 'seriesUid'],
+  ])('%s names no %s', (query, key) => {
+    expect(wadoRoute(query)).not.toHaveProperty(key);
+  });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { evaluate, type PolicyOptions } from '../../src/policy/evaluate.js';
 import { restrictQueryToStudy } from '../../src/policy/study-scope.js';
-import { routeFor as route } from '../support/routes.js';
+import { queryOf, routeFor as route, serialized } from '../support/routes.js';
 
 const OPTIONS: PolicyOptions = { roles: { viewer: 'pacs-viewer', uploader: 'pacs-uploader', admin: 'pacs-admin' }, allowDangerous: true };
 const SHARED = '1.2.3';
@@ -48,6 +48,6 @@ describe('restrictQueryToStudy', () => {
     ['studyinstanceuid=9.9&StudyInstanceUID=1.2.3', 'StudyInstanceUID=1.2.3'],
     ['0020000D=9.9&0020000d=8.8&includefield=all', 'includefield=all&StudyInstanceUID=1.2.3'],
   ])('%j → %j', (query, expected) => {
-    expect(restrictQueryToStudy(query, '1.2.3')).toBe(expected);
+    expect(serialized(restrictQueryToStudy(queryOf(query), '1.2.3'))).toBe(expected);
   });
 });
