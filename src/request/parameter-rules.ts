@@ -9,7 +9,7 @@ import type { Query } from './query.js';
  * refused (Orthanc and its plugins compare names exactly, so the two would be read as different
  * parameters). Everything is checked before authentication and policy run.
  */
-export type ParameterClass = 'qido-search' | 'dicomweb-retrieve' | 'dicomweb-store' | 'wado-uri' | 'preview' | 'admin';
+export type ParameterClass = 'qido-search' | 'qido-search-in-study' | 'qido-search-in-series' | 'dicomweb-retrieve' | 'dicomweb-store' | 'wado-uri' | 'preview' | 'admin';
 
 interface ParameterRule {
   /** A list parameter: may be given more than once. */
@@ -24,6 +24,8 @@ interface ClassRules {
   known: Readonly<Record<string, ParameterRule>>;
   /** Parameters not listed: refused, accepted when plain (the Orthanc REST API's own arguments), or QIDO attribute filters. */
   others: 'refuse' | 'accept' | 'attribute-filter';
+  /** Attribute filters (by tag) the path already sets: the path and the query would both name the study or series. */
+  setByPath?: readonly string[];
 }
 
 const UID = /^(?=.{1,64}$)[0-9]+(\.[0-9]+)*$/;
@@ -44,18 +46,20 @@ export const ATTRIBUTE_KEYWORDS: Readonly<Record<string, string>> = {
 const KEYWORD = /^[A-Za-z][A-Za-z0-9]*$/;
 const TAG = /^[0-9A-Fa-f]{8}$/;
 
+const QIDO_KNOWN: Readonly<Record<string, ParameterRule>> = {
+  limit: single(WHOLE_NUMBER, 'a whole number'),
+  offset: single(WHOLE_NUMBER, 'a whole number'),
+  fuzzymatching: single(/^(true|false)$/, 'true or false'),
+  includefield: { repeatable: true, value: NOT_EMPTY, expected: 'not empty' },
+};
+
 const RULES: Record<ParameterClass, ClassRules> = {
   // QIDO-RS (Orthanc's DICOMweb plugin reads limit, offset, fuzzymatching and includefield by exact
   // name, the last one wins; every other name is an attribute filter, keyword or tag).
-  'qido-search': {
-    known: {
-      limit: single(WHOLE_NUMBER, 'a whole number'),
-      offset: single(WHOLE_NUMBER, 'a whole number'),
-      fuzzymatching: single(/^(true|false)$/, 'true or false'),
-      includefield: { repeatable: true, value: NOT_EMPTY, expected: 'not empty' },
-    },
-    others: 'attribute-filter',
-  },
+  'qido-search': { known: QIDO_KNOWN, others: 'attribute-filter' },
+  // Searches below /studies/{study} (and /series/{series}): the path names the study (and series).
+  'qido-search-in-study': { known: QIDO_KNOWN, others: 'attribute-filter', setByPath: ['0020000D'] },
+  'qido-search-in-series': { known: QIDO_KNOWN, others: 'attribute-filter', setByPath: ['0020000D', '0020000E'] },
   // WADO-RS retrieve, metadata, rendered and thumbnail resources (PS3.18 8.3.5 / 9.5 query parameters).
   'dicomweb-retrieve': {
     known: Object.fromEntries(['accept', 'charset', 'annotation', 'quality', 'viewport', 'window', 'iccprofile'].map((name) => [name, single()])),
@@ -84,10 +88,12 @@ const RULES: Record<ParameterClass, ClassRules> = {
   admin: { known: {}, others: 'accept' },
 };
 
-export function parameterClass(route: Pick<Route, 'class' | 'upstreamPath'>): ParameterClass {
+export function parameterClass(route: Pick<Route, 'class' | 'upstreamPath' | 'studyUid' | 'seriesUid'>): ParameterClass {
   switch (route.class) {
     case 'dicomweb-read':
-      return isQidoSearch(route) ? 'qido-search' : 'dicomweb-retrieve';
+      if (!isQidoSearch(route)) return 'dicomweb-retrieve';
+      if (route.seriesUid !== undefined) return 'qido-search-in-series';
+      return route.studyUid !== undefined ? 'qido-search-in-study' : 'qido-search';
     case 'admin':
     case 'admin-blocked':
       return 'admin';
@@ -98,9 +104,12 @@ export function parameterClass(route: Pick<Route, 'class' | 'upstreamPath'>): Pa
   }
 }
 
+/** The rule of a listed parameter (own keys only: a name like `constructor` is not listed). */
+const ruleOf = (rules: ClassRules, name: string): ParameterRule | undefined => (Object.hasOwn(rules.known, name) ? rules.known[name] : undefined);
+
 /** What Orthanc reads a parameter as: a QIDO filter's tag (keyword or hex, any case), else the name itself. */
 function readAs(name: string, rules: ClassRules): string {
-  if (rules.others !== 'attribute-filter' || rules.known[name]) return name;
+  if (rules.others !== 'attribute-filter' || ruleOf(rules, name)) return name;
   if (TAG.test(name)) return name.toUpperCase();
   return ATTRIBUTE_KEYWORDS[name] ?? name;
 }
@@ -137,7 +146,8 @@ export function queryProblem(query: Query, parameterClassName: ParameterClass): 
     if (other !== undefined && other !== name) return `query parameters "${other}" and "${name}" differ only in case`;
     spellings.set(name.toLowerCase(), name);
     const key = readAs(name, rules);
-    if (readNames.has(key) && !rules.known[name]?.repeatable) return `query parameter "${name}" is given more than once (or under two spellings)`;
+    if (rules.setByPath?.includes(key)) return `query parameter "${name}" filters on what the path already names`;
+    if (readNames.has(key) && !ruleOf(rules, name)?.repeatable) return `query parameter "${name}" is given more than once (or under two spellings)`;
     readNames.add(key);
   }
   return checkKnown(query, rules);

@@ -4,6 +4,7 @@ import { makeSeries, type GeneratedSeries } from '../support/dicom.js';
 import { tagValues } from '../support/dicomweb.js';
 import { Browser } from '../support/http-browser.js';
 import { orthancFetch, uploadInstances } from '../support/orthanc.js';
+import { waitFor } from '../support/process.js';
 import { rawRequest, type RawResponse } from '../support/raw-http.js';
 import { signIn, startSessionStack, type SessionStack } from '../support/session-stack.js';
 
@@ -76,7 +77,10 @@ const uidsOf = (study: Study) => ({ studyUID: study.studyInstanceUid, seriesUID:
 const orthancWado = async (query: string) => (await orthancFetch(stack.orthanc, `/wado?${query}`)).status;
 
 beforeAll(async () => {
-  stack = await startSessionStack({ env: { STUDY_ACCESS_CLAIM: 'groups', STUDY_ACCESS_BYPASS_ROLES: 'pacs-uploader,pacs-admin' } });
+  stack = await startSessionStack({
+    env: { STUDY_ACCESS_CLAIM: 'groups', STUDY_ACCESS_BYPASS_ROLES: 'pacs-uploader,pacs-admin' },
+    orthanc: { verboseLog: true }, // shows the arguments Orthanc's DICOMweb plugin received
+  });
   gatewayUrl = stack.gateways[0]!.url;
   allowed = await seed('Hospital A', 'P-CANON-A');
   foreign = await seed('Hospital B', 'P-CANON-B');
@@ -170,6 +174,13 @@ describe('QIDO-RS parameters read twice or under another spelling', () => {
     expectRefused(await send(`/pacs/dicom-web/studies?${query}`, recipientCookie, { accept: 'application/dicom+json' }), /more than once/);
   });
 
+  it('a search below the shared study that filters on another study is refused (path and query would both name one)', async () => {
+    await stack.orthanc.clearSeenRequests();
+    const target = `/pacs/dicom-web/studies/${allowed.studyInstanceUid}/series?StudyInstanceUID=${foreign.studyInstanceUid}`;
+    expectRefused(await send(target, recipientCookie, { accept: 'application/dicom+json' }), /what the path already names/);
+    expect(await stack.orthanc.seenRequests()).toEqual([]);
+  });
+
   it('a share-link recipient\'s search for another study runs, and is audited, as a search of the shared study', async () => {
     await stack.orthanc.clearSeenRequests();
     const response = await send(`/pacs/dicom-web/studies?StudyInstanceUID=${foreign.studyInstanceUid}`, recipientCookie, { accept: 'application/dicom+json' });
@@ -185,6 +196,30 @@ describe('QIDO-RS parameters read twice or under another spelling', () => {
     });
     expect(response.status).toBe(200);
     expect(tagValues(JSON.parse(response.body), '0020000D')).toEqual([allowed.studyInstanceUid]);
+  });
+});
+
+describe('what Orthanc receives is the canonical query, written so Orthanc 1.10 reads it as the gateway did', () => {
+  /** The arguments of the next QIDO-RS request Orthanc's plugin logs. */
+  async function argumentsOfSearch(query: string): Promise<{ status: number; received: string[]; studies: unknown[] }> {
+    const seenBefore = (await stack.orthanc.qidoArguments()).length;
+    const response = await send(`/pacs/dicom-web/studies?${query}`, adminCookie, { accept: 'application/dicom+json' });
+    await waitFor(async () => (await stack.orthanc.qidoArguments()).length > seenBefore, { what: 'Orthanc logging the QIDO-RS arguments', timeoutMs: 5000 });
+    const received = (await stack.orthanc.qidoArguments()).slice(seenBefore);
+    expect(received).toHaveLength(1);
+    return { status: response.status, received: received[0]!, studies: tagValues(JSON.parse(response.body), '0020000D') };
+  }
+
+  it('an escaped "^" and an escaped comma list arrive decoded (Orthanc 1.10 would read "%5E" literally and match nothing)', async () => {
+    const { status, received, studies } = await argumentsOfSearch('PatientName=Canonical%5ETest*&PatientID=P-CANON-A&includefield=00081030%2C00080060');
+    expect(status).toBe(200);
+    expect(received).toEqual(['PatientName=Canonical^Test*', 'PatientID=P-CANON-A', 'includefield=00081030', 'includefield=00080060']);
+    expect(studies).toEqual([allowed.studyInstanceUid]);
+  });
+
+  it('"+" is a space to the gateway and is sent escaped, never as a "+" Orthanc 1.10 would keep', async () => {
+    const { received } = await argumentsOfSearch('PatientName=Canonical+Test&PatientID=P-CANON-A');
+    expect(received).toEqual(['PatientName=Canonical%20Test', 'PatientID=P-CANON-A']);
   });
 });
 

@@ -8,7 +8,7 @@ import { signInWithCodeFlow } from './dev-idp-login.js';
 import { freePort } from './free-port.js';
 import { startTestGateway, type TestGateway } from './gateway.js';
 import { Browser, type Step } from './http-browser.js';
-import { startOrthanc, type TestOrthanc } from './orthanc.js';
+import { startOrthanc, type StartOrthancOptions, type TestOrthanc } from './orthanc.js';
 import { startRedis, type TestRedis } from './redis.js';
 
 export const DEV_PASSWORDS: Record<string, string> = {
@@ -58,11 +58,13 @@ export async function startSessionStack({
   replicas = 1,
   accessTokenLifespan,
   env: extraEnv = {},
+  orthanc: orthancOptions = {},
   orthancFront,
 }: {
   replicas?: number;
   accessTokenLifespan?: number;
   env?: Record<string, string>;
+  orthanc?: StartOrthancOptions;
   /** A server the gateways reach Orthanc through (e.g. the recording proxy), started on Orthanc's URL and stopped with the stack. */
   orthancFront?: (orthancUrl: string) => Promise<{ url: string; stop(): Promise<void> }>;
 } = {}): Promise<SessionStack> {
@@ -70,7 +72,7 @@ export async function startSessionStack({
   const publicUrl = `http://127.0.0.1:${port}`;
   const [idp, orthanc, redis] = await Promise.all([
     startDevIdp({ appOrigin: publicUrl, realmFile: accessTokenLifespan ? realmWithAccessTokenLifespan(accessTokenLifespan) : undefined }),
-    startOrthanc(),
+    startOrthanc(orthancOptions),
     startRedis(),
   ]);
   const front = orthancFront ? await orthancFront(orthanc.url) : undefined;

@@ -31,6 +31,8 @@ describe('accepted', () => {
     ['GET', `/pacs/dicom-web/studies?0020000D=${STUDY}`],
     ['GET', `/pacs/dicom-web/studies?0020000d=${STUDY}`],
     ['GET', '/pacs/dicom-web/studies?PatientName=&PatientID='], // empty filters match everything, as for Orthanc
+    ['GET', `/pacs/dicom-web/studies/${STUDY}/series?Modality=CT&SeriesInstanceUID=${SERIES}`],
+    ['GET', `/pacs/dicom-web/studies/${STUDY}/series/${SERIES}/instances?SOPInstanceUID=${OBJECT}&limit=5`],
     ['GET', '/pacs/dicom-web/studies'],
     // WADO-RS
     ['GET', FRAME],
@@ -80,6 +82,11 @@ describe('refused', () => {
     ['GET', `/pacs/dicom-web/studies?StudyInstanceUID=${STUDY}&0020000D=9.9`, /two spellings/],
     ['GET', `/pacs/dicom-web/studies?0020000D=${STUDY}&0020000D=9.9`, /more than once/],
     ['GET', '/pacs/dicom-web/studies?PatientID=A&00100020=B', /two spellings/],
+    // a filter on what the path already names (path and query would both name the study or series)
+    ['GET', `/pacs/dicom-web/studies/${STUDY}/series?StudyInstanceUID=9.9`, /what the path already names/],
+    ['GET', `/pacs/dicom-web/studies/${STUDY}/instances?0020000d=9.9`, /what the path already names/],
+    ['GET', `/pacs/dicom-web/studies/${STUDY}/series/${SERIES}/instances?SeriesInstanceUID=9.9`, /what the path already names/],
+    ['GET', `/pacs/dicom-web/studies/${STUDY}/series/${SERIES}/instances?StudyInstanceUID=${STUDY}`, /what the path already names/],
     // re-cased names
     ['GET', `/pacs/wado?requestType=WADO&StudyUID=${STUDY}&seriesUID=${SERIES}&objectUID=${OBJECT}`, /"StudyUID" must be spelled "studyUID"/],
     ['GET', `/pacs/wado?${WADO}&StudyUID=9.9`, /must be spelled "studyUID"/],
@@ -112,6 +119,9 @@ describe('refused', () => {
     ['POST', '/pacs/dicom-web/studies?x=1', /not accepted/],
     ['GET', '/pacs/dicom-web/studies?a.b=1', /not accepted/],
     ['GET', '/pacs/dicom-web/studies?0020-000D=1', /not accepted/],
+    ['GET', `/pacs/wado?${WADO}&constructor=1`, /not accepted/],
+    ['GET', `/pacs/wado?${WADO}&__proto__=1`, /not accepted/],
+    ['GET', '/pacs/dicom-web/studies?constructor=1&constructor=2', /more than once/],
   ])('%s %s', (method, target, reason) => {
     expect(problem(method, target)).toMatch(reason);
   });
