@@ -25,7 +25,7 @@ import { gatewayClientTokens, signIn, startSessionStack, type SessionStack } fro
  */
 
 const SEED = 14_2026;
-const RUNS_PER_CLASS = Number(process.env['DIFFERENTIAL_RUNS'] ?? 150);
+const RUNS_PER_CLASS = Number(process.env['DIFFERENTIAL_RUNS'] ?? 200);
 
 interface Study {
   studyUid: string;
@@ -638,5 +638,5 @@ describe('differential: the gateway decides on exactly the request Orthanc execu
       fc.asyncProperty(variants(row), async (variant) => check(probeOf(row, variant), variant.description)),
       { seed: SEED, numRuns: RUNS_PER_CLASS, endOnFailure: false },
     );
-  }, 300_000);
+  }, 600_000);
 });
