@@ -71,6 +71,8 @@ interface RouteClassRow {
   principals: PrincipalName[];
   /** Legitimate requests of the class for a principal whose readable study is `home`. */
   shapes: (home: Study, fixtures: Fixtures) => Shape[];
+  /** No variant may reach Orthanc (blocked endpoints). */
+  neverForwarded?: true;
 }
 
 const param = (name: string, value: string) => ({ name, value, separator: '&' as const });
@@ -109,12 +111,13 @@ const ROUTE_CLASSES: RouteClassRow[] = [
       get('/pacs', `dicom-web/studies/${home.studyUid}/series/${home.seriesUid}/metadata`),
       get('/pacs', instancePath(home)),
       get('/pacs', `${instancePath(home)}/metadata`),
+      get('/pacs', `${instancePath(home)}/bulk/7FE00010`),
     ],
   },
   {
     name: 'WADO-RS frames',
     principals: READERS,
-    shapes: (home) => [get('/pacs', `${instancePath(home)}/frames/1`)],
+    shapes: (home) => [get('/pacs', `${instancePath(home)}/frames/1`), get('/pacs', `${instancePath(home)}/frames/1,1`)],
   },
   {
     name: 'WADO-RS rendered',
@@ -168,6 +171,7 @@ const ROUTE_CLASSES: RouteClassRow[] = [
   {
     name: 'blocked admin endpoints',
     principals: ['admin-bearer', 'admin-session'],
+    neverForwarded: true,
     shapes: () => [
       { ...get('/pacs-admin', 'tools/execute-script'), method: 'POST', body: { data: Buffer.from('print(1)'), contentType: 'text/plain' } },
       { ...get('/pacs-admin', 'tools/reset'), method: 'POST' },
@@ -260,6 +264,34 @@ const parameterMutation: fc.Arbitrary<Labelled> = fc.oneof(
   ),
 );
 
+/** The other spellings Orthanc's QIDO matcher accepts for a UID attribute (keyword, tag, `gggg,eeee`, lower-case hex). */
+const UID_SPELLINGS = [
+  ['StudyInstanceUID', '0020000D', '0020,000D', '0020000d'],
+  ['SeriesInstanceUID', '0020000E', '0020,000E', '0020000e'],
+  ['SOPInstanceUID', '00080018', '0008,0018', '00080018'],
+];
+const aliasSpelling: fc.Arbitrary<Labelled> = fc.tuple(fc.nat(), fc.nat(3), fc.boolean()).map(([index, spelling, foreignCopy]): Labelled => [
+  (shape, foreign) => {
+    const original = pick(shape.params, index);
+    const spellings = original && UID_SPELLINGS.find((names) => names.includes(original.name));
+    if (!original || !spellings) return shape;
+    const alias = param(spellings[spelling]!, foreignCopy ? foreignValue(original.name, original.value, foreign) : original.value);
+    return withParams(shape, foreignCopy ? [...shape.params, alias] : shape.params.map((p) => (p === original ? alias : p)));
+  },
+  `parameter #${index} spelled as Orthanc's alias ${spelling}${foreignCopy ? ', a foreign copy' : ''}`,
+]);
+
+/** A separator hidden in an escaped value: `x%26StudyInstanceUID%3D<foreign>` must stay one value on its way to Orthanc. */
+const separatorInValue: fc.Arbitrary<Labelled> = fc.tuple(fc.nat(), fc.constantFrom('%26', '%3B', '%26%26', '&amp;')).map(([index, separator]): Labelled => [
+  (shape, foreign) => {
+    const target = pick(shape.params.filter((p) => UID_PARAMETER.test(p.name)), index);
+    if (!target) return shape;
+    const hidden = `${separator}${target.name}%3D${foreignValue(target.name, target.value, foreign)}`;
+    return withParams(shape, [...shape.params.filter((p) => p !== target), param(target.name, `${target.value}${hidden}`)]);
+  },
+  `UID parameter #${index} with ${separator}<name>=<foreign> in its value`,
+]);
+
 /** Every UID parameter again with the foreign study's value (after or before), or emptied with a foreign object. */
 const uidSwap: fc.Arbitrary<Labelled> = fc.constantFrom('foreign-last', 'foreign-first', 'empty-checks').map((how): Labelled => [
   (shape, foreign) => {
@@ -344,6 +376,8 @@ function variants(row: RouteClassRow): fc.Arbitrary<Variant> {
   const oneMutation = fc.oneof(
     { arbitrary: parameterMutation, weight: 6 },
     { arbitrary: uidSwap, weight: 2 },
+    { arbitrary: aliasSpelling, weight: 1 },
+    { arbitrary: separatorInValue, weight: 1 },
     { arbitrary: methodParameter, weight: 3 },
     { arbitrary: headerMutation, weight: 2 },
     { arbitrary: methodMutation, weight: 1 },
@@ -580,8 +614,11 @@ async function send(probe: Probe): Promise<RawResponse> {
 const gatewayComplaints = (requestId: string | undefined) =>
   stack.logs.lines.filter((line) => line['requestId'] === requestId && Number(line['level']) >= 40).map((line) => `gateway log: ${JSON.stringify(line)}`);
 
-/** Sends one probe (alone: records are matched to it by time) and throws a readable report of every difference. */
-async function check(probe: Probe, description: string[]): Promise<void> {
+/**
+ * Sends one probe (alone: records are matched to it by time) and throws a readable report of every
+ * difference; else tells whether the probe reached Orthanc.
+ */
+async function check(probe: Probe, description: string[]): Promise<'forwarded' | 'refused'> {
   recorder.clear();
   const response = await send(probe).catch((error: Error) => {
     throw new Error(`${probe.method} ${probe.target} (${probe.principal}): ${error.message}\n${stack.logs.lines.slice(-5).map((line) => JSON.stringify(line)).join('\n')}\nOrthanc received: ${recorder.records().map((r) => `${r.method} ${r.target}`).join(', ')}`);
@@ -603,7 +640,7 @@ async function check(probe: Probe, description: string[]): Promise<void> {
   if (audit?.event === 'denied' && records.length > 0) problems.push('a refused request reached Orthanc');
   const leaked = response.status < 400 ? foreignUidsIn(response.body, principal) : [];
   if (leaked.length > 0) problems.push(`the answer to a restricted principal holds another study's UIDs: ${leaked.join(', ')}`);
-  if (problems.length === 0) return;
+  if (problems.length === 0) return records.length > 0 ? 'forwarded' : 'refused';
   throw new Error(
     [
       `${problems.length} difference(s):`,
@@ -634,9 +671,16 @@ describe('differential: the gateway decides on exactly the request Orthanc execu
   }, 60_000);
 
   it.each(ROUTE_CLASSES.map((row) => [row.name, row] as const))('%s: generated variants', async (_name, row) => {
+    const outcomes = { forwarded: 0, refused: 0 };
     await fc.assert(
-      fc.asyncProperty(variants(row), async (variant) => check(probeOf(row, variant), variant.description)),
+      fc.asyncProperty(variants(row), async (variant) => {
+        outcomes[await check(probeOf(row, variant), variant.description)] += 1;
+      }),
       { seed: SEED, numRuns: RUNS_PER_CLASS, endOnFailure: false },
     );
+    // The corpus exercised both verdicts: variants the gateway let through, and variants it refused.
+    expect(outcomes.refused).toBeGreaterThan(0);
+    if (row.neverForwarded) expect(outcomes.forwarded).toBe(0);
+    else expect(outcomes.forwarded).toBeGreaterThan(0);
   }, 600_000);
 });
