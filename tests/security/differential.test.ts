@@ -25,7 +25,7 @@ import { gatewayClientTokens, signIn, startSessionStack, type SessionStack } fro
  */
 
 const SEED = 14_2026;
-const RUNS_PER_CLASS = Number(process.env['DIFFERENTIAL_RUNS'] ?? 200);
+const RUNS_PER_CLASS = Number(process.env['DIFFERENTIAL_RUNS'] ?? 400);
 
 interface Study {
   studyUid: string;
