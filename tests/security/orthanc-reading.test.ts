@@ -90,7 +90,7 @@ describe('the method Orthanc executes (HttpServer.cpp, ExtractMethod)', () => {
 });
 
 describe('the path Orthanc routes on (civetweb decoding)', () => {
-  it.each(['/dicom-web%2Fstudies', '/dicom-web\\studies', '/dicom-web//studies', '/dicom-web/x/../studies', '/dicom-web/./studies', '/dicom-web/%73tudies', '/dicom-web/studies/'])(
+  it.each(['/dicom-web%2Fstudies', '/dicom-web\\studies', '/dicom-web//studies', '/dicom-web/x/../studies', '/dicom-web/./studies', '/dicom-web/%73tudies', '/dicom-web/studies/', '/dicom-web/studies%00x'])(
     '%s',
     async (target) => {
       const { reading, response, seen } = await probe(target);
@@ -99,6 +99,13 @@ describe('the path Orthanc routes on (civetweb decoding)', () => {
       expect(response.status).toBe(200);
     },
   );
+
+  it.each(['/dicom-web/studies%3Fx', '/dicom-web/studies%23x'])('%s: an encoded ? or # stays in the path', async (target) => {
+    const { reading, response, seen } = await probe(target);
+    expect(seen).toEqual([`GET ${reading.path}`]);
+    expect(reading.path).toMatch(/^\/dicom-web\/studies[?#]x$/);
+    expect(response.status).toBe(404);
+  });
 });
 
 describe('WADO-URI (WadoUri.cpp): the last value of each parameter, empty checks skipped', () => {

@@ -62,7 +62,9 @@ export function orthancArguments(query: string): Array<[string, string]> {
  * civetweb decodes the path before Orthanc sees it (mg_url_decode, `%2F` included), turns `\` into
  * `/` and removes dot segments and empty segments (measured: `/dicom-web%2Fstudies`,
  * `/dicom-web\studies`, `/dicom-web//studies` and `/x/../studies` all reach `/dicom-web/studies`).
- * A trailing slash stays (`/dicom-web/studies/` is logged with it) but routes like without.
+ * A trailing slash stays (`/dicom-web/studies/` is logged with it) but routes like without. The
+ * decoded path is a C string: it ends at an encoded NUL (`/system%00x` is `/system`, measured); an
+ * encoded `?` or `#` stays part of the path (`/system%3Fx` is the unknown `/system?x`, measured).
  */
 export function orthancPath(rawPath: string): string {
   let decoded: string;
@@ -71,6 +73,7 @@ export function orthancPath(rawPath: string): string {
   } catch {
     decoded = rawPath;
   }
+  decoded = decoded.split('\u0000')[0]!;
   const segments: string[] = [];
   const parts = decoded.replace(/\\/g, '/').split('/');
   for (const [index, part] of parts.entries()) {
