@@ -590,9 +590,10 @@ function differences(audit: AuditLine | undefined, reading: OrthancReading, prin
   for (const key of UID_KEYS) {
     const decided = audit[key];
     // Every UID the decision names is the one Orthanc acts on; every UID the request names (as
-    // Orthanc reads it) is in the decision — except a search filter the gateway added itself (share links).
+    // Orthanc reads it) is in the decision — except the study filter a share link's search gets from the gateway.
+    const addedByGateway = searched && key === 'studyUid' && reading.named[key] === only?.studyUid && principal.name === 'share-session';
     if (decided !== undefined && decided !== reading[key]) found.push(`policy decided on ${key} ${decided}, Orthanc acts on ${reading[key] ?? '(none)'}`);
-    if (decided === undefined && reading.named[key] !== undefined && !searched) found.push(`policy decided on no ${key}, Orthanc acts on ${reading.named[key]}`);
+    if (decided === undefined && reading.named[key] !== undefined && !addedByGateway) found.push(`policy decided on no ${key}, Orthanc acts on ${reading.named[key]}`);
   }
   return found;
 }

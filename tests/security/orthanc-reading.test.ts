@@ -145,6 +145,7 @@ describe('QIDO-RS filters (QidoRs.cpp): exact keyword or tag, the last value win
     ['`;` is part of the value', (ua: string, ub: string) => `StudyInstanceUID=${ua};StudyInstanceUID=${ub}`],
     ['an empty value matches everything', () => 'StudyInstanceUID='],
     ['keyword then tag: the last', (ua: string, ub: string) => `StudyInstanceUID=${ua}&0020000D=${ub}`],
+    ['backslashes are removed', (ua: string) => `StudyInstanceUID=${ua.slice(0, 6)}\\${ua.slice(6)}`],
   ])('%s', async (_name, query) => {
     const all = tagValues(await (await orthancFetch(orthanc, '/dicom-web/studies')).json(), '0020000D');
     const { reading, response } = await probe(`/dicom-web/studies?${query(a.studyInstanceUid, b.studyInstanceUid)}`);

@@ -121,12 +121,14 @@ const namesTag = (name: string, { keyword, tag }: { keyword: string; tag: string
 /**
  * QIDO-RS filters: each filter argument assigns `filters_[tag]` (the LAST one wins, measured with
  * PatientID=PA&PatientID=PB), and the study/series of the path are assigned after the arguments
- * (SearchForSeries/SearchForInstances), so the path wins. An empty value matches everything.
+ * (SearchForSeries/SearchForInstances), so the path wins. An empty value matches everything. The
+ * matcher first removes every backslash from the value (`boost::replace_all(value, "\\", "")`,
+ * measured: `1.2\3` searches for `1.23`), then reads commas as a list.
  */
 function qidoUids(pathUids: OrthancUids, args: Array<[string, string]>): OrthancUids {
   const uids: OrthancUids = {};
   for (const key of Object.keys(UID_TAGS) as Array<keyof OrthancUids>) {
-    const value = args.filter(([name]) => namesTag(name, UID_TAGS[key])).at(-1)?.[1];
+    const value = args.filter(([name]) => namesTag(name, UID_TAGS[key])).at(-1)?.[1]?.replace(/\\/g, '');
     const chosen = pathUids[key] ?? (value === '' ? undefined : value);
     if (chosen !== undefined) uids[key] = chosen;
   }
