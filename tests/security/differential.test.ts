@@ -36,7 +36,7 @@ interface Study {
   orthancPatientId: string;
 }
 
-/** home: a study the principal may read; foreign: one it may not (or, unrestricted, just another). */
+/** The studies of the suite: the claim-restricted user's only one, the shared one, one nobody restricted may see. */
 interface Fixtures {
   restrictedHome: Study;
   shared: Study;
@@ -626,7 +626,10 @@ const gatewayComplaints = (requestId: string | undefined) =>
 async function check(probe: Probe, description: string[]): Promise<'forwarded' | 'refused'> {
   recorder.clear();
   const response = await send(probe).catch((error: Error) => {
-    throw new Error(`${probe.method} ${probe.target} (${probe.principal}): ${error.message}\n${stack.logs.lines.slice(-5).map((line) => JSON.stringify(line)).join('\n')}\nOrthanc received: ${recorder.records().map((r) => `${r.method} ${r.target}`).join(', ')}`);
+    // No answer at all (the gateway dropped the connection): say what reached Orthanc and what the gateway logged last.
+    const received = recorder.records().map((record) => `${record.method} ${record.target}`);
+    const logged = stack.logs.lines.slice(-5).map((line) => JSON.stringify(line));
+    throw new Error([`${probe.method} ${probe.target} (${probe.principal}): ${error.message}`, ...logged, `Orthanc received: ${received.join(', ') || 'nothing'}`].join('\n'));
   });
   const requestId = response.headers['x-request-id'] as string | undefined;
   const records = proxied(recorder.records());
