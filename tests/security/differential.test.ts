@@ -488,6 +488,8 @@ async function shareSessionCookie(admin: Browser, studyUid: string): Promise<str
 
 beforeAll(async () => {
   stack = await startSessionStack({
+    // The Bearer tokens are fetched once: they must outlive the corpus on a slow machine (the realm's 5 minutes may not).
+    accessTokenLifespan: 3600,
     env: NO_RATE_LIMITS,
     orthancFront: async (orthancUrl) => (recorder = await startRecordingProxy(orthancUrl, { refuse: refuseWrites })),
   });
