@@ -43,6 +43,10 @@ export const ATTRIBUTE_KEYWORDS: Readonly<Record<string, string>> = {
   InstitutionName: '00080080',
 };
 
+/** QIDO UID filters: a comma list of UIDs, or empty (matches everything). Orthanc's matcher drops backslashes first, so none may hide in one. */
+const UID_FILTER = /^((?=[0-9.]{1,64}(,|$))[0-9]+(\.[0-9]+)*(,(?=[0-9.]{1,64}(,|$))[0-9]+(\.[0-9]+)*)*)?$/;
+const UID_FILTER_TAGS = new Set(['0020000D', '0020000E', '00080018']);
+
 const KEYWORD = /^[A-Za-z][A-Za-z0-9]*$/;
 const TAG = /^[0-9A-Fa-f]{8}$/;
 
@@ -139,7 +143,7 @@ export function queryProblem(query: Query, parameterClassName: ParameterClass): 
   const knownNames = [...Object.keys(rules.known), ...(rules.others === 'attribute-filter' ? Object.keys(ATTRIBUTE_KEYWORDS) : [])];
   const spellings = new Map<string, string>();
   const readNames = new Set<string>();
-  for (const { name } of query) {
+  for (const { name, value } of query) {
     const problem = checkName(name, rules, knownNames);
     if (problem) return problem;
     const other = spellings.get(name.toLowerCase());
@@ -147,6 +151,7 @@ export function queryProblem(query: Query, parameterClassName: ParameterClass): 
     spellings.set(name.toLowerCase(), name);
     const key = readAs(name, rules);
     if (rules.setByPath?.includes(key)) return `query parameter "${name}" filters on what the path already names`;
+    if (UID_FILTER_TAGS.has(key) && !UID_FILTER.test(value)) return `query parameter "${name}" must be DICOM UIDs, separated by commas`;
     if (readNames.has(key) && !ruleOf(rules, name)?.repeatable) return `query parameter "${name}" is given more than once (or under two spellings)`;
     readNames.add(key);
   }

@@ -60,6 +60,7 @@ export async function startSessionStack({
   env: extraEnv = {},
   idpFront,
   orthanc: orthancOptions = {},
+  orthancFront,
 }: {
   replicas?: number;
   accessTokenLifespan?: number;
@@ -67,6 +68,8 @@ export async function startSessionStack({
   orthanc?: StartOrthancOptions;
   /** A server in front of the dev IdP (e.g. tests/support/held-proxy.ts): the gateway reaches the IdP's endpoints through it (OIDC_DISCOVERY_URL). */
   idpFront?: (idpUrl: string) => Promise<{ url: string; stop(): Promise<void> }>;
+  /** A server the gateways reach Orthanc through (e.g. the recording proxy), started on Orthanc's URL and stopped with the stack. */
+  orthancFront?: (orthancUrl: string) => Promise<{ url: string; stop(): Promise<void> }>;
 } = {}): Promise<SessionStack> {
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
@@ -76,13 +79,14 @@ export async function startSessionStack({
     startRedis(),
   ]);
   const front = idpFront ? await idpFront(idp.url) : undefined;
+  const orthancProxy = orthancFront ? await orthancFront(orthanc.url) : undefined;
   const logs = new LogSink();
   const env = {
     ...(front ? { OIDC_DISCOVERY_URL: `${front.url}${new URL(idp.issuer).pathname}` } : {}),
     PUBLIC_URL: publicUrl,
     OIDC_ISSUER: idp.issuer,
     OIDC_CLIENT_SECRET: idp.realm.clients.find((client) => client.clientId === 'orthanc-gateway')?.secret,
-    ORTHANC_URL: orthanc.url,
+    ORTHANC_URL: orthancProxy?.url ?? orthanc.url,
     ORTHANC_USERNAME: orthanc.username,
     ORTHANC_PASSWORD: orthanc.password,
     REDIS_URL: redis.url,
@@ -107,7 +111,7 @@ export async function startSessionStack({
     stop: async () => {
       await Promise.all(gateways.map((gateway) => gateway.close(1000)));
       // allSettled: a test may already have stopped the IdP or Redis on purpose.
-      await Promise.allSettled([idp.stop(), orthanc.stop(), redis.stop(), front?.stop()]);
+      await Promise.allSettled([idp.stop(), orthanc.stop(), redis.stop(), front?.stop(), orthancProxy?.stop()]);
     },
   };
 }

@@ -2,7 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer } from 'node:net';
 import { makeSeries } from './dicom.js';
 import { orthancBasicAuth, orthancFetch, startOrthanc, uploadInstances, type TestOrthanc } from './orthanc.js';
+import { rawRequest } from './raw-http.js';
+import { startRecordingProxy, type RecordingProxy } from './recording-proxy.js';
 import { redisPing, startRedis, type TestRedis } from './redis.js';
+import { startCountingServer, type CountingServer } from './security.js';
 
 function pidAlive(pid: number): boolean {
   try {
@@ -112,5 +115,49 @@ describe('test support: Redis', () => {
     expect(pidAlive(pid)).toBe(false);
     expect(await redisPing(r.port, 300)).toBe(false);
     expect(await canListen(r.port)).toBe(true);
+  });
+});
+
+describe('test support: recording proxy', () => {
+  let upstream: CountingServer;
+  let recorder: RecordingProxy | undefined;
+
+  beforeAll(async () => {
+    upstream = await startCountingServer({ ok: true });
+  });
+
+  afterAll(async () => {
+    await recorder?.stop();
+    await upstream.stop();
+  });
+
+  it('forwards the request target byte for byte and records method, path, query and override headers', async () => {
+    recorder = await startRecordingProxy(upstream.url);
+    const target = '/dicom-web%2Fstudies/./x?%5Fmethod=DELETE;a=%41&a=&b=+';
+    const response = await rawRequest(recorder.url, target, { headers: { 'X-HTTP-Method-Override': 'PUT', forwarded: 'host=a;proto=http', cookie: 'secret' } });
+    expect(response.status).toBe(200);
+    expect(JSON.parse(response.body)).toEqual({ ok: true });
+    expect(upstream.requests()).toEqual([`GET ${target}`]);
+    expect(recorder.records()).toEqual([
+      expect.objectContaining({
+        method: 'GET',
+        target,
+        path: '/dicom-web%2Fstudies/./x',
+        query: '%5Fmethod=DELETE;a=%41&a=&b=+',
+        headers: { 'x-http-method-override': ['PUT'], forwarded: ['host=a;proto=http'] },
+      }),
+    ]);
+    recorder.clear();
+    expect(recorder.records()).toEqual([]);
+  });
+
+  it('answers 503 itself, forwarding nothing, when `refuse` says why', async () => {
+    await recorder?.stop();
+    const before = upstream.requests().length;
+    recorder = await startRecordingProxy(upstream.url, { refuse: (record) => (record.method === 'DELETE' ? 'no deletes' : undefined) });
+    const response = await rawRequest(recorder.url, '/patients/x', { method: 'DELETE' });
+    expect(response.status).toBe(503);
+    expect(upstream.requests()).toHaveLength(before);
+    expect(recorder.records()).toEqual([expect.objectContaining({ method: 'DELETE', target: '/patients/x', refused: 'no deletes' })]);
   });
 });

@@ -126,3 +126,20 @@ describe('refused', () => {
     expect(problem(method, target)).toMatch(reason);
   });
 });
+
+describe('QIDO filters on UID attributes hold UIDs only (Orthanc drops backslashes, a decoded & or = would end up in its filter)', () => {
+  it.each([`StudyInstanceUID=${STUDY},${SERIES}`, 'StudyInstanceUID=', `0020000e=${SERIES}`, `SOPInstanceUID=${OBJECT}`])('accepts %s', (query) => {
+    expect(problem('GET', `/pacs/dicom-web/instances?${query}`)).toBeUndefined();
+  });
+
+  it.each([
+    `StudyInstanceUID=${STUDY}%26StudyInstanceUID%3D9.9`,
+    `StudyInstanceUID=1.2%5C3.4`,
+    'StudyInstanceUID=1.2.*',
+    `0020000D=${STUDY},`,
+    `SeriesInstanceUID=1.${'2'.repeat(63)}`,
+    `00080018=${OBJECT}%3Bx`,
+  ])('refuses %s', (query) => {
+    expect(problem('GET', `/pacs/dicom-web/instances?${query}`)).toMatch(/must be DICOM UIDs/);
+  });
+});
