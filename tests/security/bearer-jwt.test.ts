@@ -293,7 +293,7 @@ const tokenCases: Case[] = [
   ['ACCESS_TOKEN in the query string', async () => ({ target: `${QIDO}?ACCESS_TOKEN=${await sign(claims())}` }), 400, 'bad_request'],
   ['access_token after another parameter', async () => ({ target: `${QIDO}?PatientID=x&access_token=${await sign(claims())}` }), 400, 'bad_request'],
   ['access_token in the query next to a valid header', async () => ({ target: `${QIDO}?access_token=${await sign(claims())}`, ...bearer(await sign(claims())) }), 400, 'bad_request'],
-  ['access%5Ftoken in the query (not a credential either)', async () => ({ target: `${QIDO}?access%5Ftoken=${await sign(claims())}` }), 401, 'unauthenticated'],
+  ['access%5Ftoken in the query (an encoded parameter name: refused before anything else)', async () => ({ target: `${QIDO}?access%5Ftoken=${await sign(claims())}` }), 400, 'bad_request'],
   ['access_token in a form body', async () => ({ method: 'POST', target: QIDO, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `access_token=${await sign(claims())}` }), 401, 'unauthenticated'],
   ['the token in X-Access-Token / X-Auth-Token', async () => ({ headers: { 'x-access-token': await sign(claims()), 'x-auth-token': await sign(claims()) } }), 401, 'unauthenticated'],
   ['the token under another scheme', async () => ({ headers: { authorization: `Token ${await sign(claims())}` } }), 401, 'unauthenticated'],
