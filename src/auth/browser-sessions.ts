@@ -4,6 +4,7 @@ import type { Config } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { BearerVerifier } from './bearer.js';
+import { endBySignOut } from './ended-session-store.js';
 import type { IssuerKeys } from './issuer-keys.js';
 import { createLogoutTokenValidator, type LogoutTarget } from './logout-token.js';
 import type { OidcClient, TokenSet } from './oidc.js';
@@ -139,8 +140,19 @@ export function createBrowserSessions({ config, shareLinks, creatorStanding, oid
       return { ...current.principal, via: 'session' };
     },
 
-    /** Ends this request's session; returns the user it belonged to (for the IdP logout). */
-    end,
+    /**
+     * The user's own sign-out (POST /auth/logout): ends this request's session, marked so that the
+     * IdP's back-channel logout that follows does not pause the user's share links. Returns the user
+     * it belonged to (for the IdP logout).
+     */
+    async signOut(req: Request): Promise<SessionUser | undefined> {
+      const user = req.session?.user;
+      if (!user) return end(req);
+      const sessionId = req.sessionID;
+      await destroy(req.session);
+      await endBySignOut(store, sessionId); // stays in the index: the logout that follows must find it
+      return user;
+    },
 
     /** Starts a share-link recipient's session (a new session id, no user). */
     async openShare(req: Request, link: ShareLink): Promise<void> {
@@ -152,11 +164,11 @@ export function createBrowserSessions({ config, shareLinks, creatorStanding, oid
     /** Validates a back-channel logout token and ends every session of its sid/sub. */
     async backchannelLogout(logoutToken: string): Promise<LogoutTarget & { ended: number }> {
       const target = await validateLogoutToken(logoutToken);
-      // Their share links pause until they sign in again (a sid-only token: the users of its sessions).
-      const subs = target.sub ? [target.sub] : await index.subsOf(target);
+      // Their share links pause until they sign in again, unless this only echoes their own sign-out.
+      const subs = await index.subsToPause(target);
       await Promise.all(subs.map(creatorStanding.suspend));
       const ended = await index.destroyAll(target);
-      logger.info({ ...target, ended }, 'back-channel logout');
+      logger.info({ ...target, ended, linksPaused: subs.length > 0 }, 'back-channel logout');
       return { ...target, ended };
     },
   };

@@ -1,4 +1,5 @@
 import type { SessionData, Store } from 'express-session';
+import { sessionStatus, type SessionStatus } from './ended-session-store.js';
 import type { SharedState } from './shared-state.js';
 import type { LogoutTarget } from './logout-token.js';
 
@@ -17,13 +18,24 @@ export function createSessionIndex(state: SharedState, store: Store, ttlSeconds:
     async add(sessionId: string, target: LogoutTarget): Promise<void> {
       await Promise.all(keys(target).map((key) => state.addToSet(key, sessionId, ttlSeconds * 1000)));
     },
+    /** Forgets a session (one that ended, unless its user signed out: a logout that follows must recognise it). */
     async remove(sessionId: string, target: LogoutTarget): Promise<void> {
       await Promise.all(keys(target).map((key) => state.removeFromSet(key, sessionId)));
     },
-    /** The users (`sub`) of the target's sessions. */
-    async subsOf(target: LogoutTarget): Promise<string[]> {
-      const sessionIds = (await Promise.all(keys(target).map((key) => state.setMembers(key)))).flat();
-      const sessions = await Promise.all(sessionIds.map(load));
+    /**
+     * The users whose share links a logout of the target pauses: none when it only echoes the users'
+     * own sign-out (no live session among those it ends, and the sessions it names — of its sid, or
+     * of its sub when it has no sid — include one the user signed out of); else its sub, or the
+     * users of its live sessions when it names only a sid.
+     */
+    async subsToPause(target: LogoutTarget): Promise<string[]> {
+      const named = await state.setMembers(keys(target)[0] ?? '');
+      const all = [...new Set((await Promise.all(keys(target).map((key) => state.setMembers(key)))).flat())];
+      const statuses = new Map<string, SessionStatus>(await Promise.all(all.map(async (id) => [id, await sessionStatus(store, id)] as const)));
+      const live = all.filter((id) => statuses.get(id) === 'live');
+      if (live.length === 0 && named.some((id) => statuses.get(id) === 'signed-out')) return [];
+      if (target.sub) return [target.sub];
+      const sessions = await Promise.all(live.map(load));
       return [...new Set(sessions.flatMap((session) => session?.user?.principal.sub ?? []))];
     },
     /** Destroys every session of the target; returns how many were ended. */

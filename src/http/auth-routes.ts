@@ -92,7 +92,7 @@ export function authRoutes({ publicUrl, oidc, sessions, authenticate, logger }: 
       requestState(res).audit = { event: 'denied', action: 'denied', reason: 'csrf' };
       throw new GatewayError('forbidden', 'Cross-site logout refused', {}, 'csrf');
     }
-    const user = await sessions.end(req).catch(() => {
+    const user = await sessions.signOut(req).catch(() => {
       throw new GatewayError('service_unavailable', 'The session store is unavailable; try again shortly');
     });
     const principal = user?.principal;

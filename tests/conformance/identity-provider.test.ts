@@ -7,6 +7,7 @@ import { makeSeries } from '../support/dicom.js';
 import { ACCEPT_DICOM_JSON, stowBody, tagValues } from '../support/dicomweb.js';
 import { Browser } from '../support/http-browser.js';
 import { CLIENT_ROLE_USER, PROVIDERS } from '../support/identity-provider.js';
+import { waitFor } from '../support/process.js';
 import { shareLinkClient, type CreatedLink } from '../support/share-links.js';
 
 /**
@@ -238,7 +239,7 @@ describe.each(PROVIDERS)('conformance against %s', (providerName) => {
     }
   }, 120_000);
 
-  it('share links end with the creator’s right to share: signed out by the provider, disabled, or the share role removed (admin API)', async () => {
+  it('share links end with the creator’s right to share: signed out by the provider (not by their own sign-out), disabled, or the share role removed (admin API)', async () => {
     const lifespan = 20;
     const links = shareLinkClient(stack.publicUrl);
     const study = stack.studies['Hospital A'][0]!;
@@ -259,6 +260,19 @@ describe.each(PROVIDERS)('conformance against %s', (providerName) => {
       expect((await links.open(link)).status).toBe(403);
       let creator = await signedIn('uploader');
       recipient = await opened(link);
+
+      // The creator's own sign-out through the gateway: the provider's back-channel logout of that session is its echo, no pause.
+      const sub = ((await (await creator.request(url('/auth/me'), { headers: json })).json()) as { sub: string }).sub;
+      const logoutsOfCreator = () => stack.logs.lines.filter((line) => line['msg'] === 'back-channel logout' && line['sub'] === sub);
+      const seen = logoutsOfCreator().length;
+      const logout = await creator.request(url('/auth/logout'), { method: 'POST', headers: { origin: stack.publicUrl } });
+      await stack.provider.followEndSession(creator, new URL(logout.headers.get('location')!), [`${stack.publicUrl}/`]);
+      await waitFor(() => logoutsOfCreator().length > seen, { what: 'the back-channel logout of the sign-out' });
+      expect(logoutsOfCreator().slice(seen).every((line) => line['linksPaused'] === false)).toBe(true);
+      expect((await creator.request(url('/auth/me'), { headers: json })).status).toBe(401);
+      expect((await recipient.request(url('/pacs/dicom-web/studies'), { headers: json })).status).toBe(200);
+      expect((await links.open(link)).status).toBe(302);
+      creator = await signedIn('uploader');
 
       // Disabled: the creator's next refresh fails, the link pauses.
       await stack.provider.setUserEnabled('uploader', false);

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { makeSeries, type GeneratedSeries } from '../support/dicom.js';
 import { Browser } from '../support/http-browser.js';
+import { signOutThroughGateway } from '../support/idp-sign-out.js';
 import { uploadInstances } from '../support/orthanc.js';
+import { waitFor } from '../support/process.js';
 import { startSessionStack, type SessionStack } from '../support/session-stack.js';
 import { shareLinkClient, type CreatedLink } from '../support/share-links.js';
 
@@ -74,6 +76,49 @@ it('the IdP signing the creator out (back-channel logout) pauses their links unt
   expect(await recipientStatuses(recipient)).toEqual([401, 401]);
   await expectPaused(link);
 
+  await onA.signedIn('uploader');
+  await recipientOf(link);
+});
+
+/** The gateway's log line of the next back-channel logout naming `sub` (after `seen` such lines). */
+async function backchannelLogoutOf(sub: string, seen: number): Promise<Record<string, unknown>> {
+  const ofSub = () => stack.logs.lines.filter((line) => line['msg'] === 'back-channel logout' && line['sub'] === sub);
+  return waitFor(() => ofSub()[seen], { what: `the back-channel logout of ${sub}` });
+}
+
+const subOf = async (browser: Browser) =>
+  ((await (await browser.request(`${stack.gateways[0]!.url}/auth/me`, { headers: json })).json()) as { sub: string }).sub;
+const logoutsOf = (sub: string) => stack.logs.lines.filter((line) => line['msg'] === 'back-channel logout' && line['sub'] === sub).length;
+
+it('the creator signing out through the gateway does not pause their links, though the IdP echoes it over the back channel', async () => {
+  await stack.idp.endUserSessions('uploader'); // no other session of the creator: this one is their only one
+  const creator = await onA.signedIn('uploader');
+  const sub = await subOf(creator);
+  const link = await onA.created(creator, study.studyInstanceUid);
+  const recipient = await recipientOf(link);
+  const seen = logoutsOf(sub);
+
+  await signOutThroughGateway(creator, stack.gateways[0]!.url);
+  expect(await backchannelLogoutOf(sub, seen)).toMatchObject({ linksPaused: false });
+  expect((await creator.request(`${stack.gateways[1]!.url}/auth/me`, { headers: json })).status).toBe(401);
+  expect(await recipientStatuses(recipient)).toEqual([200, 200]);
+  expect((await onB.open(link)).status).toBe(302);
+});
+
+it('a creator with two sessions who signs out of one: the logout ends the other (sid and sub) and pauses their links', async () => {
+  await stack.idp.endUserSessions('uploader');
+  const creator = await onA.signedIn('uploader');
+  const elsewhere = await onB.signedIn('uploader');
+  const sub = await subOf(creator);
+  const link = await onA.created(creator, study.studyInstanceUid);
+  const recipient = await recipientOf(link);
+  const seen = logoutsOf(sub);
+
+  await signOutThroughGateway(creator, stack.gateways[0]!.url);
+  expect(await backchannelLogoutOf(sub, seen)).toMatchObject({ linksPaused: true, ended: 2 });
+  expect((await elsewhere.request(`${stack.gateways[1]!.url}/auth/me`, { headers: json })).status).toBe(401);
+  expect(await recipientStatuses(recipient)).toEqual([401, 401]);
+  await expectPaused(link);
   await onA.signedIn('uploader');
   await recipientOf(link);
 });

@@ -19,3 +19,15 @@ export async function signOutAtIdp(browser: Browser, issuer: string): Promise<vo
   if (confirm.kind !== 'page') throw new Error('expected the IdP sign-out confirmation page');
   await confirmDevIdpSignOut(browser, confirm);
 }
+
+/**
+ * The user's own sign-out through the gateway (POST /auth/logout), completed at the dev IdP: the IdP
+ * then sends the back-channel logout of that session to the gateway's PUBLIC_URL.
+ */
+export async function signOutThroughGateway(browser: Browser, gatewayUrl: string): Promise<void> {
+  const logout = await browser.request(`${gatewayUrl}/auth/logout`, { method: 'POST', headers: { origin: gatewayUrl } });
+  if (logout.status !== 302) throw new Error(`POST /auth/logout answered ${logout.status}`);
+  const confirm = await browser.navigate(logout.headers.get('location')!, {}, []);
+  if (confirm.kind !== 'page') throw new Error('expected the IdP sign-out confirmation page');
+  await confirmDevIdpSignOut(browser, confirm, [`${gatewayUrl}/`]);
+}

@@ -19,6 +19,22 @@ describe('EndedSessionMemoryStore', () => {
     expect(await store.saveUnlessEnded('s1', data)).toBe(false);
   });
 
+  it('tells a sign-out apart from other endings, and refuses saves after either', async () => {
+    const store = new EndedSessionMemoryStore(3600);
+    store.set('s3', data);
+    store.set('s4', data);
+    expect(await store.status('s3')).toBe('live');
+    await store.endBySignOut('s3');
+    store.destroy('s4');
+    expect(await store.status('s3')).toBe('signed-out');
+    expect(await store.status('s4')).toBe('gone');
+    expect(await store.status('never')).toBe('gone');
+    expect(await store.saveUnlessEnded('s3', data)).toBe(false);
+    expect(await get(store, 's3')).toBeFalsy();
+    store.destroy('s3'); // express-session's own destroy after the sign-out, or a later logout
+    expect(await store.status('s3')).toBe('signed-out');
+  });
+
   it('saves live sessions, and forgets an ended id after the marker’s lifetime', async () => {
     const store = new EndedSessionMemoryStore(0.05);
     expect(await store.saveUnlessEnded('s2', data)).toBe(true);
