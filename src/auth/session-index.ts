@@ -29,7 +29,7 @@ export function createSessionIndex(state: SharedState, store: Store, ttlSeconds:
      * users of its live sessions when it names only a sid.
      */
     async subsToPause(target: LogoutTarget): Promise<string[]> {
-      const named = await state.setMembers(keys(target)[0] ?? '');
+      const named = await state.setMembers(keys(target)[0] ?? ''); // the sid's key comes first
       const all = [...new Set((await Promise.all(keys(target).map((key) => state.setMembers(key)))).flat())];
       const statuses = new Map<string, SessionStatus>(await Promise.all(all.map(async (id) => [id, await sessionStatus(store, id)] as const)));
       const live = all.filter((id) => statuses.get(id) === 'live');

@@ -80,42 +80,40 @@ it('the IdP signing the creator out (back-channel logout) pauses their links unt
   await recipientOf(link);
 });
 
-/** The gateway's log line of the next back-channel logout naming `sub` (after `seen` such lines). */
-async function backchannelLogoutOf(sub: string, seen: number): Promise<Record<string, unknown>> {
-  const ofSub = () => stack.logs.lines.filter((line) => line['msg'] === 'back-channel logout' && line['sub'] === sub);
-  return waitFor(() => ofSub()[seen], { what: `the back-channel logout of ${sub}` });
-}
+const logoutsOf = (sub: string) => stack.logs.lines.filter((line) => line['msg'] === 'back-channel logout' && line['sub'] === sub);
 
-const subOf = async (browser: Browser) =>
-  ((await (await browser.request(`${stack.gateways[0]!.url}/auth/me`, { headers: json })).json()) as { sub: string }).sub;
-const logoutsOf = (sub: string) => stack.logs.lines.filter((line) => line['msg'] === 'back-channel logout' && line['sub'] === sub).length;
-
-it('the creator signing out through the gateway does not pause their links, though the IdP echoes it over the back channel', async () => {
-  await stack.idp.endUserSessions('uploader'); // no other session of the creator: this one is their only one
+/**
+ * The uploader, with no other session at the IdP, signs in on replica A (`before` runs then, e.g. a
+ * second sign-in), shares the study and signs out through the gateway: returns the gateway's log line
+ * of the back-channel logout the IdP sends for that session, the link and its recipient.
+ */
+async function creatorSignsOut(before: () => Promise<void> = async () => {}) {
+  await stack.idp.endUserSessions('uploader');
   const creator = await onA.signedIn('uploader');
-  const sub = await subOf(creator);
+  await before();
+  const { sub } = (await (await creator.request(`${stack.gateways[0]!.url}/auth/me`, { headers: json })).json()) as { sub: string };
   const link = await onA.created(creator, study.studyInstanceUid);
   const recipient = await recipientOf(link);
-  const seen = logoutsOf(sub);
-
+  const seen = logoutsOf(sub).length;
   await signOutThroughGateway(creator, stack.gateways[0]!.url);
-  expect(await backchannelLogoutOf(sub, seen)).toMatchObject({ linksPaused: false });
+  const logout = await waitFor(() => logoutsOf(sub)[seen], { what: `the back-channel logout of ${sub}` });
   expect((await creator.request(`${stack.gateways[1]!.url}/auth/me`, { headers: json })).status).toBe(401);
+  return { logout, link, recipient };
+}
+
+it('the creator signing out through the gateway does not pause their links, though the IdP echoes it over the back channel', async () => {
+  const { logout, link, recipient } = await creatorSignsOut();
+  expect(logout).toMatchObject({ linksPaused: false, ended: 1 });
   expect(await recipientStatuses(recipient)).toEqual([200, 200]);
   expect((await onB.open(link)).status).toBe(302);
 });
 
 it('a creator with two sessions who signs out of one: the logout ends the other (sid and sub) and pauses their links', async () => {
-  await stack.idp.endUserSessions('uploader');
-  const creator = await onA.signedIn('uploader');
-  const elsewhere = await onB.signedIn('uploader');
-  const sub = await subOf(creator);
-  const link = await onA.created(creator, study.studyInstanceUid);
-  const recipient = await recipientOf(link);
-  const seen = logoutsOf(sub);
-
-  await signOutThroughGateway(creator, stack.gateways[0]!.url);
-  expect(await backchannelLogoutOf(sub, seen)).toMatchObject({ linksPaused: true, ended: 2 });
+  let elsewhere = new Browser();
+  const { logout, link, recipient } = await creatorSignsOut(async () => {
+    elsewhere = await onB.signedIn('uploader');
+  });
+  expect(logout).toMatchObject({ linksPaused: true, ended: 2 });
   expect((await elsewhere.request(`${stack.gateways[1]!.url}/auth/me`, { headers: json })).status).toBe(401);
   expect(await recipientStatuses(recipient)).toEqual([401, 401]);
   await expectPaused(link);
