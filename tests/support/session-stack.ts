@@ -18,6 +18,7 @@ export const DEV_PASSWORDS: Record<string, string> = {
   norole: 'norole-dev-password',
   'viewer-a': 'viewer-a-dev-password',
   'viewer-b': 'viewer-b-dev-password',
+  patient: 'patient-dev-password',
 };
 
 /** Collects the gateway's JSON log lines so tests can count events (e.g. token refreshes). */
