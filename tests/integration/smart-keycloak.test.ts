@@ -18,14 +18,14 @@ import { expectStudyNotFound } from '../support/study-access.js';
  * A patient-context token from the real Keycloak (issue 20): the realm export imported as shipped,
  * then `npm run keycloak -- setup --smart-clients orthanc-gateway` (its apply step, in process): an
  * optional client scope `patient/ImagingStudy.rs` whose mapper puts the user attribute `patient_id`
- * (declared in the user profile) into the `patient` claim; a patient account (`norole`, no PACS role)
- * given that attribute through the admin API. The gateway governs the client by SMART scopes: the
+ * (declared in the user profile) into the `patient` claim; the export's patient account (`patient`,
+ * no PACS role, patient_id DEV-CT-1, imported before the attribute was declared). The gateway governs the client by SMART scopes: the
  * patient sees only their own studies.
  */
 const SECRET = 'smart-keycloak-test-secret';
 const CLIENT = 'orthanc-gateway';
 const SCOPE = 'patient/ImagingStudy.rs';
-const PATIENT = 'norole';
+const PATIENT = 'patient';
 
 let keycloak: KeycloakServer;
 let orthanc: TestOrthanc;
@@ -71,19 +71,17 @@ let setupChanges: string[];
 let doctorBefore: string[];
 let doctorAfter: string[];
 
-/** `npm run keycloak -- setup --smart-clients orthanc-gateway` on the imported realm, then a patient account's Patient ID as an admin would. */
+/** `npm run keycloak -- setup --smart-clients orthanc-gateway` on the imported realm; the export's `patient` account has its patient_id from the import. */
 async function addPatientScope(admin: KcAdminClient): Promise<void> {
   doctorBefore = (await smartFindings(admin)).map((finding) => finding.id);
   const state = wantedState({ ...TARGET, roles: [...TARGET.roles], smartClients: [CLIENT] });
   setupChanges = (await applySetup(admin, state)).changes.map((change) => change.what);
   doctorAfter = (await smartFindings(admin)).map((finding) => finding.id);
-  const [user] = await admin.users.find({ username: PATIENT, exact: true });
-  await admin.users.update({ id: user!.id! }, { ...user, attributes: { ...user!.attributes, patient_id: ['P-KC-1'] } });
 }
 
 beforeAll(async () => {
   [keycloak, orthanc] = await Promise.all([startKeycloak({ env: { OIDC_CLIENT_SECRET: SECRET } }), startOrthanc()]);
-  own = await seed('P-KC-1');
+  own = await seed('DEV-CT-1');
   other = await seed('P-KC-2');
   const admin = new KcAdminClient({ baseUrl: keycloak.url, realmName: 'orthanc' });
   admin.registerTokenProvider({ getAccessToken: () => keycloak.adminToken() });
@@ -121,7 +119,7 @@ describe('a patient-context token from Keycloak', () => {
     const token = (await signIn(`openid ${SCOPE}`)).access_token;
     const claims = decodeJwt(token);
     expect(String(claims['scope']).split(' ')).toContain(SCOPE);
-    expect(claims['patient']).toBe('P-KC-1');
+    expect(claims['patient']).toBe('DEV-CT-1');
     expect(claims['azp']).toBe(CLIENT);
     const found = await get('/pacs/dicom-web/studies', token);
     expect(found.status).toBe(200);
