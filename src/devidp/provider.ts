@@ -44,9 +44,11 @@ export interface ProviderOptions {
   adapter: AdapterFactory;
 }
 
-function clientMetadata(client: DevClient): ClientMetadata {
+/** Keycloak answers invalid_scope to a client asking for a realm client scope that is not one of its own. */
+function clientMetadata(client: DevClient, optionalScopes: string[]): ClientMetadata {
   return {
     client_id: client.clientId,
+    scope: [RESOURCE_SCOPES, ...optionalScopes].join(' '),
     ...(client.public
       ? { token_endpoint_auth_method: 'none' }
       : { client_secret: client.secret, token_endpoint_auth_method: 'client_secret_basic' }),
@@ -100,7 +102,7 @@ export function createProvider({ issuer, realm, keys, cookieKeys, adapter }: Pro
 
   const configuration: Configuration = {
     adapter,
-    clients: realm.clients.map(clientMetadata),
+    clients: realm.clients.map((client) => clientMetadata(client, optionalScopesOf(realm, client.clientId))),
     jwks: keys.privateJwks,
     // Browsers share cookies across ports: keep the IdP's names and path apart from the gateway's on the same host.
     cookies: {
