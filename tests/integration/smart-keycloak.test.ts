@@ -19,8 +19,8 @@ import { expectStudyNotFound } from '../support/study-access.js';
  * then `npm run keycloak -- setup --smart-clients orthanc-gateway` (its apply step, in process): an
  * optional client scope `patient/ImagingStudy.rs` whose mapper puts the user attribute `patient_id`
  * (declared in the user profile) into the `patient` claim; the export's patient account (`patient`,
- * no PACS role, patient_id DEV-CT-1, imported before the attribute was declared). The gateway governs the client by SMART scopes: the
- * patient sees only their own studies.
+ * no PACS role, patient_id DEV-CT-1, imported before the attribute was declared). The gateway
+ * governs the client by SMART scopes: the patient sees only their own studies.
  */
 const SECRET = 'smart-keycloak-test-secret';
 const CLIENT = 'orthanc-gateway';
@@ -52,7 +52,7 @@ const signIn = (scope: string) =>
 
 const get = (path: string, token: string) => fetch(`${gateway.url}${path}`, { headers: { authorization: `Bearer ${token}`, accept: ACCEPT_DICOM_JSON } });
 
-const TARGET = {
+const TARGET: DoctorExpectations = {
   publicUrl: 'http://localhost:8080',
   clientId: CLIENT,
   audience: CLIENT,
@@ -62,10 +62,10 @@ const TARGET = {
   smartClients: [CLIENT],
   tokenValidation: 'jwt',
   maxAccessTokenSeconds: 900,
-} as const satisfies DoctorExpectations;
+};
 
 const smartFindings = async (admin: KcAdminClient) =>
-  diagnose(await readSnapshot(admin, [CLIENT]), { ...TARGET, roles: [...TARGET.roles], smartClients: [CLIENT] }).filter((finding) => finding.id.startsWith('smart-'));
+  diagnose(await readSnapshot(admin, [CLIENT]), TARGET).filter((finding) => finding.id.startsWith('smart-'));
 
 let setupChanges: string[];
 let doctorBefore: string[];
@@ -74,8 +74,7 @@ let doctorAfter: string[];
 /** `npm run keycloak -- setup --smart-clients orthanc-gateway` on the imported realm; the export's `patient` account has its patient_id from the import. */
 async function addPatientScope(admin: KcAdminClient): Promise<void> {
   doctorBefore = (await smartFindings(admin)).map((finding) => finding.id);
-  const state = wantedState({ ...TARGET, roles: [...TARGET.roles], smartClients: [CLIENT] });
-  setupChanges = (await applySetup(admin, state)).changes.map((change) => change.what);
+  setupChanges = (await applySetup(admin, wantedState(TARGET))).changes.map((change) => change.what);
   doctorAfter = (await smartFindings(admin)).map((finding) => finding.id);
 }
 
