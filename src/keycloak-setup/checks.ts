@@ -144,10 +144,10 @@ const smartPatientScope: ClientCheck = (client, expect, clientId) => {
   ];
 };
 
-function checkClient(snapshot: RealmSnapshot, clientId: string, checks: ClientCheck[], expect: DoctorExpectations): Finding[] {
+function checkClient(snapshot: RealmSnapshot, clientId: string, checks: ClientCheck[], expect: DoctorExpectations, missingFix = `npm run keycloak -- setup --url … --realm ${snapshot.realm.realm}`): Finding[] {
   const client = snapshot.clients[clientId];
   if (!client) {
-    return [{ ...problem('client-missing', `The realm has no client "${clientId}"`, `npm run keycloak -- setup --url … --realm ${snapshot.realm.realm}`), client: clientId }];
+    return [{ ...problem('client-missing', `The realm has no client "${clientId}"`, missingFix), client: clientId }];
   }
   return checks.flatMap((check) => check(client, expect, clientId)).map((finding) => ({ ...finding, client: clientId }));
 }
@@ -174,7 +174,8 @@ export function diagnose(snapshot: RealmSnapshot, expect: DoctorExpectations): F
     ...realmChecks(snapshot, expect),
     ...checkClient(snapshot, expect.clientId, [...GATEWAY_CLIENT_CHECKS, redirectUriCheck([gatewayUrls(expect.publicUrl).callback])], expect),
     ...(expect.ohifClientId ? checkClient(snapshot, expect.ohifClientId, ohifChecks(expect), expect) : []),
-    ...(expect.smartClients ?? []).flatMap((clientId) => checkClient(snapshot, clientId, [smartPatientScope], expect)),
+    ...(expect.smartClients ?? []).flatMap((clientId) => checkClient(snapshot, clientId, [smartPatientScope], expect,
+      `Create the app's client "${clientId}" (SMART_CLIENTS names it), then npm run keycloak -- setup --smart-clients ${clientId}`)),
   ];
 }
 

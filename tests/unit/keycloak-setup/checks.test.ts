@@ -103,6 +103,11 @@ describe('diagnose', () => {
     }
   });
 
+  it("tells to create a missing SMART app's client (setup does not create apps)", () => {
+    const [finding] = diagnose(healthyRealm(), { ...EXPECT, smartClients: ['patient-portal'] });
+    expect(finding).toMatchObject({ id: 'client-missing', client: 'patient-portal', fix: expect.stringMatching(/^Create the app's client "patient-portal".*--smart-clients patient-portal$/) });
+  });
+
   it('says which client a finding is about', () => {
     const realm = healthyRealm();
     ohif(realm).representation.directAccessGrantsEnabled = true;
