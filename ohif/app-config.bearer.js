@@ -11,6 +11,14 @@
  *
  * Left unreplaced, the viewer stops at start with an error naming the placeholder.
  *
+ * A patient portal (SMART Imaging Access, README "SMART on FHIR apps"): list ohif-viewer in the
+ * gateway's SMART_CLIENTS, give it the optional client scope (npm run keycloak -- setup
+ * --smart-clients ohif-viewer) and ask for it below:
+ *
+ *   var scope = 'openid profile email patient/ImagingStudy.rs';
+ *
+ * The viewer then lists and opens only the signed-in patient's studies.
+ *
  * The DICOMweb roots assume OHIF is served from the gateway's origin. Served from elsewhere, put
  * the gateway's PUBLIC_URL in `gateway` below and that origin in the gateway's CORS_ORIGINS.
  * The identity provider must accept `<viewer origin>/callback` as a redirect URI and allow CORS
@@ -22,6 +30,7 @@ window.config = (function () {
     throw new Error('app-config.js: replace __OIDC_AUTHORITY__ with the OIDC issuer URL (see the header of ohif/app-config.bearer.js)');
   }
   var gateway = window.location.origin;
+  var scope = 'openid profile email';
 
   return {
     name: 'orthanc-oidc-gateway (bearer)',
@@ -44,7 +53,7 @@ window.config = (function () {
         client_id: 'ohif-viewer',
         redirect_uri: '/callback',
         response_type: 'code',
-        scope: 'openid profile email',
+        scope: scope,
         post_logout_redirect_uri: '/',
       },
     ],

@@ -66,9 +66,9 @@ function fetchViewer(): Promise<string | undefined> {
   });
 }
 
-/** Per-study access stays off unless the developer sets STUDY_ACCESS_* (README: npm run dev). */
-function studyAccessEnv(): Record<string, string | undefined> {
-  return Object.fromEntries(Object.entries(env).filter(([name]) => name.startsWith('STUDY_ACCESS_')));
+/** Per-study access and SMART apps stay off unless the developer sets STUDY_ACCESS_* / SMART_* (README: npm run dev). */
+function optInEnv(): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => name.startsWith('STUDY_ACCESS_') || name.startsWith('SMART_')));
 }
 
 function printBanner(idp: DevIdentityProvider, publicUrl: string, orthanc: TestOrthanc, viewer: boolean) {
@@ -117,7 +117,8 @@ async function main() {
   const viewer = fetchViewer(); // downloads in parallel with the rest of the start
   try {
     const publicUrl = `http://localhost:${ports.gateway}`;
-    const idp = await startDevIdentityProvider(idpKind, ports.idp, publicUrl);
+    const smartClients = (env['SMART_CLIENTS'] ?? '').split(',').map((id) => id.trim()).filter(Boolean);
+    const idp = await startDevIdentityProvider(idpKind, ports.idp, publicUrl, smartClients, env['SMART_PATIENT_CLAIM'] ?? 'patient');
     stack.push(() => idp.stop());
     const orthanc = await startOrthanc({ port: ports.orthanc, dir: join(dataDir, 'orthanc') });
     stack.push(() => orthanc.stop());
@@ -142,7 +143,7 @@ async function main() {
       SESSION_SECRET: randomBytes(32).toString('base64url'),
       LOG_LEVEL: env['LOG_LEVEL'] ?? 'info',
       OHIF_DIST: ohifDist,
-      ...studyAccessEnv(),
+      ...optInEnv(),
     });
     const gateway = await startGateway(config, createLogger(config.logLevel), '127.0.0.1');
     stack.push(() => gateway.close(2000));

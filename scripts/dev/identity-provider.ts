@@ -3,7 +3,10 @@
  * DEV_IDP=keycloak, the real Keycloak the tests run (scripts/keycloak.mjs) with the same realm,
  * users, port and issuer `http://localhost:<DEV_IDP_PORT>/realms/orthanc`.
  */
+import KcAdminClient from '@keycloak/keycloak-admin-client';
 import { startDevIdp, type DevRealm } from '../../src/devidp/server.js';
+import { applySetup } from '../../src/keycloak-setup/apply.js';
+import { smartPatientScope } from '../../src/keycloak-setup/wanted-state.js';
 import { gatewayRealmVariables } from '../../src/devidp/placeholders.js';
 import { loadRealm } from '../../src/devidp/realm.js';
 import { startKeycloak, KEYCLOAK_VERSION } from '../../tests/support/keycloak.js';
@@ -26,11 +29,12 @@ export function identityProviderKind(argv: string[], env: NodeJS.ProcessEnv): De
   return chosen;
 }
 
-export async function startDevIdentityProvider(kind: DevIdentityProviderKind, port: number, publicUrl: string): Promise<DevIdentityProvider> {
+/** `smartClients` (SMART_CLIENTS) get the SMART patient scope, as `npm run keycloak -- setup --smart-clients` gives it. */
+export async function startDevIdentityProvider(kind: DevIdentityProviderKind, port: number, publicUrl: string, smartClients: string[] = [], patientClaim = 'patient'): Promise<DevIdentityProvider> {
   // Both providers read the realm export's placeholders from the same variables: the gateway's URLs.
   const realmEnv = gatewayRealmVariables(publicUrl);
   if (kind === 'dev-idp') {
-    const idp = await startDevIdp({ port, host: '127.0.0.1', publicHost: 'localhost', realmEnv });
+    const idp = await startDevIdp({ port, host: '127.0.0.1', publicHost: 'localhost', realmEnv, smartClients, patientClaim });
     return { label: 'dev IdP', issuer: idp.issuer, realm: idp.realm, stop: () => idp.stop() };
   }
   const realm = loadRealm(undefined, realmEnv); // as Keycloak imports it with the same variables
@@ -42,6 +46,16 @@ export async function startDevIdentityProvider(kind: DevIdentityProviderKind, po
     // The secret too: Keycloak inherits this process's environment, where OIDC_CLIENT_SECRET may be set.
     env: { ...realmEnv, OIDC_CLIENT_SECRET: gatewayClient?.secret ?? '' },
   });
+  if (smartClients.length > 0) {
+    try {
+      const admin = new KcAdminClient({ baseUrl: keycloak.url, realmName: 'orthanc' });
+      admin.registerTokenProvider({ getAccessToken: () => keycloak.adminToken() });
+      await applySetup(admin, { roles: [], clients: [], clientScopes: [smartPatientScope(smartClients, patientClaim)] });
+    } catch (error) {
+      await keycloak.stop();
+      throw error;
+    }
+  }
   return {
     label: `Keycloak ${KEYCLOAK_VERSION} (admin console ${keycloak.url}/admin, ${keycloak.adminUsername} / ${keycloak.adminPassword})`,
     issuer: keycloak.issuer,

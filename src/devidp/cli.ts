@@ -5,6 +5,8 @@
  *   DEV_IDP_PUBLIC_HOST  host name in the issuer, default localhost
  *   DEV_IDP_APP_ORIGIN   origin of the gateway when not http://localhost:8080
  *   DEV_IDP_REALM_FILE   realm export, default realm-export/orthanc-realm.json
+ *   SMART_CLIENTS        comma list of clients given the optional scope patient/ImagingStudy.rs, as
+ *                        `npm run keycloak -- setup --smart-clients` does (SMART_PATIENT_CLAIM: its claim)
  *   GATEWAY_PUBLIC_URL, GATEWAY_BACKCHANNEL_LOGOUT_URL, OIDC_CLIENT_SECRET
  *                        the realm export's placeholders, read from the environment as Keycloak does
  * Stops on SIGINT / SIGTERM.
@@ -21,6 +23,8 @@ async function main(): Promise<void> {
     ...(env['DEV_IDP_APP_ORIGIN'] ? { appOrigin: env['DEV_IDP_APP_ORIGIN'] } : {}),
     ...(env['DEV_IDP_REALM_FILE'] ? { realmFile: env['DEV_IDP_REALM_FILE'] } : {}),
     realmEnv: env,
+    smartClients: (env['SMART_CLIENTS'] ?? '').split(',').map((id) => id.trim()).filter(Boolean),
+    ...(env['SMART_PATIENT_CLAIM'] ? { patientClaim: env['SMART_PATIENT_CLAIM'] } : {}),
   });
   console.log(`[dev-idp] discovery: ${idp.issuer}/.well-known/openid-configuration`);
   for (const user of idp.realm.users) {

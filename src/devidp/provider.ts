@@ -12,6 +12,7 @@ import Provider, {
   type KoaContextWithOIDC,
 } from 'oidc-provider';
 import { accessTokenAudience, accessTokenClaims, idTokenClaims, SCOPE_CLAIMS } from './claims.js';
+import { grantedScopeClaims, optionalScopesOf } from './client-scopes.js';
 import { renderLogoutConfirm, renderMessagePage } from './pages.js';
 import { findClient, findUserById, type DevClient, type DevRealm } from './realm.js';
 import type { KeyRing } from './keys.js';
@@ -43,9 +44,11 @@ export interface ProviderOptions {
   adapter: AdapterFactory;
 }
 
-function clientMetadata(client: DevClient): ClientMetadata {
+/** Keycloak answers invalid_scope to a client asking for a realm client scope that is not one of its own. */
+function clientMetadata(client: DevClient, optionalScopes: string[]): ClientMetadata {
   return {
     client_id: client.clientId,
+    scope: [RESOURCE_SCOPES, ...optionalScopes].join(' '),
     ...(client.public
       ? { token_endpoint_auth_method: 'none' }
       : { client_secret: client.secret, token_endpoint_auth_method: 'client_secret_basic' }),
@@ -99,7 +102,7 @@ export function createProvider({ issuer, realm, keys, cookieKeys, adapter }: Pro
 
   const configuration: Configuration = {
     adapter,
-    clients: realm.clients.map(clientMetadata),
+    clients: realm.clients.map((client) => clientMetadata(client, optionalScopesOf(realm, client.clientId))),
     jwks: keys.privateJwks,
     // Browsers share cookies across ports: keep the IdP's names and path apart from the gateway's on the same host.
     cookies: {
@@ -109,7 +112,7 @@ export function createProvider({ issuer, realm, keys, cookieKeys, adapter }: Pro
     },
     routes: ROUTES,
     responseTypes: ['code'],
-    scopes: ['openid', 'offline_access', 'profile', 'email'],
+    scopes: ['openid', 'offline_access', 'profile', 'email', ...realm.clientScopes.map((scope) => scope.name)],
     claims: { ...SCOPE_CLAIMS, acr: null, auth_time: null, iss: null },
     pkce: { required: () => true },
     features: {
@@ -132,8 +135,9 @@ export function createProvider({ issuer, realm, keys, cookieKeys, adapter }: Pro
           if (indicator !== DEFAULT_RESOURCE || !dev) throw new errors.InvalidTarget();
           // oidc-provider needs one audience here; the jwt customizer below writes Keycloak's.
           const [audience = dev.clientId] = [accessTokenAudience(dev) ?? []].flat();
+          // A client's optional scopes are granted when asked for; another client's are not (Keycloak drops them).
           return {
-            scope: RESOURCE_SCOPES,
+            scope: [RESOURCE_SCOPES, ...optionalScopesOf(realm, dev.clientId)].join(' '),
             audience,
             accessTokenFormat: 'jwt',
             accessTokenTTL: realm.accessTokenLifespan,
@@ -150,7 +154,10 @@ export function createProvider({ issuer, realm, keys, cookieKeys, adapter }: Pro
       const user = token.accountId ? findUserById(realm, token.accountId) : undefined;
       const client = clientOf(token.clientId);
       if (!user || !client) return undefined;
-      return accessTokenClaims(user, client, await sidOf(ctx, token), await authTimeOf(ctx, token));
+      return {
+        ...accessTokenClaims(user, client, await sidOf(ctx, token), await authTimeOf(ctx, token)),
+        ...grantedScopeClaims(realm, client.clientId, token.scope ?? '', user),
+      };
     },
     formats: {
       customizers: {
@@ -161,6 +168,10 @@ export function createProvider({ issuer, realm, keys, cookieKeys, adapter }: Pro
           // Keycloak leaves aud out; oidc-provider refuses a JWT access token without a (truthy) aud: an empty list says the same.
           parts.payload['aud'] = (client && accessTokenAudience(client)) ?? [];
           delete parts.payload['client_id'];
+          const hidden = new Set(realm.clientScopes.filter((scope) => !scope.inTokenScope).map((scope) => scope.name));
+          if (hidden.size > 0 && typeof parts.payload['scope'] === 'string') {
+            parts.payload['scope'] = parts.payload['scope'].split(' ').filter((name) => !hidden.has(name)).join(' ');
+          }
         },
       },
     },

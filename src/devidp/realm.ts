@@ -47,6 +47,27 @@ export interface DevUser {
   clientRoles: Record<string, string[]>;
   /** Paths (`/Hospital A`) of the groups the user is a direct member of. */
   groups: string[];
+  /** Keycloak user attributes (e.g. `patient_id`), each a list of values. */
+  attributes: Record<string, string[]>;
+}
+
+/** An `oidc-usermodel-attribute-mapper` that adds to the access token. */
+export interface AttributeClaimMapper {
+  attribute: string;
+  /** A claim name; dots nest, as in Keycloak (`ext.patient` → `{ext: {patient}}`). */
+  claim: string;
+  /** Off: the first value only, as Keycloak. */
+  multivalued: boolean;
+}
+
+/** A client scope a client may ask for (Keycloak's optional client scopes), as `setup` creates them. */
+export interface DevClientScope {
+  name: string;
+  /** `include.in.token.scope`: the name appears in the access token's `scope` claim when granted. */
+  inTokenScope: boolean;
+  attributeClaims: AttributeClaimMapper[];
+  /** Client ids it is an optional scope of. */
+  optionalOn: string[];
 }
 
 export interface DevRealm {
@@ -59,6 +80,8 @@ export interface DevRealm {
   roles: string[];
   clients: DevClient[];
   users: DevUser[];
+  /** Optional client scopes (none in the realm export; `withClientScopes` adds those `setup` would). */
+  clientScopes: DevClientScope[];
 }
 
 /** Keycloak writes client attributes and mapper config as strings; accept scalars. */
@@ -93,6 +116,7 @@ const userSchema = z.object({
   realmRoles: z.array(z.string()).default([]),
   clientRoles: z.record(z.string(), z.array(z.string())).default({}),
   groups: z.array(z.string()).default([]),
+  attributes: z.record(z.string(), z.array(z.string())).default({}),
 });
 
 const groupSchema = z.object({
@@ -206,6 +230,7 @@ function toUser(u: UserJson, roles: Set<string>, groups: Set<string>): DevUser {
     realmRoles: u.realmRoles,
     clientRoles: u.clientRoles,
     groups: u.groups,
+    attributes: u.attributes,
   };
 }
 
@@ -236,6 +261,7 @@ export function parseRealm(json: unknown): DevRealm {
     // Clients that cannot take part in a browser login (disabled, bearer-only, no standard flow) are left out.
     clients: r.clients.filter((c) => c.enabled && !c.bearerOnly && c.standardFlowEnabled).map(toClient),
     users,
+    clientScopes: [],
   };
 }
 

@@ -13,6 +13,8 @@ import { KeyRing } from './keys.js';
 import { createLoginRouter } from './login.js';
 import { applyClientSettings, type ClientSettings } from './overrides.js';
 import { createProvider, ROUTES } from './provider.js';
+import { smartPatientScope } from '../keycloak-setup/wanted-state.js';
+import { withClientScopes } from './client-scopes.js';
 import { findUserByLogin, loadRealm, type DevRealm, type DevUser } from './realm.js';
 import { createJwtRevocationRouter } from './revocation.js';
 import { createMemoryStore } from './store.js';
@@ -36,6 +38,12 @@ export interface DevIdpOptions extends ClientSettings {
    * environment (e.g. gatewayRealmVariables(PUBLIC_URL)); unset ones keep their defaults.
    */
   realmEnv?: Record<string, string | undefined>;
+  /**
+   * As after `npm run keycloak -- setup --smart-clients …`: these clients get the optional client
+   * scope patient/ImagingStudy.rs, mapping the user attribute patient_id to `patientClaim` (default patient).
+   */
+  smartClients?: string[];
+  patientClaim?: string;
 }
 
 export interface DevIdp {
@@ -101,7 +109,11 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
     );
   }
   const host = options.host ?? '127.0.0.1';
-  let baseRealm = loadRealm(options.realmFile, options.realmEnv);
+  const smartClients = options.smartClients ?? [];
+  let baseRealm = withClientScopes(
+    loadRealm(options.realmFile, options.realmEnv),
+    smartClients.length > 0 ? [smartPatientScope(smartClients, options.patientClaim ?? 'patient')] : [],
+  );
   let clientSettings: ClientSettings = options;
   let realm = applyClientSettings(baseRealm, clientSettings);
   const keys = await KeyRing.create();

@@ -1,6 +1,7 @@
-import type ProtocolMapperRepresentation from '@keycloak/keycloak-admin-client/lib/defs/protocolMapperRepresentation.js';
 import type { AdminClient } from './admin-connection.js';
-import { clientDifferences, mapperDifferences, mergedClient, mergedMapper } from './differences.js';
+import { clientDifferences, mergedClient } from './differences.js';
+import { ensureClientScope } from './client-scopes.js';
+import { ensureMapper, type MapperOwner } from './mappers.js';
 import type { WantedClient, WantedState } from './wanted-state.js';
 
 export interface Change {
@@ -23,19 +24,11 @@ async function ensureRole(admin: AdminClient, name: string, changes: Change[]): 
   changes.push({ action: 'created', what: `role ${name}` });
 }
 
-async function ensureMapper(admin: AdminClient, id: string, clientId: string, existing: ProtocolMapperRepresentation[], wanted: ProtocolMapperRepresentation, changes: Change[]): Promise<void> {
-  const what = `mapper "${wanted.name}" of client ${clientId}`;
-  const actual = existing.find((mapper) => mapper.name === wanted.name);
-  if (!actual) {
-    await admin.clients.addProtocolMapper({ id }, wanted);
-    changes.push({ action: 'created', what });
-    return;
-  }
-  const fields = mapperDifferences(actual, wanted);
-  if (fields.length === 0) return;
-  await admin.clients.updateProtocolMapper({ id, mapperId: actual.id! }, mergedMapper(actual, wanted));
-  changes.push({ action: 'updated', what, fields });
-}
+const clientMapperOwner = (admin: AdminClient, id: string, clientId: string): MapperOwner => ({
+  what: `client ${clientId}`,
+  add: (mapper) => admin.clients.addProtocolMapper({ id }, mapper),
+  update: (mapperId, mapper) => admin.clients.updateProtocolMapper({ id, mapperId }, mapper),
+});
 
 /** Creates or updates one client; returns its internal id and whether it was created. */
 async function ensureClient(admin: AdminClient, wanted: WantedClient, changes: Change[]): Promise<{ id: string; created: boolean }> {
@@ -65,11 +58,12 @@ export async function applySetup(admin: AdminClient, wanted: WantedState, { reve
   for (const client of wanted.clients) {
     const { id, created } = await ensureClient(admin, client, changes);
     const existing = await admin.clients.listProtocolMappers({ id });
-    for (const mapper of client.mappers) await ensureMapper(admin, id, client.representation.clientId, existing, mapper, changes);
+    for (const mapper of client.mappers) await ensureMapper(clientMapperOwner(admin, id, client.representation.clientId), existing, mapper, changes);
     if (!client.representation.publicClient && (created || revealSecrets)) {
       const { value } = await admin.clients.getClientSecret({ id });
       if (value) secrets[client.representation.clientId] = value;
     }
   }
+  for (const scope of wanted.clientScopes) await ensureClientScope(admin, scope, changes);
   return { changes, secrets };
 }

@@ -1,6 +1,6 @@
 import type ProtocolMapperRepresentation from '@keycloak/keycloak-admin-client/lib/defs/protocolMapperRepresentation.js';
 import type { ClientSnapshot, RealmSnapshot } from './snapshot.js';
-import { gatewayUrls, type GatewayTarget } from './wanted-state.js';
+import { gatewayUrls, PATIENT_ID_ATTRIBUTE, SMART_PATIENT_SCOPE, type GatewayTarget } from './wanted-state.js';
 
 /** What the gateway expects of the realm: the setup target plus how it validates access tokens. */
 export interface DoctorExpectations extends GatewayTarget {
@@ -129,10 +129,25 @@ const webOrigins: ClientCheck = (client, expect, clientId) => {
 const GATEWAY_CLIENT_CHECKS: ClientCheck[] = [enabled, confidential, noOtherFlows, pkce, postLogoutRedirect, backchannelLogout, audience, realmRolesMapper, tokenLifespan, lightweightTokens];
 const ohifChecks = (expect: DoctorExpectations): ClientCheck[] => [enabled, publicClient, noOtherFlows, pkce, redirectUriCheck(gatewayUrls(expect.publicUrl).ohifRedirects), webOrigins, audience, realmRolesMapper, tokenLifespan];
 
-function checkClient(snapshot: RealmSnapshot, clientId: string, checks: ClientCheck[], expect: DoctorExpectations): Finding[] {
+/** A SMART client needs an optional scope naming the patient scope in `scope` and mapping the patient claim into the token. */
+const smartPatientScope: ClientCheck = (client, expect, clientId) => {
+  const claim = expect.patientClaim ?? 'patient';
+  const scope = client.scopes?.find((candidate) => candidate.name === SMART_PATIENT_SCOPE);
+  const fix = `npm run keycloak -- setup --smart-clients ${clientId} (or README "SMART on FHIR apps": client scope ${SMART_PATIENT_SCOPE}, mapper User Attribute ${PATIENT_ID_ATTRIBUTE} → ${claim}, optional on ${adminPath(clientId)})`;
+  if (!scope) {
+    return [problem('smart-scope-missing', `The client has no client scope ${SMART_PATIENT_SCOPE}: a patient app cannot get a patient-context token, so SMART_CLIENTS reaches nothing`, fix)];
+  }
+  const mapsPatient = scope.mappers.some((mapper) => mapper.config?.['claim.name'] === claim && claimInToken(mapper, expect.tokenValidation));
+  return [
+    ...when(!scope.inTokenScope, () => problem('smart-scope-not-in-token', `The client scope ${SMART_PATIENT_SCOPE} is not included in the token's scope claim: the gateway sees no SMART grant (403)`, `Client scopes → ${SMART_PATIENT_SCOPE}: "Include in token scope" on (or run setup)`)),
+    ...when(!mapsPatient, () => problem('smart-patient-mapper-missing', `The client scope ${SMART_PATIENT_SCOPE} puts no "${claim}" claim into the ${expect.tokenValidation === 'jwt' ? 'access token' : 'introspection answer'}: a patient token has no patient context (403)`, fix)),
+  ];
+};
+
+function checkClient(snapshot: RealmSnapshot, clientId: string, checks: ClientCheck[], expect: DoctorExpectations, missingFix = `npm run keycloak -- setup --url … --realm ${snapshot.realm.realm}`): Finding[] {
   const client = snapshot.clients[clientId];
   if (!client) {
-    return [{ ...problem('client-missing', `The realm has no client "${clientId}"`, `npm run keycloak -- setup --url … --realm ${snapshot.realm.realm}`), client: clientId }];
+    return [{ ...problem('client-missing', `The realm has no client "${clientId}"`, missingFix), client: clientId }];
   }
   return checks.flatMap((check) => check(client, expect, clientId)).map((finding) => ({ ...finding, client: clientId }));
 }
@@ -159,6 +174,8 @@ export function diagnose(snapshot: RealmSnapshot, expect: DoctorExpectations): F
     ...realmChecks(snapshot, expect),
     ...checkClient(snapshot, expect.clientId, [...GATEWAY_CLIENT_CHECKS, redirectUriCheck([gatewayUrls(expect.publicUrl).callback])], expect),
     ...(expect.ohifClientId ? checkClient(snapshot, expect.ohifClientId, ohifChecks(expect), expect) : []),
+    ...(expect.smartClients ?? []).flatMap((clientId) => checkClient(snapshot, clientId, [smartPatientScope], expect,
+      `Create the app's client "${clientId}" (SMART_CLIENTS names it), then npm run keycloak -- setup --smart-clients ${clientId}`)),
   ];
 }
 

@@ -20,7 +20,7 @@ async function run(options: CliOptions): Promise<number> {
     console.log(options.json ? JSON.stringify({ realm: options.realm, ...result }, null, 2) : setupReport(options.realm, result));
     return 0;
   }
-  const clientIds = [expectations.clientId, ...(expectations.ohifClientId ? [expectations.ohifClientId] : [])];
+  const clientIds = [...new Set([expectations.clientId, ...(expectations.ohifClientId ? [expectations.ohifClientId] : []), ...(expectations.smartClients ?? [])])];
   const findings = diagnose(await readSnapshot(admin, clientIds), expectations);
   console.log(options.json ? JSON.stringify({ realm: options.realm, findings }, null, 2) : doctorReport(options.realm, findings));
   return hasProblems(findings) ? 1 : 0;

@@ -1,4 +1,5 @@
 import type ClientRepresentation from '@keycloak/keycloak-admin-client/lib/defs/clientRepresentation.js';
+import type ClientScopeRepresentation from '@keycloak/keycloak-admin-client/lib/defs/clientScopeRepresentation.js';
 import type ProtocolMapperRepresentation from '@keycloak/keycloak-admin-client/lib/defs/protocolMapperRepresentation.js';
 
 type Value = unknown;
@@ -13,10 +14,10 @@ function sameValue(actual: Value, wanted: Value): boolean {
 }
 
 /** Names of the wanted fields (attributes as `attributes.<name>`) whose value differs; other fields are left alone. */
-export function clientDifferences(actual: ClientRepresentation, wanted: ClientRepresentation): string[] {
+export function clientDifferences<T extends ClientRepresentation | ClientScopeRepresentation>(actual: T, wanted: T): string[] {
   const fields = Object.entries(wanted)
     .filter(([key]) => key !== 'attributes' && key !== 'protocolMappers')
-    .filter(([key, value]) => !sameValue(actual[key as keyof ClientRepresentation], value))
+    .filter(([key, value]) => !sameValue(actual[key as keyof T], value))
     .map(([key]) => key);
   const attributes = Object.entries(wanted.attributes ?? {})
     .filter(([key, value]) => !sameValue(actual.attributes?.[key], value))
@@ -25,7 +26,7 @@ export function clientDifferences(actual: ClientRepresentation, wanted: ClientRe
 }
 
 /** The existing client with the wanted fields and attributes on top (unknown attributes of the site are kept). */
-export function mergedClient(actual: ClientRepresentation, wanted: ClientRepresentation): ClientRepresentation {
+export function mergedClient<T extends ClientRepresentation | ClientScopeRepresentation>(actual: T, wanted: T): T {
   return { ...actual, ...wanted, attributes: { ...actual.attributes, ...wanted.attributes } };
 }
 

@@ -14,6 +14,9 @@ Options (defaults from the gateway's own variables):
   --token-validation <mode>    OIDC_TOKEN_VALIDATION: jwt (default) or introspection
   --groups-mapper              also put group names into a "groups" claim
   --ohif [--ohif-client-id id] also the public OHIF viewer client (default id ohif-viewer)
+  --smart-clients <ids>        SMART_CLIENTS: comma list of existing app clients that get the optional
+                               client scope patient/ImagingStudy.rs (user attribute patient_id → claim
+                               SMART_PATIENT_CLAIM, default patient); doctor checks it is there
   --max-access-token-seconds n doctor: longest acceptable access token lifespan (default 900)
   --show-secret                setup: print the gateway client's secret even when the client existed
   --json                       machine-readable output
@@ -59,6 +62,8 @@ function positiveInteger(value: string, name: string): number {
   return Number(value);
 }
 
+const commaList = (value: string | undefined) => (value ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+
 /** The command line and environment, validated into one object (a UsageError names what is wrong). */
 export function parseOptions(argv: string[], env: Env): CliOptions {
   let parsed;
@@ -77,6 +82,7 @@ export function parseOptions(argv: string[], env: Env): CliOptions {
         'groups-mapper': { type: 'boolean', default: false },
         ohif: { type: 'boolean', default: false },
         'ohif-client-id': { type: 'string' },
+        'smart-clients': { type: 'string' },
         'max-access-token-seconds': { type: 'string', default: '900' },
         'show-secret': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
@@ -106,6 +112,8 @@ export function parseOptions(argv: string[], env: Env): CliOptions {
       roles: [env['ROLE_VIEWER'] ?? 'pacs-viewer', env['ROLE_UPLOADER'] ?? 'pacs-uploader', env['ROLE_ADMIN'] ?? 'pacs-admin'],
       groupsMapper: values['groups-mapper'],
       ohifClientId: wantsOhif ? (values['ohif-client-id'] ?? 'ohif-viewer') : undefined,
+      smartClients: commaList(values['smart-clients'] ?? env['SMART_CLIENTS']),
+      patientClaim: env['SMART_PATIENT_CLAIM'] ?? 'patient',
       tokenValidation,
       maxAccessTokenSeconds: positiveInteger(values['max-access-token-seconds'], '--max-access-token-seconds'),
     },

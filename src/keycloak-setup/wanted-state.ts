@@ -1,4 +1,5 @@
 import type ClientRepresentation from '@keycloak/keycloak-admin-client/lib/defs/clientRepresentation.js';
+import type ClientScopeRepresentation from '@keycloak/keycloak-admin-client/lib/defs/clientScopeRepresentation.js';
 import type ProtocolMapperRepresentation from '@keycloak/keycloak-admin-client/lib/defs/protocolMapperRepresentation.js';
 
 /** What `setup` puts into a realm, and `doctor` expects there (from options and the gateway's env). */
@@ -15,6 +16,10 @@ export interface GatewayTarget {
   groupsMapper: boolean;
   /** The public OHIF viewer client (Bearer mode), when wanted. */
   ohifClientId: string | undefined;
+  /** SMART_CLIENTS: the clients that get the optional patient scope (none: no SMART setup). */
+  smartClients?: string[];
+  /** SMART_PATIENT_CLAIM: the claim the patient scope's mapper writes (default `patient`). */
+  patientClaim?: string;
 }
 
 /** A client as wanted: its representation (without mappers) and its own protocol mappers. */
@@ -23,10 +28,24 @@ export interface WantedClient {
   mappers: ProtocolMapperRepresentation[];
 }
 
+/** A realm client scope as wanted: its representation, its mappers and the clients it is optional on. */
+export interface WantedClientScope {
+  representation: ClientScopeRepresentation & { name: string };
+  mappers: ProtocolMapperRepresentation[];
+  optionalOn: string[];
+  /** The user attribute its mapper reads: declared in the realm's user profile so Keycloak keeps and maps it. */
+  userAttribute: string;
+}
+
 export interface WantedState {
   roles: string[];
   clients: WantedClient[];
+  clientScopes: WantedClientScope[];
 }
+
+/** The SMART Imaging Access scope a patient app asks for, and the user attribute holding the DICOM Patient ID. */
+export const SMART_PATIENT_SCOPE = 'patient/ImagingStudy.rs';
+export const PATIENT_ID_ATTRIBUTE = 'patient_id';
 
 export const gatewayUrls = (publicUrl: string) => ({
   callback: `${publicUrl}/auth/callback`,
@@ -134,9 +153,49 @@ export function ohifClient(target: GatewayTarget, clientId: string): WantedClien
   };
 }
 
+/** The user attribute's values as the patient claim, in the access token and the introspection answer only. */
+export function patientMapper(claim: string): ProtocolMapperRepresentation {
+  return {
+    name: 'patient',
+    protocol: 'openid-connect',
+    protocolMapper: 'oidc-usermodel-attribute-mapper',
+    config: {
+      'user.attribute': PATIENT_ID_ATTRIBUTE,
+      'claim.name': claim,
+      'jsonType.label': 'String',
+      multivalued: 'false',
+      'access.token.claim': 'true',
+      'introspection.token.claim': 'true',
+      'id.token.claim': 'false',
+      'userinfo.token.claim': 'false',
+      'lightweight.claim': 'false',
+    },
+  };
+}
+
+/**
+ * `patient/ImagingStudy.rs` as an optional scope of the SMART clients: an app asking for it gets it
+ * in the token's `scope` claim (include.in.token.scope) and the user's Patient ID in the patient claim.
+ */
+export function smartPatientScope(smartClients: string[], patientClaim: string): WantedClientScope {
+  return {
+    representation: {
+      name: SMART_PATIENT_SCOPE,
+      description: 'SMART Imaging Access: read and search the signed-in patient\'s studies through the Orthanc gateway',
+      protocol: 'openid-connect',
+      attributes: { 'include.in.token.scope': 'true', 'display.on.consent.screen': 'true' },
+    },
+    mappers: [patientMapper(patientClaim)],
+    optionalOn: smartClients,
+    userAttribute: PATIENT_ID_ATTRIBUTE,
+  };
+}
+
 export function wantedState(target: GatewayTarget): WantedState {
+  const smartClients = target.smartClients ?? [];
   return {
     roles: target.roles,
     clients: [gatewayClient(target), ...(target.ohifClientId ? [ohifClient(target, target.ohifClientId)] : [])],
+    clientScopes: smartClients.length > 0 ? [smartPatientScope(smartClients, target.patientClaim ?? 'patient')] : [],
   };
 }

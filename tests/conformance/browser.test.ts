@@ -17,7 +17,7 @@ import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { PROVIDERS } from '../support/identity-provider.js';
 import { fetchInPage, fetchOhifDist, makeBearerDist, studyRow, submitIdpLogin, type BearerDist } from '../support/ohif.js';
 import { uploadInstances } from '../support/orthanc.js';
-import { basicChallenges, bearerViewerJourney } from '../support/viewer-journeys.js';
+import { basicChallenges, bearerViewerJourney, studySearchAnswers } from '../support/viewer-journeys.js';
 
 const STEP_TIMEOUT = 60_000;
 
@@ -26,7 +26,11 @@ describe.each(PROVIDERS)('in Chromium against %s', (providerName) => {
   let browser: Browser | undefined;
   let ohifDist: string;
   let bearerDist: BearerDist | undefined;
+  /** OHIF asking for the SMART patient scope too (ohif/app-config.bearer.js's one-line edit). */
+  let patientDist: BearerDist | undefined;
   let ct: GeneratedSeries;
+  /** A study of the realm export's patient account (patient_id DEV-CT-1). */
+  let own: GeneratedSeries;
 
   beforeAll(async () => {
     // Assigned as each part comes up, so afterAll stops what started even when another part failed.
@@ -36,14 +40,17 @@ describe.each(PROVIDERS)('in Chromium against %s', (providerName) => {
       fetchOhifDist().then((dist) => (ohifDist = dist)),
     ]);
     ct = makeSeries({ modality: 'CT', patientName: 'Browser^Ct', patientId: 'CB-CT', instances: 8, rows: 128, columns: 128, studyDescription: 'CT browser phantom' });
-    await uploadInstances(upstreams!.orthanc, ct.files);
+    own = makeSeries({ modality: 'CT', patientName: 'Patient^Own', patientId: 'DEV-CT-1', instances: 8, rows: 128, columns: 128, studyDescription: 'CT of the patient' });
+    await uploadInstances(upstreams!.orthanc, [...ct.files, ...own.files]);
     bearerDist = await makeBearerDist(ohifDist, { authority: upstreams!.provider.issuer });
+    patientDist = await makeBearerDist(ohifDist, { authority: upstreams!.provider.issuer, scope: 'openid profile email patient/ImagingStudy.rs' });
   }, 300_000);
 
   afterAll(async () => {
     await browser?.close();
     await upstreams?.stop();
     await bearerDist?.remove();
+    await patientDist?.remove();
   }, 60_000);
 
   /** Runs `steps` with a gateway at PUBLIC_URL in the given viewer mode, and stops it afterwards. */
@@ -121,6 +128,33 @@ describe.each(PROVIDERS)('in Chromium against %s', (providerName) => {
           const token = watch.responses.find((response) => response.url() === `${provider.issuer}/protocol/openid-connect/token`);
           expect(token?.status()).toBe(200);
           expect(token?.headers()['access-control-allow-origin']).toBe(publicUrl);
+        }),
+      );
+    } finally {
+      shots.note('page errors', watch.errors);
+      await context.close();
+    }
+  }, 180_000);
+
+  it('Bearer mode as a patient portal: the patient account asking for patient/ImagingStudy.rs sees and opens only their own study (SMART_CLIENTS=ohif-viewer)', async () => {
+    const { provider, publicUrl } = upstreams!;
+    const shots = new Screenshots(`conformance ${providerName} smart patient viewer`);
+    const { context, page, watch } = await newPage(browser!);
+    try {
+      await withGateway({ OHIF_DIST: patientDist!.dir, VIEWER_ACCESS: 'public', SMART_CLIENTS: 'ohif-viewer' }, () =>
+        shots.run([page], async () => {
+          await bearerViewerJourney(page, watch, shots, {
+            viewerUrl: publicUrl,
+            gatewayUrl: publicUrl,
+            issuer: provider.issuer,
+            username: 'patient',
+            password: provider.passwords['patient']!,
+            patients: ['Patient, Own'],
+            studyInstanceUid: own.studyInstanceUid,
+          });
+          const answers = await studySearchAnswers(watch, publicUrl);
+          expect(answers.length).toBeGreaterThan(0);
+          for (const answer of answers) expect(answer).toEqual([own.studyInstanceUid]);
         }),
       );
     } finally {

@@ -8,6 +8,7 @@ import { ACCEPT_DICOM_JSON, stowBody, tagValues } from '../support/dicomweb.js';
 import { Browser } from '../support/http-browser.js';
 import { CLIENT_ROLE_USER, PROVIDERS } from '../support/identity-provider.js';
 import { waitFor } from '../support/process.js';
+import { expectStudyNotFound } from '../support/study-access.js';
 import { shareLinkClient, type CreatedLink } from '../support/share-links.js';
 
 /**
@@ -16,6 +17,7 @@ import { shareLinkClient, type CreatedLink } from '../support/share-links.js';
  * Orthanc and Redis. What the README promises must hold whichever provider issues the tokens.
  */
 const json = { accept: 'application/json' };
+const PATIENT_SCOPE = 'patient/ImagingStudy.rs';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The claims of a realm user's access token for the gateway's client, as Keycloak 26.4 issues them with the realm export. */
@@ -32,6 +34,7 @@ const ACCESS: Array<[username: string, roles: string[], reads: boolean, uploads:
   ['norole', [], false, false, false],
   ['viewer-a', ['pacs-viewer'], true, false, false],
   ['viewer-b', ['pacs-viewer'], true, false, false],
+  ['patient', [], false, false, false],
 ];
 
 describe.each(PROVIDERS)('conformance against %s', (providerName) => {
@@ -165,6 +168,30 @@ describe.each(PROVIDERS)('conformance against %s', (providerName) => {
     expect(pacsRoles(((await me.json()) as { roles: string[] }).roles)).toEqual(['pacs-viewer']);
     expect((await fetch(url('/pacs/dicom-web/studies'), { headers: bearer(token, json) })).status).toBe(200);
     expect((await fetch(`${stack.byGroups.url}/pacs/dicom-web/studies`, { headers: bearer(token, json) })).status).toBe(403);
+  });
+
+  it('SMART: the patient asking for patient/ImagingStudy.rs gets the scope and their Patient ID, and sees only their study; without the scope, nothing', async () => {
+    const smartGet = (path: string, token: string) => fetch(`${stack.smart.url}${path}`, { headers: bearer(token, { accept: ACCEPT_DICOM_JSON }) });
+    const token = (await stack.provider.tokens('patient', 'gateway', `openid ${PATIENT_SCOPE}`)).access_token;
+    const claims = decodeJwt(token);
+    expect(String(claims['scope']).split(' ')).toContain(PATIENT_SCOPE);
+    expect(claims['patient']).toBe('DEV-CT-1');
+    const listed = await smartGet('/pacs/dicom-web/studies', token);
+    expect(listed.status).toBe(200);
+    expect(tagValues(await listed.json(), '0020000D')).toEqual(stack.studies.patient);
+    expect((await smartGet(`/pacs/dicom-web/studies/${stack.studies.patient[0]}/metadata`, token)).status).toBe(200);
+    await expectStudyNotFound(await smartGet(`/pacs/dicom-web/studies/${stack.studies['Hospital A'][0]}/metadata`, token));
+
+    const plain = await stack.provider.accessToken('patient');
+    expect(String(decodeJwt(plain)['scope']).split(' ')).not.toContain(PATIENT_SCOPE);
+    expect(decodeJwt(plain)['patient']).toBeUndefined();
+    expect((await smartGet('/pacs/dicom-web/studies', plain)).status).toBe(403);
+    // A user without a Patient ID gets the scope but no patient context: refused too.
+    const noPatient = await stack.provider.tokens('viewer', 'gateway', `openid ${PATIENT_SCOPE}`);
+    expect(decodeJwt(noPatient.access_token)['patient']).toBeUndefined();
+    expect((await smartGet('/pacs/dicom-web/studies', noPatient.access_token)).status).toBe(403);
+    // The scope is optional on the SMART clients only: another client asking for it is refused at the authorization endpoint.
+    await expect(stack.provider.tokens('patient', 'other', `openid ${PATIENT_SCOPE}`)).rejects.toMatchObject({ error: 'invalid_scope' });
   });
 
   it('accepts the OHIF public client’s token (audience mapper) and refuses another client’s token without the audience (401)', async () => {

@@ -4,7 +4,9 @@
  * the gateway's /pacs/dicom-web:
  *  - from a DIFFERENT origin (a plain static server), so the gateway's CORS (CORS_ORIGINS) is used
  *    for real;
- *  - from the gateway's own origin (OHIF_DIST with VIEWER_ACCESS=public).
+ *  - from the gateway's own origin (OHIF_DIST with VIEWER_ACCESS=public);
+ *  - as a patient portal: OHIF asking for patient/ImagingStudy.rs, a gateway with
+ *    SMART_CLIENTS=ohif-viewer, the dev IdP's `patient` account listing only their own study.
  *
  * Screenshots of every step: test-artifacts/e2e/<test>/.
  */
@@ -20,7 +22,9 @@ import { fetchOhifDist, makeBearerDist, type BearerDist } from '../support/ohif.
 import { uploadInstances } from '../support/orthanc.js';
 import { DEV_PASSWORDS, startSessionStack, type SessionStack } from '../support/session-stack.js';
 import { startStaticServer, type StaticServer } from '../support/static-server.js';
-import { bearerViewerJourney, type BearerJourney } from '../support/viewer-journeys.js';
+import { bearerViewerJourney, studySearchAnswers, type BearerJourney } from '../support/viewer-journeys.js';
+
+const PATIENT_SCOPE = 'patient/ImagingStudy.rs';
 
 /** An origin the gateway does not list in CORS_ORIGINS (its page is fulfilled by the browser itself). */
 const UNLISTED_ORIGIN = 'http://unlisted-viewer.localhost:5999';
@@ -31,6 +35,10 @@ let crossOriginDir: string;
 let crossOriginSite: StaticServer;
 let crossOriginDist: BearerDist;
 let sameOriginDist: BearerDist;
+let patientDist: BearerDist;
+/** A gateway serving a patient-scope viewer, governing ohif-viewer by SMART scopes. */
+let patientViewerGateway: TestGateway;
+let ownStudy: GeneratedSeries;
 /** A second gateway serving the Bearer-mode viewer itself, VIEWER_ACCESS=public. */
 let publicViewerGateway: TestGateway;
 let ct: GeneratedSeries;
@@ -42,7 +50,7 @@ beforeAll(async () => {
   // The viewer's origin must be known before the gateway starts (CORS_ORIGINS); its files follow once the IdP's issuer is known.
   crossOriginDir = await mkdtemp(join(tmpdir(), 'ohif-cross-origin-'));
   crossOriginSite = await startStaticServer(crossOriginDir);
-  stack = await startSessionStack({ env: { CORS_ORIGINS: crossOriginSite.origin } });
+  stack = await startSessionStack({ env: { CORS_ORIGINS: crossOriginSite.origin }, smartClients: ['ohif-viewer'] });
   const gatewayUrl = stack.publicUrl;
   crossOriginDist = await makeBearerDist(ohifDist, { authority: stack.idp.issuer, gatewayUrl, into: crossOriginDir });
   sameOriginDist = await makeBearerDist(ohifDist, { authority: stack.idp.issuer });
@@ -54,8 +62,18 @@ beforeAll(async () => {
     OHIF_DIST: sameOriginDist.dir,
     VIEWER_ACCESS: 'public',
   });
-  // The public client ohif-viewer: redirect URIs and web origins (token endpoint CORS) of both viewers.
-  const viewerOrigins = [crossOriginSite.origin, publicViewerGateway.url];
+  patientDist = await makeBearerDist(ohifDist, { authority: stack.idp.issuer, scope: `openid profile email ${PATIENT_SCOPE}` });
+  patientViewerGateway = await startTestGateway({
+    OIDC_ISSUER: stack.idp.issuer,
+    ORTHANC_URL: stack.orthanc.url,
+    ORTHANC_USERNAME: stack.orthanc.username,
+    ORTHANC_PASSWORD: stack.orthanc.password,
+    OHIF_DIST: patientDist.dir,
+    VIEWER_ACCESS: 'public',
+    SMART_CLIENTS: 'ohif-viewer',
+  });
+  // The public client ohif-viewer: redirect URIs and web origins (token endpoint CORS) of every viewer.
+  const viewerOrigins = [crossOriginSite.origin, publicViewerGateway.url, patientViewerGateway.url];
   stack.idp.configureClients({
     appOrigin: gatewayUrl,
     clientOverrides: {
@@ -68,15 +86,18 @@ beforeAll(async () => {
   });
   ct = makeSeries({ modality: 'CT', patientName: 'Bearer^Ct', patientId: 'E2E-B-CT', instances: 10, rows: 128, columns: 128, studyDescription: 'CT bearer phantom' });
   mr = makeSeries({ modality: 'MR', patientName: 'Bearer^Mr', patientId: 'E2E-B-MR', instances: 10, rows: 128, columns: 128, studyDescription: 'MR bearer phantom' });
-  await uploadInstances(stack.orthanc, [...ct.files, ...mr.files]);
+  // The realm export's patient account has patient_id DEV-CT-1.
+  ownStudy = makeSeries({ modality: 'CT', patientName: 'Patient^Own', patientId: 'DEV-CT-1', instances: 10, rows: 128, columns: 128, studyDescription: 'CT of the patient' });
+  await uploadInstances(stack.orthanc, [...ct.files, ...mr.files, ...ownStudy.files]);
 }, 300_000);
 
 afterAll(async () => {
   await browser?.close();
   await publicViewerGateway?.close(1000);
+  await patientViewerGateway?.close(1000);
   await crossOriginSite?.close();
   await stack?.stop();
-  await Promise.all([crossOriginDist?.remove(), sameOriginDist?.remove(), crossOriginDir ? rm(crossOriginDir, { recursive: true, force: true }) : undefined]);
+  await Promise.all([crossOriginDist?.remove(), sameOriginDist?.remove(), patientDist?.remove(), crossOriginDir ? rm(crossOriginDir, { recursive: true, force: true }) : undefined]);
 });
 
 /** The Bearer-mode journey as the dev IdP's `viewer`, through a viewer on `viewerUrl` calling the gateway at `gatewayUrl`. */
@@ -127,6 +148,34 @@ describe('Bearer mode: OHIF signs in by itself and sends Authorization: Bearer',
         // The viewer's Content-Security-Policy lets OHIF reach the IdP (discovery, keys, tokens) and nothing else.
         const viewerPage = watch.responses.find((response) => response.url() === `${publicViewerGateway.url}/` && response.status() === 200);
         expect(viewerPage?.headers()['content-security-policy']).toContain(`connect-src 'self' ${new URL(stack.idp.issuer).origin};`);
+      });
+    } finally {
+      shots.note('page errors', watch.errors);
+      await context.close();
+    }
+  }, 180_000);
+
+  it('a patient portal: OHIF asking for patient/ImagingStudy.rs (SMART_CLIENTS=ohif-viewer) lists and opens only the patient\'s study', async () => {
+    const shots = new Screenshots('bearer smart patient');
+    const { context, page, watch } = await newPage(browser);
+    try {
+      await shots.run([page], async () => {
+        const gatewayUrl = patientViewerGateway.url;
+        await bearerViewerJourney(page, watch, shots, {
+          viewerUrl: gatewayUrl,
+          gatewayUrl,
+          issuer: stack.idp.issuer,
+          username: 'patient',
+          password: DEV_PASSWORDS['patient'] ?? '',
+          patients: ['Patient, Own'],
+          studyInstanceUid: ownStudy.studyInstanceUid,
+        });
+        const authorize = watch.responses.find((response) => response.url().startsWith(`${stack.idp.issuer}/protocol/openid-connect/auth?`));
+        expect(new URL(authorize!.url()).searchParams.get('scope')?.split(' ')).toContain(PATIENT_SCOPE);
+        // Every study search OHIF made was answered with the patient's study only.
+        const answers = await studySearchAnswers(watch, gatewayUrl);
+        expect(answers.length).toBeGreaterThan(0);
+        for (const answer of answers) expect(answer).toEqual([ownStudy.studyInstanceUid]);
       });
     } finally {
       shots.note('page errors', watch.errors);

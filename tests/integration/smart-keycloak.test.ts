@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import KcAdminClient from '@keycloak/keycloak-admin-client';
-import { UnmanagedAttributePolicy } from '@keycloak/keycloak-admin-client/lib/defs/userProfileMetadata.js';
 import { decodeJwt } from 'jose';
+import { applySetup } from '../../src/keycloak-setup/apply.js';
+import { diagnose, type DoctorExpectations } from '../../src/keycloak-setup/checks.js';
+import { readSnapshot } from '../../src/keycloak-setup/snapshot.js';
+import { wantedState } from '../../src/keycloak-setup/wanted-state.js';
 import { makeSeries, type GeneratedSeries } from '../support/dicom.js';
 import { ACCEPT_DICOM_JSON, tagValues } from '../support/dicomweb.js';
 import { signInWithCodeFlow } from '../support/dev-idp-login.js';
@@ -13,15 +16,16 @@ import { expectStudyNotFound } from '../support/study-access.js';
 
 /**
  * A patient-context token from the real Keycloak (issue 20): the realm export imported as shipped,
- * then — through the admin API, as a site would by hand — an optional client scope
- * `patient/ImagingStudy.rs` whose mapper puts the user attribute `patient_id` into the `patient`
- * claim, and a patient account (`norole`, no PACS role) with that attribute. The gateway governs the
- * client by SMART scopes: the patient sees only their own studies.
+ * then `npm run keycloak -- setup --smart-clients orthanc-gateway` (its apply step, in process): an
+ * optional client scope `patient/ImagingStudy.rs` whose mapper puts the user attribute `patient_id`
+ * (declared in the user profile) into the `patient` claim; the export's patient account (`patient`,
+ * no PACS role, patient_id DEV-CT-1, imported before the attribute was declared). The gateway
+ * governs the client by SMART scopes: the patient sees only their own studies.
  */
 const SECRET = 'smart-keycloak-test-secret';
 const CLIENT = 'orthanc-gateway';
 const SCOPE = 'patient/ImagingStudy.rs';
-const PATIENT = 'norole';
+const PATIENT = 'patient';
 
 let keycloak: KeycloakServer;
 let orthanc: TestOrthanc;
@@ -48,30 +52,35 @@ const signIn = (scope: string) =>
 
 const get = (path: string, token: string) => fetch(`${gateway.url}${path}`, { headers: { authorization: `Bearer ${token}`, accept: ACCEPT_DICOM_JSON } });
 
-/** What a site sets up in Keycloak for patient-context apps (the realm export does not have it yet). */
+const TARGET: DoctorExpectations = {
+  publicUrl: 'http://localhost:8080',
+  clientId: CLIENT,
+  audience: CLIENT,
+  roles: ['pacs-viewer', 'pacs-uploader', 'pacs-admin'],
+  groupsMapper: true,
+  ohifClientId: 'ohif-viewer',
+  smartClients: [CLIENT],
+  tokenValidation: 'jwt',
+  maxAccessTokenSeconds: 900,
+};
+
+const smartFindings = async (admin: KcAdminClient) =>
+  diagnose(await readSnapshot(admin, [CLIENT]), TARGET).filter((finding) => finding.id.startsWith('smart-'));
+
+let setupChanges: string[];
+let doctorBefore: string[];
+let doctorAfter: string[];
+
+/** `npm run keycloak -- setup --smart-clients orthanc-gateway` on the imported realm; the export's `patient` account has its patient_id from the import. */
 async function addPatientScope(admin: KcAdminClient): Promise<void> {
-  const profile = await admin.users.getProfile();
-  await admin.users.updateProfile({ ...profile, unmanagedAttributePolicy: UnmanagedAttributePolicy.AdminEdit });
-  const { id: scopeId } = await admin.clientScopes.create({
-    name: SCOPE,
-    protocol: 'openid-connect',
-    attributes: { 'include.in.token.scope': 'true', 'display.on.consent.screen': 'false' },
-  });
-  await admin.clientScopes.addProtocolMapper({ id: scopeId }, {
-    name: 'patient',
-    protocol: 'openid-connect',
-    protocolMapper: 'oidc-usermodel-attribute-mapper',
-    config: { 'user.attribute': 'patient_id', 'claim.name': 'patient', 'jsonType.label': 'String', 'access.token.claim': 'true', 'introspection.token.claim': 'true', 'id.token.claim': 'false', 'userinfo.token.claim': 'false' },
-  });
-  const [client] = await admin.clients.find({ clientId: CLIENT });
-  await admin.clients.addOptionalClientScope({ id: client!.id!, clientScopeId: scopeId });
-  const [user] = await admin.users.find({ username: PATIENT, exact: true });
-  await admin.users.update({ id: user!.id! }, { ...user, attributes: { ...user!.attributes, patient_id: ['P-KC-1'] } });
+  doctorBefore = (await smartFindings(admin)).map((finding) => finding.id);
+  setupChanges = (await applySetup(admin, wantedState(TARGET))).changes.map((change) => change.what);
+  doctorAfter = (await smartFindings(admin)).map((finding) => finding.id);
 }
 
 beforeAll(async () => {
   [keycloak, orthanc] = await Promise.all([startKeycloak({ env: { OIDC_CLIENT_SECRET: SECRET } }), startOrthanc()]);
-  own = await seed('P-KC-1');
+  own = await seed('DEV-CT-1');
   other = await seed('P-KC-2');
   const admin = new KcAdminClient({ baseUrl: keycloak.url, realmName: 'orthanc' });
   admin.registerTokenProvider({ getAccessToken: () => keycloak.adminToken() });
@@ -91,12 +100,25 @@ afterAll(async () => {
   await Promise.all([keycloak?.stop(), orthanc?.stop()]);
 }, 60_000);
 
+describe('setup --smart-clients on the imported realm', () => {
+  it('doctor reports the missing patient scope before, nothing after; setup adds only the SMART pieces', () => {
+    expect(doctorBefore).toEqual(['smart-scope-missing']);
+    expect(doctorAfter).toEqual([]);
+    expect(setupChanges).toEqual([
+      'user profile attribute patient_id',
+      'client scope patient/ImagingStudy.rs',
+      'mapper "patient" of client scope patient/ImagingStudy.rs',
+      `optional client scope patient/ImagingStudy.rs of client ${CLIENT}`,
+    ]);
+  });
+});
+
 describe('a patient-context token from Keycloak', () => {
   it('carries the scope, the patient claim and the client; the patient sees and reads only their own study', async () => {
     const token = (await signIn(`openid ${SCOPE}`)).access_token;
     const claims = decodeJwt(token);
     expect(String(claims['scope']).split(' ')).toContain(SCOPE);
-    expect(claims['patient']).toBe('P-KC-1');
+    expect(claims['patient']).toBe('DEV-CT-1');
     expect(claims['azp']).toBe(CLIENT);
     const found = await get('/pacs/dicom-web/studies', token);
     expect(found.status).toBe(200);

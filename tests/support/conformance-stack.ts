@@ -12,7 +12,9 @@ import { LogSink } from './session-stack.js';
  * institutions, Redis, and two gateways pointed at the provider:
  *  - `gateway` at PUBLIC_URL (the origin the realm's redirect/back-channel URLs name), reading the
  *    client roles of `orthanc-gateway` too (OIDC_ROLES_CLIENT);
- *  - `byGroups`, Bearer only, with per-study access from the `groups` claim (STUDY_ACCESS_CLAIM).
+ *  - `byGroups`, Bearer only, with per-study access from the `groups` claim (STUDY_ACCESS_CLAIM);
+ *  - `smart`, Bearer only, governing the gateway's client by SMART scopes (SMART_CLIENTS).
+ * The export's `patient` account (patient_id DEV-CT-1) owns one study of its own institution.
  */
 export interface ConformanceStack {
   provider: IdentityProvider;
@@ -20,9 +22,10 @@ export interface ConformanceStack {
   redis: TestRedis;
   gateway: TestGateway;
   byGroups: TestGateway;
+  smart: TestGateway;
   publicUrl: string;
   logs: LogSink;
-  studies: { 'Hospital A': string[]; 'Hospital B': string[] };
+  studies: { 'Hospital A': string[]; 'Hospital B': string[]; patient: string[] };
   /** Signs `username` in through the gateway's /auth/login and the provider's login form; returns the final step. */
   signIn(browser: Browser, username: string, returnTo?: string): Promise<Step>;
   stop(): Promise<void>;
@@ -89,19 +92,26 @@ export async function startConformanceStack(name: ProviderName): Promise<Conform
   const { provider, orthanc, redis, port, publicUrl } = upstreams;
   const started: Array<{ stop(): Promise<void> }> = [upstreams];
   try {
-    const studies = { 'Hospital A': await seed(orthanc, 'Hospital A', ['CA-1', 'CA-2']), 'Hospital B': await seed(orthanc, 'Hospital B', ['CB-1']) };
+    const studies = {
+      'Hospital A': await seed(orthanc, 'Hospital A', ['CA-1', 'CA-2']),
+      'Hospital B': await seed(orthanc, 'Hospital B', ['CB-1']),
+      patient: await seed(orthanc, 'Patient Clinic', ['DEV-CT-1']),
+    };
     const logs = new LogSink();
     const common = { ...upstreams.gatewayEnv, LOG_LEVEL: 'info' };
     const gateway = await startTestGateway({ ...common, PORT: String(port), PUBLIC_URL: publicUrl, OIDC_ROLES_CLIENT: 'orthanc-gateway' }, { logDestination: logs });
     started.push({ stop: () => gateway.close(1000) });
     const byGroups = await startTestGateway({ ...common, LOG_LEVEL: 'silent', STUDY_ACCESS_CLAIM: 'groups' });
     started.push({ stop: () => byGroups.close(1000) });
+    const smart = await startTestGateway({ ...common, LOG_LEVEL: 'silent', SMART_CLIENTS: 'orthanc-gateway' });
+    started.push({ stop: () => smart.close(1000) });
     return {
       provider,
       orthanc,
       redis,
       gateway,
       byGroups,
+      smart,
       publicUrl,
       logs,
       studies,

@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import KcAdminClient from '@keycloak/keycloak-admin-client';
 import { startDevIdp, type DevIdp } from '../../src/devidp/server.js';
+import { applySetup } from '../../src/keycloak-setup/apply.js';
+import { smartPatientScope } from '../../src/keycloak-setup/wanted-state.js';
 import { gatewayRealmVariables } from '../../src/devidp/placeholders.js';
 import { signInWithCodeFlow } from './dev-idp-login.js';
 import { Browser, type Step } from './http-browser.js';
@@ -40,6 +42,12 @@ export const CLIENTS = {
 } as const;
 export type ClientName = keyof typeof CLIENTS;
 
+/**
+ * Both providers as after `npm run keycloak -- setup --smart-clients orthanc-gateway,ohif-viewer`:
+ * these clients have the optional scope patient/ImagingStudy.rs (patient_id → `patient`).
+ */
+export const SMART_CLIENT_IDS = [CLIENTS.gateway.clientId, CLIENTS.ohif.clientId];
+
 /** A user of the conformance realm who has no realm roles, only the client role `orthanc-gateway`/pacs-viewer. */
 export const CLIENT_ROLE_USER = 'client-viewer';
 const PASSWORDS: Record<string, string> = { ...DEV_PASSWORDS, [CLIENT_ROLE_USER]: 'client-viewer-test-password' };
@@ -61,8 +69,8 @@ export interface IdentityProvider {
   signInWithForm(browser: Browser, authorizationUrl: URL, username: string, leaveAt: string[]): Promise<Step>;
   /** Completes the provider's end-session step (a redirect from the gateway's POST /auth/logout) in an HTTP browser. */
   followEndSession(browser: Browser, endSessionUrl: URL, leaveAt: string[]): Promise<Step>;
-  /** `username`'s tokens for a client, through the code flow with PKCE and the login form. */
-  tokens(username: string, client?: ClientName): Promise<{ access_token: string; id_token?: string; refresh_token?: string }>;
+  /** `username`'s tokens for a client, through the code flow with PKCE and the login form (`scope` default `openid`). */
+  tokens(username: string, client?: ClientName, scope?: string): Promise<{ access_token: string; id_token?: string; refresh_token?: string }>;
   accessToken(username: string, client?: ClientName): Promise<string>;
   updateRealm(settings: RealmTokenSettings): Promise<void>;
   setAccessTokenLifespan(seconds: number): Promise<void>;
@@ -147,7 +155,7 @@ function realmVariables(appOrigin: string): Record<string, string> {
 async function devIdpParts(appOrigin: string): Promise<ProviderParts> {
   const file = join(mkdtempSync(join(tmpdir(), 'conformance-realm-')), 'orthanc-realm.json');
   writeFileSync(file, JSON.stringify(conformanceRealm()));
-  const idp: DevIdp = await startDevIdp({ realmEnv: realmVariables(appOrigin), realmFile: file });
+  const idp: DevIdp = await startDevIdp({ realmEnv: realmVariables(appOrigin), realmFile: file, smartClients: SMART_CLIENT_IDS });
   return {
     name: 'dev-idp',
     issuer: idp.issuer,
@@ -184,6 +192,12 @@ async function keycloakParts(appOrigin: string): Promise<ProviderParts> {
     client.setConfig({ realmName: 'orthanc' });
     return client;
   };
+  try {
+    await applySetup(await admin(), { roles: [], clients: [], clientScopes: [smartPatientScope(SMART_CLIENT_IDS, 'patient')] });
+  } catch (error) {
+    await keycloak.stop();
+    throw error;
+  }
   return {
     name: 'keycloak',
     issuer: keycloak.issuer,
@@ -233,7 +247,7 @@ export async function startIdentityProvider(name: ProviderName, { appOrigin }: {
     if (value === undefined) throw new Error(`no user ${username} in the conformance realm`);
     return value;
   };
-  const tokens = (username: string, client: ClientName = 'gateway') =>
+  const tokens = (username: string, client: ClientName = 'gateway', scope?: string) =>
     signInWithCodeFlow({
       issuer: parts.issuer,
       clientId: CLIENTS[client].clientId,
@@ -241,6 +255,7 @@ export async function startIdentityProvider(name: ProviderName, { appOrigin }: {
       redirectUri: redirectUri(client),
       username,
       password: password(username),
+      ...(scope ? { scope } : {}),
     });
   const provider: IdentityProvider = {
     name: parts.name,

@@ -34,11 +34,12 @@ export interface BearerDist {
  * ohif/app-config.bearer.js as app-config.js with `__OIDC_AUTHORITY__` = `authority`. With
  * `gatewayUrl`, the DICOMweb roots point at that gateway instead of the page's own origin (the
  * header of app-config.bearer.js describes this edit for a viewer served from another origin).
+ * `scope`: what OHIF asks the IdP for instead of `openid profile email` (the header's SMART edit).
  * `into`: an existing empty folder to fill (e.g. one a static server already serves).
  */
 export async function makeBearerDist(
   ohifDist: string,
-  { authority, gatewayUrl, into }: { authority: string; gatewayUrl?: string; into?: string },
+  { authority, gatewayUrl, scope, into }: { authority: string; gatewayUrl?: string; scope?: string; into?: string },
 ): Promise<BearerDist> {
   const template = await readFile(new URL('../../ohif/app-config.bearer.js', import.meta.url), 'utf8');
   if (!template.includes("'__OIDC_AUTHORITY__'")) throw new Error('ohif/app-config.bearer.js no longer has the __OIDC_AUTHORITY__ placeholder');
@@ -47,6 +48,11 @@ export async function makeBearerDist(
     const line = 'var gateway = window.location.origin;';
     if (!appConfig.includes(line)) throw new Error(`ohif/app-config.bearer.js no longer has "${line}"`);
     appConfig = appConfig.replace(line, `var gateway = ${JSON.stringify(gatewayUrl)};`);
+  }
+  if (scope) {
+    const line = "var scope = 'openid profile email';";
+    if (!appConfig.includes(line)) throw new Error(`ohif/app-config.bearer.js no longer has "${line}"`);
+    appConfig = appConfig.replace(line, `var scope = ${JSON.stringify(scope)};`);
   }
   const dir = into ?? (await mkdtemp(join(tmpdir(), 'ohif-bearer-')));
   for (const entry of await readdir(ohifDist)) {

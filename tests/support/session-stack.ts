@@ -18,6 +18,7 @@ export const DEV_PASSWORDS: Record<string, string> = {
   norole: 'norole-dev-password',
   'viewer-a': 'viewer-a-dev-password',
   'viewer-b': 'viewer-b-dev-password',
+  patient: 'patient-dev-password',
 };
 
 /** Collects the gateway's JSON log lines so tests can count events (e.g. token refreshes). */
@@ -61,8 +62,11 @@ export async function startSessionStack({
   idpFront,
   orthanc: orthancOptions = {},
   orthancFront,
+  smartClients,
 }: {
   replicas?: number;
+  /** Clients the dev IdP gives the optional SMART patient scope (as `setup --smart-clients`). */
+  smartClients?: string[];
   accessTokenLifespan?: number;
   env?: Record<string, string>;
   orthanc?: StartOrthancOptions;
@@ -74,7 +78,7 @@ export async function startSessionStack({
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
   const [idp, orthanc, redis] = await Promise.all([
-    startDevIdp({ appOrigin: publicUrl, realmFile: accessTokenLifespan ? realmWithAccessTokenLifespan(accessTokenLifespan) : undefined }),
+    startDevIdp({ appOrigin: publicUrl, realmFile: accessTokenLifespan ? realmWithAccessTokenLifespan(accessTokenLifespan) : undefined, smartClients }),
     startOrthanc(orthancOptions),
     startRedis(),
   ]);

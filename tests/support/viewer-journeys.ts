@@ -5,6 +5,7 @@
 import { expect } from '@jest/globals';
 import type { Page, Request } from 'playwright-core';
 import type { PageWatch, Screenshots } from './chromium.js';
+import { tagValues } from './dicomweb.js';
 import { studyRow, submitIdpLogin, waitForRenderedViewport, waitForThumbnails } from './ohif.js';
 
 const STEP_TIMEOUT = 60_000;
@@ -90,4 +91,13 @@ export async function bearerViewerJourney(page: Page, watch: PageWatch, shots: S
   expect(watch.dialogs).toEqual([]);
   expect(watch.cspViolations).toEqual([]);
   return sent;
+}
+
+/** The StudyInstanceUIDs each study search (`GET …/pacs/dicom-web/studies`) the page made was answered with. */
+export async function studySearchAnswers(watch: PageWatch, gatewayUrl: string): Promise<unknown[][]> {
+  const searches = watch.responses.filter((response) => {
+    const url = new URL(response.url());
+    return url.origin === new URL(gatewayUrl).origin && url.pathname === '/pacs/dicom-web/studies' && response.request().method() === 'GET';
+  });
+  return Promise.all(searches.map(async (search) => tagValues(await search.json(), '0020000D')));
 }

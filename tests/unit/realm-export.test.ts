@@ -218,6 +218,7 @@ describe('realm export', () => {
     ['norole', [], []],
     ['viewer-a', ['pacs-viewer'], ['/Hospital A']],
     ['viewer-b', ['pacs-viewer'], ['/Hospital B']],
+    ['patient', [], []],
   ])('defines dev user %s with roles %j, groups %j and a non-temporary password', (username, roles, groups) => {
     const u = user(username);
     expect(u.enabled).toBe(true);
@@ -235,8 +236,13 @@ describe('realm export', () => {
     expect(credential?.value).toBe(`${username}-dev-password`);
   });
 
-  it('has exactly the six dev users, each with only realm roles and groups that exist', () => {
-    expect((realm.users ?? []).map((u) => u.username).sort()).toEqual(['admin', 'norole', 'uploader', 'viewer', 'viewer-a', 'viewer-b']);
+  it('gives the patient account (SMART patient context) the Patient ID of the sample CT in patient_id, and nobody else one', () => {
+    expect(user('patient').attributes).toEqual({ patient_id: ['DEV-CT-1'] });
+    for (const u of (realm.users ?? []).filter((other) => other.username !== 'patient')) expect(u.attributes).toBeUndefined();
+  });
+
+  it('has exactly the seven dev users, each with only realm roles and groups that exist', () => {
+    expect((realm.users ?? []).map((u) => u.username).sort()).toEqual(['admin', 'norole', 'patient', 'uploader', 'viewer', 'viewer-a', 'viewer-b']);
     const groupPaths = (realm.groups ?? []).map((g) => g.path);
     for (const u of realm.users ?? []) {
       for (const role of u.realmRoles ?? []) expect(ROLES).toContain(role);

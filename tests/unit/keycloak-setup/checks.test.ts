@@ -1,7 +1,7 @@
 /** doctor's checks: pure functions over a realm snapshot, one row per thing that breaks the gateway. */
 import { describe, expect, it } from '@jest/globals';
 import { diagnose, hasProblems, type DoctorExpectations } from '../../../src/keycloak-setup/checks.js';
-import type { ClientSnapshot, RealmSnapshot } from '../../../src/keycloak-setup/snapshot.js';
+import type { ClientSnapshot, RealmSnapshot, ScopeSnapshot } from '../../../src/keycloak-setup/snapshot.js';
 import { wantedState } from '../../../src/keycloak-setup/wanted-state.js';
 
 const EXPECT: DoctorExpectations = {
@@ -26,6 +26,14 @@ function healthyRealm(): RealmSnapshot {
   return { realm: { realm: 'hospital', accessTokenLifespan: 300, revokeRefreshToken: false, refreshTokenMaxReuse: 0 }, roles: [...EXPECT.roles, 'offline_access'], clients };
 }
 const gateway = (realm: RealmSnapshot) => realm.clients['orthanc-gateway']!;
+const SMART: Partial<DoctorExpectations> = { smartClients: ['orthanc-gateway'] };
+/** What setup --smart-clients orthanc-gateway gives the client: the patient scope among its optional scopes. */
+function withPatientScope(realm: RealmSnapshot): ScopeSnapshot {
+  const [wanted] = wantedState({ ...EXPECT, ...SMART }).clientScopes;
+  const scope = { name: wanted!.representation.name, inTokenScope: true, mappers: structuredClone(wanted!.mappers) };
+  gateway(realm).scopes = [{ name: 'offline_access', inTokenScope: true, mappers: [] }, scope];
+  return scope;
+}
 const ohif = (realm: RealmSnapshot) => realm.clients['ohif-viewer']!;
 
 type Row = [string, (realm: RealmSnapshot) => void, string[], Partial<DoctorExpectations>?];
@@ -71,6 +79,15 @@ const rows: Row[] = [
   ['OHIF without PKCE', (realm) => { delete ohif(realm).representation.attributes!['pkce.code.challenge.method']; }, ['pkce-not-required']],
   ['OHIF with a wildcard redirect', (realm) => { ohif(realm).representation.redirectUris!.push('https://pacs.example.org/*'); }, ['redirect-uri-wildcard']],
   ['OHIF with direct grants', (realm) => { ohif(realm).representation.directAccessGrantsEnabled = true; }, ['direct-grants-on']],
+  ['no patient scope, SMART_CLIENTS unset', () => {}, []],
+  ['a SMART client with the patient scope of setup', (realm) => { withPatientScope(realm); }, [], SMART],
+  ['a SMART client without the patient scope', () => {}, ['smart-scope-missing'], SMART],
+  ['a SMART client that does not exist', (realm) => { withPatientScope(realm); }, ['client-missing'], { smartClients: ['patient-portal'] }],
+  ['the patient scope left out of the token scope', (realm) => { withPatientScope(realm).inTokenScope = false; }, ['smart-scope-not-in-token'], SMART],
+  ['the patient scope without its mapper', (realm) => { withPatientScope(realm).mappers = []; }, ['smart-patient-mapper-missing'], SMART],
+  ['the patient mapper off the access token', (realm) => { withPatientScope(realm).mappers[0]!.config!['access.token.claim'] = 'false'; }, ['smart-patient-mapper-missing'], SMART],
+  ['the patient mapper writing another claim than SMART_PATIENT_CLAIM', (realm) => { withPatientScope(realm); }, ['smart-patient-mapper-missing'], { ...SMART, patientClaim: 'ext.patient' }],
+  ['the patient mapper without introspection, introspection mode', (realm) => { withPatientScope(realm).mappers[0]!.config!['introspection.token.claim'] = 'false'; }, ['smart-patient-mapper-missing'], { ...SMART, tokenValidation: 'introspection' }],
 ];
 
 describe('diagnose', () => {
@@ -84,6 +101,11 @@ describe('diagnose', () => {
       expect(finding.message).not.toBe('');
       expect(finding.fix).not.toBe('');
     }
+  });
+
+  it("tells to create a missing SMART app's client (setup does not create apps)", () => {
+    const [finding] = diagnose(healthyRealm(), { ...EXPECT, smartClients: ['patient-portal'] });
+    expect(finding).toMatchObject({ id: 'client-missing', client: 'patient-portal', fix: expect.stringMatching(/^Create the app's client "patient-portal".*--smart-clients patient-portal$/) });
   });
 
   it('says which client a finding is about', () => {

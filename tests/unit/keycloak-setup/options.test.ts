@@ -27,6 +27,8 @@ describe('parseOptions', () => {
         roles: ['pacs-viewer', 'pacs-uploader', 'pacs-admin'],
         groupsMapper: false,
         ohifClientId: undefined,
+        smartClients: [],
+        patientClaim: 'patient',
         tokenValidation: 'jwt',
         maxAccessTokenSeconds: 900,
       },
@@ -41,6 +43,12 @@ describe('parseOptions', () => {
     const { expectations } = parseOptions(['setup', '--url', 'https://kc', '--realm', 'r', '--ohif'], env);
     expect(expectations).toMatchObject({ publicUrl: 'https://gw.example', clientId: 'gw', audience: 'gw', tokenValidation: 'introspection', ohifClientId: 'ohif-viewer' });
     expect(expectations.roles[0]).toBe('readers');
+  });
+
+  it('takes the SMART clients from --smart-clients, else SMART_CLIENTS, and the claim from SMART_PATIENT_CLAIM', () => {
+    const env = { ...ADMIN_USER, SMART_CLIENTS: 'portal, ehr-app', SMART_PATIENT_CLAIM: 'ext.patient' };
+    expect(parseOptions(['doctor', ...BASE], env).expectations).toMatchObject({ smartClients: ['portal', 'ehr-app'], patientClaim: 'ext.patient' });
+    expect(parseOptions(['setup', ...BASE, '--smart-clients', 'kiosk'], env).expectations.smartClients).toEqual(['kiosk']);
   });
 
   it('uses a service-account client when no admin user is given', () => {

@@ -71,6 +71,22 @@ describe('wantedState', () => {
     expect(gateway!.mappers.map((mapper) => mapper.protocolMapper)).toEqual(['oidc-audience-mapper']);
   });
 
+  it('adds no client scope without SMART clients', () => {
+    expect(wanted.clientScopes).toEqual([]);
+  });
+
+  it('with SMART clients: the optional patient scope, named in the token scope, mapping patient_id to SMART_PATIENT_CLAIM', () => {
+    const [scope, ...others] = wantedState({ ...TARGET, smartClients: ['portal'], patientClaim: 'ext.patient' }).clientScopes;
+    expect(others).toEqual([]);
+    expect(scope!.representation).toMatchObject({ name: 'patient/ImagingStudy.rs', protocol: 'openid-connect', attributes: { 'include.in.token.scope': 'true' } });
+    expect(scope!.optionalOn).toEqual(['portal']);
+    expect(scope!.userAttribute).toBe('patient_id');
+    expect(scope!.mappers).toEqual([expect.objectContaining({
+      protocolMapper: 'oidc-usermodel-attribute-mapper',
+      config: expect.objectContaining({ 'user.attribute': 'patient_id', 'claim.name': 'ext.patient', 'access.token.claim': 'true', 'introspection.token.claim': 'true', 'id.token.claim': 'false' }),
+    })]);
+  });
+
   it("gives the OHIF client the gateway's origin as its only web origin", () => {
     const ohif = wantedState({ ...TARGET, publicUrl: 'https://pacs.example.org/gw' }).clients[1]!;
     expect(ohif.representation.webOrigins).toEqual(['https://pacs.example.org']);
