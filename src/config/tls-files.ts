@@ -5,7 +5,7 @@ import type { Config } from './config.js';
 import { ConfigError } from './load.js';
 
 /**
- * The PEM files named by TLS_* and ORTHANC_*_FILE, read and checked once at start: readable, really
+ * The PEM files named by TLS_*, ORTHANC_*_FILE and AUDIT_SYSLOG_*_FILE, read and checked once at start: readable, really
  * certificates / private keys, and each key matching its certificate. Every problem is reported at
  * once, naming the variable (and the path, never the content). Things that still work but are
  * probably a mistake (an expired certificate, one not issued for PUBLIC_URL's host, CA files set for
@@ -87,6 +87,16 @@ function issuedFor(certificate: X509Certificate, host: string): boolean {
   return isIP(name) ? certificate.checkIP(name) !== undefined : certificate.checkHost(name) !== undefined;
 }
 
+/** The audit syslog receiver's CA and the gateway's client certificate for it (AUDIT_SYSLOG_*_FILE, tls:// only). */
+function checkSyslogFiles(check: Checker, syslog: Config['audit']['syslog']): void {
+  if (!syslog) return;
+  if (syslog.caFile) {
+    const certificates = check.certificates('AUDIT_SYSLOG_CA_FILE', syslog.caFile);
+    if (certificates) for (const certificate of certificates) check.validity('AUDIT_SYSLOG_CA_FILE', certificate);
+  }
+  if (syslog.certFile && syslog.keyFile) check.pair('AUDIT_SYSLOG_CERT_FILE', syslog.certFile, 'AUDIT_SYSLOG_KEY_FILE', syslog.keyFile);
+}
+
 /** Reads and checks every TLS file of `config`; throws a ConfigError listing all problems. */
 export function loadTlsMaterial(config: Config): TlsMaterial {
   const check = new Checker();
@@ -117,6 +127,8 @@ export function loadTlsMaterial(config: Config): TlsMaterial {
   if (!upstreamHttps && (orthanc.caFile || orthanc.clientCertFile)) {
     check.warnings.push('ORTHANC_CA_FILE / ORTHANC_CLIENT_CERT_FILE are set but ORTHANC_URL is http://: they are not used');
   }
+
+  checkSyslogFiles(check, config.audit.syslog);
 
   if (check.problems.length > 0) throw new ConfigError(check.problems);
   return { server, warnings: check.warnings };
