@@ -97,6 +97,15 @@ function checkSyslogFiles(check: Checker, syslog: Config['audit']['syslog']): vo
   if (syslog.certFile && syslog.keyFile) check.pair('AUDIT_SYSLOG_CERT_FILE', syslog.certFile, 'AUDIT_SYSLOG_KEY_FILE', syslog.keyFile);
 }
 
+/** The audit FHIR server's CA and the gateway's client certificate for it (AUDIT_FHIR_*_FILE, https:// only). */
+function checkFhirFiles(check: Checker, files: Config['audit']['fhirTls']): void {
+  if (files.caFile) {
+    const certificates = check.certificates('AUDIT_FHIR_CA_FILE', files.caFile);
+    if (certificates) for (const certificate of certificates) check.validity('AUDIT_FHIR_CA_FILE', certificate);
+  }
+  if (files.certFile && files.keyFile) check.pair('AUDIT_FHIR_CERT_FILE', files.certFile, 'AUDIT_FHIR_KEY_FILE', files.keyFile);
+}
+
 /** Reads and checks every TLS file of `config`; throws a ConfigError listing all problems. */
 export function loadTlsMaterial(config: Config): TlsMaterial {
   const check = new Checker();
@@ -129,6 +138,7 @@ export function loadTlsMaterial(config: Config): TlsMaterial {
   }
 
   checkSyslogFiles(check, config.audit.syslog);
+  checkFhirFiles(check, config.audit.fhirTls);
 
   if (check.problems.length > 0) throw new ConfigError(check.problems);
   return { server, warnings: check.warnings };
