@@ -163,8 +163,14 @@ describe('unusable TLS files stop the start, naming the variable', () => {
       env: () => syslogEnv({ AUDIT_SYSLOG_CERT_FILE: gatewayClient.certFile, AUDIT_SYSLOG_KEY_FILE: gatewayClient.certFile }),
       problem: /^AUDIT_SYSLOG_KEY_FILE: .* is not an unencrypted PEM private key/,
     },
+    {
+      name: 'AUDIT_FHIR_KEY_FILE not matching AUDIT_FHIR_CERT_FILE',
+      env: () => ({ AUDIT_FHIR_URL: `https://127.0.0.1:${syslogPort}/fhir`, AUDIT_SPOOL_DIR: mkdtempSync(join(tmpdir(), 'audit-spool-tls-')), AUDIT_FHIR_CERT_FILE: gatewayClient.certFile, AUDIT_FHIR_KEY_FILE: strayKey }),
+      problem: /^AUDIT_FHIR_KEY_FILE: the key in .* does not match the certificate in AUDIT_FHIR_CERT_FILE/,
+    },
+    { name: 'missing AUDIT_FHIR_CA_FILE', env: () => ({ AUDIT_FHIR_URL: `https://127.0.0.1:${syslogPort}/fhir`, AUDIT_SPOOL_DIR: mkdtempSync(join(tmpdir(), 'audit-spool-tls-')), AUDIT_FHIR_CA_FILE: missing }), problem: /^AUDIT_FHIR_CA_FILE: cannot read/ },
   ];
-  /** Audit messages by syslog over TLS to a port nobody listens on: the start must stop before any connection. */
+  /** Audit messages by syslog over TLS (or FHIR over https) to a port nobody listens on: the start must stop before any connection. */
   let syslogPort: number;
   beforeAll(async () => {
     syslogPort = await freePort();
