@@ -87,23 +87,17 @@ function issuedFor(certificate: X509Certificate, host: string): boolean {
   return isIP(name) ? certificate.checkIP(name) !== undefined : certificate.checkHost(name) !== undefined;
 }
 
-/** The audit syslog receiver's CA and the gateway's client certificate for it (AUDIT_SYSLOG_*_FILE, tls:// only). */
-function checkSyslogFiles(check: Checker, syslog: Config['audit']['syslog']): void {
-  if (!syslog) return;
-  if (syslog.caFile) {
-    const certificates = check.certificates('AUDIT_SYSLOG_CA_FILE', syslog.caFile);
-    if (certificates) for (const certificate of certificates) check.validity('AUDIT_SYSLOG_CA_FILE', certificate);
-  }
-  if (syslog.certFile && syslog.keyFile) check.pair('AUDIT_SYSLOG_CERT_FILE', syslog.certFile, 'AUDIT_SYSLOG_KEY_FILE', syslog.keyFile);
-}
-
-/** The audit FHIR server's CA and the gateway's client certificate for it (AUDIT_FHIR_*_FILE, https:// only). */
-function checkFhirFiles(check: Checker, files: Config['audit']['fhirTls']): void {
+/**
+ * An audit receiver's CA and the gateway's client certificate for it: AUDIT_SYSLOG_*_FILE
+ * (tls:// only) or AUDIT_FHIR_*_FILE (https:// only).
+ */
+function checkAuditPeerFiles(check: Checker, prefix: 'AUDIT_SYSLOG' | 'AUDIT_FHIR', files: { caFile: string | undefined; certFile: string | undefined; keyFile: string | undefined } | undefined): void {
+  if (!files) return;
   if (files.caFile) {
-    const certificates = check.certificates('AUDIT_FHIR_CA_FILE', files.caFile);
-    if (certificates) for (const certificate of certificates) check.validity('AUDIT_FHIR_CA_FILE', certificate);
+    const certificates = check.certificates(`${prefix}_CA_FILE`, files.caFile);
+    if (certificates) for (const certificate of certificates) check.validity(`${prefix}_CA_FILE`, certificate);
   }
-  if (files.certFile && files.keyFile) check.pair('AUDIT_FHIR_CERT_FILE', files.certFile, 'AUDIT_FHIR_KEY_FILE', files.keyFile);
+  if (files.certFile && files.keyFile) check.pair(`${prefix}_CERT_FILE`, files.certFile, `${prefix}_KEY_FILE`, files.keyFile);
 }
 
 /** Reads and checks every TLS file of `config`; throws a ConfigError listing all problems. */
@@ -137,8 +131,8 @@ export function loadTlsMaterial(config: Config): TlsMaterial {
     check.warnings.push('ORTHANC_CA_FILE / ORTHANC_CLIENT_CERT_FILE are set but ORTHANC_URL is http://: they are not used');
   }
 
-  checkSyslogFiles(check, config.audit.syslog);
-  checkFhirFiles(check, config.audit.fhirTls);
+  checkAuditPeerFiles(check, 'AUDIT_SYSLOG', config.audit.syslog);
+  checkAuditPeerFiles(check, 'AUDIT_FHIR', config.audit.fhirTls);
 
   if (check.problems.length > 0) throw new ConfigError(check.problems);
   return { server, warnings: check.warnings };
