@@ -17,8 +17,8 @@ import { createTestPki, type TestPki } from '../support/tls.js';
 
 /**
  * The audit transports against real peers: Debian's rsyslogd receiving RFC 5425 syslog over TLS
- * (test CA, client certificate required) and a FHIR-shaped receiver (a plain HTTP server taking
- * AuditEvent resources). Messages are checked with the DICOM audit schema and the FHIR R4 rules.
+ * (test CA, client certificate required) and a FHIR-shaped receiver (an HTTP server taking
+ * AuditEvent resources; over https with a client certificate required, for mutual TLS). Messages are checked with the DICOM audit schema and the FHIR R4 rules.
  * Faults: both receivers down for a while (messages wait in the spool and arrive afterwards, in
  * order, none lost), a slow receiver (requests are not held up), a full spool (new messages are
  * dropped, counted and alarmed; requests still answered).
