@@ -1,7 +1,7 @@
 import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 import { studyUidsOf, type AuditRecord, type AuditSource } from './record.js';
-import { counterpartRole, standardEvent, type DcmCode } from './standard-event.js';
+import { APPLICATION_ROLE, counterpartRole, PATIENT_CONTEXT_DETAIL, standardEvent, type DcmCode } from './standard-event.js';
 
 /**
  * An audit record as a DICOM audit message (PS3.15 A.5, the schema of A.5.1: `csd-code`,
@@ -29,6 +29,17 @@ function addUser(message: XMLBuilder, record: AuditRecord, role: DcmCode | undef
   if (role) coded(participant, 'RoleIDCode', role);
 }
 
+/**
+ * The app the caller's token was issued to (azp), a participant of its own: PS3.15 A.5.2.1 lets
+ * UserID name a process, and DCM 110150 "Application" is the RoleIDCode for one. Not the requestor:
+ * the person is; the app acts for them (IHE IUA and BALP record the OAuth client the same way).
+ */
+function addApp(message: XMLBuilder, clientId: string | undefined): void {
+  if (!clientId) return;
+  const participant = message.ele('ActiveParticipant', { UserID: clientId, AlternativeUserID: `oidc-client=${clientId}`, UserIsRequestor: 'false' });
+  coded(participant, 'RoleIDCode', APPLICATION_ROLE);
+}
+
 /** The gateway: its public URL, the OIDC client it signs users in as, its host. */
 function addGateway(message: XMLBuilder, source: AuditSource, role: DcmCode | undefined): void {
   const participant = message.ele('ActiveParticipant', {
@@ -54,11 +65,21 @@ function addObjects(message: XMLBuilder, record: AuditRecord, attempted: string)
     coded(study, 'ParticipantObjectIDTypeCode', STUDY_UID_TYPE);
     study.ele('ParticipantObjectName').txt(studyUid);
   }
-  for (const patient of record.patients) {
-    const object = message.ele('ParticipantObjectIdentification', { ParticipantObjectID: patient.id, ParticipantObjectTypeCode: '1', ParticipantObjectTypeCodeRole: '1' });
-    coded(object, 'ParticipantObjectIDTypeCode', { code: '2', meaning: 'Patient Number' }, 'RFC-3881');
-    object.ele('ParticipantObjectName').txt(patient.name ?? patient.id);
-  }
+  const context = new Set(event.patientContext ?? []);
+  const seen = record.patients.map((patient) => ({ id: patient.id, name: patient.name ?? patient.id }));
+  const contextOnly = [...context].filter((id) => !seen.some((patient) => patient.id === id)).map((id) => ({ id, name: id }));
+  for (const patient of [...seen, ...contextOnly]) addPatient(message, patient, context.has(patient.id));
+}
+
+/**
+ * A patient, seen or of the app's patient context (SMART launch/patient), or both; context is a
+ * ParticipantObjectDetail (A.5.2.3: type/value pairs for what the message has no field for).
+ */
+function addPatient(message: XMLBuilder, patient: { id: string; name: string }, inContext: boolean): void {
+  const object = message.ele('ParticipantObjectIdentification', { ParticipantObjectID: patient.id, ParticipantObjectTypeCode: '1', ParticipantObjectTypeCodeRole: '1' });
+  coded(object, 'ParticipantObjectIDTypeCode', { code: '2', meaning: 'Patient Number' }, 'RFC-3881');
+  object.ele('ParticipantObjectName').txt(patient.name);
+  if (inContext) object.ele('ParticipantObjectDetail', { type: PATIENT_CONTEXT_DETAIL, value: Buffer.from('true').toString('base64') });
 }
 
 export function dicomAuditMessage(record: AuditRecord, source: AuditSource): string {
@@ -73,6 +94,7 @@ export function dicomAuditMessage(record: AuditRecord, source: AuditSource): str
   if (standard.eventType) coded(identification, 'EventTypeCode', standard.eventType);
   if (standard.outcomeDescription) identification.ele('EventOutcomeDescription').txt(standard.outcomeDescription);
   addUser(message, record, standard.requestorRole);
+  addApp(message, record.event.clientId);
   addGateway(message, source, counterpartRole(standard.requestorRole));
   const auditSource = message.ele('AuditSourceIdentification', { ...(source.siteId ? { AuditEnterpriseSiteID: source.siteId } : {}), AuditSourceID: source.sourceId });
   auditSource.ele('AuditSourceTypeCode', { 'csd-code': '4', codeSystemName: 'DCM', originalText: 'Application Server process tier in a multi-tier system' });

@@ -1,6 +1,6 @@
 import type { AuditEvent as FhirAuditEvent, AuditEventAgent, AuditEventEntity, Coding } from '@medplum/fhirtypes';
 import { studyUidsOf, type AuditRecord, type AuditSource } from './record.js';
-import { counterpartRole, standardEvent, type DcmCode, type StandardEvent } from './standard-event.js';
+import { APPLICATION_ROLE, counterpartRole, PATIENT_CONTEXT_DETAIL, standardEvent, type DcmCode, type StandardEvent } from './standard-event.js';
 
 /**
  * An audit record as a FHIR R4 AuditEvent following IHE Basic Audit Log Patterns (BALP): the DICOM
@@ -32,6 +32,12 @@ function subtypes(standard: StandardEvent): Coding[] {
   return standard.eventType ? [dcm(standard.eventType)] : [];
 }
 
+/** BALP's OAuth client agent: the app the token was issued to (azp), acting for the person. */
+function appAgent(clientId: string | undefined): AuditEventAgent[] {
+  if (!clientId) return [];
+  return [{ type: { coding: [dcm(APPLICATION_ROLE)] }, who: { identifier: { value: clientId }, display: clientId }, requestor: false }];
+}
+
 function agents(record: AuditRecord, source: AuditSource, standard: StandardEvent): AuditEventAgent[] {
   const { user, clientIp } = record.event;
   const callerRole = standard.requestorRole;
@@ -44,6 +50,7 @@ function agents(record: AuditRecord, source: AuditSource, standard: StandardEven
       requestor: true,
       ...(clientIp ? { network: { address: clientIp, type: NETWORK_IP } } : {}),
     },
+    ...appAgent(record.event.clientId),
     {
       ...(gatewayRole ? { type: { coding: [dcm(gatewayRole)] } } : {}),
       who: { identifier: { system: 'urn:ietf:rfc:3986', value: source.gatewayUrl }, display: `orthanc-oidc-gateway (OIDC client ${source.oidcClientId})` },
@@ -53,16 +60,22 @@ function agents(record: AuditRecord, source: AuditSource, standard: StandardEven
   ];
 }
 
+/** BALP's patient entity; one of a SMART app's patient context carries a detail saying so. */
+function patientEntity(patient: { id: string; name: string | undefined }, inContext: boolean): AuditEventEntity {
+  return {
+    what: { identifier: { value: patient.id }, ...(patient.name ? { display: patient.name } : {}) },
+    type: { system: ENTITY_TYPE_SYSTEM, code: '1', display: 'Person' },
+    role: { system: OBJECT_ROLE_SYSTEM, code: '1', display: 'Patient' },
+    ...(inContext ? { detail: [{ type: PATIENT_CONTEXT_DETAIL, valueString: 'true' }] } : {}),
+  };
+}
+
 function entities(record: AuditRecord, standard: StandardEvent): AuditEventEntity[] {
   const { event } = record;
   const list: AuditEventEntity[] = [];
-  for (const patient of record.patients) {
-    list.push({
-      what: { identifier: { value: patient.id }, ...(patient.name ? { display: patient.name } : {}) },
-      type: { system: ENTITY_TYPE_SYSTEM, code: '1', display: 'Person' },
-      role: { system: OBJECT_ROLE_SYSTEM, code: '1', display: 'Patient' },
-    });
-  }
+  const context = new Set(event.patientContext ?? []);
+  const contextOnly = [...context].filter((id) => !record.patients.some((patient) => patient.id === id)).map((id) => ({ id, name: undefined }));
+  for (const patient of [...record.patients, ...contextOnly]) list.push(patientEntity(patient, context.has(patient.id)));
   for (const studyUid of studyUidsOf(event)) {
     list.push({
       what: { identifier: { system: 'urn:dicom:uid', value: `urn:oid:${studyUid}` } },

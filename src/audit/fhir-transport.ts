@@ -1,4 +1,11 @@
+import { Agent, fetch } from 'undici';
 import { PermanentRejection, type Transport } from './delivery.js';
+
+export interface FhirTls {
+  ca?: Buffer | undefined;
+  cert?: Buffer | undefined;
+  key?: Buffer | undefined;
+}
 
 /** 4xx answers worth retrying: the server asks to come back later. */
 const RETRYABLE = new Set([408, 425, 429]);
@@ -6,11 +13,13 @@ const RETRYABLE = new Set([408, 425, 429]);
 /**
  * POSTs each AuditEvent resource to `<base>/AuditEvent` (FHIR RESTful create). A 2xx is delivered;
  * another 4xx is a refusal of that resource for good; anything else (5xx, no answer, timeout) is
- * retried.
+ * retried. Over https, the gateway can trust a CA of its own and authenticate with a client
+ * certificate (mutual TLS): the FHIR server knows who sends.
  */
-export function createFhirTransport({ baseUrl, timeoutMs }: { baseUrl: string; timeoutMs: number }): Transport {
+export function createFhirTransport({ baseUrl, timeoutMs, tls = {} }: { baseUrl: string; timeoutMs: number; tls?: FhirTls }): Transport {
   const endpoint = `${baseUrl.replace(/\/+$/, '')}/AuditEvent`;
   const controller = new AbortController();
+  const dispatcher = tls.ca || tls.cert ? new Agent({ connect: { ...tls } }) : undefined;
   return {
     name: 'fhir',
     async send(resource) {
@@ -19,6 +28,7 @@ export function createFhirTransport({ baseUrl, timeoutMs }: { baseUrl: string; t
         headers: { 'content-type': 'application/fhir+json', accept: 'application/fhir+json' },
         body: resource,
         signal: AbortSignal.any([controller.signal, AbortSignal.timeout(timeoutMs)]),
+        ...(dispatcher ? { dispatcher } : {}),
       });
       await response.arrayBuffer().catch(() => undefined);
       if (response.ok) return;
@@ -27,6 +37,9 @@ export function createFhirTransport({ baseUrl, timeoutMs }: { baseUrl: string; t
       }
       throw new Error(`the FHIR server answered HTTP ${response.status}`);
     },
-    close: () => controller.abort(),
+    close: () => {
+      controller.abort();
+      void dispatcher?.close();
+    },
   };
 }

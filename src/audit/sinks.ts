@@ -61,7 +61,8 @@ function transportSinks(config: Config, source: AuditSource, logger: Logger, met
     transports.push({ transport: syslogTransport(audit.syslog, audit.transportTimeoutMs), format: (record) => syslogMessage(record, source, dicomAuditMessage(record, source)) });
   }
   if (audit.fhirUrl) {
-    transports.push({ transport: createFhirTransport({ baseUrl: audit.fhirUrl, timeoutMs: audit.transportTimeoutMs }), format: (record) => JSON.stringify(fhirAuditEvent(record, source)) });
+    const tls = { ca: readPem('AUDIT_FHIR_CA_FILE', audit.fhirTls.caFile), cert: readPem('AUDIT_FHIR_CERT_FILE', audit.fhirTls.certFile), key: readPem('AUDIT_FHIR_KEY_FILE', audit.fhirTls.keyFile) };
+    transports.push({ transport: createFhirTransport({ baseUrl: audit.fhirUrl, timeoutMs: audit.transportTimeoutMs, tls }), format: (record) => JSON.stringify(fhirAuditEvent(record, source)) });
   }
   const counters = createAuditTransportMetrics(metrics.registry);
   const { dir, maxBytes, alarmMessages } = audit.spool;

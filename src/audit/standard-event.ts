@@ -17,6 +17,11 @@ const DCM = {
   useOfRestrictedFunction: { code: '110132', meaning: 'Use of Restricted Function' },
 } satisfies Record<string, DcmCode>;
 
+/** The role of a participant that is a program: the app a token was issued to. */
+export const APPLICATION_ROLE: DcmCode = { code: '110150', meaning: 'Application' };
+/** How a patient of a SMART app's patient context is marked (a DICOM ParticipantObjectDetail type, a FHIR entity detail type). */
+export const PATIENT_CONTEXT_DETAIL = 'SMARTPatientContext';
+
 const SOURCE_ROLE: DcmCode = { code: '110153', meaning: 'Source Role ID' };
 const DESTINATION_ROLE: DcmCode = { code: '110152', meaning: 'Destination Role ID' };
 

@@ -137,6 +137,8 @@ export interface AuditConfig {
   syslog: { url: string; caFile: string | undefined; certFile: string | undefined; keyFile: string | undefined } | undefined;
   /** FHIR base URL: AuditEvent resources are POSTed to `<url>/AuditEvent`. */
   fhirUrl: string | undefined;
+  /** https:// only: the FHIR server's CA and the gateway's client certificate (mutual TLS). */
+  fhirTls: { caFile: string | undefined; certFile: string | undefined; keyFile: string | undefined };
   spool: { dir: string; maxBytes: number; alarmMessages: number } | undefined;
   transportTimeoutMs: number;
 }
@@ -234,6 +236,7 @@ export function toConfig(env: Env): Config {
         ? { url: env.AUDIT_SYSLOG_URL, caFile: env.AUDIT_SYSLOG_CA_FILE, certFile: env.AUDIT_SYSLOG_CERT_FILE, keyFile: env.AUDIT_SYSLOG_KEY_FILE }
         : undefined,
       fhirUrl: env.AUDIT_FHIR_URL,
+      fhirTls: { caFile: env.AUDIT_FHIR_CA_FILE, certFile: env.AUDIT_FHIR_CERT_FILE, keyFile: env.AUDIT_FHIR_KEY_FILE },
       spool: env.AUDIT_SPOOL_DIR ? { dir: env.AUDIT_SPOOL_DIR, maxBytes: env.AUDIT_SPOOL_MAX_BYTES, alarmMessages: env.AUDIT_SPOOL_ALARM_MESSAGES } : undefined,
       transportTimeoutMs: env.AUDIT_TRANSPORT_TIMEOUT_SECONDS * 1000,
     },

@@ -157,6 +157,9 @@ export const envSchema = z
     AUDIT_SYSLOG_CERT_FILE: z.string().min(1).optional(),
     AUDIT_SYSLOG_KEY_FILE: z.string().min(1).optional(),
     AUDIT_FHIR_URL: httpUrl.optional(),
+    AUDIT_FHIR_CA_FILE: z.string().min(1).optional(),
+    AUDIT_FHIR_CERT_FILE: z.string().min(1).optional(),
+    AUDIT_FHIR_KEY_FILE: z.string().min(1).optional(),
     AUDIT_SPOOL_DIR: z.string().min(1).optional(),
     AUDIT_SPOOL_MAX_BYTES: positiveInt.default(104_857_600),
     AUDIT_SPOOL_ALARM_MESSAGES: positiveInt.default(1000),
@@ -224,6 +227,11 @@ export const envSchema = z
     const syslogTls = typeof env.AUDIT_SYSLOG_URL === 'string' && env.AUDIT_SYSLOG_URL.startsWith('tls:');
     for (const name of ['AUDIT_SYSLOG_CA_FILE', 'AUDIT_SYSLOG_CERT_FILE', 'AUDIT_SYSLOG_KEY_FILE'] as const) {
       if (env[name] && !syslogTls) ctx.addIssue({ code: 'custom', path: [name], message: 'is only used with AUDIT_SYSLOG_URL=tls://…' });
+    }
+    requireTogether('AUDIT_FHIR_CERT_FILE', 'AUDIT_FHIR_KEY_FILE');
+    const fhirHttps = typeof env.AUDIT_FHIR_URL === 'string' && env.AUDIT_FHIR_URL.startsWith('https:');
+    for (const name of ['AUDIT_FHIR_CA_FILE', 'AUDIT_FHIR_CERT_FILE', 'AUDIT_FHIR_KEY_FILE'] as const) {
+      if (env[name] && !fhirHttps) ctx.addIssue({ code: 'custom', path: [name], message: 'is only used with AUDIT_FHIR_URL=https://…' });
     }
     if ((env.AUDIT_SYSLOG_URL || env.AUDIT_FHIR_URL) && !env.AUDIT_SPOOL_DIR) {
       ctx.addIssue({ code: 'custom', path: ['AUDIT_SPOOL_DIR'], message: 'is required with AUDIT_SYSLOG_URL or AUDIT_FHIR_URL (messages wait there while a receiver is down)' });

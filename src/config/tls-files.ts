@@ -5,7 +5,7 @@ import type { Config } from './config.js';
 import { ConfigError } from './load.js';
 
 /**
- * The PEM files named by TLS_* and ORTHANC_*_FILE, read and checked once at start: readable, really
+ * The PEM files named by TLS_*, ORTHANC_*_FILE and AUDIT_SYSLOG_*_FILE, read and checked once at start: readable, really
  * certificates / private keys, and each key matching its certificate. Every problem is reported at
  * once, naming the variable (and the path, never the content). Things that still work but are
  * probably a mistake (an expired certificate, one not issued for PUBLIC_URL's host, CA files set for
@@ -87,6 +87,19 @@ function issuedFor(certificate: X509Certificate, host: string): boolean {
   return isIP(name) ? certificate.checkIP(name) !== undefined : certificate.checkHost(name) !== undefined;
 }
 
+/**
+ * An audit receiver's CA and the gateway's client certificate for it: AUDIT_SYSLOG_*_FILE
+ * (tls:// only) or AUDIT_FHIR_*_FILE (https:// only).
+ */
+function checkAuditPeerFiles(check: Checker, prefix: 'AUDIT_SYSLOG' | 'AUDIT_FHIR', files: { caFile: string | undefined; certFile: string | undefined; keyFile: string | undefined } | undefined): void {
+  if (!files) return;
+  if (files.caFile) {
+    const certificates = check.certificates(`${prefix}_CA_FILE`, files.caFile);
+    if (certificates) for (const certificate of certificates) check.validity(`${prefix}_CA_FILE`, certificate);
+  }
+  if (files.certFile && files.keyFile) check.pair(`${prefix}_CERT_FILE`, files.certFile, `${prefix}_KEY_FILE`, files.keyFile);
+}
+
 /** Reads and checks every TLS file of `config`; throws a ConfigError listing all problems. */
 export function loadTlsMaterial(config: Config): TlsMaterial {
   const check = new Checker();
@@ -117,6 +130,9 @@ export function loadTlsMaterial(config: Config): TlsMaterial {
   if (!upstreamHttps && (orthanc.caFile || orthanc.clientCertFile)) {
     check.warnings.push('ORTHANC_CA_FILE / ORTHANC_CLIENT_CERT_FILE are set but ORTHANC_URL is http://: they are not used');
   }
+
+  checkAuditPeerFiles(check, 'AUDIT_SYSLOG', config.audit.syslog);
+  checkAuditPeerFiles(check, 'AUDIT_FHIR', config.audit.fhirTls);
 
   if (check.problems.length > 0) throw new ConfigError(check.problems);
   return { server, warnings: check.warnings };

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { makeSeries, type GeneratedSeries } from '../support/dicom.js';
 import { ACCEPT_DICOM_JSON } from '../support/dicomweb.js';
@@ -154,5 +154,14 @@ describe('the hash-chained audit file of a real gateway run', () => {
     expect(anchors.length).toBeGreaterThanOrEqual(2);
     const witnessed = stack.logs.lines.filter((line) => line['msg'] === 'audit chain anchor').map((line) => (line['auditAnchor'] as Line)['seq']);
     expect(witnessed).toEqual(anchors.map((anchor) => anchor['seq']));
+    // The gateway's own log as the witness file: the whole file checks out; cut after its last anchor, not.
+    const log = join(mkdtempSync(join(tmpdir(), 'audit-app-log-')), 'gateway.log');
+    writeFileSync(log, stack.logs.lines.map((line) => JSON.stringify(line)).join('\n') + '\n');
+    expect(cli('verify', file, '--anchors-from', log)).toMatchObject({ status: 0, stdout: expect.stringMatching(new RegExp(`chain intact, all ${anchors.length} witnessed records present`)) });
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+    const lastAnchor = lines.findLastIndex((line) => line.includes('"event":"anchor"'));
+    const cut = join(mkdtempSync(join(tmpdir(), 'audit-cut-')), basename(file));
+    writeFileSync(cut, lines.slice(0, lastAnchor).join('\n') + '\n');
+    expect(cli('verify', cut, '--anchors-from', log)).toMatchObject({ status: 1, stdout: expect.stringMatching(/is missing: records were cut off the end of the file/) });
   });
 });

@@ -17,8 +17,8 @@ import { createTestPki, type TestPki } from '../support/tls.js';
 
 /**
  * The audit transports against real peers: Debian's rsyslogd receiving RFC 5425 syslog over TLS
- * (test CA, client certificate required) and a FHIR-shaped receiver (a plain HTTP server taking
- * AuditEvent resources). Messages are checked with the DICOM audit schema and the FHIR R4 rules.
+ * (test CA, client certificate required) and a FHIR-shaped receiver (an HTTP server taking
+ * AuditEvent resources; over https with a client certificate required, for mutual TLS). Messages are checked with the DICOM audit schema and the FHIR R4 rules.
  * Faults: both receivers down for a while (messages wait in the spool and arrive afterwards, in
  * order, none lost), a slow receiver (requests are not held up), a full spool (new messages are
  * dropped, counted and alarmed; requests still answered).
@@ -98,7 +98,13 @@ describe('audit transports with real peers', () => {
     const resource = await waitFor(() => fhir.resources.find((candidate) => requestIdOfFhir(candidate) === requestId), { what: 'the FHIR AuditEvent', timeoutMs: 10_000 });
     expect(fhirIssues(resource)).toEqual([]);
     expect(fhir.contentTypes[0]).toBe('application/fhir+json');
-    expect(resource).toMatchObject({ type: { code: '110103' }, outcome: '0', agent: [expect.objectContaining({ requestor: true, who: expect.objectContaining({ display: 'viewer' }) }), expect.anything()] });
+    expect(resource).toMatchObject({ type: { code: '110103' }, outcome: '0', agent: [
+      expect.objectContaining({ requestor: true, who: expect.objectContaining({ display: 'viewer' }) }),
+      // the app the token was issued to (azp)
+      expect.objectContaining({ requestor: false, type: { coding: [expect.objectContaining({ code: '110150' })] }, who: expect.objectContaining({ identifier: { value: 'ohif-viewer' } }) }),
+      expect.objectContaining({ requestor: false, who: expect.objectContaining({ identifier: expect.objectContaining({ system: 'urn:ietf:rfc:3986' }) }) }),
+    ] });
+    expect(xpathString(xml, "/AuditMessage/ActiveParticipant[RoleIDCode/@csd-code='110150']/@UserID")).toBe('ohif-viewer');
     expect(resource.entity).toContainEqual(expect.objectContaining({ what: { identifier: { value: 'P-SPOOL-0' }, display: 'Spool^Patient0' } }));
   });
 
@@ -165,6 +171,42 @@ describe('audit transports with real peers', () => {
       await receiver.close();
     }
   });
+
+  it('FHIR over mutual TLS: the gateway presents its client certificate (AUDIT_FHIR_CERT_FILE) and trusts AUDIT_FHIR_CA_FILE; without it nothing gets through', async () => {
+    const ca = await pki.newCa('fhir');
+    const [server, client] = await Promise.all([ca.issueServer('fhir-server'), ca.issueClient('fhir-client', 'orthanc-oidc-gateway')]);
+    const secured = new FhirReceiver(await freePort(), { ...server, clientCaFile: ca.certFile });
+    await secured.start();
+    const gatewayFor = async (files: Record<string, string>) => {
+      const running = await startTestGateway(
+        {
+          OIDC_ISSUER: issuer.issuer, ORTHANC_URL: orthanc.url, ORTHANC_USERNAME: orthanc.username, ORTHANC_PASSWORD: orthanc.password, LOG_LEVEL: 'info',
+          AUDIT_FHIR_URL: `https://127.0.0.1:${secured.port}/fhir`, AUDIT_FHIR_CA_FILE: ca.certFile, ...files,
+          AUDIT_SPOOL_DIR: mkdtempSync(join(tmpdir(), 'audit-spool-mtls-')), AUDIT_TRANSPORT_TIMEOUT_SECONDS: '2',
+        },
+        { logDestination: new LogSink() },
+      );
+      started.push(running);
+      return running;
+    };
+    try {
+      const anonymous = await gatewayFor({});
+      expect((await read(studies[3]!, anonymous.url)).status).toBe(200);
+      await waitFor(async () => (await metric('gateway_audit_spool_messages', 'transport="fhir"', anonymous.url)) >= 1, { what: 'the refused message to wait in the spool', timeoutMs: 10_000 });
+      await new Promise((resolve) => setTimeout(resolve, 2500)); // a retry or two
+      expect(secured.resources).toHaveLength(0);
+      await anonymous.close(1000);
+
+      const authenticated = await gatewayFor({ AUDIT_FHIR_CERT_FILE: client.certFile, AUDIT_FHIR_KEY_FILE: client.keyFile });
+      const { status, requestId } = await read(studies[4]!, authenticated.url);
+      expect(status).toBe(200);
+      const resource = await waitFor(() => secured.resources.find((candidate) => requestIdOfFhir(candidate) === requestId), { what: 'the AuditEvent over mutual TLS', timeoutMs: 10_000 });
+      expect(fhirIssues(resource)).toEqual([]);
+      expect(new Set(secured.clientNames)).toEqual(new Set(['orthanc-oidc-gateway']));
+    } finally {
+      await secured.stop();
+    }
+  }, 60_000);
 
   it('a full spool drops new messages, counts and alarms them, and requests are still answered', async () => {
     const sink = new LogSink();

@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -149,7 +151,35 @@ describe('unusable TLS files stop the start, naming the variable', () => {
       env: () => ({ ORTHANC_URL: nginx.url, ORTHANC_CLIENT_CERT_FILE: gatewayClient.certFile, ORTHANC_CLIENT_KEY_FILE: strangerClient.keyFile }),
       problem: /^ORTHANC_CLIENT_KEY_FILE: the key in .* does not match the certificate in ORTHANC_CLIENT_CERT_FILE/,
     },
+    { name: 'missing AUDIT_SYSLOG_CA_FILE', env: () => syslogEnv({ AUDIT_SYSLOG_CA_FILE: missing }), problem: /^AUDIT_SYSLOG_CA_FILE: cannot read .*\(no such file\)/ },
+    { name: 'AUDIT_SYSLOG_CA_FILE holding a key', env: () => syslogEnv({ AUDIT_SYSLOG_CA_FILE: ca.keyFile }), problem: /^AUDIT_SYSLOG_CA_FILE: .* holds no PEM certificate/ },
+    {
+      name: 'AUDIT_SYSLOG_KEY_FILE not matching AUDIT_SYSLOG_CERT_FILE',
+      env: () => syslogEnv({ AUDIT_SYSLOG_CERT_FILE: gatewayClient.certFile, AUDIT_SYSLOG_KEY_FILE: strangerClient.keyFile }),
+      problem: /^AUDIT_SYSLOG_KEY_FILE: the key in .* does not match the certificate in AUDIT_SYSLOG_CERT_FILE/,
+    },
+    {
+      name: 'AUDIT_SYSLOG_KEY_FILE holding a certificate',
+      env: () => syslogEnv({ AUDIT_SYSLOG_CERT_FILE: gatewayClient.certFile, AUDIT_SYSLOG_KEY_FILE: gatewayClient.certFile }),
+      problem: /^AUDIT_SYSLOG_KEY_FILE: .* is not an unencrypted PEM private key/,
+    },
+    {
+      name: 'AUDIT_FHIR_KEY_FILE not matching AUDIT_FHIR_CERT_FILE',
+      env: () => ({ AUDIT_FHIR_URL: `https://127.0.0.1:${syslogPort}/fhir`, AUDIT_SPOOL_DIR: mkdtempSync(join(tmpdir(), 'audit-spool-tls-')), AUDIT_FHIR_CERT_FILE: gatewayClient.certFile, AUDIT_FHIR_KEY_FILE: strayKey }),
+      problem: /^AUDIT_FHIR_KEY_FILE: the key in .* does not match the certificate in AUDIT_FHIR_CERT_FILE/,
+    },
+    { name: 'missing AUDIT_FHIR_CA_FILE', env: () => ({ AUDIT_FHIR_URL: `https://127.0.0.1:${syslogPort}/fhir`, AUDIT_SPOOL_DIR: mkdtempSync(join(tmpdir(), 'audit-spool-tls-')), AUDIT_FHIR_CA_FILE: missing }), problem: /^AUDIT_FHIR_CA_FILE: cannot read/ },
   ];
+  /** Audit messages by syslog over TLS (or FHIR over https) to a port nobody listens on: the start must stop before any connection. */
+  let syslogPort: number;
+  beforeAll(async () => {
+    syslogPort = await freePort();
+  });
+  const syslogEnv = (files: Record<string, string>) => ({
+    AUDIT_SYSLOG_URL: `tls://127.0.0.1:${syslogPort}`,
+    AUDIT_SPOOL_DIR: mkdtempSync(join(tmpdir(), 'audit-spool-tls-')),
+    ...files,
+  });
 
   it.each(cases)('$name', async ({ env, problem }) => {
     const error = await gateway({ ORTHANC_URL: orthanc.url, ...env() }).then(

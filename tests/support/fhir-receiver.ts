@@ -1,16 +1,38 @@
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import type { AuditEvent as FhirAuditEvent } from '@medplum/fhirtypes';
 
-/** The FHIR-shaped peer: stores what is POSTed to /fhir/AuditEvent; can go down, come back, be slow. */
+/** Serve https and require a client certificate signed by `clientCaFile` (mutual TLS). */
+export interface FhirReceiverTls {
+  certFile: string;
+  keyFile: string;
+  clientCaFile: string;
+}
+
+/**
+ * The FHIR-shaped peer: stores what is POSTed to /fhir/AuditEvent; can go down, come back, be slow.
+ * With `tls`, only a client holding a certificate of the client CA gets through the handshake; the
+ * subject CN of each sender is recorded.
+ */
 export class FhirReceiver {
   readonly resources: FhirAuditEvent[] = [];
   readonly contentTypes: string[] = [];
+  readonly clientNames: string[] = [];
   delayMs = 0;
   private server: http.Server | undefined;
-  constructor(readonly port: number) {}
+  constructor(readonly port: number, private readonly tls?: FhirReceiverTls) {}
+
+  private create(handler: http.RequestListener): http.Server {
+    if (!this.tls) return http.createServer(handler);
+    const { certFile, keyFile, clientCaFile } = this.tls;
+    return https.createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile), ca: readFileSync(clientCaFile), requestCert: true, rejectUnauthorized: true }, handler);
+  }
 
   async start(): Promise<void> {
-    this.server = http.createServer((req, res) => {
+    this.server = this.create((req, res) => {
+      if (this.tls) this.clientNames.push(String((req.socket as TLSSocket).getPeerCertificate().subject?.CN ?? ''));
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {

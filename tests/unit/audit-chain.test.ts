@@ -79,3 +79,67 @@ describe('npm run audit -- verify', () => {
     expect(run.status).toBe(2);
   });
 });
+
+/** A chained file written with its application log (the anchors' witnesses) captured to a file of its own. */
+function writeChainWithLog(count: number): { file: string; log: string; lines: string[]; anchorHashes: string[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'audit-witness-'));
+  const file = join(dir, 'audit.log');
+  const logged: string[] = [];
+  const logger = createLogger('info', { write: (line: string) => void logged.push(line) });
+  const sink = createChainedFile({ file, anchorEvery: 4, logger });
+  for (let index = 0; index < count; index++) sink.write({ time: new Date().toISOString(), event: { ...EVENT, requestId: `req-${index}` }, patients: [] });
+  void sink.close();
+  const log = join(dir, 'gateway.log');
+  // The application log holds other lines too, and anchors of other audit files.
+  writeFileSync(log, ['{"level":30,"msg":"gateway listening"}', 'not json', ...logged.map((line) => line.trimEnd()),
+    JSON.stringify({ msg: 'audit chain anchor', auditAnchor: { file: '/elsewhere/other-audit.log', seq: 99, hash: 'f'.repeat(64), reason: 'stop' } })].join('\n') + '\n');
+  const anchorHashes = logged.map((line) => (JSON.parse(line) as { auditAnchor?: { hash: string } }).auditAnchor?.hash).filter((hash): hash is string => hash !== undefined);
+  return { file, log, lines: readFileSync(file, 'utf8').trimEnd().split('\n'), anchorHashes };
+}
+
+function verifyWith(...args: string[]): { status: number | null; stdout: string } {
+  const run = spawnSync(process.execPath, ['scripts/audit.mjs', 'verify', ...args], { encoding: 'utf8' });
+  return { status: run.status, stdout: run.stdout + run.stderr };
+}
+
+describe('npm run audit -- verify with witnesses: records cut off the end', () => {
+  const { file, log, lines, anchorHashes } = writeChainWithLog(10);
+  const cut = (keep: number) => tampered(lines, (all) => all.slice(0, keep));
+
+  it('accepts the untouched file against every anchor of the application log and against its last hash', () => {
+    expect(anchorHashes).toHaveLength(4);
+    expect(verifyWith(file, '--anchors-from', log)).toEqual({ status: 0, stdout: expect.stringMatching(/^OK: 14 records \(4 anchors\), chain intact, all 4 witnessed records present/) });
+    expect(verifyWith(file, '--expect-last', anchorHashes.at(-1)!)).toEqual({ status: 0, stdout: expect.stringMatching(/chain intact, all 1 witnessed records present/) });
+  });
+
+  it('without witnesses, a file cut after a record still verifies (what the witnesses are for)', () => {
+    expect(verify(cut(12)).status).toBe(0);
+  });
+
+  it('reports lines cut off the end against the application log\'s anchors', () => {
+    const { status, stdout } = verifyWith(cut(12), '--anchors-from', log);
+    expect(stdout).toMatch(/^BROKEN at line 13: the record seq 13 \(witnessed in .*gateway\.log line \d+\) is missing: records were cut off the end of the file/);
+    expect(status).toBe(1);
+  });
+
+  it('reports lines cut off the end against --expect-last', () => {
+    const { status, stdout } = verifyWith(cut(13), '--expect-last', anchorHashes.at(-1)!);
+    expect(stdout).toMatch(new RegExp(`^BROKEN at line 14: the record with hash ${anchorHashes.at(-1)} \\(witnessed in --expect-last\\) is missing`));
+    expect(status).toBe(1);
+  });
+
+  it('reports a file rewritten from a witnessed record on (a new, consistent chain)', () => {
+    // Rebuild the chain from the stop anchor on: a consistent file whose last record is not the witnessed one.
+    const rewritten = lines.slice(0, 13);
+    const last = JSON.parse(lines[13]!) as Record<string, unknown>;
+    rewritten.push(JSON.stringify({ ...last, reason: 'periodic' }));
+    const { status, stdout } = verifyWith(tampered(lines, () => rewritten), '--anchors-from', log);
+    expect(stdout).toMatch(/^BROKEN at line 14: the record differs from the record seq 13 witnessed in .*gateway\.log/);
+    expect(status).toBe(1);
+  });
+
+  it('refuses a malformed --expect-last and a log without anchors for the file (usage, exit 2)', () => {
+    expect(verifyWith(file, '--expect-last', 'abc')).toEqual({ status: 2, stdout: expect.stringContaining('--expect-last needs a SHA-256 hash') });
+    expect(verifyWith(file, '--anchors-from', file)).toEqual({ status: 2, stdout: expect.stringContaining('no "audit chain anchor" line for audit.log') });
+  });
+});

@@ -80,6 +80,23 @@ describe('DICOM audit message (PS3.15 A.5)', () => {
     expect(xpathString(xml, "/AuditMessage/ParticipantObjectIdentification[@ParticipantObjectTypeCodeRole='1']/ParticipantObjectName")).toBe('<b>Doe</b>&');
   });
 
+  it('names the app the token was issued to (Application role, not the requestor) and marks the patients of its SMART patient context', () => {
+    const input = record({ clientId: 'smart-viewer', patientContext: ['P-1', 'P-9'], studyUid: STUDY, routeClass: 'dicomweb-read', path: `/pacs/dicom-web/studies/${STUDY}` }, [patient]);
+    const xml = dicomAuditMessage(input, SOURCE);
+    expect(dicomSchemaErrors(xml)).toBeUndefined();
+    const app = "/AuditMessage/ActiveParticipant[@UserID='smart-viewer']";
+    expect(xpathString(xml, `${app}/RoleIDCode/@csd-code`)).toBe('110150');
+    expect(xpathString(xml, `${app}/@UserIsRequestor`)).toBe('false');
+    expect(xpathString(xml, `count(/AuditMessage/ActiveParticipant[@UserIsRequestor='true'])`)).toBe('1');
+    const contextOf = (id: string) => xpathString(xml, `/AuditMessage/ParticipantObjectIdentification[@ParticipantObjectID='${id}'][@ParticipantObjectTypeCodeRole='1']/ParticipantObjectDetail[@type='SMARTPatientContext']/@value`);
+    expect(contextOf('P-1')).toBe(Buffer.from('true').toString('base64')); // seen and in context: one object
+    expect(contextOf('P-9')).toBe(Buffer.from('true').toString('base64')); // in context only
+    expect(xpathString(xml, "count(/AuditMessage/ParticipantObjectIdentification[@ParticipantObjectTypeCodeRole='1'])")).toBe('2');
+    const plain = dicomAuditMessage(CASES[1]![1], SOURCE);
+    expect(xpathString(plain, 'count(/AuditMessage/ActiveParticipant)')).toBe('2');
+    expect(xpathString(plain, 'count(//ParticipantObjectDetail)')).toBe('0');
+  });
+
   it('the schema check can fail: a message without its audit source is refused', () => {
     const xml = dicomAuditMessage(CASES[1]![1], SOURCE).replace(/<AuditSourceIdentification[\s\S]*?<\/AuditSourceIdentification>/, '');
     expect(dicomSchemaErrors(xml)).toMatch(/ParticipantObjectIdentification|AuditSourceIdentification/);
@@ -107,6 +124,22 @@ describe('FHIR R4 AuditEvent (IHE BALP)', () => {
       { what: { identifier: { value: 'req-1' } }, type: expect.objectContaining({ code: 'XrequestId' }) },
     ]);
     expect(resource.source).toMatchObject({ site: 'Hospital', observer: { display: 'gateway-test' } });
+  });
+
+  it('has an agent for the app (Application, not the requestor) and patient entities for its SMART patient context', () => {
+    const input = record({ clientId: 'smart-viewer', patientContext: ['P-1', 'P-9'], studyUid: STUDY, routeClass: 'dicomweb-read', path: `/pacs/dicom-web/studies/${STUDY}` }, [patient]);
+    const resource = fhirAuditEvent(input, SOURCE);
+    expect(fhirIssues(resource)).toEqual([]);
+    expect(resource.agent).toContainEqual({ type: { coding: [expect.objectContaining({ code: '110150' })] }, who: { identifier: { value: 'smart-viewer' }, display: 'smart-viewer' }, requestor: false });
+    expect(resource.agent!.filter((agent) => agent.requestor)).toHaveLength(1);
+    const patients = resource.entity!.filter((entity) => entity.role?.code === '1');
+    expect(patients).toEqual([
+      expect.objectContaining({ what: { identifier: { value: 'P-1' }, display: 'Doe^Jane' }, detail: [{ type: 'SMARTPatientContext', valueString: 'true' }] }),
+      expect.objectContaining({ what: { identifier: { value: 'P-9' } }, detail: [{ type: 'SMARTPatientContext', valueString: 'true' }] }),
+    ]);
+    const plain = fhirAuditEvent(CASES[1]![1], SOURCE);
+    expect(plain.agent).toHaveLength(2);
+    expect(plain.entity!.some((entity) => entity.detail)).toBe(false);
   });
 
   it('the FHIR check can fail: an AuditEvent without agents or with a bad time is refused', () => {

@@ -74,7 +74,7 @@ describe('loadConfig: defaults from a minimal environment', () => {
       workers: 1,
       ohifDist: undefined,
       logLevel: 'info',
-      audit: { anchorEvery: 1000, sourceId: undefined, siteId: undefined, patientCacheSeconds: 3600, syslog: undefined, fhirUrl: undefined, spool: undefined, transportTimeoutMs: 10_000 },
+      audit: { anchorEvery: 1000, sourceId: undefined, siteId: undefined, patientCacheSeconds: 3600, syslog: undefined, fhirUrl: undefined, fhirTls: { caFile: undefined, certFile: undefined, keyFile: undefined }, spool: undefined, transportTimeoutMs: 10_000 },
     });
   });
 
@@ -184,7 +184,7 @@ describe('loadConfig: values are read and shaped', () => {
   });
 
   it('reads the audit transports and their spool', () => {
-    const env = { ...MINIMAL, AUDIT_SYSLOG_URL: 'tls://audit.example.org:6514', AUDIT_SYSLOG_CA_FILE: '/ca.pem', AUDIT_SYSLOG_CERT_FILE: '/c.pem', AUDIT_SYSLOG_KEY_FILE: '/k.pem', AUDIT_FHIR_URL: 'https://fhir.example.org/fhir', AUDIT_SPOOL_DIR: '/var/spool/audit', AUDIT_SPOOL_MAX_BYTES: '5000', AUDIT_SPOOL_ALARM_MESSAGES: '10', AUDIT_TRANSPORT_TIMEOUT_SECONDS: '3', AUDIT_SOURCE_ID: 'gw1', AUDIT_ENTERPRISE_SITE_ID: 'St. Elsewhere' };
+    const env = { ...MINIMAL, AUDIT_SYSLOG_URL: 'tls://audit.example.org:6514', AUDIT_SYSLOG_CA_FILE: '/ca.pem', AUDIT_SYSLOG_CERT_FILE: '/c.pem', AUDIT_SYSLOG_KEY_FILE: '/k.pem', AUDIT_FHIR_URL: 'https://fhir.example.org/fhir', AUDIT_FHIR_CA_FILE: '/fca.pem', AUDIT_FHIR_CERT_FILE: '/fc.pem', AUDIT_FHIR_KEY_FILE: '/fk.pem', AUDIT_SPOOL_DIR: '/var/spool/audit', AUDIT_SPOOL_MAX_BYTES: '5000', AUDIT_SPOOL_ALARM_MESSAGES: '10', AUDIT_TRANSPORT_TIMEOUT_SECONDS: '3', AUDIT_SOURCE_ID: 'gw1', AUDIT_ENTERPRISE_SITE_ID: 'St. Elsewhere' };
     expect(loadConfig(env).audit).toEqual({
       anchorEvery: 1000,
       sourceId: 'gw1',
@@ -192,6 +192,7 @@ describe('loadConfig: values are read and shaped', () => {
       patientCacheSeconds: 3600,
       syslog: { url: 'tls://audit.example.org:6514', caFile: '/ca.pem', certFile: '/c.pem', keyFile: '/k.pem' },
       fhirUrl: 'https://fhir.example.org/fhir',
+      fhirTls: { caFile: '/fca.pem', certFile: '/fc.pem', keyFile: '/fk.pem' },
       spool: { dir: '/var/spool/audit', maxBytes: 5000, alarmMessages: 10 },
       transportTimeoutMs: 3000,
     });
@@ -293,6 +294,8 @@ describe('loadConfig: each problem names its variable', () => {
     { problem: 'AUDIT_SYSLOG_URL without port', env: { AUDIT_SYSLOG_URL: 'tls://audit.example.org', AUDIT_SPOOL_DIR: '/s' }, variables: ['AUDIT_SYSLOG_URL'], message: /port/ },
     { problem: 'audit transport without spool', env: { AUDIT_FHIR_URL: 'https://fhir.example.org/fhir' }, variables: ['AUDIT_SPOOL_DIR'], message: /AUDIT_FHIR_URL/ },
     { problem: 'syslog client cert without key', env: { AUDIT_SYSLOG_URL: 'tls://a:6514', AUDIT_SPOOL_DIR: '/s', AUDIT_SYSLOG_CERT_FILE: '/c.pem' }, variables: ['AUDIT_SYSLOG_KEY_FILE'], message: /AUDIT_SYSLOG_CERT_FILE/ },
+    { problem: 'FHIR client cert without key', env: { AUDIT_FHIR_URL: 'https://f/fhir', AUDIT_SPOOL_DIR: '/s', AUDIT_FHIR_CERT_FILE: '/c.pem' }, variables: ['AUDIT_FHIR_KEY_FILE'], message: /AUDIT_FHIR_CERT_FILE/ },
+    { problem: 'FHIR CA file with http://', env: { AUDIT_FHIR_URL: 'http://f/fhir', AUDIT_SPOOL_DIR: '/s', AUDIT_FHIR_CA_FILE: '/ca.pem' }, variables: ['AUDIT_FHIR_CA_FILE'], message: /https:\/\// },
     { problem: 'syslog CA file with plain TCP', env: { AUDIT_SYSLOG_URL: 'tcp://a:514', AUDIT_SPOOL_DIR: '/s', AUDIT_SYSLOG_CA_FILE: '/ca.pem' }, variables: ['AUDIT_SYSLOG_CA_FILE'], message: /tls:\/\// },
     { problem: 'chained audit file with workers', env: { AUDIT_LOG_FILE: '/a.log', WORKERS: '2', REDIS_URL: 'redis://r:6379', SESSION_SECRET: SECRET_32 }, variables: ['AUDIT_LOG_FILE'], message: /WORKERS > 1/ },
     { problem: 'AUDIT_SPOOL_MAX_BYTES zero', env: { AUDIT_SPOOL_MAX_BYTES: '0' }, variables: ['AUDIT_SPOOL_MAX_BYTES'], message: /positive/ },
