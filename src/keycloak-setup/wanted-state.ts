@@ -1,5 +1,6 @@
 import type ClientRepresentation from '@keycloak/keycloak-admin-client/lib/defs/clientRepresentation.js';
 import type ProtocolMapperRepresentation from '@keycloak/keycloak-admin-client/lib/defs/protocolMapperRepresentation.js';
+import { SIGNED_OUT_PATH } from '../auth/signed-out.js';
 
 /** What `setup` puts into a realm, and `doctor` expects there (from options and the gateway's env). */
 export interface GatewayTarget {
@@ -30,7 +31,9 @@ export interface WantedState {
 
 export const gatewayUrls = (publicUrl: string) => ({
   callback: `${publicUrl}/auth/callback`,
-  postLogout: `${publicUrl}/`,
+  postLogout: `${publicUrl}${SIGNED_OUT_PATH}`,
+  /** OHIF's own sign-out (bearer mode, ohif/app-config.bearer.js) returns to the viewer. */
+  ohifPostLogout: `${publicUrl}/`,
   backchannelLogout: `${publicUrl}/auth/backchannel-logout`,
   ohifRedirects: [`${publicUrl}/callback`, `${publicUrl}/silent-refresh.html`],
   origin: new URL(publicUrl).origin,
@@ -126,7 +129,7 @@ export function ohifClient(target: GatewayTarget, clientId: string): WantedClien
       webOrigins: [urls.origin],
       attributes: {
         'pkce.code.challenge.method': 'S256',
-        'post.logout.redirect.uris': urls.postLogout,
+        'post.logout.redirect.uris': urls.ohifPostLogout,
         ...NO_OTHER_GRANTS,
       },
     },

@@ -312,7 +312,7 @@ describe('logout', () => {
     const location = new URL(response.headers.get('location') ?? '');
     expect(location.href.startsWith(`${stack.idp.issuer}/protocol/openid-connect/logout`)).toBe(true);
     expect(location.searchParams.get('id_token_hint')).toBeTruthy();
-    expect(location.searchParams.get('post_logout_redirect_uri')).toBe(`${gatewayUrl}/`);
+    expect(location.searchParams.get('post_logout_redirect_uri')).toBe(`${gatewayUrl}/auth/signed-out`);
     expect((await browser.request(`${gatewayUrl}/pacs/dicom-web/studies`, { headers: json })).status).toBe(401);
   });
 

@@ -460,7 +460,7 @@ describe('development IdP options', () => {
       const gw = () => idp.realm.clients.find((c) => c.clientId === 'orthanc-gateway');
       expect(gw()?.redirectUris).toEqual(['http://127.0.0.1:1/auth/callback']);
       expect(gw()?.backchannelLogoutUri).toBeUndefined();
-      expect(gw()?.postLogoutRedirectUris).toEqual(['http://localhost:8080/']);
+      expect(gw()?.postLogoutRedirectUris).toEqual(['http://localhost:8080/auth/signed-out']);
 
       idp.configureClients({ appOrigin: 'http://127.0.0.1:2' });
       expect(gw()?.redirectUris).toEqual(['http://127.0.0.1:2/auth/callback']);

@@ -100,7 +100,7 @@ describe('npm run keycloak -- setup / doctor against Keycloak', () => {
     });
     expect(client.attributes).toMatchObject({
       'pkce.code.challenge.method': 'S256',
-      'post.logout.redirect.uris': `${publicUrl}/`,
+      'post.logout.redirect.uris': `${publicUrl}/auth/signed-out`,
       'backchannel.logout.url': `${publicUrl}/auth/backchannel-logout`,
       'backchannel.logout.session.required': 'true',
     });
