@@ -7,7 +7,6 @@ import { idpErrorPage } from '../auth/idp-errors.js';
 import { LoginError, type OidcClient } from '../auth/oidc.js';
 import { MAX_PENDING_LOGINS } from '../auth/session.js';
 import { safeReturnTo } from '../auth/return-to.js';
-import { SIGNED_OUT_PATH } from '../auth/signed-out.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import { isSameOriginRequest } from './browser-request.js';
@@ -103,9 +102,6 @@ export function authRoutes({ publicUrl, oidc, sessions, authenticate, logger }: 
   router.all('/auth/logout', () => {
     throw new GatewayError('method_not_allowed', 'Sign out with POST /auth/logout', { allow: 'POST' });
   });
-
-  // Where the IdP returns after sign-out: the page only, no sign-in started and no session touched.
-  router.get(SIGNED_OUT_PATH, (_req, res) => sendErrorPage(res, PAGES.signedOut));
 
   router.post('/auth/backchannel-logout', express.urlencoded({ extended: false, limit: '16kb' }), async (req, res) => {
     res.set('cache-control', 'no-store');
