@@ -414,7 +414,7 @@ describe('development IdP', () => {
 
     const endSession = oidc.buildEndSessionUrl(gateway, {
       id_token_hint: tokens.id_token ?? '',
-      post_logout_redirect_uri: `${receiver.origin}/`,
+      post_logout_redirect_uri: `${receiver.origin}/auth/signed-out`,
       state: 'bye',
     });
     expect(endSession.href.startsWith(String(discovery['end_session_endpoint']))).toBe(true);
@@ -429,7 +429,7 @@ describe('development IdP', () => {
         [`${receiver.origin}/`],
       ),
     );
-    expect(done.href).toBe(`${receiver.origin}/?state=bye`);
+    expect(done.href).toBe(`${receiver.origin}/auth/signed-out?state=bye`);
 
     expect(receiver.logoutTokens).toHaveLength(1);
     const { payload, protectedHeader } = await jwtVerify(receiver.logoutTokens[0] ?? '', keys, {
