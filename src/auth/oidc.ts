@@ -4,6 +4,7 @@ import type { Config } from '../config/config.js';
 import { ACCEPTED_ALGORITHMS, CLOCK_TOLERANCE_SECONDS } from './bearer.js';
 import { IssuerUnavailableError, type IssuerMetadataSource } from './issuer.js';
 import type { IssuerKeys } from './issuer-keys.js';
+import { SIGNED_OUT_PATH } from './signed-out.js';
 
 /** What the gateway keeps, server-side, between /auth/login and /auth/callback. */
 export interface LoginTransaction {
@@ -71,7 +72,7 @@ function toTokenSet(response: client.TokenEndpointResponse & client.TokenEndpoin
  */
 export function createOidcClient(config: Config, metadata: IssuerMetadataSource, keys: IssuerKeys) {
   const redirectUri = `${config.publicUrl}/auth/callback`;
-  const postLogoutRedirectUri = `${config.publicUrl}/`;
+  const postLogoutRedirectUri = `${config.publicUrl}${SIGNED_OUT_PATH}`;
   let configuration: client.Configuration | undefined;
 
   /**

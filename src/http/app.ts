@@ -32,6 +32,7 @@ import { requestState } from './locals.js';
 import { metricsRoute } from './metrics-route.js';
 import { observeRequests } from './observe.js';
 import { browserSession } from './session.js';
+import { signedOutRoute } from './signed-out-route.js';
 import { opsRoutes } from './ops-routes.js';
 import { precomputedHeaders } from './static-headers.js';
 import { proxyToOrthanc } from './proxy.js';
@@ -135,6 +136,7 @@ export function createApp(deps: AppDependencies): Express {
   app.use(limitRequestBody(config.bodyLimits));
   app.use(['/auth/login', '/auth/callback'], rateLimits.limitLogins);
   app.use(rateLimits.limitAuthFailures);
+  app.use(signedOutRoute());
   app.use(browserSession(deps.sessionMiddleware));
   app.use(shareRoutes({ config, shareLinks: deps.shareLinks, creatorStanding: deps.creatorStanding, sessions, orthancClient: deps.orthancClient, studyLookup: deps.studyLookup, authenticate: identify }));
   app.use(shareLinksPage({ sessions, share: config.share }));

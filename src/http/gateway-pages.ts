@@ -18,6 +18,7 @@ export interface GatewayPage {
 const page = (status: number, title: string, message: string, steps: readonly NextStep[]): GatewayPage => ({ status, title, message, steps });
 
 export const PAGES = {
+  signedOut: page(200, 'Signed out', 'You have been signed out of the image archive. You can close this window, or sign in again.', ['sign-in-again']),
   signInExpired: page(400, 'Sign-in expired', 'This sign-in attempt is unknown, expired or already used.', ['sign-in-again']),
   signInFailed: page(400, 'Sign-in failed', 'The sign-in could not be verified.', ['sign-in-again']),
   identityProviderUnavailable: page(

@@ -1,6 +1,7 @@
 import type ClientRepresentation from '@keycloak/keycloak-admin-client/lib/defs/clientRepresentation.js';
 import type ClientScopeRepresentation from '@keycloak/keycloak-admin-client/lib/defs/clientScopeRepresentation.js';
 import type ProtocolMapperRepresentation from '@keycloak/keycloak-admin-client/lib/defs/protocolMapperRepresentation.js';
+import { SIGNED_OUT_PATH } from '../auth/signed-out.js';
 
 /** What `setup` puts into a realm, and `doctor` expects there (from options and the gateway's env). */
 export interface GatewayTarget {
@@ -49,7 +50,9 @@ export const PATIENT_ID_ATTRIBUTE = 'patient_id';
 
 export const gatewayUrls = (publicUrl: string) => ({
   callback: `${publicUrl}/auth/callback`,
-  postLogout: `${publicUrl}/`,
+  postLogout: `${publicUrl}${SIGNED_OUT_PATH}`,
+  /** OHIF's own sign-out (bearer mode, ohif/app-config.bearer.js) returns to the viewer. */
+  ohifPostLogout: `${publicUrl}/`,
   backchannelLogout: `${publicUrl}/auth/backchannel-logout`,
   ohifRedirects: [`${publicUrl}/callback`, `${publicUrl}/silent-refresh.html`],
   origin: new URL(publicUrl).origin,
@@ -145,7 +148,7 @@ export function ohifClient(target: GatewayTarget, clientId: string): WantedClien
       webOrigins: [urls.origin],
       attributes: {
         'pkce.code.challenge.method': 'S256',
-        'post.logout.redirect.uris': urls.postLogout,
+        'post.logout.redirect.uris': urls.ohifPostLogout,
         ...NO_OTHER_GRANTS,
       },
     },

@@ -215,9 +215,13 @@ describe.each(PROVIDERS)('conformance against %s', (providerName) => {
     const endSession = new URL(logout.headers.get('location')!);
     expect(`${endSession.origin}${endSession.pathname}`).toBe(`${stack.provider.issuer}/protocol/openid-connect/logout`);
     expect(endSession.searchParams.get('id_token_hint')).toBeTruthy();
-    expect(endSession.searchParams.get('post_logout_redirect_uri')).toBe(`${stack.publicUrl}/`);
+    expect(endSession.searchParams.get('post_logout_redirect_uri')).toBe(`${stack.publicUrl}/auth/signed-out`);
+    // The provider accepts the URI the realm export registers and sends the browser to the "Signed out" page.
     const back = await stack.provider.followEndSession(browser, endSession, [`${stack.publicUrl}/`]);
-    expect(back).toEqual({ kind: 'left', url: new URL(`${stack.publicUrl}/`) });
+    expect(back).toEqual({ kind: 'left', url: new URL(`${stack.publicUrl}/auth/signed-out`) });
+    const signedOut = await browser.request(url('/auth/signed-out'));
+    expect(signedOut.status).toBe(200);
+    expect(await signedOut.text()).toContain('<h1>Signed out</h1>');
     expect((await browser.request(url('/auth/me'), { headers: json })).status).toBe(401);
     const again = await browser.navigate(url('/auth/login?returnTo=%2Fauth%2Fme'), {}, [url('/auth/callback')]);
     expect(again.kind).toBe('page');

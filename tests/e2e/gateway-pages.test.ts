@@ -24,6 +24,7 @@ const SIGNED_IN: Partial<Record<keyof typeof PAGES, string>> = {
   studyNotFound: 'viewer-a',
 };
 const MAIN_ACTION: Record<keyof typeof PAGES, { role: 'link' | 'button' | 'text'; name: string }> = {
+  signedOut: { role: 'link', name: 'Sign in again' },
   signInExpired: { role: 'link', name: 'Sign in again' },
   signInFailed: { role: 'link', name: 'Sign in again' },
   identityProviderUnavailable: { role: 'link', name: 'Try again' },

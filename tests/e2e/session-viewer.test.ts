@@ -66,6 +66,15 @@ async function signInAtViewer(page: Page, username: string): Promise<void> {
   await completeSignIn(page, username, (url) => url.pathname === '/');
 }
 
+/** After sign-out: the gateway's "Signed out" page, and the browser stays there. */
+async function expectSignedOutPage(page: Page): Promise<void> {
+  await page.waitForURL((url) => isGateway(url) && url.pathname === '/auth/signed-out', { timeout: STEP_TIMEOUT });
+  await page.getByRole('heading', { level: 1, name: 'Signed out' }).waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+  await page.getByRole('link', { name: 'Sign in again' }).waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+  await page.waitForTimeout(500); // nothing navigates on by itself
+  expect(new URL(page.url()).pathname).toBe('/auth/signed-out');
+}
+
 async function openStudyList(page: Page, patients: string[]): Promise<void> {
   for (const patient of patients) await studyRow(page, patient).waitFor({ timeout: STEP_TIMEOUT });
 }
@@ -129,9 +138,10 @@ describe('session mode: OHIF served by the gateway', () => {
         expect(logoutResponse.status()).toBe(302);
         expect((logoutResponse.headers()['location'] ?? '').startsWith(`${stack.idp.issuer}/`)).toBe(true);
 
-        // 5. The IdP ends its session too and sends the browser back to the viewer, which asks for a new sign-in.
-        await page.waitForURL(isIdpLoginPage, { timeout: STEP_TIMEOUT });
-        await shots.shot(page, 'signed out back at login');
+        // 5. The IdP ends its session too and sends the browser to the gateway's "Signed out" page: no new
+        // sign-in starts by itself (the next person at a shared workstation sees who is signed in: nobody).
+        await expectSignedOutPage(page);
+        await shots.shot(page, 'signed out page');
 
         // 6. Access is gone: a DICOMweb call with this browser's cookies answers 401 (Bearer challenge, never Basic).
         const after = await context.request.get(`${gatewayUrl}/pacs/dicom-web/studies`, { headers: { accept: 'application/dicom+json' }, maxRedirects: 0 });
@@ -189,8 +199,11 @@ describe('session mode: OHIF served by the gateway', () => {
         await page.getByRole('button', { name: 'Sign out' }).click();
         const logoutResponse = await logout;
         expect(logoutResponse.status()).toBe(302);
+        await expectSignedOutPage(page);
+        // "Sign in again" starts a new sign-in at the IdP, which asks for credentials again.
+        await page.getByRole('link', { name: 'Sign in again' }).click();
         await page.waitForURL(isIdpLoginPage, { timeout: STEP_TIMEOUT });
-        await shots.shot(page, 'signed out back at login');
+        await shots.shot(page, 'sign in again at login');
       });
     } finally {
       shots.note('page errors', watch.errors);

@@ -312,8 +312,25 @@ describe('logout', () => {
     const location = new URL(response.headers.get('location') ?? '');
     expect(location.href.startsWith(`${stack.idp.issuer}/protocol/openid-connect/logout`)).toBe(true);
     expect(location.searchParams.get('id_token_hint')).toBeTruthy();
-    expect(location.searchParams.get('post_logout_redirect_uri')).toBe(`${gatewayUrl}/`);
+    expect(location.searchParams.get('post_logout_redirect_uri')).toBe(`${gatewayUrl}/auth/signed-out`);
     expect((await browser.request(`${gatewayUrl}/pacs/dicom-web/studies`, { headers: json })).status).toBe(401);
+  });
+
+  it('GET /auth/signed-out answers the "Signed out" page: no sign-in started, no cookie set', async () => {
+    const check = async (response: Response) => {
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(response.headers.get('set-cookie')).toBeNull();
+      expect(response.headers.get('cache-control')).toBe('no-store');
+      const html = await response.text();
+      expect(html).toContain('<h1>Signed out</h1>');
+      expect(html).toContain('href="/auth/login">Sign in again</a>');
+    };
+    await check(await fetch(`${gatewayUrl}/auth/signed-out`, { redirect: 'manual' }));
+    // Nor does it touch a session that is still there (another tab signed in again).
+    const browser = await signedIn('viewer');
+    await check(await browser.request(`${gatewayUrl}/auth/signed-out`));
+    expect((await browser.request(`${gatewayUrl}/pacs/dicom-web/studies`, { headers: json })).status).toBe(200);
   });
 
   it('cannot be triggered cross-site or with GET', async () => {

@@ -414,7 +414,7 @@ describe('development IdP', () => {
 
     const endSession = oidc.buildEndSessionUrl(gateway, {
       id_token_hint: tokens.id_token ?? '',
-      post_logout_redirect_uri: `${receiver.origin}/`,
+      post_logout_redirect_uri: `${receiver.origin}/auth/signed-out`,
       state: 'bye',
     });
     expect(endSession.href.startsWith(String(discovery['end_session_endpoint']))).toBe(true);
@@ -429,7 +429,7 @@ describe('development IdP', () => {
         [`${receiver.origin}/`],
       ),
     );
-    expect(done.href).toBe(`${receiver.origin}/?state=bye`);
+    expect(done.href).toBe(`${receiver.origin}/auth/signed-out?state=bye`);
 
     expect(receiver.logoutTokens).toHaveLength(1);
     const { payload, protectedHeader } = await jwtVerify(receiver.logoutTokens[0] ?? '', keys, {
@@ -460,7 +460,7 @@ describe('development IdP options', () => {
       const gw = () => idp.realm.clients.find((c) => c.clientId === 'orthanc-gateway');
       expect(gw()?.redirectUris).toEqual(['http://127.0.0.1:1/auth/callback']);
       expect(gw()?.backchannelLogoutUri).toBeUndefined();
-      expect(gw()?.postLogoutRedirectUris).toEqual(['http://localhost:8080/']);
+      expect(gw()?.postLogoutRedirectUris).toEqual(['http://localhost:8080/auth/signed-out']);
 
       idp.configureClients({ appOrigin: 'http://127.0.0.1:2' });
       expect(gw()?.redirectUris).toEqual(['http://127.0.0.1:2/auth/callback']);

@@ -100,7 +100,7 @@ describe('npm run keycloak -- setup / doctor against Keycloak', () => {
     });
     expect(client.attributes).toMatchObject({
       'pkce.code.challenge.method': 'S256',
-      'post.logout.redirect.uris': `${publicUrl}/`,
+      'post.logout.redirect.uris': `${publicUrl}/auth/signed-out`,
       'backchannel.logout.url': `${publicUrl}/auth/backchannel-logout`,
       'backchannel.logout.session.required': 'true',
     });
@@ -155,19 +155,23 @@ describe('npm run keycloak -- setup / doctor against Keycloak', () => {
 
   it('doctor reports a realm broken through the admin API, each with its fix, and setup repairs it', async () => {
     const client = await gatewayClient();
-    await admin.clients.update({ id: client.id }, { ...client, directAccessGrantsEnabled: true, redirectUris: [`${publicUrl}/*`] });
+    // The post-logout redirect of gateways before /auth/signed-out: a realm set up for them.
+    const oldPostLogout = { ...client.attributes, 'post.logout.redirect.uris': `${publicUrl}/` };
+    await admin.clients.update({ id: client.id }, { ...client, directAccessGrantsEnabled: true, redirectUris: [`${publicUrl}/*`], attributes: oldPostLogout });
     const audience = (await admin.clients.listProtocolMappers({ id: client.id })).find((mapper) => mapper.protocolMapper === 'oidc-audience-mapper');
     await admin.clients.delProtocolMapper({ id: client.id, mapperId: audience!.id! });
     await admin.realms.update({ realm: REALM }, { accessTokenLifespan: 3600 });
 
     const broken = await doctorFindings();
     expect(broken.code).toBe(1);
-    expect(broken.ids.sort()).toEqual(['access-token-lifespan', 'audience-mapper-missing', 'direct-grants-on', 'redirect-uri-missing', 'redirect-uri-wildcard']);
+    expect(broken.ids.sort()).toEqual(['access-token-lifespan', 'audience-mapper-missing', 'direct-grants-on', 'post-logout-redirect-missing', 'redirect-uri-missing', 'redirect-uri-wildcard']);
     for (const finding of broken.findings) expect(finding.fix).not.toBe('');
+    expect(broken.findings.find((finding) => finding.id === 'post-logout-redirect-missing')?.fix).toContain(`${publicUrl}/auth/signed-out`);
 
     const repair = await cli('setup', '--ohif', '--groups-mapper');
     expect(repair.stdout).toContain('created mapper "audience orthanc-gateway" of client orthanc-gateway');
     expect(repair.stdout).toMatch(/updated client orthanc-gateway \(.*directAccessGrantsEnabled.*redirectUris/);
+    expect((await gatewayClient()).attributes?.['post.logout.redirect.uris']).toBe(`${publicUrl}/auth/signed-out`);
     await admin.realms.update({ realm: REALM }, { accessTokenLifespan: 300 });
     expect(await doctorFindings()).toMatchObject({ code: 0, ids: [] });
   }, 180_000);

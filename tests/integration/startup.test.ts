@@ -69,6 +69,9 @@ describe('start-up doctor', () => {
       dicomweb: 30,
       'identity-provider': 30,
     });
+    // The line says which address to open: PUBLIC_URL (other names of the host are redirected there).
+    const listening = logLines(gateway.output()).find((line) => line.msg === 'gateway listening');
+    expect(listening?.['publicUrl']).toBe(gateway.url);
     expect((await fetch(`${gateway.url}/readyz`)).status).toBe(200);
     await gateway.stop();
     expect(gateway.proc.hasExited()).toBe(true);

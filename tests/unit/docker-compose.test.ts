@@ -289,7 +289,7 @@ describe('Keycloak realm import', () => {
     const gateway = clients.find((c) => c.clientId === 'orthanc-gateway')!;
     const viewer = clients.find((c) => c.clientId === 'ohif-viewer')!;
     expect(gateway.redirectUris).toEqual([`${gatewayPublicUrl}/auth/callback`]);
-    expect(gateway.attributes?.['post.logout.redirect.uris']).toBe(`${gatewayPublicUrl}/`);
+    expect(gateway.attributes?.['post.logout.redirect.uris']).toBe(`${gatewayPublicUrl}/auth/signed-out`);
     // OHIF served by the gateway: its origin is the one web origin (CORS on Keycloak's token endpoint).
     expect(viewer.webOrigins).toEqual([new URL(gatewayPublicUrl).origin]);
     expect(viewer.redirectUris).toEqual([`${gatewayPublicUrl}/callback`, `${gatewayPublicUrl}/silent-refresh.html`]);

@@ -29,6 +29,7 @@ describe('the gateway pages', () => {
   });
 
   it.each<[keyof typeof PAGES, string, string]>([
+    ['signedOut', 'Sign in again', 'href="/auth/login"'],
     ['signInExpired', 'Sign in again', 'href="/auth/login"'],
     ['signInFailed', 'Sign in again', 'href="/auth/login"'],
     ['studyNotFound', 'Back to the viewer', 'href="/"'],

@@ -119,7 +119,7 @@ describe('realm export', () => {
     expect(gw.frontchannelLogout).toBe(false);
     expect(attr(gw, 'backchannel.logout.url')).toBe(`${APP_ORIGIN}/auth/backchannel-logout`);
     expect(String(attr(gw, 'backchannel.logout.session.required'))).toBe('true');
-    expect(String(attr(gw, 'post.logout.redirect.uris')).split('##')).toEqual([`${APP_ORIGIN}/`]);
+    expect(String(attr(gw, 'post.logout.redirect.uris')).split('##')).toEqual([`${APP_ORIGIN}/auth/signed-out`]);
   });
 
   it('takes the gateway client secret and back-channel logout URL from Keycloak import placeholders (docker-compose sets them)', () => {
@@ -147,7 +147,7 @@ describe('realm export', () => {
     const elsewhere = resolvePlaceholders(raw, { GATEWAY_PUBLIC_URL: 'https://pacs.example.org' }) as RealmRepresentation;
     const of = (clientId: string) => elsewhere.clients!.find((c) => c.clientId === clientId)!;
     expect(of('orthanc-gateway').redirectUris).toEqual(['https://pacs.example.org/auth/callback']);
-    expect(attr(of('orthanc-gateway'), 'post.logout.redirect.uris')).toBe('https://pacs.example.org/');
+    expect(attr(of('orthanc-gateway'), 'post.logout.redirect.uris')).toBe('https://pacs.example.org/auth/signed-out');
     expect(of('ohif-viewer').redirectUris).toEqual(['https://pacs.example.org/callback', 'https://pacs.example.org/silent-refresh.html']);
     expect(of('ohif-viewer').webOrigins).toEqual(['https://pacs.example.org']);
     expect(attr(of('ohif-viewer'), 'post.logout.redirect.uris')).toBe('https://pacs.example.org/');

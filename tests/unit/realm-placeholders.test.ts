@@ -35,7 +35,7 @@ describe('the dev IdP reads the realm export with the variables Keycloak reads (
     const gateway = findClient(realm, 'orthanc-gateway')!;
     const ohif = findClient(realm, 'ohif-viewer')!;
     expect(gateway.redirectUris).toEqual([`${origin}/auth/callback`]);
-    expect(gateway.postLogoutRedirectUris).toEqual([`${origin}/`]);
+    expect(gateway.postLogoutRedirectUris).toEqual([`${origin}/auth/signed-out`]);
     expect(gateway.backchannelLogoutUri).toBe(`${origin}/auth/backchannel-logout`);
     expect(ohif.redirectUris).toEqual([`${origin}/callback`, `${origin}/silent-refresh.html`]);
     expect(ohif.webOrigins).toEqual([origin]);

@@ -65,7 +65,7 @@ describe('wantedState', () => {
     const [gateway] = state.clients;
     expect(gateway!.representation.redirectUris).toEqual(['https://pacs.example.org/gw/auth/callback']);
     expect(gateway!.representation.attributes).toMatchObject({
-      'post.logout.redirect.uris': 'https://pacs.example.org/gw/',
+      'post.logout.redirect.uris': 'https://pacs.example.org/gw/auth/signed-out',
       'backchannel.logout.url': 'https://pacs.example.org/gw/auth/backchannel-logout',
     });
     expect(gateway!.mappers.map((mapper) => mapper.protocolMapper)).toEqual(['oidc-audience-mapper']);
