@@ -6,7 +6,15 @@ import type { UpstreamErrorKind } from '../observability/metrics.js';
 import type { StudyAccessCheck } from '../policy/evaluate.js';
 import type { Route } from '../policy/routes.js';
 import type { CanonicalRequest } from '../request/canonical-request.js';
-import type { SearchFilter } from './search-filter.js';
+
+/** A search whose results the proxy keeps and pages (search-filter.ts); set by per-study access. */
+export interface SearchFilter {
+  /** Whether a result dataset (parsed DICOM JSON) may be shown; may ask Orthanc (per-study access). */
+  keep: (dataset: unknown) => boolean | Promise<boolean>;
+  /** The client's paging, applied to the kept results. */
+  offset: number;
+  limit: number | undefined;
+}
 
 /** What the pipeline learns about a request, stage by stage (kept on res.locals). */
 export interface RequestState {

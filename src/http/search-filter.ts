@@ -1,14 +1,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import { Transform } from 'node:stream';
 import { JsonArraySplitter } from './json-array-splitter.js';
-
-export interface SearchFilter {
-  /** Whether a result dataset (parsed DICOM JSON) may be shown; may ask Orthanc (per-study access). */
-  keep: (dataset: unknown) => boolean | Promise<boolean>;
-  /** The client's paging, applied to the kept results. */
-  offset: number;
-  limit: number | undefined;
-}
+import type { SearchFilter } from './locals.js';
 
 /** How many results of one search are decided at once (each may cost Orthanc a per-study lookup). */
 const CONCURRENT_DECISIONS = 16;

@@ -2,7 +2,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { Readable } from 'node:stream';
 import { JsonArraySplitter } from '../../src/http/json-array-splitter.js';
-import { createSearchFilterStream, type SearchFilter } from '../../src/http/search-filter.js';
+import type { SearchFilter } from '../../src/http/locals.js';
+import { createSearchFilterStream } from '../../src/http/search-filter.js';
 
 const dataset = (id: number, institution: string) => ({
   '00080080': { vr: 'LO', Value: [institution] },
