@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser, Response } from 'playwright-core';
-import { launchChromium, newPage, Screenshots } from '../support/chromium.js';
+import { launchChromium, withPage } from '../support/chromium.js';
 import { startConformanceUpstreams, type ConformanceUpstreams } from '../support/conformance-stack.js';
 import { makeSeries, type GeneratedSeries } from '../support/dicom.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
@@ -66,100 +66,79 @@ describe.each(PROVIDERS)('in Chromium against %s', (providerName) => {
 
   it('session mode: the provider\'s login page, then OHIF served by the gateway with the study listed', async () => {
     const { provider, publicUrl } = upstreams!;
-    const shots = new Screenshots(`conformance ${providerName} session viewer`);
-    const { context, page, watch } = await newPage(browser!);
-    try {
-      await withGateway({ OHIF_DIST: ohifDist, VIEWER_ACCESS: 'session' }, () =>
-        shots.run([page], async () => {
-          await page.goto(`${publicUrl}/`);
-          // The gateway sends the browser to the provider, whose own login page asks for the password.
-          await page.waitForURL((url) => url.href.startsWith(`${provider.issuer}/`), { timeout: STEP_TIMEOUT });
-          await page.locator('#kc-form-login').waitFor({ timeout: STEP_TIMEOUT });
-          const authorize = watch.responses.find((response) => response.url().startsWith(`${provider.issuer}/protocol/openid-connect/auth?`));
-          const params = new URL(authorize?.url() ?? 'http://missing.invalid/').searchParams;
-          expect([params.get('client_id'), params.get('redirect_uri'), params.get('code_challenge_method')]).toEqual([
-            provider.clientId,
-            `${publicUrl}/auth/callback`,
-            'S256',
-          ]);
-          await shots.shot(page, 'provider login page');
+    await withPage(browser!, `conformance ${providerName} session viewer`, ({ page, watch, shots }) =>
+      withGateway({ OHIF_DIST: ohifDist, VIEWER_ACCESS: 'session' }, async () => {
+        await page.goto(`${publicUrl}/`);
+        // The gateway sends the browser to the provider, whose own login page asks for the password.
+        await page.waitForURL((url) => url.href.startsWith(`${provider.issuer}/`), { timeout: STEP_TIMEOUT });
+        await page.locator('#kc-form-login').waitFor({ timeout: STEP_TIMEOUT });
+        const authorize = watch.responses.find((response) => response.url().startsWith(`${provider.issuer}/protocol/openid-connect/auth?`));
+        const params = new URL(authorize?.url() ?? 'http://missing.invalid/').searchParams;
+        expect([params.get('client_id'), params.get('redirect_uri'), params.get('code_challenge_method')]).toEqual([
+          provider.clientId,
+          `${publicUrl}/auth/callback`,
+          'S256',
+        ]);
+        await shots.shot(page, 'provider login page');
 
-          await submitIdpLogin(page, 'viewer', provider.passwords['viewer']!);
-          await page.waitForURL((url) => url.origin === publicUrl && url.pathname === '/', { timeout: STEP_TIMEOUT });
-          await studyRow(page, 'Browser, Ct').waitFor({ timeout: STEP_TIMEOUT });
-          await shots.shot(page, 'study list');
+        await submitIdpLogin(page, 'viewer', provider.passwords['viewer']!);
+        await page.waitForURL((url) => url.origin === publicUrl && url.pathname === '/', { timeout: STEP_TIMEOUT });
+        await studyRow(page, 'Browser, Ct').waitFor({ timeout: STEP_TIMEOUT });
+        await shots.shot(page, 'study list');
 
-          // OHIF's DICOMweb calls went through the gateway on the session cookie, no token in the browser.
-          const dicomweb = watch.responses.filter((response: Response) => response.url().startsWith(`${publicUrl}/pacs/dicom-web/`));
-          expect(dicomweb.length).toBeGreaterThan(0);
-          expect(dicomweb.filter((response) => response.status() !== 200).map((r) => `${r.status()} ${r.url()}`)).toEqual([]);
-          expect(dicomweb.some((response) => response.request().headers()['authorization'] !== undefined)).toBe(false);
-          expect(await fetchInPage(page, '/auth/me', { headers: { accept: 'application/json' } })).toMatchObject({ status: 200 });
-          expect(basicChallenges(watch)).toEqual([]);
-          expect(watch.dialogs).toEqual([]);
-        }),
-      );
-    } finally {
-      shots.note('page errors', watch.errors);
-      await context.close();
-    }
+        // OHIF's DICOMweb calls went through the gateway on the session cookie, no token in the browser.
+        const dicomweb = watch.responses.filter((response: Response) => response.url().startsWith(`${publicUrl}/pacs/dicom-web/`));
+        expect(dicomweb.length).toBeGreaterThan(0);
+        expect(dicomweb.filter((response) => response.status() !== 200).map((r) => `${r.status()} ${r.url()}`)).toEqual([]);
+        expect(dicomweb.some((response) => response.request().headers()['authorization'] !== undefined)).toBe(false);
+        expect(await fetchInPage(page, '/auth/me', { headers: { accept: 'application/json' } })).toMatchObject({ status: 200 });
+        expect(basicChallenges(watch)).toEqual([]);
+        expect(watch.dialogs).toEqual([]);
+      }),
+    );
   }, 180_000);
 
   it('Bearer mode: OHIF signs in with its public client and PKCE, and shows the study through /pacs with Bearer', async () => {
     const { provider, publicUrl } = upstreams!;
-    const shots = new Screenshots(`conformance ${providerName} bearer viewer`);
-    const { context, page, watch } = await newPage(browser!);
-    try {
-      await withGateway({ OHIF_DIST: bearerDist!.dir, VIEWER_ACCESS: 'public' }, () =>
-        shots.run([page], async () => {
-          await bearerViewerJourney(page, watch, shots, {
-            viewerUrl: publicUrl,
-            gatewayUrl: publicUrl,
-            issuer: provider.issuer,
-            username: 'viewer',
-            password: provider.passwords['viewer']!,
-            patients: ['Browser, Ct'],
-            studyInstanceUid: ct.studyInstanceUid,
-          });
-          // Frames (viewport and thumbnail) came through /pacs too, each with the token (checked above).
-          const paths = watch.responses.map((response) => new URL(response.url()).pathname);
-          expect(paths.some((path) => /^\/pacs\/dicom-web\/studies\/[\d.]+\/series\/[\d.]+\/instances\/[\d.]+\/(frames\/\d+|thumbnail|rendered)/.test(path))).toBe(true);
-          // The provider let the viewer's origin call its token endpoint (the client's web origin).
-          const token = watch.responses.find((response) => response.url() === `${provider.issuer}/protocol/openid-connect/token`);
-          expect(token?.status()).toBe(200);
-          expect(token?.headers()['access-control-allow-origin']).toBe(publicUrl);
-        }),
-      );
-    } finally {
-      shots.note('page errors', watch.errors);
-      await context.close();
-    }
+    await withPage(browser!, `conformance ${providerName} bearer viewer`, ({ page, watch, shots }) =>
+      withGateway({ OHIF_DIST: bearerDist!.dir, VIEWER_ACCESS: 'public' }, async () => {
+        await bearerViewerJourney(page, watch, shots, {
+          viewerUrl: publicUrl,
+          gatewayUrl: publicUrl,
+          issuer: provider.issuer,
+          username: 'viewer',
+          password: provider.passwords['viewer']!,
+          patients: ['Browser, Ct'],
+          studyInstanceUid: ct.studyInstanceUid,
+        });
+        // Frames (viewport and thumbnail) came through /pacs too, each with the token (checked above).
+        const paths = watch.responses.map((response) => new URL(response.url()).pathname);
+        expect(paths.some((path) => /^\/pacs\/dicom-web\/studies\/[\d.]+\/series\/[\d.]+\/instances\/[\d.]+\/(frames\/\d+|thumbnail|rendered)/.test(path))).toBe(true);
+        // The provider let the viewer's origin call its token endpoint (the client's web origin).
+        const token = watch.responses.find((response) => response.url() === `${provider.issuer}/protocol/openid-connect/token`);
+        expect(token?.status()).toBe(200);
+        expect(token?.headers()['access-control-allow-origin']).toBe(publicUrl);
+      }),
+    );
   }, 180_000);
 
   it('Bearer mode as a patient portal: the patient account asking for patient/ImagingStudy.rs sees and opens only their own study (SMART_CLIENTS=ohif-viewer)', async () => {
     const { provider, publicUrl } = upstreams!;
-    const shots = new Screenshots(`conformance ${providerName} smart patient viewer`);
-    const { context, page, watch } = await newPage(browser!);
-    try {
-      await withGateway({ OHIF_DIST: patientDist!.dir, VIEWER_ACCESS: 'public', SMART_CLIENTS: 'ohif-viewer' }, () =>
-        shots.run([page], async () => {
-          await bearerViewerJourney(page, watch, shots, {
-            viewerUrl: publicUrl,
-            gatewayUrl: publicUrl,
-            issuer: provider.issuer,
-            username: 'patient',
-            password: provider.passwords['patient']!,
-            patients: ['Patient, Own'],
-            studyInstanceUid: own.studyInstanceUid,
-          });
-          const answers = await studySearchAnswers(watch, publicUrl);
-          expect(answers.length).toBeGreaterThan(0);
-          for (const answer of answers) expect(answer).toEqual([own.studyInstanceUid]);
-        }),
-      );
-    } finally {
-      shots.note('page errors', watch.errors);
-      await context.close();
-    }
+    await withPage(browser!, `conformance ${providerName} smart patient viewer`, ({ page, watch, shots }) =>
+      withGateway({ OHIF_DIST: patientDist!.dir, VIEWER_ACCESS: 'public', SMART_CLIENTS: 'ohif-viewer' }, async () => {
+        await bearerViewerJourney(page, watch, shots, {
+          viewerUrl: publicUrl,
+          gatewayUrl: publicUrl,
+          issuer: provider.issuer,
+          username: 'patient',
+          password: provider.passwords['patient']!,
+          patients: ['Patient, Own'],
+          studyInstanceUid: own.studyInstanceUid,
+        });
+        const answers = await studySearchAnswers(watch, publicUrl);
+        expect(answers.length).toBeGreaterThan(0);
+        for (const answer of answers) expect(answer).toEqual([own.studyInstanceUid]);
+      }),
+    );
   }, 180_000);
 });

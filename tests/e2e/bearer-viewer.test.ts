@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser } from 'playwright-core';
-import { launchChromium, newPage, Screenshots } from '../support/chromium.js';
+import { launchChromium, withPage } from '../support/chromium.js';
 import { makeSeries, type GeneratedSeries } from '../support/dicom.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { fetchOhifDist, makeBearerDist, type BearerDist } from '../support/ohif.js';
@@ -113,113 +113,85 @@ const journey = (viewerUrl: string, gatewayUrl: string): BearerJourney => ({
 
 describe('Bearer mode: OHIF signs in by itself and sends Authorization: Bearer', () => {
   it('OHIF on a different origin than the gateway (CORS_ORIGINS)', async () => {
-    const shots = new Screenshots('bearer cross origin');
-    const { context, page, watch } = await newPage(browser);
-    try {
-      await shots.run([page], async () => {
-        const sent = await bearerViewerJourney(page, watch, shots, journey(crossOriginSite.url, stack.publicUrl));
-        // Cross-origin without credentials: the browser sends no cookie at all.
-        expect(sent.filter((headers) => headers['cookie'] !== undefined)).toEqual([]);
-        // The gateway's CORS answers, as the browser received them: only this origin, no credentials, Vary: Origin.
-        const answers = watch.responses.filter((response) => response.url().startsWith(`${stack.publicUrl}/pacs/dicom-web/`));
-        expect(answers.length).toBeGreaterThan(3);
-        for (const response of answers) {
-          const headers = await response.allHeaders();
-          expect({ url: response.url(), allowOrigin: headers['access-control-allow-origin'], credentials: headers['access-control-allow-credentials'] }).toEqual({
-            url: response.url(),
-            allowOrigin: crossOriginSite.origin,
-            credentials: undefined,
-          });
-          expect(headers['vary']).toMatch(/origin/i);
-        }
-      });
-    } finally {
-      shots.note('page errors', watch.errors);
-      await context.close();
-    }
+    await withPage(browser, 'bearer cross origin', async ({ page, watch, shots }) => {
+      const sent = await bearerViewerJourney(page, watch, shots, journey(crossOriginSite.url, stack.publicUrl));
+      // Cross-origin without credentials: the browser sends no cookie at all.
+      expect(sent.filter((headers) => headers['cookie'] !== undefined)).toEqual([]);
+      // The gateway's CORS answers, as the browser received them: only this origin, no credentials, Vary: Origin.
+      const answers = watch.responses.filter((response) => response.url().startsWith(`${stack.publicUrl}/pacs/dicom-web/`));
+      expect(answers.length).toBeGreaterThan(3);
+      for (const response of answers) {
+        const headers = await response.allHeaders();
+        expect({ url: response.url(), allowOrigin: headers['access-control-allow-origin'], credentials: headers['access-control-allow-credentials'] }).toEqual({
+          url: response.url(),
+          allowOrigin: crossOriginSite.origin,
+          credentials: undefined,
+        });
+        expect(headers['vary']).toMatch(/origin/i);
+      }
+    });
   }, 180_000);
 
   it('OHIF served by the gateway itself (VIEWER_ACCESS=public)', async () => {
-    const shots = new Screenshots('bearer same origin');
-    const { context, page, watch } = await newPage(browser);
-    try {
-      await shots.run([page], async () => {
-        await bearerViewerJourney(page, watch, shots, journey(publicViewerGateway.url, publicViewerGateway.url));
-        // The viewer's Content-Security-Policy lets OHIF reach the IdP (discovery, keys, tokens) and nothing else.
-        const viewerPage = watch.responses.find((response) => response.url() === `${publicViewerGateway.url}/` && response.status() === 200);
-        expect(viewerPage?.headers()['content-security-policy']).toContain(`connect-src 'self' ${new URL(stack.idp.issuer).origin};`);
-      });
-    } finally {
-      shots.note('page errors', watch.errors);
-      await context.close();
-    }
+    await withPage(browser, 'bearer same origin', async ({ page, watch, shots }) => {
+      await bearerViewerJourney(page, watch, shots, journey(publicViewerGateway.url, publicViewerGateway.url));
+      // The viewer's Content-Security-Policy lets OHIF reach the IdP (discovery, keys, tokens) and nothing else.
+      const viewerPage = watch.responses.find((response) => response.url() === `${publicViewerGateway.url}/` && response.status() === 200);
+      expect(viewerPage?.headers()['content-security-policy']).toContain(`connect-src 'self' ${new URL(stack.idp.issuer).origin};`);
+    });
   }, 180_000);
 
   it('a patient portal: OHIF asking for patient/ImagingStudy.rs (SMART_CLIENTS=ohif-viewer) lists and opens only the patient\'s study', async () => {
-    const shots = new Screenshots('bearer smart patient');
-    const { context, page, watch } = await newPage(browser);
-    try {
-      await shots.run([page], async () => {
-        const gatewayUrl = patientViewerGateway.url;
-        await bearerViewerJourney(page, watch, shots, {
-          viewerUrl: gatewayUrl,
-          gatewayUrl,
-          issuer: stack.idp.issuer,
-          username: 'patient',
-          password: DEV_PASSWORDS['patient'] ?? '',
-          patients: ['Patient, Own'],
-          studyInstanceUid: ownStudy.studyInstanceUid,
-        });
-        const authorize = watch.responses.find((response) => response.url().startsWith(`${stack.idp.issuer}/protocol/openid-connect/auth?`));
-        expect(new URL(authorize!.url()).searchParams.get('scope')?.split(' ')).toContain(PATIENT_SCOPE);
-        // Every study search OHIF made was answered with the patient's study only.
-        const answers = await studySearchAnswers(watch, gatewayUrl);
-        expect(answers.length).toBeGreaterThan(0);
-        for (const answer of answers) expect(answer).toEqual([ownStudy.studyInstanceUid]);
+    await withPage(browser, 'bearer smart patient', async ({ page, watch, shots }) => {
+      const gatewayUrl = patientViewerGateway.url;
+      await bearerViewerJourney(page, watch, shots, {
+        viewerUrl: gatewayUrl,
+        gatewayUrl,
+        issuer: stack.idp.issuer,
+        username: 'patient',
+        password: DEV_PASSWORDS['patient'] ?? '',
+        patients: ['Patient, Own'],
+        studyInstanceUid: ownStudy.studyInstanceUid,
       });
-    } finally {
-      shots.note('page errors', watch.errors);
-      await context.close();
-    }
+      const authorize = watch.responses.find((response) => response.url().startsWith(`${stack.idp.issuer}/protocol/openid-connect/auth?`));
+      expect(new URL(authorize!.url()).searchParams.get('scope')?.split(' ')).toContain(PATIENT_SCOPE);
+      // Every study search OHIF made was answered with the patient's study only.
+      const answers = await studySearchAnswers(watch, gatewayUrl);
+      expect(answers.length).toBeGreaterThan(0);
+      for (const answer of answers) expect(answer).toEqual([ownStudy.studyInstanceUid]);
+    });
   }, 180_000);
 
   it('a page on an origin not in CORS_ORIGINS cannot call the DICOMweb API, even with a valid token', async () => {
-    const shots = new Screenshots('bearer unlisted origin');
-    const { context, page, watch } = await newPage(browser);
-    try {
-      await shots.run([page], async () => {
-        // The preflight itself, as any client sends it: refused, no CORS allow headers, Vary: Origin.
-        const preflight = (origin: string) =>
-          fetch(`${stack.publicUrl}/pacs/dicom-web/studies`, {
-            method: 'OPTIONS',
-            headers: { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
-          });
-        const unlisted = await preflight(UNLISTED_ORIGIN);
-        expect(unlisted.status).toBeGreaterThanOrEqual(400);
-        expect([...unlisted.headers.keys()].filter((name) => name.startsWith('access-control-'))).toEqual([]);
-        expect(unlisted.headers.get('vary')).toMatch(/origin/i);
-        const listed = await preflight(crossOriginSite.origin);
-        expect(listed.status).toBe(204);
-        expect(listed.headers.get('access-control-allow-origin')).toBe(crossOriginSite.origin);
-        expect(listed.headers.get('access-control-allow-headers')).toMatch(/authorization/i);
-        expect(listed.headers.get('access-control-allow-credentials')).toBeNull();
+    await withPage(browser, 'bearer unlisted origin', async ({ page, watch, shots }) => {
+      // The preflight itself, as any client sends it: refused, no CORS allow headers, Vary: Origin.
+      const preflight = (origin: string) =>
+        fetch(`${stack.publicUrl}/pacs/dicom-web/studies`, {
+          method: 'OPTIONS',
+          headers: { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+        });
+      const unlisted = await preflight(UNLISTED_ORIGIN);
+      expect(unlisted.status).toBeGreaterThanOrEqual(400);
+      expect([...unlisted.headers.keys()].filter((name) => name.startsWith('access-control-'))).toEqual([]);
+      expect(unlisted.headers.get('vary')).toMatch(/origin/i);
+      const listed = await preflight(crossOriginSite.origin);
+      expect(listed.status).toBe(204);
+      expect(listed.headers.get('access-control-allow-origin')).toBe(crossOriginSite.origin);
+      expect(listed.headers.get('access-control-allow-headers')).toMatch(/authorization/i);
+      expect(listed.headers.get('access-control-allow-credentials')).toBeNull();
 
-        // In Chromium: a page of the unlisted origin calling the API fails the CORS check.
-        await page.route(`${UNLISTED_ORIGIN}/**`, (route) =>
-          route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>unlisted</title><h1>A page on an unlisted origin</h1>' }),
-        );
-        await page.goto(`${UNLISTED_ORIGIN}/`);
-        const outcome = await page.evaluate<string>(
-          `fetch(${JSON.stringify(`${stack.publicUrl}/pacs/dicom-web/studies`)}, { headers: { authorization: 'Bearer abc.def.ghi', accept: 'application/dicom+json' } })
-             .then((r) => 'answered ' + r.status, (e) => 'blocked: ' + e.name)`,
-        );
-        expect(outcome).toBe('blocked: TypeError');
-        await shots.shot(page, 'unlisted origin page');
-        expect(watch.dialogs).toEqual([]);
-      });
-    } finally {
-      shots.note('page errors', watch.errors);
-      await context.close();
-    }
+      // In Chromium: a page of the unlisted origin calling the API fails the CORS check.
+      await page.route(`${UNLISTED_ORIGIN}/**`, (route) =>
+        route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>unlisted</title><h1>A page on an unlisted origin</h1>' }),
+      );
+      await page.goto(`${UNLISTED_ORIGIN}/`);
+      const outcome = await page.evaluate<string>(
+        `fetch(${JSON.stringify(`${stack.publicUrl}/pacs/dicom-web/studies`)}, { headers: { authorization: 'Bearer abc.def.ghi', accept: 'application/dicom+json' } })
+           .then((r) => 'answered ' + r.status, (e) => 'blocked: ' + e.name)`,
+      );
+      expect(outcome).toBe('blocked: TypeError');
+      await shots.shot(page, 'unlisted origin page');
+      expect(watch.dialogs).toEqual([]);
+    });
   }, 60_000);
 });

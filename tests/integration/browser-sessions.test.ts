@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { makeSeries } from '../support/dicom.js';
 import { stowBody } from '../support/dicomweb.js';
 import { Browser, left } from '../support/http-browser.js';
+import { signOutAtIdp } from '../support/idp-sign-out.js';
 import { rawRequest } from '../support/raw-http.js';
 import { gatewayClientTokens, signIn, startSessionStack, type SessionStack } from '../support/session-stack.js';
 
@@ -36,16 +37,6 @@ async function stow(browser: Browser, headers: Record<string, string>) {
   const upload = makeSeries({ modality: 'CT', patientName: 'Session^Upload', patientId: 'P-SES', instances: 1, rows: 16, columns: 16 });
   const { body, contentType } = stowBody(upload.files);
   return browser.request(`${gatewayUrl}/pacs/dicom-web/studies`, { method: 'POST', headers: { 'content-type': contentType, ...headers }, body });
-}
-
-/** Ends the user's IdP session at the IdP (not through the gateway), confirming the sign-out form. */
-async function signOutAtIdp(browser: Browser): Promise<void> {
-  const endSession = `${stack.idp.issuer}/protocol/openid-connect/logout`;
-  const confirm = await browser.navigate(endSession, {}, []);
-  if (confirm.kind !== 'page') throw new Error('expected the IdP sign-out confirmation page');
-  const form = /<form[^>]*action="([^"]+)"[^>]*>\s*<input type="hidden" name="xsrf" value="([^"]+)"/.exec(confirm.html);
-  if (!form) throw new Error(`no sign-out form: ${confirm.html.slice(0, 200)}`);
-  await browser.navigate(new URL(form[1]!, confirm.url).href, { method: 'POST', body: new URLSearchParams({ xsrf: form[2]!, logout: 'yes' }) }, []);
 }
 
 beforeAll(async () => {
@@ -343,7 +334,7 @@ describe('logout', () => {
   it('ends the gateway session when the IdP signs the user out over the back channel', async () => {
     const browser = await signedIn('viewer');
     expect((await browser.request(`${gatewayUrl}/pacs/dicom-web/studies`, { headers: json })).status).toBe(200);
-    await signOutAtIdp(browser);
+    await signOutAtIdp(browser, stack.idp.issuer);
     expect((await browser.request(`${gatewayUrl}/pacs/dicom-web/studies`, { headers: json })).status).toBe(401);
   });
 

@@ -145,12 +145,50 @@ function slug(text: string): string {
     .slice(0, 80);
 }
 
+/** A page in its own context (its own cookies and storage), and what it did. */
+export interface OpenPage {
+  context: BrowserContext;
+  page: Page;
+  watch: PageWatch;
+}
+
 /** A new isolated context (its own cookies and storage) with a page of a size OHIF lays out well. */
-export async function newPage(browser: Browser): Promise<{ context: BrowserContext; page: Page; watch: PageWatch }> {
+export async function newPage(browser: Browser): Promise<OpenPage> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ignoreHTTPSErrors: false });
   await context.addInitScript(CSP_VIOLATION_LISTENER);
   const page = await context.newPage();
   return { context, page, watch: watchPage(page) };
+}
+
+/**
+ * Runs one test's steps in fresh pages, one per name (a simulated user each), with
+ * `Screenshots(test)`: on failure a screenshot of every page; always the pages' errors noted and
+ * their contexts closed.
+ */
+export async function withPages<Name extends string>(
+  browser: Browser,
+  test: string,
+  names: readonly Name[],
+  steps: (pages: Record<Name, OpenPage>, shots: Screenshots) => Promise<void>,
+): Promise<void> {
+  const shots = new Screenshots(test);
+  const opened: OpenPage[] = [];
+  try {
+    while (opened.length < names.length) opened.push(await newPage(browser));
+    const pages = Object.fromEntries(names.map((name, index) => [name, opened[index]!])) as Record<Name, OpenPage>;
+    await shots.run(
+      opened.map(({ page }) => page),
+      () => steps(pages, shots),
+    );
+  } finally {
+    shots.note('page errors', opened.flatMap(({ watch }) => watch.errors));
+    await Promise.all(opened.map(({ context }) => context.close()));
+  }
+}
+
+/** withPages for one page. */
+export function withPage(browser: Browser, test: string, steps: (opened: OpenPage & { shots: Screenshots }) => Promise<void>): Promise<void> {
+  return withPages(browser, test, ['only'], ({ only }, shots) => steps({ ...only, shots }));
 }
 
 /** Resolves with `promise`, or fails with `message` after `ms` (a deadline, not a wait). */
