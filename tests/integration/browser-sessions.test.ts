@@ -7,7 +7,7 @@ import { stowBody } from '../support/dicomweb.js';
 import { Browser, left } from '../support/http-browser.js';
 import { signOutAtIdp } from '../support/idp-sign-out.js';
 import { rawRequest } from '../support/raw-http.js';
-import { gatewayClientTokens, signIn, startSessionStack, type SessionStack } from '../support/session-stack.js';
+import { gatewayClientTokens, signIn, startSessionStack, type SessionStack, signedInBrowser } from '../support/session-stack.js';
 
 /**
  * Browser sign-in over real HTTP: the gateway's code + PKCE flow through the dev IdP's login form,
@@ -22,12 +22,7 @@ const navigation = { accept: 'text/html,application/xhtml+xml', 'sec-fetch-mode'
 /** Marks the stand-in viewer's HTML documents. */
 const VIEWER_PAGE = '<div id="root">viewer</div>';
 
-async function signedIn(username: string): Promise<Browser> {
-  const browser = new Browser();
-  const step = await signIn(browser, gatewayUrl, username);
-  if (step.kind !== 'page' || step.status !== 200) throw new Error(`sign-in as ${username} failed: ${JSON.stringify(step).slice(0, 300)}`);
-  return browser;
-}
+const signedIn = (username: string) => signedInBrowser(gatewayUrl, username);
 
 function sessionCookie(browser: Browser): string | undefined {
   return browser.cookie('gw-session');

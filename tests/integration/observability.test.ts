@@ -12,7 +12,7 @@ import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { Browser } from '../support/http-browser.js';
 import { startOrthanc, uploadInstances, type TestOrthanc } from '../support/orthanc.js';
 import { rawRequest } from '../support/raw-http.js';
-import { DEV_PASSWORDS, LogSink, signIn, startSessionStack, type SessionStack } from '../support/session-stack.js';
+import { DEV_PASSWORDS, LogSink, signIn, startSessionStack, type SessionStack, signedInBrowser } from '../support/session-stack.js';
 import { startTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 
 /**
@@ -359,12 +359,7 @@ describe('browser sessions: sign-in, sign-out, refusals, refreshes', () => {
     gatewayUrl = stack.gateways[0]!.url;
   });
 
-  async function signedIn(username: string): Promise<Browser> {
-    const browser = new Browser();
-    const step = await signIn(browser, gatewayUrl, username);
-    if (step.kind !== 'page' || step.status !== 200) throw new Error(`sign-in as ${username} failed`);
-    return browser;
-  }
+  const signedIn = (username: string) => signedInBrowser(gatewayUrl, username);
 
   it('records the sign-in, session accesses, a cross-site upload and the sign-out', async () => {
     const loginsBefore = auditLines(stack.logs).filter((line) => line['event'] === 'login').length;

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { Browser } from '../support/http-browser.js';
 import { signOutAtIdp } from '../support/idp-sign-out.js';
 import { startRedisCluster, type TestRedisCluster } from '../support/redis-cluster.js';
-import { signIn, startSessionStack, type SessionStack } from '../support/session-stack.js';
+import { startSessionStack, type SessionStack, signedInBrowser } from '../support/session-stack.js';
 
 /**
  * Two gateway replicas on a real three-node Redis Cluster (REDIS_CLUSTER_NODES): sessions, the
@@ -25,12 +24,7 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-async function signedIn(username: string): Promise<Browser> {
-  const browser = new Browser();
-  const step = await signIn(browser, stack.gateways[0]!.url, username);
-  if (step.kind !== 'page' || step.status !== 200) throw new Error(`sign-in as ${username} failed: ${JSON.stringify(step).slice(0, 300)}`);
-  return browser;
-}
+const signedIn = (username: string) => signedInBrowser(stack.gateways[0]!.url, username);
 
 it('shares sessions, one refresh, logout and back-channel logout across replicas through the cluster', async () => {
   const [a, b] = stack.gateways.map((gateway) => gateway.url) as [string, string];

@@ -3,12 +3,11 @@ import { Redis } from 'ioredis';
 import { startDevIdp, type DevIdp } from '../../src/devidp/server.js';
 import { freePort } from '../support/free-port.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { Browser } from '../support/http-browser.js';
 import { signOutAtIdp } from '../support/idp-sign-out.js';
 import { startLoadBalancer, type TestLoadBalancer } from '../support/load-balancer.js';
 import { startOrthanc, type TestOrthanc } from '../support/orthanc.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
-import { LogSink, signIn } from '../support/session-stack.js';
+import { LogSink, signedInBrowser } from '../support/session-stack.js';
 
 /**
  * Scale-out as docker-compose.replicas.yml runs it: two gateway replicas sharing one Redis, behind
@@ -66,12 +65,7 @@ const servedBy = (path: string, status?: number) =>
 const requestCount = (replica: (typeof replicas)[number], path: string) =>
   replica.logs.lines.filter((line) => line['msg'] === 'request' && line['path'] === path).length;
 
-async function signedIn(username: string): Promise<Browser> {
-  const browser = new Browser();
-  const step = await signIn(browser, publicUrl, username);
-  if (step.kind !== 'page' || step.status !== 200) throw new Error(`sign-in as ${username} failed: ${JSON.stringify(step).slice(0, 300)}`);
-  return browser;
-}
+const signedIn = (username: string) => signedInBrowser(publicUrl, username);
 
 describe('two replicas behind the load balancer', () => {
   it('completes a sign-in started on one replica on the other, and serves the session from both', async () => {

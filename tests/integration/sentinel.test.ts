@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { Browser } from '../support/http-browser.js';
 import { startSentinelGroup, type SentinelGroup } from '../support/sentinel.js';
-import { signIn, startSessionStack, type SessionStack } from '../support/session-stack.js';
+import { startSessionStack, type SessionStack, signedInBrowser } from '../support/session-stack.js';
 
 /**
  * Redis Sentinel for real: a primary, a replica and three sentinels (Debian's redis-server in
@@ -29,12 +28,7 @@ afterAll(async () => {
   await group?.stop();
 });
 
-async function signedIn(username: string): Promise<Browser> {
-  const browser = new Browser();
-  const step = await signIn(browser, stack.gateways[0]!.url, username);
-  if (step.kind !== 'page' || step.status !== 200) throw new Error(`sign-in as ${username} failed: ${JSON.stringify(step).slice(0, 300)}`);
-  return browser;
-}
+const signedIn = (username: string) => signedInBrowser(stack.gateways[0]!.url, username);
 
 it('keeps sessions through a primary failover, without restarting the gateways', async () => {
   const [a, b] = stack.gateways.map((gateway) => gateway.url) as [string, string];

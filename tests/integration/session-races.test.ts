@@ -4,8 +4,8 @@ import { ENDED_SESSION } from '../../src/auth/ended-session-store.js';
 import { makeSeries } from '../support/dicom.js';
 import { stowBody } from '../support/dicomweb.js';
 import { startHeldProxy, type HeldProxy } from '../support/held-proxy.js';
-import { Browser } from '../support/http-browser.js';
-import { signIn, startSessionStack, type SessionStack } from '../support/session-stack.js';
+import type { Browser } from '../support/http-browser.js';
+import { startSessionStack, type SessionStack, signedInBrowser } from '../support/session-stack.js';
 
 /**
  * Session lifecycle races, made deterministic: two gateway replicas, Redis, Orthanc, and the dev IdP
@@ -21,12 +21,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const json = { accept: 'application/json' };
 const isRefresh = (req: { method?: string; url?: string }) => req.method === 'POST' && (req.url ?? '').endsWith('/protocol/openid-connect/token');
 
-async function signedIn(username: string): Promise<Browser> {
-  const browser = new Browser();
-  const step = await signIn(browser, stack.gateways[0]!.url, username);
-  if (step.kind !== 'page' || step.status !== 200) throw new Error(`sign-in as ${username} failed`);
-  return browser;
-}
+const signedIn = (username: string) => signedInBrowser(stack.gateways[0]!.url, username);
 
 /** The Redis key of the browser's session (`gw:sess:<id>`), read from its signed cookie. */
 function sessionKey(browser: Browser): string {

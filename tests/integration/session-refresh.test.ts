@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { Browser } from '../support/http-browser.js';
-import { signIn, startSessionStack, type SessionStack } from '../support/session-stack.js';
+import { startSessionStack, type SessionStack, signedInBrowser } from '../support/session-stack.js';
 
 /**
  * Access-token refresh for browser sessions, with two gateway replicas sharing Redis and a dev IdP
@@ -12,12 +11,7 @@ let stack: SessionStack;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const json = { accept: 'application/json' };
 
-async function signedInBrowser(): Promise<Browser> {
-  const browser = new Browser();
-  const step = await signIn(browser, stack.gateways[0]!.url, 'viewer');
-  if (step.kind !== 'page' || step.status !== 200) throw new Error('sign-in failed');
-  return browser;
-}
+const signedInViewer = () => signedInBrowser(stack.gateways[0]!.url, 'viewer');
 
 beforeAll(async () => {
   stack = await startSessionStack({ replicas: 2, accessTokenLifespan: TOKEN_SECONDS });
@@ -28,7 +22,7 @@ afterAll(async () => {
 });
 
 it('refreshes once for 50 parallel requests spread over two replicas', async () => {
-  const browser = await signedInBrowser();
+  const browser = await signedInViewer();
   const before = stack.logs.count('session access token refreshed');
   await sleep((TOKEN_SECONDS - 2) * 1000); // inside the refresh window, not yet expired
   const [a, b] = stack.gateways.map((gateway) => gateway.url);
@@ -45,7 +39,7 @@ it('refreshes once for 50 parallel requests spread over two replicas', async () 
 }, 30_000);
 
 it('ends the session cleanly when the refresh fails (IdP down): 401, then sign-in again', async () => {
-  const browser = await signedInBrowser();
+  const browser = await signedInViewer();
   await stack.idp.stop();
   await sleep((TOKEN_SECONDS - 2) * 1000); // refresh due: it fails, the IdP is gone
   const response = await browser.request(`${stack.gateways[0]!.url}/pacs/dicom-web/studies`, { headers: json });

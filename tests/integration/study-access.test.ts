@@ -2,11 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { makeSeries, type GeneratedSeries } from '../support/dicom.js';
 import { ACCEPT_DICOM_JSON, stowBody, tagValues } from '../support/dicomweb.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { Browser } from '../support/http-browser.js';
+import type { Browser } from '../support/http-browser.js';
 import { orthancFetch, startOrthanc, uploadInstances, type TestOrthanc } from '../support/orthanc.js';
 import { rawRequest } from '../support/raw-http.js';
 import { expectStudyNotFound, isStudyLookup } from '../support/study-access.js';
-import { signIn, startSessionStack, type SessionStack } from '../support/session-stack.js';
+import { startSessionStack, type SessionStack, signedInBrowser } from '../support/session-stack.js';
 import { startTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 
 /**
@@ -324,12 +324,7 @@ describe('browser sessions: the groups claim of the dev IdP’s access token (Ke
     await stack?.stop();
   });
 
-  async function signedIn(username: string): Promise<Browser> {
-    const browser = new Browser();
-    const step = await signIn(browser, stack.gateways[0]!.url, username);
-    if (step.kind !== 'page' || step.status !== 200) throw new Error(`sign-in as ${username} failed`);
-    return browser;
-  }
+  const signedIn = (username: string) => signedInBrowser(stack.gateways[0]!.url, username);
   const read = (browser: Browser, path: string, accept = ACCEPT_DICOM_JSON) =>
     browser.request(`${stack.gateways[0]!.url}${path}`, { headers: { accept } });
   const listed = async (browser: Browser) => tagValues(await (await read(browser, '/pacs/dicom-web/studies')).json(), '0020000D');

@@ -9,7 +9,7 @@ import { orthancRouteClass, readAsOrthanc, type Catalogue, type OrthancReading }
 import { rawRequest, type RawResponse } from '../support/raw-http.js';
 import { startRecordingProxy, type RecordedRequest, type RecordingProxy } from '../support/recording-proxy.js';
 import { NO_RATE_LIMITS } from '../support/security.js';
-import { gatewayClientTokens, signIn, startSessionStack, type SessionStack } from '../support/session-stack.js';
+import { gatewayClientTokens, startSessionStack, type SessionStack, signedInBrowser } from '../support/session-stack.js';
 
 /**
  * Differential harness (issue 14): the gateway must decide on exactly the request Orthanc executes.
@@ -465,12 +465,7 @@ function catalogueOf(studies: Study[], stow: GeneratedSeries): Catalogue {
   };
 }
 
-async function signedInCookie(username: string): Promise<Browser> {
-  const browser = new Browser();
-  const step = await signIn(browser, stack.publicUrl, username);
-  if (step.kind !== 'page' || step.status !== 200) throw new Error(`sign-in as ${username} failed`);
-  return browser;
-}
+const signedInCookie = (username: string) => signedInBrowser(stack.publicUrl, username);
 
 async function shareSessionCookie(admin: Browser, studyUid: string): Promise<string> {
   const created = await admin.request(`${stack.publicUrl}/auth/share`, {

@@ -126,6 +126,14 @@ export async function signIn(browser: Browser, gatewayUrl: string, username: str
   return browser.login(login, username, DEV_PASSWORDS[username] ?? '', []);
 }
 
+/** A fresh cookie jar signed in as `username` through `gatewayUrl`; throws unless the sign-in ends on a 200 page. */
+export async function signedInBrowser(gatewayUrl: string, username: string): Promise<Browser> {
+  const browser = new Browser();
+  const step = await signIn(browser, gatewayUrl, username);
+  if (step.kind !== 'page' || step.status !== 200) throw new Error(`sign-in as ${username} failed: ${JSON.stringify(step).slice(0, 300)}`);
+  return browser;
+}
+
 /** `username`'s tokens for the gateway's own client, fetched the way a Bearer client would (code + PKCE through the dev IdP's form). */
 export function gatewayClientTokens(stack: SessionStack, username: string) {
   return signInWithCodeFlow({
