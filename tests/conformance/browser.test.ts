@@ -17,7 +17,7 @@ import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { PROVIDERS } from '../support/identity-provider.js';
 import { fetchInPage, fetchOhifDist, makeBearerDist, studyRow, submitIdpLogin, type BearerDist } from '../support/ohif.js';
 import { uploadInstances } from '../support/orthanc.js';
-import { basicChallenges, bearerViewerJourney, studySearchAnswers } from '../support/viewer-journeys.js';
+import { basicChallenges, bearerViewerJourney, studySearchAnswers, type BearerJourney } from '../support/viewer-journeys.js';
 
 const STEP_TIMEOUT = 60_000;
 
@@ -64,6 +64,12 @@ describe.each(PROVIDERS)('in Chromium against %s', (providerName) => {
     }
   }
 
+  /** `username`'s Bearer-mode journey through OHIF served by the gateway at PUBLIC_URL. */
+  function journeyAs(username: string, patients: string[], studyInstanceUid: string): BearerJourney {
+    const { provider, publicUrl } = upstreams!;
+    return { viewerUrl: publicUrl, gatewayUrl: publicUrl, issuer: provider.issuer, username, password: provider.passwords[username]!, patients, studyInstanceUid };
+  }
+
   it('session mode: the provider\'s login page, then OHIF served by the gateway with the study listed', async () => {
     const { provider, publicUrl } = upstreams!;
     await withPage(browser!, `conformance ${providerName} session viewer`, ({ page, watch, shots }) =>
@@ -102,15 +108,7 @@ describe.each(PROVIDERS)('in Chromium against %s', (providerName) => {
     const { provider, publicUrl } = upstreams!;
     await withPage(browser!, `conformance ${providerName} bearer viewer`, ({ page, watch, shots }) =>
       withGateway({ OHIF_DIST: bearerDist!.dir, VIEWER_ACCESS: 'public' }, async () => {
-        await bearerViewerJourney(page, watch, shots, {
-          viewerUrl: publicUrl,
-          gatewayUrl: publicUrl,
-          issuer: provider.issuer,
-          username: 'viewer',
-          password: provider.passwords['viewer']!,
-          patients: ['Browser, Ct'],
-          studyInstanceUid: ct.studyInstanceUid,
-        });
+        await bearerViewerJourney(page, watch, shots, journeyAs('viewer', ['Browser, Ct'], ct.studyInstanceUid));
         // Frames (viewport and thumbnail) came through /pacs too, each with the token (checked above).
         const paths = watch.responses.map((response) => new URL(response.url()).pathname);
         expect(paths.some((path) => /^\/pacs\/dicom-web\/studies\/[\d.]+\/series\/[\d.]+\/instances\/[\d.]+\/(frames\/\d+|thumbnail|rendered)/.test(path))).toBe(true);
@@ -123,18 +121,10 @@ describe.each(PROVIDERS)('in Chromium against %s', (providerName) => {
   }, 180_000);
 
   it('Bearer mode as a patient portal: the patient account asking for patient/ImagingStudy.rs sees and opens only their own study (SMART_CLIENTS=ohif-viewer)', async () => {
-    const { provider, publicUrl } = upstreams!;
+    const { publicUrl } = upstreams!;
     await withPage(browser!, `conformance ${providerName} smart patient viewer`, ({ page, watch, shots }) =>
       withGateway({ OHIF_DIST: patientDist!.dir, VIEWER_ACCESS: 'public', SMART_CLIENTS: 'ohif-viewer' }, async () => {
-        await bearerViewerJourney(page, watch, shots, {
-          viewerUrl: publicUrl,
-          gatewayUrl: publicUrl,
-          issuer: provider.issuer,
-          username: 'patient',
-          password: provider.passwords['patient']!,
-          patients: ['Patient, Own'],
-          studyInstanceUid: own.studyInstanceUid,
-        });
+        await bearerViewerJourney(page, watch, shots, journeyAs('patient', ['Patient, Own'], own.studyInstanceUid));
         const answers = await studySearchAnswers(watch, publicUrl);
         expect(answers.length).toBeGreaterThan(0);
         for (const answer of answers) expect(answer).toEqual([own.studyInstanceUid]);
