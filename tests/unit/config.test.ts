@@ -61,7 +61,7 @@ describe('loadConfig: defaults from a minimal environment', () => {
       tls: undefined,
       redisUrl: undefined,
       redis: undefined,
-      session: { secret: undefined, idleSeconds: 1800, maxSeconds: 28_800 },
+      session: { secret: undefined, idleSeconds: 1800, maxSeconds: 28_800, cacheSeconds: 5 },
       corsOrigins: [],
       trustProxy: false,
       viewerAccess: 'session',
