@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger.js';
 import type { RedisClient } from './redis.js';
 import type { InvalidationTag, SessionCache } from './session-cache.js';
@@ -28,7 +29,7 @@ export function createSessionInvalidation({ redis, cache, logger }: { redis: Red
     lastWarning = Date.now();
     logger.warn({ err: error }, message);
   };
-  const subscriber = redis && cache ? subscribe(redis.duplicate(), cache, warn) : undefined;
+  const subscriber = redis && cache ? subscribe(subscriptionConnection(redis), cache, warn) : undefined;
 
   return {
     async publish(tag) {
@@ -42,6 +43,10 @@ export function createSessionInvalidation({ redis, cache, logger }: { redis: Red
     close: () => subscriber?.close(),
   };
 }
+
+/** A connection of its own (a subscribed one serves nothing else); it subscribes itself on every ready, with errors handled (ioredis's own resubscription leaves them unhandled). */
+const subscriptionConnection = (redis: RedisClient): RedisClient =>
+  redis instanceof Redis ? redis.duplicate({ autoResubscribe: false }) : redis.duplicate();
 
 function subscribe(connection: RedisClient, cache: SessionCache, warn: (error: unknown, message: string) => void) {
   let retry: NodeJS.Timeout | undefined;

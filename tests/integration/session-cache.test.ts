@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
+import { INVALIDATION_CHANNEL } from '../../src/auth/session-invalidation.js';
+import { Browser } from '../support/http-browser.js';
+import { signIn, startSessionStack, type SessionStack } from '../support/session-stack.js';
+
+/**
+ * The verified-session cache across two replicas on one Redis (README "Staleness bound"): whatever
+ * ends a session on replica A reaches replica B's cache at once over pub/sub; what B never hears of
+ * (a lost message, pub/sub refused) it honours at most SESSION_CACHE_SECONDS.
+ */
+const CACHE_SECONDS = 3;
+let stack: SessionStack;
+let redis: Redis;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+beforeAll(async () => {
+  stack = await startSessionStack({ replicas: 2, env: { SESSION_CACHE_SECONDS: String(CACHE_SECONDS) } });
+  redis = new Redis(stack.redis.url);
+}, 60_000);
+
+afterAll(async () => {
+  redis?.disconnect();
+  await stack?.stop();
+});
+
+const replica = (index: number) => stack.gateways[index]!.url;
+
+/** A signed-in user's session cookie, sent by hand: it stays the same after a sign-out clears the browser's. */
+async function sessionCookie(username: string): Promise<{ browser: Browser; cookie: string; key: string }> {
+  const browser = new Browser();
+  const step = await signIn(browser, replica(0), username);
+  if (step.kind !== 'page' || step.status !== 200) throw new Error(`sign-in as ${username} failed`);
+  const value = browser.cookie('gw-session')!;
+  const id = /^s:([^.]+)\./.exec(decodeURIComponent(value))![1]!;
+  return { browser, cookie: `gw-session=${value}`, key: `gw:sess:${id}` };
+}
+
+const search = async (index: number, cookie: string) =>
+  (await fetch(`${replica(index)}/pacs/dicom-web/studies`, { headers: { cookie, accept: 'application/json' } })).status;
+
+/** Both replicas serve the session, the second request of each from its cache. */
+async function cachedOnBoth(cookie: string): Promise<void> {
+  for (const index of [0, 1]) for (let round = 0; round < 2; round++) expect(await search(index, cookie)).toBe(200);
+}
+
+it('a sign-out on replica A ends the session on replica B at once', async () => {
+  const { browser, cookie } = await sessionCookie('viewer');
+  await cachedOnBoth(cookie);
+  const logout = await browser.request(`${replica(0)}/auth/logout`, { method: 'POST', headers: { origin: replica(0) } });
+  expect(logout.status).toBe(302);
+  expect(await search(1, cookie)).toBe(401);
+  expect(await search(0, cookie)).toBe(401);
+}, 60_000);
+
+it('a back-channel logout received by replica A ends the session on replica B at once', async () => {
+  const { cookie } = await sessionCookie('viewer-a');
+  await cachedOnBoth(cookie);
+  await stack.idp.endUserSessions('viewer-a');
+  expect(stack.logs.lines.some((line) => line['msg'] === 'back-channel logout' && line['ended'] === 1)).toBe(true);
+  expect(await search(1, cookie)).toBe(401);
+}, 60_000);
+
+it('a change no replica is told of (a lost message) is honoured at most SESSION_CACHE_SECONDS', async () => {
+  const { cookie, key } = await sessionCookie('viewer-b');
+  await cachedOnBoth(cookie);
+  await redis.del(key); // the session is gone, and nobody published it
+  const gone = Date.now();
+  expect(await search(1, cookie)).toBe(200); // served from memory: the cache is really used
+  while ((await search(1, cookie)) === 200) {
+    expect(Date.now() - gone).toBeLessThanOrEqual(CACHE_SECONDS * 1000);
+    await sleep(100);
+  }
+  expect(await search(1, cookie)).toBe(401);
+}, 60_000);
+
+it('with pub/sub refused by Redis the replicas keep serving; the bound holds; subscriptions recover', async () => {
+  const { browser, cookie } = await sessionCookie('admin');
+  await cachedOnBoth(cookie);
+  // Redis 7 closes the replicas' subscriptions once the channel is no longer allowed; resubscribing fails (NOPERM).
+  await redis.acl('SETUSER', 'default', 'resetchannels');
+  try {
+    await sleep(500);
+    expect(await search(1, cookie)).toBe(200);
+    const logout = await browser.request(`${replica(0)}/auth/logout`, { method: 'POST', headers: { origin: replica(0) } });
+    expect(logout.status).toBe(302); // the sign-out itself works; only its announcement is lost
+    const loggedOut = Date.now();
+    expect(await search(0, cookie)).toBe(401); // replica A dropped its own entry
+    let servedStale = 0;
+    while ((await search(1, cookie)) === 200) {
+      servedStale++;
+      expect(Date.now() - loggedOut).toBeLessThanOrEqual(CACHE_SECONDS * 1000);
+      await sleep(100);
+    }
+    expect(servedStale).toBeGreaterThan(0); // replica B was not told
+    expect(stack.logs.lines.some((line) => line['level'] === 40 && String(line['msg']).startsWith('session invalidation'))).toBe(true);
+  } finally {
+    await redis.acl('SETUSER', 'default', 'allchannels');
+  }
+  // Both replicas subscribe again (retried every few seconds) and invalidations flow once more.
+  await waitForSubscribers(2);
+  const again = await sessionCookie('viewer');
+  await cachedOnBoth(again.cookie);
+  await again.browser.request(`${replica(0)}/auth/logout`, { method: 'POST', headers: { origin: replica(0) } });
+  expect(await search(1, again.cookie)).toBe(401);
+}, 90_000);
+
+async function waitForSubscribers(count: number): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const [, subscribers] = (await redis.pubsub('NUMSUB', INVALIDATION_CHANNEL)) as [string, number];
+    if (subscribers >= count) return;
+    if (Date.now() > deadline) throw new Error(`${subscribers} subscribers to ${INVALIDATION_CHANNEL}`);
+    await sleep(200);
+  }
+}
