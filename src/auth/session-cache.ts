@@ -89,7 +89,11 @@ export class SessionCache {
     if (epochAtLoad !== this.invalidations || sessionIdOfCookie(cookie) !== sessionId) return false;
     const expiresAtMs = Math.min(nowMs + this.maxAgeMs, fill.validUntilMs);
     if (expiresAtMs <= nowMs) return false;
-    this.entries.set(sessionId, { cookie: Buffer.from(cookie), principal: fill.principal, tags: fill.tags ?? [] }, expiresAtMs);
+    // One object serves many requests: frozen, so no request can change what the next one sees.
+    const principal = Object.freeze(
+      Object.fromEntries(Object.entries(fill.principal).map(([key, value]) => [key, Array.isArray(value) ? Object.freeze([...value]) : value])),
+    ) as Principal;
+    this.entries.set(sessionId, { cookie: Buffer.from(cookie), principal, tags: fill.tags ?? [] }, expiresAtMs);
     return true;
   }
 

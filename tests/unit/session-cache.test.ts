@@ -53,6 +53,14 @@ describe('SessionCache', () => {
     expect(cache.get('garbage', NOW + 1000)).toBeUndefined();
   });
 
+  it('hands out a frozen principal: no request can change what the next one sees', () => {
+    const cache = filled();
+    const principal = cache.get(cookieOf(ID_A), NOW)!;
+    expect(() => principal.roles.push('pacs-admin')).toThrow(TypeError);
+    expect(() => Object.assign(principal, { sub: 'mallory' })).toThrow(TypeError);
+    expect(cache.get(cookieOf(ID_A), NOW)).toMatchObject({ sub: 'alice', roles: ['pacs-viewer'] });
+  });
+
   it('keeps an entry at most its maximum age: the staleness bound', () => {
     const cache = filled(5000);
     expect(cache.get(cookieOf(ID_A), NOW + 4999)).toBeDefined();
