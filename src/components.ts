@@ -100,7 +100,7 @@ export function createComponents(config: Config, logger: Logger): Components {
         sessions,
         cache: sessionCache,
         cookieName: sessionCookieName(config),
-        loadSession: sessionMiddleware as never,
+        loadSession: sessionMiddleware,
         maxSeconds: config.session.maxSeconds,
       }),
       upstreamAgent,

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Request } from 'express';
 import type { SessionData } from 'express-session';
 import type { BrowserSessions } from './browser-sessions.js';
 import type { Principal } from './principal.js';
@@ -15,8 +16,8 @@ export interface SessionPrincipalDeps {
   sessions: Pick<BrowserSessions, 'principal'>;
   cache: SessionCache | undefined;
   cookieName: string;
-  /** express-session's middleware: loads req.session (the proxied routes skip it until here). */
-  loadSession: (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
+  /** express-session's middleware: loads req.session (the proxied routes skip it until here). A method: Express's own handler type fits. */
+  loadSession(req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void;
   maxSeconds: number;
 }
 
@@ -35,9 +36,10 @@ function cacheFill(session: Partial<SessionData>, principal: Principal, maxSecon
  * signature check, Redis read, rolling touch), asks BrowserSessions (refresh near expiry, share
  * link and creator standing) and caches a non-null answer.
  */
-export function createSessionPrincipal({ sessions, cache, cookieName, loadSession, maxSeconds }: SessionPrincipalDeps): SessionPrincipal {
+export function createSessionPrincipal(deps: SessionPrincipalDeps): SessionPrincipal {
+  const { sessions, cache, cookieName, maxSeconds } = deps;
   const load = (req: IncomingMessage, res: ServerResponse) =>
-    new Promise<void>((resolve, reject) => loadSession(req, res, (error) => (error ? reject(error) : resolve())));
+    new Promise<void>((resolve, reject) => deps.loadSession(req, res, (error) => (error ? reject(error) : resolve())));
 
   return async (request, res) => {
     const req = request as SessionRequest;
@@ -45,10 +47,12 @@ export function createSessionPrincipal({ sessions, cache, cookieName, loadSessio
     const hit = cookie === undefined ? undefined : cache?.get(cookie);
     if (hit) return hit;
     if (cookie === undefined && !req.headers.cookie?.includes(`${cookieName}=`)) return null; // no session cookie: nothing to load
+    // Only a session read here is cached: one read earlier (pages, /auth routes) may predate an invalidation the epoch did not see.
+    const loadedHere = !req.session;
     const epoch = cache?.epoch ?? 0;
-    if (!req.session) await load(req, res);
-    const principal = await sessions.principal(req as never);
-    if (principal && cache && cookie !== undefined && req.session && req.sessionID) {
+    if (loadedHere) await load(req, res);
+    const principal = await sessions.principal(req as unknown as Request); // what principal() reads is express-session's
+    if (principal && cache && loadedHere && cookie !== undefined && req.session && req.sessionID) {
       cache.fill(cookie, req.sessionID, cacheFill(req.session, principal, maxSeconds), epoch);
     }
     return principal;
