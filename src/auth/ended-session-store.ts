@@ -3,10 +3,10 @@ import { MemoryStore, type SessionData, type Store } from 'express-session';
 import type { RedisClient } from './redis.js';
 
 type StoreCallback = (error?: unknown) => unknown;
+type GetCallback = (error: unknown, session?: SessionData | null) => unknown;
 /** Told after a session was saved or ended (not touched): cached copies of it must go (session-invalidation.ts). */
 export type SessionChanged = (sessionId: string) => Promise<void>;
 const unobserved: SessionChanged = async () => {};
-type GetCallback = (error: unknown, session?: SessionData | null) => unknown;
 
 /** What an ended session's key holds instead of its data (not JSON, so never mistaken for a session). */
 export const ENDED_SESSION = 'ended';
