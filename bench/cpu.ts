@@ -170,11 +170,11 @@ async function main(): Promise<void> {
       const targets = proxies.map((proxy, index): Target => ({ name: index === 0 ? 'node-proxy' : 'node-undici', endpoint: { base: proxy.url, prefix: '/dicom-web', headers: {} }, pid: proxy.pid }));
       return { targets, stop: () => Promise.all(proxies.map((proxy) => proxy.stop())) };
     };
-    const gatewayTargets = (gateways: Awaited<ReturnType<typeof startGateways>>, sessionToo: boolean): Target[] =>
+    const gatewayTargets = (gateways: Awaited<ReturnType<typeof startGateways>>): Target[] =>
       gateways.flatMap(({ name, gateway }) => {
         const target = (kind: string, headers: Record<string, string>): Target => ({ name: `${name}-${kind}`, endpoint: { base: gateway.url, prefix: '/pacs/dicom-web', headers }, pid: gateway.pid });
         const bearer = target('bearer', { authorization: `Bearer ${accessToken}` });
-        return sessionToo ? [bearer, target('session', { cookie, origin: gateway.url })] : [bearer];
+        return [bearer, target('session', { cookie, origin: gateway.url })];
       });
 
     if (only.includes('trivial')) {
@@ -188,7 +188,7 @@ async function main(): Promise<void> {
       await measure('trivial', [
         { name: 'nginx', endpoint: { base: nginx.url, prefix: '/dicom-web', headers: {} }, pid: nginx.pid },
         ...nodeProxies.targets,
-        ...gatewayTargets(gateways, false),
+        ...gatewayTargets(gateways),
       ], ['/studies'], ACCEPT_JSON);
       await Promise.all([nginx.stop(), nodeProxies.stop(), upstream.stop(), ...gateways.map(({ gateway }) => gateway.stop())]);
     }
@@ -202,7 +202,7 @@ async function main(): Promise<void> {
       cleanups.push(() => nginx.stop());
       const nodeProxies = withUndici ? await startNodeProxies(orthanc.url, orthanc.authorization) : { targets: [], stop: async () => undefined };
       cleanups.push(() => nodeProxies.stop());
-      const targets: Target[] = [{ name: 'nginx', endpoint: { base: nginx.url, prefix: '/dicom-web', headers: {} }, pid: nginx.pid }, ...nodeProxies.targets, ...gatewayTargets(gateways, true)];
+      const targets: Target[] = [{ name: 'nginx', endpoint: { base: nginx.url, prefix: '/dicom-web', headers: {} }, pid: nginx.pid }, ...nodeProxies.targets, ...gatewayTargets(gateways)];
       if (only.includes('qido')) await measure('qido', targets, ['/studies'], ACCEPT_JSON);
       const framePaths = series.sopInstanceUids.map((sop) => `/studies/${series.studyInstanceUid}/series/${series.seriesInstanceUid}/instances/${sop}/frames/1`);
       const frame = await orthanc.fetch('/dicom-web' + framePaths[0]!, { headers: { accept: ACCEPT_FRAMES, 'accept-encoding': 'identity' } });

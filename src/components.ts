@@ -7,7 +7,10 @@ import { createIssuerMetadataSource } from './auth/issuer.js';
 import { createIssuerKeys, warmUpIssuer } from './auth/issuer-keys.js';
 import { createOidcClient } from './auth/oidc.js';
 import { createRedisClient, redisReady } from './auth/redis.js';
-import { createSessionMiddleware, createSessionStore } from './auth/session.js';
+import { createSessionMiddleware, createSessionStore, sessionCookieName } from './auth/session.js';
+import { SessionCache } from './auth/session-cache.js';
+import { createSessionInvalidation } from './auth/session-invalidation.js';
+import { createSessionPrincipal } from './auth/session-principal.js';
 import { memorySharedState, redisSharedState } from './auth/shared-state.js';
 import type { Config } from './config/config.js';
 import { createShareLinks } from './share/share-links.js';
@@ -48,7 +51,9 @@ export function createComponents(config: Config, logger: Logger): Components {
 
   const redis = config.redis ? createRedisClient(config.redis, logger) : undefined;
   if (!redis) logger.warn('Redis is not configured (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES): sessions live in this process memory (development only; lost on restart, not shared by replicas)');
-  const store = createSessionStore(redis, config.session.idleSeconds, config.session.maxSeconds);
+  const sessionCache = config.session.cacheSeconds > 0 ? new SessionCache(config.session.cacheSeconds * 1000) : undefined;
+  const invalidation = createSessionInvalidation({ redis, cache: sessionCache, logger });
+  const store = createSessionStore(redis, config.session.idleSeconds, config.session.maxSeconds, (sessionId) => invalidation.publish(`session:${sessionId}`));
   const state = redis ? redisSharedState(redis) : memorySharedState();
   const oidc = createOidcClient(config, metadata, keys);
   const { tokenValidation } = config.oidc;
@@ -57,8 +62,8 @@ export function createComponents(config: Config, logger: Logger): Components {
     : createBearerVerifier({ issuer: config.oidc.issuer, audience: config.oidc.audience, keys });
   const metrics = createMetrics();
   const audit = createAuditLog({ logger, toLogStream: !config.auditLogFile, sinks: createAuditSinks(config, orthancClient, logger, metrics) });
-  const shareLinks = createShareLinks(state, config.share.maxSeconds);
-  const creatorStanding = createCreatorStanding({ state, shareLinks, shareRoles: config.share.roles, confirmSeconds: config.share.confirmSeconds });
+  const shareLinks = createShareLinks(state, config.share.maxSeconds, invalidation.publish);
+  const creatorStanding = createCreatorStanding({ state, shareLinks, shareRoles: config.share.roles, confirmSeconds: config.share.confirmSeconds, invalidate: invalidation.publish });
   const sessions = createBrowserSessions({ config, shareLinks, creatorStanding, oidc, bearer, keys, store, state, logger, metrics });
 
   const readinessChecks: Record<string, ReadinessCheck> = {
@@ -79,6 +84,8 @@ export function createComponents(config: Config, logger: Logger): Components {
     };
   }
 
+  const sessionMiddleware = createSessionMiddleware(config, store, sessionSecret(config, logger));
+
   let stopWarmUp: (() => void) | undefined;
   return {
     app: {
@@ -88,7 +95,14 @@ export function createComponents(config: Config, logger: Logger): Components {
       sessions,
       oidc,
       issuerMetadata: metadata,
-      sessionMiddleware: createSessionMiddleware(config, store, sessionSecret(config, logger)),
+      sessionMiddleware,
+      sessionPrincipal: createSessionPrincipal({
+        sessions,
+        cache: sessionCache,
+        cookieName: sessionCookieName(config),
+        loadSession: sessionMiddleware,
+        maxSeconds: config.session.maxSeconds,
+      }),
       upstreamAgent,
       orthancClient,
       shareLinks,
@@ -109,6 +123,7 @@ export function createComponents(config: Config, logger: Logger): Components {
     },
     close: async () => {
       stopWarmUp?.();
+      invalidation.close();
       upstreamAgent.destroy();
       redis?.disconnect();
       await audit.close();

@@ -157,7 +157,7 @@ export function createBrowserSessions({ config, shareLinks, creatorStanding, oid
     /** Starts a share-link recipient's session (a new session id, no user). */
     async openShare(req: Request, link: ShareLink): Promise<void> {
       await regenerate(req.session);
-      req.session.share = { id: link.id };
+      req.session.share = { id: link.id, createdBy: link.createdBy };
       await save(req.session);
     },
 

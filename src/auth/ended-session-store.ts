@@ -4,6 +4,9 @@ import type { RedisClient } from './redis.js';
 
 type StoreCallback = (error?: unknown) => unknown;
 type GetCallback = (error: unknown, session?: SessionData | null) => unknown;
+/** Told after a session was saved or ended (not touched): cached copies of it must go (session-invalidation.ts). */
+export type SessionChanged = (sessionId: string) => Promise<void>;
+const unobserved: SessionChanged = async () => {};
 
 /** What an ended session's key holds instead of its data (not JSON, so never mistaken for a session). */
 export const ENDED_SESSION = 'ended';
@@ -43,6 +46,7 @@ export class EndedSessionRedisStore extends RedisStore {
   constructor(
     private readonly redis: RedisClient,
     private readonly endedTtlSeconds: number,
+    private readonly changed: SessionChanged = unobserved,
   ) {
     super({ client: redis, prefix: 'gw:sess:' });
   }
@@ -68,7 +72,9 @@ export class EndedSessionRedisStore extends RedisStore {
       await this.destroy(sid);
       return false;
     }
-    return (await this.redis.eval(SAVE_UNLESS_ENDED, 1, this.prefix + sid, JSON.stringify(sess), ttl)) === 1;
+    const saved = (await this.redis.eval(SAVE_UNLESS_ENDED, 1, this.prefix + sid, JSON.stringify(sess), ttl)) === 1;
+    await this.changed(sid);
+    return saved;
   }
 
   override async set(sid: string, sess: SessionData, cb?: StoreCallback): Promise<unknown> {
@@ -92,6 +98,7 @@ export class EndedSessionRedisStore extends RedisStore {
   override async destroy(sid: string, cb?: StoreCallback): Promise<unknown> {
     try {
       await this.redis.eval(END_KEEPING_SIGN_OUT, 1, this.prefix + sid, ENDED_SESSION, ENDED_BY_SIGN_OUT, this.endedTtlSeconds);
+      await this.changed(sid);
       return callback(cb, null);
     } catch (error) {
       return callback(cb, error);
@@ -101,6 +108,7 @@ export class EndedSessionRedisStore extends RedisStore {
   /** Ends the session as its user's own sign-out (a different marker, refused by saves alike). */
   async endBySignOut(sid: string): Promise<void> {
     await this.redis.set(this.prefix + sid, ENDED_BY_SIGN_OUT, 'EX', this.endedTtlSeconds);
+    await this.changed(sid);
   }
 
   async status(sid: string): Promise<SessionStatus> {
@@ -115,7 +123,10 @@ export class EndedSessionMemoryStore extends MemoryStore {
   /** Ended session id → until when it is remembered (ms), and whether its user signed out. */
   private readonly ended = new Map<string, { until: number; bySignOut: boolean }>();
 
-  constructor(private readonly endedTtlSeconds: number) {
+  constructor(
+    private readonly endedTtlSeconds: number,
+    private readonly changed: SessionChanged = unobserved,
+  ) {
     super();
   }
 
@@ -132,12 +143,13 @@ export class EndedSessionMemoryStore extends MemoryStore {
   async saveUnlessEnded(sid: string, sess: SessionData): Promise<boolean> {
     if (this.hasEnded(sid)) return false;
     await new Promise<void>((resolve, reject) => super.set(sid, sess, (error) => (error ? reject(error) : resolve())));
+    await this.changed(sid);
     return true;
   }
 
   override set(sid: string, sess: SessionData, cb?: (error?: unknown) => void): void {
     if (this.hasEnded(sid)) return cb?.();
-    super.set(sid, sess, cb);
+    super.set(sid, sess, (error) => void this.changed(sid).then(() => cb?.(error)));
   }
 
   override touch(sid: string, sess: SessionData, cb?: () => void): void {
@@ -148,12 +160,13 @@ export class EndedSessionMemoryStore extends MemoryStore {
   override destroy(sid: string, cb?: (error?: unknown) => void): void {
     const bySignOut = this.endedEntry(sid)?.bySignOut ?? false;
     this.ended.set(sid, { until: Date.now() + this.endedTtlSeconds * 1000, bySignOut });
-    super.destroy(sid, cb);
+    super.destroy(sid, (error) => void this.changed(sid).then(() => cb?.(error)));
   }
 
   async endBySignOut(sid: string): Promise<void> {
     await new Promise<void>((resolve, reject) => super.destroy(sid, (error) => (error ? reject(error) : resolve())));
     this.ended.set(sid, { until: Date.now() + this.endedTtlSeconds * 1000, bySignOut: true });
+    await this.changed(sid);
   }
 
   async status(sid: string): Promise<SessionStatus> {

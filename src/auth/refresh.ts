@@ -12,10 +12,13 @@ export class RefreshFailed extends Error {
   override name = 'RefreshFailed';
 }
 
-/** Refresh when less than 30 s, or a quarter of a short token's lifetime, remains. */
+/** When the access token is due for refresh: 30 s, or a quarter of a short token's lifetime, before it expires. */
+export function refreshDueAt(user: SessionUser): number {
+  return user.tokens.accessExpiresAt - Math.min(30_000, user.tokens.lifetimeMs / 4);
+}
+
 export function needsRefresh(user: SessionUser, now = Date.now()): boolean {
-  const lead = Math.min(30_000, user.tokens.lifetimeMs / 4);
-  return user.tokens.accessExpiresAt - now <= lead;
+  return refreshDueAt(user) <= now;
 }
 
 const loadSession = (store: Store, sessionId: string) =>

@@ -1,6 +1,6 @@
 import session, { type SessionData, type Store } from 'express-session';
 import type { RequestHandler } from 'express';
-import { EndedSessionMemoryStore, EndedSessionRedisStore } from './ended-session-store.js';
+import { EndedSessionMemoryStore, EndedSessionRedisStore, type SessionChanged } from './ended-session-store.js';
 import type { RedisClient } from './redis.js';
 import type { Config } from '../config/config.js';
 import type { LoginTransaction, TokenSet } from './oidc.js';
@@ -22,7 +22,7 @@ declare module 'express-session' {
     /** Sign-in attempts in progress, by `state` (several tabs may sign in at once). */
     logins?: Record<string, LoginTransaction>;
     /** A share-link recipient's session: read-only access to one study, no user. */
-    share?: { id: string };
+    share?: { id: string; /** The link's creator (sessions opened before it was recorded lack it). */ createdBy?: string };
   }
 }
 
@@ -50,8 +50,9 @@ export class ThrottledTouchRedisStore extends EndedSessionRedisStore {
     /** How long an ended session's id is remembered: SESSION_MAX_SECONDS, past which no session is honoured anyway. */
     endedTtlSeconds = 86_400,
     private readonly maxTracked = 50_000,
+    changed?: SessionChanged,
   ) {
-    super(client, endedTtlSeconds);
+    super(client, endedTtlSeconds, changed);
   }
 
   private remember(sid: string, now: number): void {
@@ -87,8 +88,10 @@ export function sessionTouchIntervalMs(idleSeconds: number): number {
   return Math.min(60_000, (idleSeconds * 1000) / 10);
 }
 
-export function createSessionStore(redis: RedisClient | undefined, idleSeconds = 1800, maxSeconds = 86_400): Store {
-  return redis ? new ThrottledTouchRedisStore(redis, sessionTouchIntervalMs(idleSeconds), maxSeconds) : new EndedSessionMemoryStore(maxSeconds);
+export function createSessionStore(redis: RedisClient | undefined, idleSeconds = 1800, maxSeconds = 86_400, changed?: SessionChanged): Store {
+  return redis
+    ? new ThrottledTouchRedisStore(redis, sessionTouchIntervalMs(idleSeconds), maxSeconds, undefined, changed)
+    : new EndedSessionMemoryStore(maxSeconds, changed);
 }
 
 export function createSessionMiddleware(config: Config, store: Store, secret: string): RequestHandler {

@@ -29,6 +29,15 @@ export class TtlLruCache<K, V> {
     this.entries.delete(key);
   }
 
+  /** Deletes every entry whose value matches (a scan: for rare events, not per request). */
+  deleteWhere(matches: (value: V) => boolean): void {
+    for (const [key, entry] of this.entries) if (matches(entry.value)) this.entries.delete(key);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+
   get size(): number {
     return this.entries.size;
   }

@@ -92,7 +92,13 @@ export interface Config {
   redisUrl: string | undefined;
   /** Unset: sessions and shared state in process memory (development). */
   redis: RedisConnection | undefined;
-  session: { secret: string | undefined; idleSeconds: number; maxSeconds: number };
+  session: {
+    secret: string | undefined;
+    idleSeconds: number;
+    maxSeconds: number;
+    /** How long a replica may serve a verified session from memory (0: never); the staleness bound. */
+    cacheSeconds: number;
+  };
   corsOrigins: string[];
   trustProxy: boolean;
   ohifDist: string | undefined;
@@ -196,7 +202,7 @@ export function toConfig(env: Env): Config {
     tls: env.TLS_CERT_FILE && env.TLS_KEY_FILE ? { certFile: env.TLS_CERT_FILE, keyFile: env.TLS_KEY_FILE } : undefined,
     redisUrl: env.REDIS_URL,
     redis: toRedisConnection(env),
-    session: { secret: env.SESSION_SECRET, idleSeconds: env.SESSION_IDLE_SECONDS, maxSeconds: env.SESSION_MAX_SECONDS },
+    session: { secret: env.SESSION_SECRET, idleSeconds: env.SESSION_IDLE_SECONDS, maxSeconds: env.SESSION_MAX_SECONDS, cacheSeconds: env.SESSION_CACHE_SECONDS },
     corsOrigins: env.CORS_ORIGINS.map((origin) => new URL(origin).origin),
     trustProxy: env.TRUST_PROXY,
     ohifDist: env.OHIF_DIST,

@@ -118,6 +118,8 @@ export const envSchema = z
     SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     SESSION_IDLE_SECONDS: positiveInt.default(1800),
     SESSION_MAX_SECONDS: positiveInt.default(28_800),
+    // Bounded: what a replica missed (a logout while pub/sub was down) is honoured at most this long.
+    SESSION_CACHE_SECONDS: integer('must be a number of seconds (0-60)', (value) => value >= 0 && value <= 60).default(5),
     CORS_ORIGINS: commaList.pipe(z.array(z.url({ error: 'must be a comma list of origins' }))).default([]),
     TRUST_PROXY: bool.default(false),
     OHIF_DIST: z.string().min(1).optional(),

@@ -3,6 +3,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { BearerVerifier } from '../auth/bearer.js';
 import type { BrowserSessions } from '../auth/browser-sessions.js';
+import type { SessionPrincipal } from '../auth/session-principal.js';
 import type { FhirPatientResolver } from '../auth/fhir-patient.js';
 import type { IssuerMetadataSource } from '../auth/issuer.js';
 import type { OidcClient } from '../auth/oidc.js';
@@ -56,6 +57,8 @@ export interface AppDependencies {
   issuerMetadata: IssuerMetadataSource;
   /** express-session over the configured store. */
   sessionMiddleware: RequestHandler;
+  /** The principal of a proxied request's browser session (cached; loads the session only on a miss). */
+  sessionPrincipal: SessionPrincipal;
   upstreamAgent: Agent;
   orthancClient: OrthancClient;
   shareLinks: ShareLinks;
@@ -101,7 +104,7 @@ export function createApp(deps: AppDependencies): Express {
   const { config, logger, bearer, sessions, oidc, upstreamAgent, readinessChecks, rateLimits } = deps;
   const identify = authenticate({
     bearer,
-    sessions,
+    sessionPrincipal: deps.sessionPrincipal,
     rolesClient: config.oidc.rolesClient,
     studyAccessClaim: config.studyAccess?.claim,
     smart: config.smart,

@@ -1,8 +1,8 @@
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { BEARER_REALM, type BearerVerifier } from '../auth/bearer.js';
-import type { BrowserSessions } from '../auth/browser-sessions.js';
 import type { FhirPatientResolver } from '../auth/fhir-patient.js';
 import { principalFromClaims, type Principal } from '../auth/principal.js';
+import type { SessionPrincipal } from '../auth/session-principal.js';
 import type { SmartConfig } from '../config/config.js';
 import { GatewayError } from '../errors.js';
 import { isSafeMethod, isSameOriginRequest } from './browser-request.js';
@@ -27,7 +27,7 @@ export function bearerToken(req: Request): string | null {
 
 export interface AuthenticateOptions {
   bearer: BearerVerifier;
-  sessions: BrowserSessions;
+  sessionPrincipal: SessionPrincipal;
   rolesClient: string | undefined;
   /** STUDY_ACCESS_CLAIM, when per-study access is on. */
   studyAccessClaim: string | undefined;
@@ -38,10 +38,10 @@ export interface AuthenticateOptions {
   publicOrigin: string;
 }
 
-async function sessionPrincipal(req: Request, { sessions, publicOrigin }: AuthenticateOptions): Promise<Principal | null> {
+async function sessionPrincipal(req: Request, res: Response, { sessionPrincipal: principalOf, publicOrigin }: AuthenticateOptions): Promise<Principal | null> {
   let principal: Principal | null;
   try {
-    principal = await sessions.principal(req);
+    principal = await principalOf(req, res);
   } catch {
     throw new GatewayError('service_unavailable', 'The session store is unavailable; try again shortly');
   }
@@ -62,7 +62,7 @@ async function bearerPrincipal(token: string, options: AuthenticateOptions): Pro
 export function authenticate(options: AuthenticateOptions): RequestHandler {
   return async (req, res, next) => {
     const token = bearerToken(req);
-    requestState(res).principal = token ? await bearerPrincipal(token, options) : await sessionPrincipal(req, options);
+    requestState(res).principal = token ? await bearerPrincipal(token, options) : await sessionPrincipal(req, res, options);
     next();
   };
 }

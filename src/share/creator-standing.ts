@@ -1,3 +1,4 @@
+import type { InvalidationTag } from '../auth/session-cache.js';
 import type { SharedState } from '../auth/shared-state.js';
 import type { ShareLinks } from './share-links.js';
 
@@ -15,12 +16,22 @@ export type StandingSource = 'sign-in' | 'refresh' | 'share-call';
  * back-channel logout or a failed token refresh suspends them until the creator signs in again.
  * Only a sign-in lifts a suspension: a refresh or Bearer token older than the logout must not.
  */
-export function createCreatorStanding(options: { state: SharedState; shareLinks: ShareLinks; shareRoles: string[]; confirmSeconds: number }) {
+export function createCreatorStanding(options: {
+  state: SharedState;
+  shareLinks: ShareLinks;
+  shareRoles: string[];
+  confirmSeconds: number;
+  /** Drops cached recipient sessions of a suspended creator's links (session-invalidation.ts). */
+  invalidate?: (tag: InvalidationTag) => Promise<void>;
+}) {
   const { state, shareLinks, shareRoles } = options;
   const ttlMs = options.confirmSeconds * 1000;
   const mayShare = (roles: string[]) => shareRoles.some((role) => roles.includes(role));
 
-  const suspend = (sub: string) => state.set(standingKey(sub), SUSPENDED, ttlMs);
+  const suspend = async (sub: string) => {
+    await state.set(standingKey(sub), SUSPENDED, ttlMs);
+    await options.invalidate?.(`creator:${sub}`);
+  };
 
   return {
     suspend,

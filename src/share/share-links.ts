@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { InvalidationTag } from '../auth/session-cache.js';
 import type { SharedState } from '../auth/shared-state.js';
 
 /** A time-limited, read-only link to one study. */
@@ -20,7 +21,7 @@ const ID_PATTERN = /^[A-Za-z0-9_-]{32}$/;
  * Share links in the shared state (Redis): random unguessable ids (192 bits), expiring with the
  * link, listed per owner, revocable at once (every use looks the link up again).
  */
-export function createShareLinks(state: SharedState, maxSeconds: number) {
+export function createShareLinks(state: SharedState, maxSeconds: number, invalidate: (tag: InvalidationTag) => Promise<void> = async () => {}) {
   async function get(id: string): Promise<ShareLink | undefined> {
     if (!ID_PATTERN.test(id)) return undefined;
     const raw = await state.get(linkKey(id));
@@ -58,6 +59,7 @@ export function createShareLinks(state: SharedState, maxSeconds: number) {
 
     async revoke(link: ShareLink): Promise<void> {
       await state.delete(linkKey(link.id));
+      await invalidate(`link:${link.id}`); // recipients' cached sessions, on every replica
       await state.removeFromSet(ownerKey(link.createdBy), link.id);
     },
 
@@ -66,6 +68,7 @@ export function createShareLinks(state: SharedState, maxSeconds: number) {
       const ids = await state.setMembers(ownerKey(sub));
       if (ids.length === 0) return 0;
       await Promise.all(ids.map((id) => state.delete(linkKey(id))));
+      await invalidate(`creator:${sub}`);
       await state.delete(ownerKey(sub));
       return ids.length;
     },

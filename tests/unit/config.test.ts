@@ -61,7 +61,7 @@ describe('loadConfig: defaults from a minimal environment', () => {
       tls: undefined,
       redisUrl: undefined,
       redis: undefined,
-      session: { secret: undefined, idleSeconds: 1800, maxSeconds: 28_800 },
+      session: { secret: undefined, idleSeconds: 1800, maxSeconds: 28_800, cacheSeconds: 5 },
       corsOrigins: [],
       trustProxy: false,
       viewerAccess: 'session',
@@ -245,6 +245,11 @@ describe('loadConfig: values are read and shaped', () => {
     expect(config.production).toBe(true);
   });
 
+  it('takes SESSION_CACHE_SECONDS from 0 (no cache) to 60', () => {
+    expect(loadConfig({ ...MINIMAL, SESSION_CACHE_SECONDS: '0' }).session.cacheSeconds).toBe(0);
+    expect(loadConfig({ ...MINIMAL, SESSION_CACHE_SECONDS: '60' }).session.cacheSeconds).toBe(60);
+  });
+
   it('accepts SESSION_IDLE_SECONDS equal to SESSION_MAX_SECONDS', () => {
     expect(loadConfig({ ...MINIMAL, SESSION_IDLE_SECONDS: '600', SESSION_MAX_SECONDS: '600' }).session).toMatchObject({ idleSeconds: 600, maxSeconds: 600 });
   });
@@ -267,6 +272,8 @@ describe('loadConfig: each problem names its variable', () => {
     { problem: 'OIDC_DISCOVERY_URL not a URL', env: { OIDC_DISCOVERY_URL: 'not a url' }, variables: ['OIDC_DISCOVERY_URL'], message: /http\(s\) URL/ },
     { problem: 'ORTHANC_URL not http(s)', env: { ORTHANC_URL: 'file:///etc/passwd' }, variables: ['ORTHANC_URL'], message: /http\(s\) URL/ },
     { problem: 'REDIS_URL not redis', env: { REDIS_URL: 'http://redis:6379' }, variables: ['REDIS_URL'], message: /redis/ },
+    { problem: 'SESSION_CACHE_SECONDS over a minute', env: { SESSION_CACHE_SECONDS: '61' }, variables: ['SESSION_CACHE_SECONDS'], message: /0-60/ },
+    { problem: 'SESSION_CACHE_SECONDS negative', env: { SESSION_CACHE_SECONDS: '-1' }, variables: ['SESSION_CACHE_SECONDS'], message: /0-60/ },
     { problem: 'TRUST_PROXY not a boolean', env: { TRUST_PROXY: 'maybe' }, variables: ['TRUST_PROXY'], message: /true/ },
     { problem: 'ADMIN_ALLOW_DANGEROUS not a boolean', env: { ADMIN_ALLOW_DANGEROUS: 'sure' }, variables: ['ADMIN_ALLOW_DANGEROUS'], message: /true/ },
     { problem: 'ADMIN_ALLOW_ENDPOINTS unknown name', env: { ADMIN_ALLOW_ENDPOINTS: 'dicom-echo,echo-everything' }, variables: ['ADMIN_ALLOW_ENDPOINTS'], message: /echo-everything/ },
