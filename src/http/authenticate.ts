@@ -1,4 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
+import type { JWTPayload } from 'jose';
 import { BEARER_REALM, type BearerVerifier } from '../auth/bearer.js';
 import type { FhirPatientResolver } from '../auth/fhir-patient.js';
 import { principalFromClaims, type Principal } from '../auth/principal.js';
@@ -52,17 +53,32 @@ async function sessionPrincipal(req: Request, res: Response, { sessionPrincipal:
   return principal;
 }
 
-async function bearerPrincipal(token: string, options: AuthenticateOptions): Promise<Principal> {
-  const principal = principalFromClaims(await options.bearer.verify(token), 'bearer', options.rolesClient, options.studyAccessClaim, options.smart);
-  if (principal.smart && options.fhirPatients) principal.smart.patient = await options.fhirPatients.dicomIds(principal.smart.patient, token);
+/**
+ * The verifiers hand back the same claims object for every request of a cached token, so the
+ * principal built from it is kept beside it (and goes when the verifier's cache drops the claims).
+ * Principals whose patient context came from the FHIR lookup are not kept: that lookup keeps its own time.
+ */
+type PrincipalsByClaims = WeakMap<JWTPayload, Principal>;
+
+async function bearerPrincipal(token: string, options: AuthenticateOptions, built: PrincipalsByClaims): Promise<Principal> {
+  const claims = await options.bearer.verify(token);
+  const known = built.get(claims);
+  if (known) return known;
+  const principal = principalFromClaims(claims, 'bearer', options.rolesClient, options.studyAccessClaim, options.smart);
+  if (principal.smart && options.fhirPatients) {
+    principal.smart.patient = await options.fhirPatients.dicomIds(principal.smart.patient, token);
+    return principal;
+  }
+  built.set(claims, Object.freeze(principal));
   return principal;
 }
 
 /** Sets the request's principal from a Bearer token, else from the browser session, else null. */
 export function authenticate(options: AuthenticateOptions): RequestHandler {
+  const built: PrincipalsByClaims = new WeakMap();
   return async (req, res, next) => {
     const token = bearerToken(req);
-    requestState(res).principal = token ? await bearerPrincipal(token, options) : await sessionPrincipal(req, res, options);
+    requestState(res).principal = token ? await bearerPrincipal(token, options, built) : await sessionPrincipal(req, res, options);
     next();
   };
 }
