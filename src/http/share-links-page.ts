@@ -28,6 +28,12 @@ export function lifetimeChoices(maxSeconds: number): Array<{ seconds: number; la
   return choices.map(([seconds, label]) => ({ seconds, label, selected: seconds === preselected }));
 }
 
+/** How many openings a link may be limited to; each opening starts one recipient's session. */
+const USES_OPTIONS = [
+  '<option value="" selected>Any number of times</option>',
+  ...[1, 2, 5, 10].map((uses) => `<option value="${uses}">${uses === 1 ? 'Once' : `${uses} times`}</option>`),
+].join('');
+
 const STYLES = [
   'main{max-width:60rem}',
   'h2{margin:2rem 0 .75rem;font-size:1.15rem}',
@@ -53,17 +59,18 @@ export function shareLinksDocument(userName: string, maxSeconds: number): PageDo
     script: SHARE_LINKS_SCRIPT,
     main:
       '<p class="brand">Image archive</p><h1>Share links</h1>' +
-      '<p>A share link lets someone without an account view one study, read-only, until the link expires or you revoke it. ' +
+      '<p>A share link lets someone without an account view one study, read-only, until the link expires, has been opened as often as you allow, or you revoke it. ' +
       'Anyone holding the link can open the study: send it only to the person who needs it.</p>' +
       `<p>You are signed in as ${escapeHtml(userName)}.</p>` +
       '<form id="search"><div><label for="patient">Patient name</label><input id="patient" type="search" autocomplete="off" placeholder="All studies"></div>' +
       `<div><label for="expiry">Link valid for</label><select id="expiry">${options}</select></div>` +
+      `<div><label for="uses">Opens at most</label><select id="uses">${USES_OPTIONS}</select></div>` +
       '<button type="submit">Find studies</button></form>' +
       '<table id="studies" hidden><thead><tr><th scope="col">Patient</th><th scope="col">Study date</th><th scope="col">Description</th><th scope="col"><span hidden>Action</span></th></tr></thead><tbody></tbody></table>' +
       '<div id="created" hidden><label for="new-link">New link</label><input id="new-link" readonly><br><button id="copy" type="button">Copy link</button></div>' +
       '<p id="status" role="status" aria-live="polite"></p>' +
       '<h2>Your links</h2><p id="none" hidden>You have no share links that are still valid.</p>' +
-      '<table id="links" hidden><thead><tr><th scope="col">Study</th><th scope="col">Expires</th><th scope="col"><span hidden>Actions</span></th></tr></thead><tbody></tbody></table>' +
+      '<table id="links" hidden><thead><tr><th scope="col">Study</th><th scope="col">Expires</th><th scope="col">Uses left</th><th scope="col"><span hidden>Actions</span></th></tr></thead><tbody></tbody></table>' +
       '<div class="actions"><a class="button" href="/">Back to the viewer</a><form method="post" action="/auth/logout"><button type="submit">Sign out</button></form></div>',
   };
 }

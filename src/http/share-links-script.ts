@@ -87,6 +87,7 @@ export const SHARE_LINKS_SCRIPT = `(function () {
         var study = cell(row, link.studyInstanceUID);
         describe(link.studyInstanceUID).then(function (text) { study.textContent = text; });
         cell(row, new Date(link.expiresAt).toLocaleString());
+        cell(row, link.maxUses === undefined ? 'Unlimited' : link.usesLeft + ' of ' + link.maxUses);
         var actions = cell(row, '');
         actions.appendChild(button('Copy link', function () { copy(link.url); }));
         actions.appendChild(button('Revoke', function () {
@@ -98,8 +99,9 @@ export const SHARE_LINKS_SCRIPT = `(function () {
   }
 
   function share(uid) {
-    var seconds = Number(byId('expiry').value);
-    return api('POST', '/auth/share', { studyInstanceUID: uid, expiresInSeconds: seconds }).then(function (link) {
+    var request = { studyInstanceUID: uid, expiresInSeconds: Number(byId('expiry').value) };
+    if (byId('uses').value) request.maxUses = Number(byId('uses').value);
+    return api('POST', '/auth/share', request).then(function (link) {
       say('Link created.');
       byId('new-link').value = link.url;
       byId('created').hidden = false;
