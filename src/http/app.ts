@@ -20,6 +20,7 @@ import { redirectToPublicHost } from './canonical-host.js';
 import { limitRequestBody } from './body-limit.js';
 import { classifyRequest } from './classify.js';
 import type { OrthancClient } from './orthanc-client.js';
+import { dropBoxPage } from './drop-box-page.js';
 import { shareRoutes } from './share-routes.js';
 import { smartConfigurationRoute } from './smart-configuration.js';
 import { shareLinksPage } from './share-links-page.js';
@@ -138,7 +139,8 @@ export function createApp(deps: AppDependencies): Express {
   app.use(rateLimits.limitAuthFailures);
   app.use(signedOutRoute());
   app.use(browserSession(deps.sessionMiddleware));
-  app.use(shareRoutes({ config, shareLinks: deps.shareLinks, creatorStanding: deps.creatorStanding, sessions, orthancClient: deps.orthancClient, studyLookup: deps.studyLookup, authenticate: identify }));
+  app.use(dropBoxPage({ sessions, policy, shareRoles: config.share.roles }));
+  app.use(shareRoutes({ config, shareLinks: deps.shareLinks, creatorStanding: deps.creatorStanding, sessions, orthancClient: deps.orthancClient, studyLookup: deps.studyLookup, authenticate: identify, policy }));
   app.use(shareLinksPage({ sessions, share: config.share }));
   app.use(authRoutes({ publicUrl: config.publicUrl, oidc, sessions, authenticate: identify, logger }));
   const { qidoMaxLimit, maxConcurrentRequests } = config.userLimits;

@@ -16,6 +16,8 @@ import { studyNotYours } from './refusal.js';
 import type { StudyLookup } from './study-lookup.js';
 import { isStudyRestricted } from '../policy/evaluate.js';
 import { isStudyAllowed } from '../policy/study-access.js';
+import { viewerAbilities } from '../policy/viewer-abilities.js';
+import type { PolicyOptions } from '../policy/evaluate.js';
 
 export interface ShareRoutesOptions {
   config: Config;
@@ -27,6 +29,8 @@ export interface ShareRoutesOptions {
   studyLookup: StudyLookup | undefined;
   /** Sets the principal (Bearer or session). */
   authenticate: RequestHandler;
+  /** The authorization policy: only those who may upload create drop boxes. */
+  policy: PolicyOptions;
 }
 
 const DEFAULT_LIFETIME_SECONDS = 86_400;
@@ -41,6 +45,9 @@ function refuseUsedUp(req: express.Request, res: express.Response): void {
   sendErrorPage(res, PAGES.shareLinkUsedUp);
 }
 
+/** Where a drop-box link lands: the upload page (drop-box-page.ts). */
+export const DROP_BOX_PAGE = '/share/upload';
+
 function viewerUrl(studyInstanceUid: string): string {
   return `/viewer?StudyInstanceUIDs=${encodeURIComponent(studyInstanceUid)}`;
 }
@@ -48,20 +55,27 @@ function viewerUrl(studyInstanceUid: string): string {
 /**
  * Study share links: users with a share role create time-limited read-only links to one study
  * (POST /auth/share), optionally good for `maxUses` openings, list and revoke theirs; anyone holding a
- * link (GET /share/{id}) gets a session scoped to that study and lands in the viewer on it.
+ * link (GET /share/{id}) gets a session scoped to that study and lands in the viewer on it. Users who
+ * may upload also create drop-box links, whose holder lands on the upload page and may only send studies.
  */
-export function shareRoutes({ config, shareLinks, creatorStanding, sessions, orthancClient, studyLookup, authenticate }: ShareRoutesOptions): Router {
+export function shareRoutes({ config, shareLinks, creatorStanding, sessions, orthancClient, studyLookup, authenticate, policy }: ShareRoutesOptions): Router {
   const router = Router({ caseSensitive: true, strict: true });
-  const requestBody = z.object({
-    studyInstanceUID: z.string().max(64).regex(/^[0-9]+(\.[0-9]+)*$/, 'must be a DICOM UID'),
-    expiresInSeconds: z.number().int().min(60).max(config.share.maxSeconds).default(Math.min(DEFAULT_LIFETIME_SECONDS, config.share.maxSeconds)),
-    maxUses: z.number().int().min(1).max(MAX_USES_LIMIT).optional(),
-  });
+  const requestBody = z
+    .object({
+      studyInstanceUID: z.string().max(64).regex(/^[0-9]+(\.[0-9]+)*$/, 'must be a DICOM UID').optional(),
+      dropBox: z.literal(true).optional(),
+      expiresInSeconds: z.number().int().min(60).max(config.share.maxSeconds).default(Math.min(DEFAULT_LIFETIME_SECONDS, config.share.maxSeconds)),
+      maxUses: z.number().int().min(1).max(MAX_USES_LIMIT).optional(),
+    })
+    .refine((body) => (body.studyInstanceUID === undefined) === (body.dropBox === true), {
+      message: 'give either a studyInstanceUID (a read-only link) or "dropBox": true (an upload-only link)',
+      path: ['studyInstanceUID'],
+    });
 
   const describe = async (link: ShareLink) => ({
     id: link.id,
     url: `${config.publicUrl}/share/${link.id}`,
-    studyInstanceUID: link.studyInstanceUid,
+    ...(link.dropBox ? { dropBox: true } : { studyInstanceUID: link.studyInstanceUid }),
     createdAt: new Date(link.createdAt).toISOString(),
     expiresAt: new Date(link.expiresAt).toISOString(),
     ...(link.maxUses === undefined ? {} : { maxUses: link.maxUses, usesLeft: await shareLinks.usesLeft(link) }),
@@ -98,10 +112,17 @@ export function shareRoutes({ config, shareLinks, creatorStanding, sessions, ort
     if (!parsed.success) {
       throw new GatewayError('bad_request', parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
     }
+    const { studyInstanceUID, expiresInSeconds, maxUses } = parsed.data;
+    if (studyInstanceUID === undefined) {
+      // A drop box uploads on its creator's behalf: only for those the policy lets upload themselves.
+      if (!viewerAbilities(owner(res), policy, config.share.roles).upload) throw new GatewayError('forbidden', 'Drop-box links are for users who may upload');
+      const link = await shareLinks.create(owner(res), { dropBox: true }, expiresInSeconds, maxUses);
+      return void res.status(201).set('cache-control', 'no-store').json(await describe(link));
+    }
     // A restricted sharer learns nothing about studies not theirs: unknown and not yours answer alike.
-    if (!(await maySee(owner(res), parsed.data.studyInstanceUID))) throw studyNotYours();
-    if (!(await studyExists(parsed.data.studyInstanceUID))) throw new GatewayError('not_found', 'No such study');
-    const link = await shareLinks.create(owner(res), parsed.data.studyInstanceUID, parsed.data.expiresInSeconds, parsed.data.maxUses);
+    if (!(await maySee(owner(res), studyInstanceUID))) throw studyNotYours();
+    if (!(await studyExists(studyInstanceUID))) throw new GatewayError('not_found', 'No such study');
+    const link = await shareLinks.create(owner(res), { studyInstanceUid: studyInstanceUID }, expiresInSeconds, maxUses);
     res.status(201).set('cache-control', 'no-store').json(await describe(link));
   });
 
@@ -129,7 +150,7 @@ export function shareRoutes({ config, shareLinks, creatorStanding, sessions, ort
       if (!(await shareLinks.claimUse(link))) return refuseUsedUp(req, res);
       await sessions.openShare(req, link);
     }
-    res.set('cache-control', 'no-store').redirect(302, viewerUrl(link.studyInstanceUid));
+    res.set('cache-control', 'no-store').redirect(302, link.studyInstanceUid ? viewerUrl(link.studyInstanceUid) : DROP_BOX_PAGE);
   });
 
   return router;

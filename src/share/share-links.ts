@@ -1,10 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type { SharedState } from '../auth/shared-state.js';
 
-/** A time-limited, read-only link to one study, optionally good for a number of openings only. */
+/**
+ * A time-limited link, optionally good for a number of openings only: read-only to one study, or a
+ * drop box (upload only, no study).
+ */
 export interface ShareLink {
   id: string;
-  studyInstanceUid: string;
+  /** The study a read-only link opens; absent for a drop box. */
+  studyInstanceUid?: string;
+  /** A drop box: its holder may send studies (STOW-RS) and read nothing. */
+  dropBox?: true;
   /** `sub` and username of the user who created it. */
   createdBy: string;
   createdByName: string;
@@ -36,11 +42,12 @@ export function createShareLinks(state: SharedState, maxSeconds: number) {
   return {
     get,
 
-    async create(owner: { sub: string; username: string }, studyInstanceUid: string, lifetimeSeconds: number, maxUses?: number): Promise<ShareLink> {
+    /** A read-only link to `target.studyInstanceUid`, or a drop box. */
+    async create(owner: { sub: string; username: string }, target: { studyInstanceUid: string } | { dropBox: true }, lifetimeSeconds: number, maxUses?: number): Promise<ShareLink> {
       const now = Date.now();
       const link: ShareLink = {
         id: randomBytes(24).toString('base64url'),
-        studyInstanceUid,
+        ...target,
         createdBy: owner.sub,
         createdByName: owner.username,
         createdAt: now,
