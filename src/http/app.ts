@@ -141,7 +141,7 @@ export function createApp(deps: AppDependencies): Express {
   app.use(browserSession(deps.sessionMiddleware));
   app.use(dropBoxPage({ sessions, policy, shareRoles: config.share.roles }));
   app.use(shareRoutes({ config, shareLinks: deps.shareLinks, creatorStanding: deps.creatorStanding, sessions, orthancClient: deps.orthancClient, studyLookup: deps.studyLookup, authenticate: identify, policy }));
-  app.use(shareLinksPage({ sessions, share: config.share }));
+  app.use(shareLinksPage({ sessions, share: config.share, policy }));
   app.use(authRoutes({ publicUrl: config.publicUrl, oidc, sessions, authenticate: identify, logger }));
   const { qidoMaxLimit, maxConcurrentRequests } = config.userLimits;
   app.use('/pacs-admin/app/', explorerContentSecurityPolicy);

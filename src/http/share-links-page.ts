@@ -1,7 +1,8 @@
 import { Router } from 'express';
 import type { BrowserSessions } from '../auth/browser-sessions.js';
 import { GatewayError } from '../errors.js';
-import { mayShare } from '../policy/viewer-abilities.js';
+import type { PolicyOptions } from '../policy/evaluate.js';
+import { mayShare, viewerAbilities } from '../policy/viewer-abilities.js';
 import { PAGES } from './gateway-pages.js';
 import { escapeHtml, sendDocument, type PageDocument } from './page-document.js';
 import { refuseForbidden, refuseUnauthenticated } from './refusal.js';
@@ -11,6 +12,8 @@ export interface ShareLinksPageOptions {
   sessions: BrowserSessions;
   /** SHARE_ROLES and SHARE_MAX_SECONDS. */
   share: { roles: readonly string[]; maxSeconds: number };
+  /** Decides whether the user may upload, and so create drop-box links. */
+  policy: PolicyOptions;
 }
 
 const LIFETIMES: ReadonlyArray<[number, string]> = [
@@ -49,7 +52,8 @@ const STYLES = [
   '#status{min-height:1.5rem;font-weight:600}',
 ].join('');
 
-export function shareLinksDocument(userName: string, maxSeconds: number): PageDocument {
+/** `offerDropBox`: the user may upload, so may create drop-box links too. */
+export function shareLinksDocument(userName: string, maxSeconds: number, offerDropBox = false): PageDocument {
   const options = lifetimeChoices(maxSeconds)
     .map(({ seconds, label, selected }) => `<option value="${seconds}"${selected ? ' selected' : ''}>${label}</option>`)
     .join('');
@@ -66,6 +70,10 @@ export function shareLinksDocument(userName: string, maxSeconds: number): PageDo
       `<div><label for="expiry">Link valid for</label><select id="expiry">${options}</select></div>` +
       `<div><label for="uses">Opens at most</label><select id="uses">${USES_OPTIONS}</select></div>` +
       '<button type="submit">Find studies</button></form>' +
+      (offerDropBox
+        ? '<p>A drop-box link lets an outside clinic send studies into the archive, with the validity and uses chosen above. Its holder can see nothing, not even what they sent.' +
+          ' <button id="drop-box" type="button">Create drop-box link</button></p>'
+        : '') +
       '<table id="studies" hidden><thead><tr><th scope="col">Patient</th><th scope="col">Study date</th><th scope="col">Description</th><th scope="col"><span hidden>Action</span></th></tr></thead><tbody></tbody></table>' +
       '<div id="created" hidden><label for="new-link">New link</label><input id="new-link" readonly><br><button id="copy" type="button">Copy link</button></div>' +
       '<p id="status" role="status" aria-live="polite"></p>' +
@@ -80,7 +88,7 @@ export function shareLinksDocument(userName: string, maxSeconds: number): PageDo
  * study share links. The page only calls the share REST API (/auth/share) and QIDO-RS, which check
  * every request again; this route only decides who gets the page.
  */
-export function shareLinksPage({ sessions, share }: ShareLinksPageOptions): Router {
+export function shareLinksPage({ sessions, share, policy }: ShareLinksPageOptions): Router {
   const router = Router({ caseSensitive: true, strict: true });
   router.get('/share-links', async (req, res) => {
     const principal = await sessions.principal(req).catch(() => {
@@ -91,7 +99,8 @@ export function shareLinksPage({ sessions, share }: ShareLinksPageOptions): Rout
       const error = new GatewayError('forbidden', `Sharing requires one of the roles: ${share.roles.join(', ')}`);
       return refuseForbidden(req, res, principal, error, PAGES.shareForbidden);
     }
-    sendDocument(res, 200, shareLinksDocument(principal.name ?? principal.username, share.maxSeconds));
+    const offerDropBox = viewerAbilities(principal, policy, share.roles).upload;
+    sendDocument(res, 200, shareLinksDocument(principal.name ?? principal.username, share.maxSeconds, offerDropBox));
   });
   return router;
 }
