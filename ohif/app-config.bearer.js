@@ -19,6 +19,11 @@
  *
  * The viewer then lists and opens only the signed-in patient's studies.
  *
+ * Fitted to the user: OHIF's Upload button is offered only when the gateway's GET /auth/me says
+ * `canUpload` for the signed-in user (asked with OHIF's access token when the data source starts;
+ * no answer, e.g. a viewer on another origin, where /auth/me has no CORS: no Upload). Sign-out
+ * (OHIF's Logout) returns to `/` of the viewer, the post_logout_redirect_uri the IdP knows.
+ *
  * The DICOMweb roots assume OHIF is served from the gateway's origin. Served from elsewhere, put
  * the gateway's PUBLIC_URL in `gateway` below and that origin in the gateway's CORS_ORIGINS.
  * The identity provider must accept `<viewer origin>/callback` as a redirect URI and allow CORS
@@ -31,6 +36,35 @@ window.config = (function () {
   }
   var gateway = window.location.origin;
   var scope = 'openid profile email';
+  var clientId = 'ohif-viewer';
+
+  // OHIF's Logout navigates to /logout?redirect_uri=<the page it is on> and asks the IdP to return
+  // there: an address the IdP has not registered, so sign-out from the viewer ended on the IdP's
+  // error page. Without redirect_uri OHIF returns to oidc.post_logout_redirect_uri ('/' below).
+  var pushState = window.history.pushState;
+  window.history.pushState = function (state, title, url) {
+    var signOut = typeof url === 'string' && url.indexOf('/logout?') === 0;
+    return pushState.call(this, state, title, signOut ? '/logout' : url);
+  };
+
+  // Whether the gateway lets the signed-in user upload. OHIF reads its data source's configuration
+  // synchronously when the data source starts (onConfiguration), hence one synchronous request; the
+  // token is the one OHIF's OIDC client keeps in sessionStorage. Any failure: no Upload button (the
+  // gateway refuses a STOW from users who may not upload either way).
+  function mayUpload() {
+    try {
+      var stored = JSON.parse(window.sessionStorage.getItem('oidc.user:' + authority + ':' + clientId) || 'null');
+      if (!stored || !stored.access_token) return false;
+      var request = new XMLHttpRequest();
+      request.open('GET', gateway + '/auth/me', false);
+      request.setRequestHeader('Authorization', 'Bearer ' + stored.access_token);
+      request.setRequestHeader('Accept', 'application/json');
+      request.send();
+      return request.status === 200 && JSON.parse(request.responseText).canUpload === true;
+    } catch (error) {
+      return false;
+    }
+  }
 
   return {
     name: 'orthanc-oidc-gateway (bearer)',
@@ -50,7 +84,7 @@ window.config = (function () {
     oidc: [
       {
         authority: authority,
-        client_id: 'ohif-viewer',
+        client_id: clientId,
         redirect_uri: '/callback',
         response_type: 'code',
         scope: scope,
@@ -77,8 +111,11 @@ window.config = (function () {
           staticWado: false,
           singlepart: 'bulkdata,video',
           bulkDataURI: { enabled: true },
-          dicomUploadEnabled: true, // STOW-RS; the gateway lets only the uploader role through
+          dicomUploadEnabled: false, // set per user by onConfiguration
           omitQuotationForMultipartRequest: true,
+          onConfiguration: function (configuration) {
+            return Object.assign({}, configuration, { dicomUploadEnabled: mayUpload() });
+          },
         },
       },
     ],

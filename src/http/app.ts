@@ -21,6 +21,8 @@ import { limitRequestBody } from './body-limit.js';
 import { classifyRequest } from './classify.js';
 import type { OrthancClient } from './orthanc-client.js';
 import { dropBoxPage } from './drop-box-page.js';
+import type { Principal } from '../auth/principal.js';
+import { viewerAbilities } from '../policy/viewer-abilities.js';
 import { shareRoutes } from './share-routes.js';
 import { smartConfigurationRoute } from './smart-configuration.js';
 import { shareLinksPage } from './share-links-page.js';
@@ -142,7 +144,8 @@ export function createApp(deps: AppDependencies): Express {
   app.use(dropBoxPage({ sessions, policy, shareRoles: config.share.roles }));
   app.use(shareRoutes({ config, shareLinks: deps.shareLinks, creatorStanding: deps.creatorStanding, sessions, orthancClient: deps.orthancClient, studyLookup: deps.studyLookup, authenticate: identify, policy }));
   app.use(shareLinksPage({ sessions, share: config.share, policy }));
-  app.use(authRoutes({ publicUrl: config.publicUrl, oidc, sessions, authenticate: identify, logger }));
+  const mayUpload = (principal: Principal) => viewerAbilities(principal, policy, config.share.roles).upload;
+  app.use(authRoutes({ publicUrl: config.publicUrl, oidc, sessions, authenticate: identify, mayUpload, logger }));
   const { qidoMaxLimit, maxConcurrentRequests } = config.userLimits;
   app.use('/pacs-admin/app/', explorerContentSecurityPolicy);
   app.use(
