@@ -21,8 +21,7 @@
  *
  * Fitted to the user: OHIF's Upload button is offered only when the gateway's GET /auth/me says
  * `canUpload` for the signed-in user (asked with OHIF's access token when the data source starts;
- * no answer, e.g. a viewer on another origin, where /auth/me has no CORS: no Upload). Sign-out
- * (OHIF's Logout) returns to `/` of the viewer, the post_logout_redirect_uri the IdP knows.
+ * no answer, e.g. a viewer on another origin, where /auth/me has no CORS: no Upload).
  *
  * The DICOMweb roots assume OHIF is served from the gateway's origin. Served from elsewhere, put
  * the gateway's PUBLIC_URL in `gateway` below and that origin in the gateway's CORS_ORIGINS.
@@ -37,15 +36,6 @@ window.config = (function () {
   var gateway = window.location.origin;
   var scope = 'openid profile email';
   var clientId = 'ohif-viewer';
-
-  // OHIF's Logout navigates to /logout?redirect_uri=<the page it is on> and asks the IdP to return
-  // there: an address the IdP has not registered, so sign-out from the viewer ended on the IdP's
-  // error page. Without redirect_uri OHIF returns to oidc.post_logout_redirect_uri ('/' below).
-  var pushState = window.history.pushState;
-  window.history.pushState = function (state, title, url) {
-    var signOut = typeof url === 'string' && url.indexOf('/logout?') === 0;
-    return pushState.call(this, state, title, signOut ? '/logout' : url);
-  };
 
   // Whether the gateway lets the signed-in user upload. OHIF reads its data source's configuration
   // synchronously when the data source starts (onConfiguration), hence one synchronous request; the
