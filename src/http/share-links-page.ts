@@ -71,8 +71,8 @@ export function shareLinksDocument(userName: string, maxSeconds: number, offerDr
       `<div><label for="uses">Opens at most</label><select id="uses">${USES_OPTIONS}</select></div>` +
       '<button type="submit">Find studies</button></form>' +
       (offerDropBox
-        ? '<p>A drop-box link lets an outside clinic send studies into the archive, with the validity and uses chosen above. Its holder can see nothing, not even what they sent.' +
-          ' <button id="drop-box" type="button">Create drop-box link</button></p>'
+        ? '<p>A drop-box link lets an outside clinic send studies into the archive, with the validity and uses chosen above. Its holder can see nothing, not even what they sent.</p>' +
+          '<p><button id="drop-box" type="button">Create drop-box link</button></p>'
         : '') +
       '<table id="studies" hidden><thead><tr><th scope="col">Patient</th><th scope="col">Study date</th><th scope="col">Description</th><th scope="col"><span hidden>Action</span></th></tr></thead><tbody></tbody></table>' +
       '<div id="created" hidden><label for="new-link">New link</label><input id="new-link" readonly><br><button id="copy" type="button">Copy link</button></div>' +
