@@ -145,7 +145,8 @@ export function shareRoutes({ config, shareLinks, creatorStanding, sessions, ort
     if (!link) return sendErrorPage(res, PAGES.shareLinkInvalid);
     if (!(await creatorStanding.isConfirmed(link.createdBy))) return sendErrorPage(res, PAGES.shareLinkPaused);
     // A signed-in user keeps their own session and rights, and a recipient reopening the link keeps their
-    // share session: neither is a use. Anyone else gets a session for this study only, if a use is left.
+    // share session: neither is a use. Anyone else gets the link's session (this study only, or send-only
+    // for a drop box), if a use is left.
     if (!req.session.user && req.session.share?.id !== link.id) {
       if (!(await shareLinks.claimUse(link))) return refuseUsedUp(req, res);
       await sessions.openShare(req, link);
