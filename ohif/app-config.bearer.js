@@ -19,6 +19,10 @@
  *
  * The viewer then lists and opens only the signed-in patient's studies.
  *
+ * Fitted to the user: OHIF's Upload button is offered only when the gateway's GET /auth/me says
+ * `canUpload` for the signed-in user (asked with OHIF's access token when the data source starts;
+ * no answer, e.g. a viewer on another origin, where /auth/me has no CORS: no Upload).
+ *
  * The DICOMweb roots assume OHIF is served from the gateway's origin. Served from elsewhere, put
  * the gateway's PUBLIC_URL in `gateway` below and that origin in the gateway's CORS_ORIGINS.
  * The identity provider must accept `<viewer origin>/callback` as a redirect URI and allow CORS
@@ -31,6 +35,26 @@ window.config = (function () {
   }
   var gateway = window.location.origin;
   var scope = 'openid profile email';
+  var clientId = 'ohif-viewer';
+
+  // Whether the gateway lets the signed-in user upload. OHIF reads its data source's configuration
+  // synchronously when the data source starts (onConfiguration), hence one synchronous request; the
+  // token is the one OHIF's OIDC client keeps in sessionStorage. Any failure: no Upload button (the
+  // gateway refuses a STOW from users who may not upload either way).
+  function mayUpload() {
+    try {
+      var stored = JSON.parse(window.sessionStorage.getItem('oidc.user:' + authority + ':' + clientId) || 'null');
+      if (!stored || !stored.access_token) return false;
+      var request = new XMLHttpRequest();
+      request.open('GET', gateway + '/auth/me', false);
+      request.setRequestHeader('Authorization', 'Bearer ' + stored.access_token);
+      request.setRequestHeader('Accept', 'application/json');
+      request.send();
+      return request.status === 200 && JSON.parse(request.responseText).canUpload === true;
+    } catch (error) {
+      return false;
+    }
+  }
 
   return {
     name: 'orthanc-oidc-gateway (bearer)',
@@ -50,7 +74,7 @@ window.config = (function () {
     oidc: [
       {
         authority: authority,
-        client_id: 'ohif-viewer',
+        client_id: clientId,
         redirect_uri: '/callback',
         response_type: 'code',
         scope: scope,
@@ -77,8 +101,11 @@ window.config = (function () {
           staticWado: false,
           singlepart: 'bulkdata,video',
           bulkDataURI: { enabled: true },
-          dicomUploadEnabled: true, // STOW-RS; the gateway lets only the uploader role through
+          dicomUploadEnabled: false, // set per user by onConfiguration
           omitQuotationForMultipartRequest: true,
+          onConfiguration: function (configuration) {
+            return Object.assign({}, configuration, { dicomUploadEnabled: mayUpload() });
+          },
         },
       },
     ],

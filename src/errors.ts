@@ -6,6 +6,7 @@ const STATUS_BY_CODE = {
   forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
+  gone: 410,
   length_required: 411,
   payload_too_large: 413,
   too_many_requests: 429,

@@ -89,13 +89,15 @@ export function createBrowserSessions({ config, shareLinks, creatorStanding, oid
     }
     return {
       sub: `share:${link.id}`,
-      username: `shared link from ${link.createdByName}`,
+      username: `${link.dropBox ? 'drop box' : 'shared link'} from ${link.createdByName}`,
       name: undefined,
       email: undefined,
       roles: [],
       via: 'share',
       expiresAt: Math.floor(link.expiresAt / 1000),
-      studyScope: link.studyInstanceUid,
+      sharedBy: { sub: link.createdBy, username: link.createdByName },
+      // Neither (no such link is created): no scope and no roles, so policy refuses everything.
+      ...(link.dropBox ? { dropBox: true } : link.studyInstanceUid ? { studyScope: link.studyInstanceUid } : {}),
     };
   }
 

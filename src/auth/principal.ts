@@ -14,6 +14,10 @@ export interface Principal {
   expiresAt: number;
   /** Set for the recipient of a study share link: read-only access to this one study. */
   studyScope?: string;
+  /** Set for the holder of a drop-box link: may send studies, read nothing. */
+  dropBox?: true;
+  /** A share link's recipient or drop-box holder: the user who created the link (for the audit trail). */
+  sharedBy?: { sub: string; username: string };
   /**
    * Values of the per-study access claim (STUDY_ACCESS_CLAIM), read only when that is configured;
    * empty when the token lacks the claim.

@@ -20,9 +20,14 @@ export interface SharedState {
   addToSet(key: string, member: string, ttlMs: number): Promise<void>;
   removeFromSet(key: string, member: string): Promise<void>;
   setMembers(key: string): Promise<string[]>;
+  /** Counts one more at `key` unless the count already reached `limit`; the new count, or null when it had. */
+  incrementBelow(key: string, limit: number, ttlMs: number): Promise<number | null>;
 }
 
 const RELEASE_SCRIPT = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+const INCREMENT_BELOW_SCRIPT =
+  "local used = tonumber(redis.call('get', KEYS[1]) or '0') if used >= tonumber(ARGV[1]) then return -1 end " +
+  "used = redis.call('incr', KEYS[1]) redis.call('pexpire', KEYS[1], ARGV[2]) return used";
 const SET_UNLESS_SCRIPT = "if redis.call('get', KEYS[1]) == ARGV[2] then return 0 end redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[3]) return 1";
 
 export function redisSharedState(redis: RedisClient, prefix = 'gw:'): SharedState {
@@ -46,6 +51,10 @@ export function redisSharedState(redis: RedisClient, prefix = 'gw:'): SharedStat
       await redis.srem(prefix + key, member);
     },
     setMembers: (key) => redis.smembers(prefix + key),
+    incrementBelow: async (key, limit, ttlMs) => {
+      const count = Number(await redis.eval(INCREMENT_BELOW_SCRIPT, 1, prefix + key, limit, ttlMs));
+      return count < 0 ? null : count;
+    },
   };
 }
 
@@ -89,5 +98,11 @@ export function memorySharedState(): SharedState {
       live(sets, key)?.members.delete(member);
     },
     setMembers: async (key) => [...(live(sets, key)?.members ?? [])],
+    incrementBelow: async (key, limit, ttlMs) => {
+      const count = Number(live(values, key)?.value ?? '0');
+      if (count >= limit) return null;
+      values.set(key, { value: String(count + 1), expiresAt: Date.now() + ttlMs });
+      return count + 1;
+    },
   };
 }

@@ -21,6 +21,9 @@ import { redirectToPublicHost } from './canonical-host.js';
 import { limitRequestBody } from './body-limit.js';
 import { classifyRequest } from './classify.js';
 import type { OrthancClient } from './orthanc-client.js';
+import { dropBoxPage } from './drop-box-page.js';
+import type { Principal } from '../auth/principal.js';
+import { viewerAbilities } from '../policy/viewer-abilities.js';
 import { shareRoutes } from './share-routes.js';
 import { smartConfigurationRoute } from './smart-configuration.js';
 import { shareLinksPage } from './share-links-page.js';
@@ -141,9 +144,11 @@ export function createApp(deps: AppDependencies): Express {
   app.use(rateLimits.limitAuthFailures);
   app.use(signedOutRoute());
   app.use(browserSession(deps.sessionMiddleware));
-  app.use(shareRoutes({ config, shareLinks: deps.shareLinks, creatorStanding: deps.creatorStanding, sessions, orthancClient: deps.orthancClient, studyLookup: deps.studyLookup, authenticate: identify }));
-  app.use(shareLinksPage({ sessions, share: config.share }));
-  app.use(authRoutes({ publicUrl: config.publicUrl, oidc, sessions, authenticate: identify, logger }));
+  app.use(dropBoxPage({ sessions, policy, shareRoles: config.share.roles }));
+  app.use(shareRoutes({ config, shareLinks: deps.shareLinks, creatorStanding: deps.creatorStanding, sessions, orthancClient: deps.orthancClient, studyLookup: deps.studyLookup, authenticate: identify, policy }));
+  app.use(shareLinksPage({ sessions, share: config.share, policy }));
+  const mayUpload = (principal: Principal) => viewerAbilities(principal, policy, config.share.roles).upload;
+  app.use(authRoutes({ publicUrl: config.publicUrl, oidc, sessions, authenticate: identify, mayUpload, logger }));
   const { qidoMaxLimit, maxConcurrentRequests } = config.userLimits;
   app.use('/pacs-admin/app/', explorerContentSecurityPolicy);
   app.use(

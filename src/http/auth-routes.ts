@@ -8,6 +8,7 @@ import { LoginError, type OidcClient } from '../auth/oidc.js';
 import { MAX_PENDING_LOGINS } from '../auth/session.js';
 import { safeReturnTo } from '../auth/return-to.js';
 import { GatewayError } from '../errors.js';
+import type { Principal } from '../auth/principal.js';
 import type { Logger } from '../observability/logger.js';
 import { isSameOriginRequest } from './browser-request.js';
 import { sendErrorPage } from './error-page.js';
@@ -20,6 +21,8 @@ export interface AuthRoutesOptions {
   sessions: BrowserSessions;
   /** Sets the principal (Bearer or session) for /auth/me. */
   authenticate: RequestHandler;
+  /** Whether the policy lets this principal upload (STOW-RS): /auth/me tells viewers whether to offer Upload. */
+  mayUpload: (principal: Principal) => boolean;
   logger: Logger;
 }
 
@@ -33,7 +36,7 @@ const LOGGED_DESCRIPTION_CHARS = 200;
 const queryString = (req: Request, name: string) => (typeof req.query[name] === 'string' ? (req.query[name] as string) : undefined);
 
 /** /auth/*: sign-in (code + PKCE), callback, logout, back-channel logout, who-am-I. */
-export function authRoutes({ publicUrl, oidc, sessions, authenticate, logger }: AuthRoutesOptions): Router {
+export function authRoutes({ publicUrl, oidc, sessions, authenticate, mayUpload, logger }: AuthRoutesOptions): Router {
   const router = Router({ caseSensitive: true, strict: true });
   const publicOrigin = new URL(publicUrl).origin;
 
@@ -124,7 +127,7 @@ export function authRoutes({ publicUrl, oidc, sessions, authenticate, logger }: 
     const principal = requestState(res).principal;
     if (!principal) throw new GatewayError('unauthenticated', 'Not signed in', { 'www-authenticate': `Bearer realm="${BEARER_REALM}"` });
     const { sub, username, name, email, roles, via } = principal;
-    res.set('cache-control', 'no-store').json({ sub, username, name, email, roles, via });
+    res.set('cache-control', 'no-store').json({ sub, username, name, email, roles, via, canUpload: mayUpload(principal) });
   });
 
   return router;

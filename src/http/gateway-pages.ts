@@ -45,6 +45,7 @@ export const PAGES = {
   ]),
   studyNotFound: page(404, 'Study not found', 'No such study, or not one you may see.', ['back-to-viewer', 'sign-out']),
   shareLinkInvalid: page(404, 'Link not valid', 'This share link is unknown, expired or revoked.', ['ask-sharer']),
+  shareLinkUsedUp: page(410, 'Link used up', 'This share link has been opened as many times as the person who shared it allowed.', ['ask-sharer']),
   shareLinkPaused: page(403, 'Link paused', 'This share link works again once the person who shared it has signed in again.', ['ask-sharer']),
   temporarilyUnavailable: page(503, 'Temporarily unavailable', 'The image archive cannot answer right now. Please try again in a few minutes.', [
     'try-again',

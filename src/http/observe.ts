@@ -35,6 +35,7 @@ function auditEvent(req: Request, res: Response, state: RequestState, path: stri
     via: principal?.via ?? null,
     ...(principal?.clientId ? { clientId: principal.clientId } : {}),
     ...(principal?.smart?.patient.length ? { patientContext: principal.smart.patient } : {}),
+    ...(principal?.sharedBy ? { sharedBy: principal.sharedBy } : {}),
     ...common,
     routeClass: route.class,
     ...auditUids(route, state.request?.query ?? []),

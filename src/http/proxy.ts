@@ -12,6 +12,7 @@ import { classifiedRequest, requestState } from './locals.js';
 import { LOGGED_ERROR_BODY_CHARS, orthancErrorAnswer } from './orthanc-errors.js';
 import { answerStudyNotFound } from './refusal.js';
 import { isCloseDelimited, multipartBoundary, multipartEndCheck } from './multipart-guard.js';
+import { relayDropBoxAnswer } from './drop-box-answer.js';
 import { relayStream } from './relay-stream.js';
 import { createSearchFilterStream } from './search-filter.js';
 import { createUnpooledUpstreamAgent } from './upstream-agent.js';
@@ -65,6 +66,9 @@ function refusedByOrthanc(status: number | undefined, credential: string): Gatew
   return undefined;
 }
 
+/** A drop-box holder's STOW-RS: its answer is read and cut down by the gateway (drop-box-answer.ts). */
+const isDropBoxUpload = (res: Response) => requestState(res).principal?.dropBox === true && requestState(res).route?.class === 'dicomweb-store';
+
 /** Streams Orthanc's answer to the client, rewriting Orthanc URLs in JSON/XML bodies and Location. */
 function relayResponse(proxyRes: IncomingMessage, req: Request, res: Response, context: RelayContext): void {
   const refusal = refusedByOrthanc(proxyRes.statusCode, credentialUsed.get(req) ?? 'service credential');
@@ -86,6 +90,7 @@ function relayResponse(proxyRes: IncomingMessage, req: Request, res: Response, c
   const { route, requestId, searchFilter } = requestState(res);
   if ((proxyRes.statusCode ?? 502) >= 500) requestState(res).upstreamError = 'server_error';
   if ((proxyRes.statusCode ?? 502) >= 400) return replaceOrthancError(proxyRes, req, res, context.logger);
+  if (isDropBoxUpload(res)) return relayDropBoxAnswer(proxyRes, res);
   const filter = searchFilter && proxyRes.statusCode === 200 ? searchFilter : undefined;
   if (filter && !isJson(proxyRes.headers['content-type'])) {
     // Fail closed: results the gateway cannot read are results it cannot filter.
@@ -152,7 +157,7 @@ function gatewayPlugin({ publicUrl, orthanc, logger }: ProxyOptions, retryOption
       upstreamRequests.set(req, proxyReq);
       prepareUpstreamRequest(proxyReq, { authorization: credential.authorization, forwarded, identityHeaders: headers });
       // A filtered search is read by the gateway: ask for the one format it reads.
-      if (requestState(res).searchFilter) proxyReq.setHeader('accept', 'application/dicom+json');
+      if (requestState(res).searchFilter || isDropBoxUpload(res)) proxyReq.setHeader('accept', 'application/dicom+json');
       proxyReq.setTimeout(orthanc.timeoutMs, () => {
         timedOut.add(req);
         proxyReq.destroy(new Error('upstream timeout'));

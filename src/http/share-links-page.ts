@@ -1,7 +1,8 @@
 import { Router } from 'express';
 import type { BrowserSessions } from '../auth/browser-sessions.js';
 import { GatewayError } from '../errors.js';
-import { mayShare } from '../policy/viewer-abilities.js';
+import type { PolicyOptions } from '../policy/evaluate.js';
+import { mayShare, viewerAbilities } from '../policy/viewer-abilities.js';
 import { PAGES } from './gateway-pages.js';
 import { escapeHtml, sendDocument, type PageDocument } from './page-document.js';
 import { refuseForbidden, refuseUnauthenticated } from './refusal.js';
@@ -11,6 +12,8 @@ export interface ShareLinksPageOptions {
   sessions: BrowserSessions;
   /** SHARE_ROLES and SHARE_MAX_SECONDS. */
   share: { roles: readonly string[]; maxSeconds: number };
+  /** Decides whether the user may upload, and so create drop-box links. */
+  policy: PolicyOptions;
 }
 
 const LIFETIMES: ReadonlyArray<[number, string]> = [
@@ -28,6 +31,12 @@ export function lifetimeChoices(maxSeconds: number): Array<{ seconds: number; la
   return choices.map(([seconds, label]) => ({ seconds, label, selected: seconds === preselected }));
 }
 
+/** How many openings a link may be limited to; each opening starts one recipient's session. */
+const USES_OPTIONS = [
+  '<option value="" selected>Any number of times</option>',
+  ...[1, 2, 5, 10].map((uses) => `<option value="${uses}">${uses === 1 ? 'Once' : `${uses} times`}</option>`),
+].join('');
+
 const STYLES = [
   'main{max-width:60rem}',
   'h2{margin:2rem 0 .75rem;font-size:1.15rem}',
@@ -43,7 +52,8 @@ const STYLES = [
   '#status{min-height:1.5rem;font-weight:600}',
 ].join('');
 
-export function shareLinksDocument(userName: string, maxSeconds: number): PageDocument {
+/** `offerDropBox`: the user may upload, so may create drop-box links too. */
+export function shareLinksDocument(userName: string, maxSeconds: number, offerDropBox = false): PageDocument {
   const options = lifetimeChoices(maxSeconds)
     .map(({ seconds, label, selected }) => `<option value="${seconds}"${selected ? ' selected' : ''}>${label}</option>`)
     .join('');
@@ -53,17 +63,22 @@ export function shareLinksDocument(userName: string, maxSeconds: number): PageDo
     script: SHARE_LINKS_SCRIPT,
     main:
       '<p class="brand">Image archive</p><h1>Share links</h1>' +
-      '<p>A share link lets someone without an account view one study, read-only, until the link expires or you revoke it. ' +
+      '<p>A share link lets someone without an account view one study, read-only, until the link expires, has been opened as often as you allow, or you revoke it. ' +
       'Anyone holding the link can open the study: send it only to the person who needs it.</p>' +
       `<p>You are signed in as ${escapeHtml(userName)}.</p>` +
       '<form id="search"><div><label for="patient">Patient name</label><input id="patient" type="search" autocomplete="off" placeholder="All studies"></div>' +
       `<div><label for="expiry">Link valid for</label><select id="expiry">${options}</select></div>` +
+      `<div><label for="uses">Opens at most</label><select id="uses">${USES_OPTIONS}</select></div>` +
       '<button type="submit">Find studies</button></form>' +
+      (offerDropBox
+        ? '<p>A drop-box link lets an outside clinic send studies into the archive, with the validity and uses chosen above. Its holder can see nothing, not even what they sent.</p>' +
+          '<p><button id="drop-box" type="button">Create drop-box link</button></p>'
+        : '') +
       '<table id="studies" hidden><thead><tr><th scope="col">Patient</th><th scope="col">Study date</th><th scope="col">Description</th><th scope="col"><span hidden>Action</span></th></tr></thead><tbody></tbody></table>' +
       '<div id="created" hidden><label for="new-link">New link</label><input id="new-link" readonly><br><button id="copy" type="button">Copy link</button></div>' +
       '<p id="status" role="status" aria-live="polite"></p>' +
       '<h2>Your links</h2><p id="none" hidden>You have no share links that are still valid.</p>' +
-      '<table id="links" hidden><thead><tr><th scope="col">Study</th><th scope="col">Expires</th><th scope="col"><span hidden>Actions</span></th></tr></thead><tbody></tbody></table>' +
+      '<table id="links" hidden><thead><tr><th scope="col">Study</th><th scope="col">Expires</th><th scope="col">Uses left</th><th scope="col"><span hidden>Actions</span></th></tr></thead><tbody></tbody></table>' +
       '<div class="actions"><a class="button" href="/">Back to the viewer</a><form method="post" action="/auth/logout"><button type="submit">Sign out</button></form></div>',
   };
 }
@@ -73,7 +88,7 @@ export function shareLinksDocument(userName: string, maxSeconds: number): PageDo
  * study share links. The page only calls the share REST API (/auth/share) and QIDO-RS, which check
  * every request again; this route only decides who gets the page.
  */
-export function shareLinksPage({ sessions, share }: ShareLinksPageOptions): Router {
+export function shareLinksPage({ sessions, share, policy }: ShareLinksPageOptions): Router {
   const router = Router({ caseSensitive: true, strict: true });
   router.get('/share-links', async (req, res) => {
     const principal = await sessions.principal(req).catch(() => {
@@ -84,7 +99,8 @@ export function shareLinksPage({ sessions, share }: ShareLinksPageOptions): Rout
       const error = new GatewayError('forbidden', `Sharing requires one of the roles: ${share.roles.join(', ')}`);
       return refuseForbidden(req, res, principal, error, PAGES.shareForbidden);
     }
-    sendDocument(res, 200, shareLinksDocument(principal.name ?? principal.username, share.maxSeconds));
+    const offerDropBox = viewerAbilities(principal, policy, share.roles).upload;
+    sendDocument(res, 200, shareLinksDocument(principal.name ?? principal.username, share.maxSeconds, offerDropBox));
   });
   return router;
 }

@@ -84,9 +84,14 @@ export const SHARE_LINKS_SCRIPT = `(function () {
       links.forEach(function (link) {
         var row = document.createElement('tr');
         row.setAttribute('data-link', link.id);
-        var study = cell(row, link.studyInstanceUID);
-        describe(link.studyInstanceUID).then(function (text) { study.textContent = text; });
+        if (link.dropBox) {
+          cell(row, 'Drop box (upload only)');
+        } else {
+          var study = cell(row, link.studyInstanceUID);
+          describe(link.studyInstanceUID).then(function (text) { study.textContent = text; });
+        }
         cell(row, new Date(link.expiresAt).toLocaleString());
+        cell(row, link.maxUses === undefined ? 'Unlimited' : link.usesLeft + ' of ' + link.maxUses);
         var actions = cell(row, '');
         actions.appendChild(button('Copy link', function () { copy(link.url); }));
         actions.appendChild(button('Revoke', function () {
@@ -97,9 +102,12 @@ export const SHARE_LINKS_SCRIPT = `(function () {
     }, function (error) { say('Could not list your links: ' + error.message); });
   }
 
+  // uid undefined: a drop-box link.
   function share(uid) {
-    var seconds = Number(byId('expiry').value);
-    return api('POST', '/auth/share', { studyInstanceUID: uid, expiresInSeconds: seconds }).then(function (link) {
+    var request = uid ? { studyInstanceUID: uid } : { dropBox: true };
+    request.expiresInSeconds = Number(byId('expiry').value);
+    if (byId('uses').value) request.maxUses = Number(byId('uses').value);
+    return api('POST', '/auth/share', request).then(function (link) {
       say('Link created.');
       byId('new-link').value = link.url;
       byId('created').hidden = false;
@@ -133,6 +141,7 @@ export const SHARE_LINKS_SCRIPT = `(function () {
 
   byId('search').addEventListener('submit', search);
   byId('copy').addEventListener('click', function () { copy(byId('new-link').value); });
+  if (byId('drop-box')) byId('drop-box').addEventListener('click', function () { share(); });
   showLinks();
   search();
 })();`;

@@ -7,6 +7,7 @@ import type { Config } from '../config/config.js';
 import { GatewayError } from '../errors.js';
 import type { CreatorStanding } from '../share/creator-standing.js';
 import type { ShareLink, ShareLinks } from '../share/share-links.js';
+import { isBrowserNavigation } from './browser-request.js';
 import { sendErrorPage } from './error-page.js';
 import { PAGES } from './gateway-pages.js';
 import { requestState } from './locals.js';
@@ -15,6 +16,8 @@ import { studyNotYours } from './refusal.js';
 import type { StudyLookup } from './study-lookup.js';
 import { isStudyRestricted } from '../policy/evaluate.js';
 import { isStudyAllowed } from '../policy/study-access.js';
+import { viewerAbilities } from '../policy/viewer-abilities.js';
+import type { PolicyOptions } from '../policy/evaluate.js';
 
 export interface ShareRoutesOptions {
   config: Config;
@@ -26,9 +29,24 @@ export interface ShareRoutesOptions {
   studyLookup: StudyLookup | undefined;
   /** Sets the principal (Bearer or session). */
   authenticate: RequestHandler;
+  /** The authorization policy: only those who may upload create drop boxes. */
+  policy: PolicyOptions;
 }
 
 const DEFAULT_LIFETIME_SECONDS = 86_400;
+/** The most openings a link may be limited to (a larger number is as good as unlimited). */
+export const MAX_USES_LIMIT = 1000;
+
+/** A link opened as often as its creator allowed: the "Link used up" page, or JSON for an API caller. */
+function refuseUsedUp(req: express.Request, res: express.Response): void {
+  const error = new GatewayError('gone', 'This share link has been opened as many times as its creator allowed', {}, 'used-up');
+  if (!isBrowserNavigation(req)) throw error;
+  requestState(res).error = error;
+  sendErrorPage(res, PAGES.shareLinkUsedUp);
+}
+
+/** Where a drop-box link lands: the upload page (drop-box-page.ts). */
+export const DROP_BOX_PAGE = '/share/upload';
 
 function viewerUrl(studyInstanceUid: string): string {
   return `/viewer?StudyInstanceUIDs=${encodeURIComponent(studyInstanceUid)}`;
@@ -36,22 +54,31 @@ function viewerUrl(studyInstanceUid: string): string {
 
 /**
  * Study share links: users with a share role create time-limited read-only links to one study
- * (POST /auth/share), list and revoke theirs; anyone holding a link (GET /share/{id}) gets a session
- * scoped to that study and lands in the viewer on it.
+ * (POST /auth/share), optionally good for `maxUses` openings, list and revoke theirs; anyone holding a
+ * link (GET /share/{id}) gets a session scoped to that study and lands in the viewer on it. Users who
+ * may upload also create drop-box links, whose holder lands on the upload page and may only send studies.
  */
-export function shareRoutes({ config, shareLinks, creatorStanding, sessions, orthancClient, studyLookup, authenticate }: ShareRoutesOptions): Router {
+export function shareRoutes({ config, shareLinks, creatorStanding, sessions, orthancClient, studyLookup, authenticate, policy }: ShareRoutesOptions): Router {
   const router = Router({ caseSensitive: true, strict: true });
-  const requestBody = z.object({
-    studyInstanceUID: z.string().max(64).regex(/^[0-9]+(\.[0-9]+)*$/, 'must be a DICOM UID'),
-    expiresInSeconds: z.number().int().min(60).max(config.share.maxSeconds).default(Math.min(DEFAULT_LIFETIME_SECONDS, config.share.maxSeconds)),
-  });
+  const requestBody = z
+    .object({
+      studyInstanceUID: z.string().max(64).regex(/^[0-9]+(\.[0-9]+)*$/, 'must be a DICOM UID').optional(),
+      dropBox: z.literal(true).optional(),
+      expiresInSeconds: z.number().int().min(60).max(config.share.maxSeconds).default(Math.min(DEFAULT_LIFETIME_SECONDS, config.share.maxSeconds)),
+      maxUses: z.number().int().min(1).max(MAX_USES_LIMIT).optional(),
+    })
+    .refine((body) => (body.studyInstanceUID === undefined) === (body.dropBox === true), {
+      message: 'give either a studyInstanceUID (a read-only link) or "dropBox": true (an upload-only link)',
+      path: ['studyInstanceUID'],
+    });
 
-  const describe = (link: ShareLink) => ({
+  const describe = async (link: ShareLink) => ({
     id: link.id,
     url: `${config.publicUrl}/share/${link.id}`,
-    studyInstanceUID: link.studyInstanceUid,
+    ...(link.dropBox ? { dropBox: true } : { studyInstanceUID: link.studyInstanceUid }),
     createdAt: new Date(link.createdAt).toISOString(),
     expiresAt: new Date(link.expiresAt).toISOString(),
+    ...(link.maxUses === undefined ? {} : { maxUses: link.maxUses, usesLeft: await shareLinks.usesLeft(link) }),
   });
 
   /** The signed-in user (not a share recipient) who holds a share role; their standing as a link creator is confirmed. */
@@ -85,15 +112,22 @@ export function shareRoutes({ config, shareLinks, creatorStanding, sessions, ort
     if (!parsed.success) {
       throw new GatewayError('bad_request', parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
     }
+    const { studyInstanceUID, expiresInSeconds, maxUses } = parsed.data;
+    if (studyInstanceUID === undefined) {
+      // A drop box uploads on its creator's behalf: only for those the policy lets upload themselves.
+      if (!viewerAbilities(owner(res), policy, config.share.roles).upload) throw new GatewayError('forbidden', 'Drop-box links are for users who may upload');
+      const link = await shareLinks.create(owner(res), { dropBox: true }, expiresInSeconds, maxUses);
+      return void res.status(201).set('cache-control', 'no-store').json(await describe(link));
+    }
     // A restricted sharer learns nothing about studies not theirs: unknown and not yours answer alike.
-    if (!(await maySee(owner(res), parsed.data.studyInstanceUID))) throw studyNotYours();
-    if (!(await studyExists(parsed.data.studyInstanceUID))) throw new GatewayError('not_found', 'No such study');
-    const link = await shareLinks.create(owner(res), parsed.data.studyInstanceUID, parsed.data.expiresInSeconds);
-    res.status(201).set('cache-control', 'no-store').json(describe(link));
+    if (!(await maySee(owner(res), studyInstanceUID))) throw studyNotYours();
+    if (!(await studyExists(studyInstanceUID))) throw new GatewayError('not_found', 'No such study');
+    const link = await shareLinks.create(owner(res), { studyInstanceUid: studyInstanceUID }, expiresInSeconds, maxUses);
+    res.status(201).set('cache-control', 'no-store').json(await describe(link));
   });
 
   router.get('/auth/share', authenticate, sharer, async (_req, res) => {
-    res.set('cache-control', 'no-store').json((await shareLinks.listOwnedBy(owner(res).sub)).map(describe));
+    res.set('cache-control', 'no-store').json(await Promise.all((await shareLinks.listOwnedBy(owner(res).sub)).map(describe)));
   });
 
   router.delete('/auth/share/:id', authenticate, sharer, async (req, res) => {
@@ -110,9 +144,14 @@ export function shareRoutes({ config, shareLinks, creatorStanding, sessions, ort
     const link = await shareLinks.get(String(req.params['id']));
     if (!link) return sendErrorPage(res, PAGES.shareLinkInvalid);
     if (!(await creatorStanding.isConfirmed(link.createdBy))) return sendErrorPage(res, PAGES.shareLinkPaused);
-    // A signed-in user keeps their own session and rights; anyone else gets a session for this study only.
-    if (!req.session.user) await sessions.openShare(req, link);
-    res.set('cache-control', 'no-store').redirect(302, viewerUrl(link.studyInstanceUid));
+    // A signed-in user keeps their own session and rights, and a recipient reopening the link keeps their
+    // share session: neither is a use. Anyone else gets the link's session (this study only, or send-only
+    // for a drop box), if a use is left.
+    if (!req.session.user && req.session.share?.id !== link.id) {
+      if (!(await shareLinks.claimUse(link))) return refuseUsedUp(req, res);
+      await sessions.openShare(req, link);
+    }
+    res.set('cache-control', 'no-store').redirect(302, link.studyInstanceUid ? viewerUrl(link.studyInstanceUid) : DROP_BOX_PAGE);
   });
 
   return router;

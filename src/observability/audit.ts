@@ -53,6 +53,8 @@ export interface AuditEvent extends AuditUids {
   clientId?: string;
   /** A SMART app's patient context: the Patient IDs it is confined to. */
   patientContext?: string[];
+  /** A share link's recipient or drop-box holder: the user who created the link. */
+  sharedBy?: AuditUser;
 }
 
 /** What an /auth route tells the audit about its request; the rest is filled in when the response ends. */

@@ -22,6 +22,8 @@ export interface Subject {
   roles: readonly string[];
   /** A share-link recipient may read this one study and nothing else. */
   studyScope?: string;
+  /** The holder of a drop-box link: may send studies (STOW-RS) and read nothing, not even what they sent. */
+  dropBox?: true;
   /** Values of the per-study access claim (absent: the token had none, so no study is allowed). */
   studyAccess?: readonly string[];
   /** A SMART-governed app (SMART_CLIENTS): its imaging grants and patient context (DICOM Patient IDs). */
@@ -79,6 +81,16 @@ function evaluateStudyScope(route: Route, studyScope: string): Decision {
 }
 
 /**
+ * A drop-box link holder: STOW-RS to `/studies` only (the body names the studies). A STOW to
+ * `/studies/{uid}` is refused too: Orthanc's answer would tell whether instances belong to that study.
+ * Every read — searches, WADO-RS, metadata, WADO-URI, previews — and the admin API are refused.
+ */
+function evaluateDropBox(route: Route): Decision {
+  if (route.class === 'dicomweb-store' && route.studyUid === undefined) return { outcome: 'allow' };
+  return { outcome: 'forbidden', reason: 'a drop-box link may only send studies (STOW-RS to /dicom-web/studies)' };
+}
+
+/**
  * A claim-restricted user, once their roles allowed the route: searches are filtered, reads of one
  * study or instance are checked against it. The admin API and uploads cannot be confined to
  * studies, so they are refused; so is WADO-URI without a studyUID (Orthanc finds the object anyway).
@@ -133,6 +145,7 @@ const isBlockedEndpointOpen = (route: Route, options: PolicyOptions) =>
 /** Deny by default: a request is allowed only when the subject holds one of the roles its route class needs. */
 export function evaluate(route: Route, subject: Subject | null, options: PolicyOptions): Decision {
   if (!subject) return { outcome: 'unauthenticated', reason: 'authentication required' };
+  if (subject.dropBox) return evaluateDropBox(route);
   if (subject.studyScope !== undefined) return evaluateStudyScope(route, subject.studyScope);
   if (subject.smart) return evaluateSmart(route, subject, subject.smart, options);
   return evaluateRoles(route, subject, options);

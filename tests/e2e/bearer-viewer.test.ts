@@ -15,16 +15,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser } from 'playwright-core';
-import { launchChromium, withPage } from '../support/chromium.js';
+import { launchChromium, withPage, withPages, type OpenPage } from '../support/chromium.js';
 import { makeSeries, type GeneratedSeries } from '../support/dicom.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { fetchOhifDist, makeBearerDist, type BearerDist } from '../support/ohif.js';
+import { fetchOhifDist, makeBearerDist, studyRow, submitIdpLogin, type BearerDist } from '../support/ohif.js';
 import { uploadInstances } from '../support/orthanc.js';
 import { DEV_PASSWORDS, startSessionStack, type SessionStack } from '../support/session-stack.js';
 import { startStaticServer, type StaticServer } from '../support/static-server.js';
 import { bearerViewerJourney, studySearchAnswers, type BearerJourney } from '../support/viewer-journeys.js';
 
 const PATIENT_SCOPE = 'patient/ImagingStudy.rs';
+const STEP_TIMEOUT = 60_000;
 
 /** An origin the gateway does not list in CORS_ORIGINS (its page is fulfilled by the browser itself). */
 const UNLISTED_ORIGIN = 'http://unlisted-viewer.localhost:5999';
@@ -140,6 +141,30 @@ describe('Bearer mode: OHIF signs in by itself and sends Authorization: Bearer',
       expect(viewerPage?.headers()['content-security-policy']).toContain(`connect-src 'self' ${new URL(stack.idp.issuer).origin};`);
     });
   }, 180_000);
+
+  /** Signs `username` in to the Bearer-mode viewer the gateway serves, in `page`: the study list. */
+  async function signInToViewer(page: OpenPage['page'], username: string): Promise<void> {
+    await page.goto(`${publicViewerGateway.url}/`);
+    await submitIdpLogin(page, username, DEV_PASSWORDS[username] ?? '');
+    await page.waitForURL((url) => url.origin === publicViewerGateway.url && url.pathname === '/', { timeout: STEP_TIMEOUT });
+    await studyRow(page, 'Bearer, Ct').waitFor({ timeout: STEP_TIMEOUT });
+  }
+
+  it('fitted to the user: the Upload button only for a user the gateway lets upload (GET /auth/me canUpload)', async () => {
+    await withPages(browser, 'bearer upload fitted to the user', ['viewer', 'uploader'], async (pages, shots) => {
+      for (const [username, uploads] of [['viewer', 0], ['uploader', 1]] as const) {
+        const opened = pages[username];
+        await signInToViewer(opened.page, username);
+        // The button appears once OHIF's data source started: give it that moment before counting.
+        if (uploads) await opened.page.getByRole('button', { name: 'Upload' }).waitFor({ timeout: STEP_TIMEOUT });
+        await expect(opened.page.getByRole('button', { name: 'Upload' }).count()).resolves.toBe(uploads);
+        const asked = opened.watch.responses.filter((response) => response.url() === `${publicViewerGateway.url}/auth/me`);
+        expect(asked.map((response) => response.status())).toContain(200);
+        await shots.shot(opened.page, `${username} study list`);
+        expect(opened.watch.cspViolations).toEqual([]);
+      }
+    });
+  }, 240_000);
 
   it('a patient portal: OHIF asking for patient/ImagingStudy.rs (SMART_CLIENTS=ohif-viewer) lists and opens only the patient\'s study', async () => {
     await withPage(browser, 'bearer smart patient', async ({ page, watch, shots }) => {

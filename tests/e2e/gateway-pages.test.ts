@@ -35,6 +35,7 @@ const MAIN_ACTION: Record<keyof typeof PAGES, { role: 'link' | 'button' | 'text'
   shareForbidden: { role: 'link', name: 'Back to the viewer' },
   studyNotFound: { role: 'link', name: 'Back to the viewer' },
   shareLinkInvalid: { role: 'text', name: 'Ask the person who shared this link for a new one.' },
+  shareLinkUsedUp: { role: 'text', name: 'Ask the person who shared this link for a new one.' },
   shareLinkPaused: { role: 'text', name: 'Ask the person who shared this link for a new one.' },
   temporarilyUnavailable: { role: 'link', name: 'Try again' },
   rateLimited: { role: 'link', name: 'Try again' },

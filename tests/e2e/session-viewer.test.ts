@@ -220,7 +220,7 @@ describe('session mode: OHIF served by the gateway', () => {
   }, 240_000);
 
   // Issue 18: share links without curl — the page at /share-links over the existing /auth/share API.
-  it('uploader creates a share link on /share-links, copies it, the recipient sees the study, revoking ends it; viewer gets no page', async () => {
+  it('uploader creates a one-use share link on /share-links, copies it, the recipient sees the study, a second person gets "Link used up", revoking ends it; viewer gets no page', async () => {
     const shots = new Screenshots('session share links page');
     const uploader = await newPage(browser);
     const recipient = await newPage(browser);
@@ -241,9 +241,10 @@ describe('session mode: OHIF served by the gateway', () => {
           await page.getByRole('heading', { name: 'Share links' }).waitFor();
           await page.getByText('You have no share links that are still valid.').waitFor({ timeout: STEP_TIMEOUT });
 
-          // Find the CT by patient name, create a link valid for one hour.
+          // Find the CT by patient name, create a link valid for one hour, to be opened once.
           await page.getByLabel('Patient name').fill('Doe');
           await page.getByLabel('Link valid for').selectOption({ label: '1 hour' });
+          await page.getByLabel('Opens at most').selectOption({ label: 'Once' });
           await page.getByRole('button', { name: 'Find studies' }).click();
           const ctRow = page.locator('#studies tbody tr', { hasText: 'Doe, Ct' });
           await ctRow.waitFor({ timeout: STEP_TIMEOUT });
@@ -254,12 +255,14 @@ describe('session mode: OHIF served by the gateway', () => {
           await ctRow.getByRole('button', { name: 'Create link' }).click();
           const answer = await created;
           expect(answer.status()).toBe(201);
-          const link = (await answer.json()) as { url: string; expiresAt: string };
+          const link = (await answer.json()) as { url: string; expiresAt: string; maxUses: number; usesLeft: number };
+          expect([link.maxUses, link.usesLeft]).toEqual([1, 1]);
           expect(Date.parse(link.expiresAt) - Date.now()).toBeLessThanOrEqual(3_600_000);
           expect(Date.parse(link.expiresAt) - Date.now()).toBeGreaterThan(3_500_000);
           await expect(page.getByLabel('New link').inputValue()).resolves.toBe(link.url);
           const listed = page.locator('#links tbody tr', { hasText: 'Doe, Ct' });
           await listed.waitFor({ timeout: STEP_TIMEOUT });
+          await expect(listed.textContent()).resolves.toContain('1 of 1');
           await listed.getByRole('button', { name: 'Copy link' }).click();
           await page.getByText('Link copied to the clipboard.').waitFor({ timeout: STEP_TIMEOUT });
           await expect(page.evaluate('navigator.clipboard.readText()')).resolves.toBe(link.url);
@@ -272,6 +275,18 @@ describe('session mode: OHIF served by the gateway', () => {
           });
           await waitForRenderedViewport(recipient.page);
           await shots.shot(recipient.page, 'recipient sees the shared study');
+          // Reopening the link in the recipient's browser keeps their session and uses nothing.
+          await recipient.page.goto(link.url);
+          await recipient.page.waitForURL((url) => isGateway(url) && url.pathname === '/viewer', { timeout: STEP_TIMEOUT });
+
+          // The one use is spent: anyone else gets the "Link used up" page; the uploader's list says so.
+          const usedUp = await late.page.goto(link.url);
+          expect(usedUp?.status()).toBe(410);
+          await late.page.getByRole('heading', { level: 1, name: 'Link used up' }).waitFor();
+          await late.page.getByText('Ask the person who shared this link for a new one.').waitFor();
+          await shots.shot(late.page, 'used-up link refused');
+          await page.reload();
+          await expect(page.locator('#links tbody tr', { hasText: 'Doe, Ct' }).textContent()).resolves.toContain('0 of 1');
 
           // Revoking: the list empties and the link no longer opens anything.
           await listed.getByRole('button', { name: 'Revoke' }).click();

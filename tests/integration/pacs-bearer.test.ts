@@ -69,7 +69,10 @@ describe('/auth/me', () => {
       email: 'uploader@example.org',
       roles: ['pacs-uploader', 'pacs-viewer', 'default-roles-orthanc'],
       via: 'bearer',
+      canUpload: true,
     });
+    // Bearer-mode OHIF asks this to show its Upload button (ohif/app-config.bearer.js).
+    expect(((await (await get('/auth/me', tokens.viewer)).json()) as { canUpload: boolean }).canUpload).toBe(false);
   });
 
   it('is 401 without credentials', async () => {

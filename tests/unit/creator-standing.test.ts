@@ -12,7 +12,7 @@ async function after(events: Event[], confirmSeconds = 60) {
   const state = memorySharedState();
   const shareLinks = createShareLinks(state, 3600);
   const standing = createCreatorStanding({ state, shareLinks, shareRoles: ['pacs-uploader'], confirmSeconds });
-  await shareLinks.create(ALICE, '1.2.3', 3600);
+  await shareLinks.create(ALICE, { studyInstanceUid: '1.2.3' }, 3600);
   for (const event of events) {
     if (event === 'suspend') await standing.suspend(ALICE.sub);
     else {

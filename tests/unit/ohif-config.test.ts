@@ -4,12 +4,12 @@ import { describe, expect, it } from '@jest/globals';
 import { viewerUserScript, type ViewerUser } from '../../src/http/viewer-user.js';
 
 /** Evaluates an OHIF app-config.js as the browser would (a classic script setting window.config). */
-function evaluate(file: string, replace: Record<string, string> = {}, preamble = ''): Record<string, any> {
+function evaluate(file: string, replace: Record<string, string> = {}, preamble = '', browser: Record<string, unknown> = {}): Record<string, any> {
   let source = readFileSync(new URL(`../../ohif/${file}`, import.meta.url), 'utf8');
   for (const [placeholder, value] of Object.entries(replace)) source = source.replaceAll(placeholder, value);
-  const window: { location: { origin: string }; config?: Record<string, any> } = { location: { origin: 'http://gw.example' } };
-  runInNewContext(preamble + source, { window }, { filename: file });
-  return window.config ?? {};
+  const window: Record<string, any> = { location: { origin: 'http://gw.example' }, ...browser };
+  runInNewContext(preamble + source, { window, XMLHttpRequest: browser['XMLHttpRequest'] }, { filename: file });
+  return window['config'] ?? {};
 }
 
 /** A React stand-in: createElement returns the element tree as plain objects. */
@@ -117,11 +117,53 @@ describe('ohif/app-config.bearer.js (Bearer mode)', () => {
   });
 
   it('uses the same DICOMweb data source on the gateway origin', () => {
-    expect(config).toMatchObject({ routerBasename: '/', dataSources: [dataSourceWithUpload(true)] });
+    // Upload: off until OHIF starts the data source for a signed-in user (below).
+    expect(config).toMatchObject({ routerBasename: '/', dataSources: [dataSourceWithUpload(false)] });
     expect(config['defaultDataSourceName']).toBe(config['dataSources'][0].sourceName);
   });
 
   it('refuses to start with the placeholder left in', () => {
     expect(() => evaluate('app-config.bearer.js')).toThrow(/__OIDC_AUTHORITY__/);
+  });
+
+  /** The data source's configuration once OHIF started it, with OHIF's stored user and /auth/me's answer. */
+  function startedDataSource(stored: unknown, answer: { status: number; body: string }) {
+    const requests: Array<{ method: string; url: string; async: boolean; headers: Record<string, string> }> = [];
+    class FakeXhr {
+      status = 0;
+      responseText = '';
+      private request = { method: '', url: '', async: true, headers: {} as Record<string, string> };
+      open(method: string, url: string, async: boolean) {
+        this.request = { method, url, async, headers: {} };
+      }
+      setRequestHeader(name: string, value: string) {
+        this.request.headers[name] = value;
+      }
+      send() {
+        requests.push(this.request);
+        this.status = answer.status;
+        this.responseText = answer.body;
+      }
+    }
+    const sessionStorage = { getItem: (key: string) => (key === `oidc.user:${authority}:ohif-viewer` && stored !== undefined ? JSON.stringify(stored) : null) };
+    const started = evaluate('app-config.bearer.js', { __OIDC_AUTHORITY__: authority }, '', { sessionStorage, XMLHttpRequest: FakeXhr });
+    const { configuration } = started['dataSources'][0];
+    return { configuration: configuration.onConfiguration(configuration, {}), requests };
+  }
+
+  it.each([
+    ['the gateway says canUpload', { access_token: 'token-1' }, { status: 200, body: '{"canUpload":true}' }, true],
+    ['the gateway says not', { access_token: 'token-1' }, { status: 200, body: '{"canUpload":false}' }, false],
+    ['the token is refused', { access_token: 'token-1' }, { status: 401, body: '{"error":"invalid_token"}' }, false],
+    ['the answer is not JSON', { access_token: 'token-1' }, { status: 200, body: '<html>' }, false],
+  ])('offers Upload only when %s', (_name, stored, answer, expected) => {
+    const { configuration, requests } = startedDataSource(stored, answer);
+    expect(configuration.dicomUploadEnabled).toBe(expected);
+    expect(requests).toEqual([{ method: 'GET', url: 'http://gw.example/auth/me', async: false, headers: { Authorization: 'Bearer token-1', Accept: 'application/json' } }]);
+  });
+
+  it('asks nothing and offers no Upload before sign-in', () => {
+    const { configuration, requests } = startedDataSource(undefined, { status: 200, body: '{"canUpload":true}' });
+    expect([configuration.dicomUploadEnabled, requests]).toEqual([false, []]);
   });
 });

@@ -22,7 +22,7 @@ const ROUTES: Record<RouteClass, Route> = {
   },
 };
 
-type SubjectName = 'anonymous' | 'no roles' | 'viewer' | 'uploader' | 'viewer+uploader' | 'admin' | 'unrelated';
+type SubjectName = 'anonymous' | 'no roles' | 'viewer' | 'uploader' | 'viewer+uploader' | 'admin' | 'unrelated' | 'drop box';
 
 const SUBJECTS: Record<SubjectName, Subject | null> = {
   anonymous: null,
@@ -32,33 +32,35 @@ const SUBJECTS: Record<SubjectName, Subject | null> = {
   'viewer+uploader': { roles: ['pacs-viewer', 'pacs-uploader'] },
   admin: { roles: ['pacs-admin'] },
   unrelated: { roles: ['offline_access', 'uma_authorization', 'default-roles-orthanc', 'PACS-ADMIN', 'pacs-admin-x'] },
+  // A drop-box link holder: even roles (which such a session never has) open no read.
+  'drop box': { roles: ['pacs-admin'], dropBox: true },
 };
 
 type Outcome = 'A' | 'U' | 'F';
 const OUTCOME: Record<Outcome, string> = { A: 'allow', U: 'unauthenticated', F: 'forbidden' };
 
 /**
- * Columns: anonymous, no roles, viewer, uploader, viewer+uploader, admin, unrelated.
+ * Columns: anonymous, no roles, viewer, uploader, viewer+uploader, admin, unrelated, drop box.
  * One table per ADMIN_ALLOW_DANGEROUS value; only the admin-blocked row differs.
  */
-const COLUMNS: SubjectName[] = ['anonymous', 'no roles', 'viewer', 'uploader', 'viewer+uploader', 'admin', 'unrelated'];
+const COLUMNS: SubjectName[] = ['anonymous', 'no roles', 'viewer', 'uploader', 'viewer+uploader', 'admin', 'unrelated', 'drop box'];
 const MATRIX: Record<'safe' | 'dangerous', Record<RouteClass, Outcome[]>> = {
   safe: {
-    //                anon  none  view  upl   v+u   adm   unrel
-    'dicomweb-read': ['U', 'F', 'A', 'A', 'A', 'A', 'F'],
-    'wado-uri': ['U', 'F', 'A', 'A', 'A', 'A', 'F'],
-    preview: ['U', 'F', 'A', 'A', 'A', 'A', 'F'],
-    'dicomweb-store': ['U', 'F', 'F', 'A', 'A', 'A', 'F'],
-    admin: ['U', 'F', 'F', 'F', 'F', 'A', 'F'],
-    'admin-blocked': ['U', 'F', 'F', 'F', 'F', 'F', 'F'],
+    //                anon  none  view  upl   v+u   adm   unrel drop
+    'dicomweb-read': ['U', 'F', 'A', 'A', 'A', 'A', 'F', 'F'],
+    'wado-uri': ['U', 'F', 'A', 'A', 'A', 'A', 'F', 'F'],
+    preview: ['U', 'F', 'A', 'A', 'A', 'A', 'F', 'F'],
+    'dicomweb-store': ['U', 'F', 'F', 'A', 'A', 'A', 'F', 'A'],
+    admin: ['U', 'F', 'F', 'F', 'F', 'A', 'F', 'F'],
+    'admin-blocked': ['U', 'F', 'F', 'F', 'F', 'F', 'F', 'F'],
   },
   dangerous: {
-    'dicomweb-read': ['U', 'F', 'A', 'A', 'A', 'A', 'F'],
-    'wado-uri': ['U', 'F', 'A', 'A', 'A', 'A', 'F'],
-    preview: ['U', 'F', 'A', 'A', 'A', 'A', 'F'],
-    'dicomweb-store': ['U', 'F', 'F', 'A', 'A', 'A', 'F'],
-    admin: ['U', 'F', 'F', 'F', 'F', 'A', 'F'],
-    'admin-blocked': ['U', 'F', 'F', 'F', 'F', 'A', 'F'],
+    'dicomweb-read': ['U', 'F', 'A', 'A', 'A', 'A', 'F', 'F'],
+    'wado-uri': ['U', 'F', 'A', 'A', 'A', 'A', 'F', 'F'],
+    preview: ['U', 'F', 'A', 'A', 'A', 'A', 'F', 'F'],
+    'dicomweb-store': ['U', 'F', 'F', 'A', 'A', 'A', 'F', 'A'],
+    admin: ['U', 'F', 'F', 'F', 'F', 'A', 'F', 'F'],
+    'admin-blocked': ['U', 'F', 'F', 'F', 'F', 'A', 'F', 'F'],
   },
 };
 
@@ -77,13 +79,43 @@ describe('evaluate: route class × subject × ADMIN_ALLOW_DANGEROUS', () => {
   it('the matrix covers every route class and every subject', () => {
     expect(Object.keys(MATRIX.safe).sort()).toEqual(Object.keys(ROUTES).sort());
     expect(COLUMNS.slice().sort()).toEqual(Object.keys(SUBJECTS).sort());
-    expect(cases).toHaveLength(2 * 6 * 7);
+    expect(cases).toHaveLength(2 * 6 * 8);
   });
 
   it.each(cases)('allowDangerous=$allowDangerous $routeClass × $subject → $expected', ({ allowDangerous, routeClass, subject, expected }) => {
     const decision = evaluate(ROUTES[routeClass], SUBJECTS[subject], { roles: DEFAULT_ROLES, allowDangerous });
     expect(decision.outcome).toBe(expected);
     if (decision.outcome !== 'allow') expect(decision.reason).toEqual(expect.any(String));
+  });
+});
+
+describe('evaluate: a drop-box link holder sends studies and reads nothing', () => {
+  const STUDY = '1.2.840.5';
+  const options: PolicyOptions = { roles: DEFAULT_ROLES, allowDangerous: true, studyAccess: { bypassRoles: ['pacs-admin'] } };
+  const holder: Subject = { roles: [], dropBox: true };
+  const store = (studyUid?: string): Route => ({ class: 'dicomweb-store', prefix: '/pacs', upstreamPath: `/dicom-web/studies${studyUid ? `/${studyUid}` : ''}`, ...(studyUid ? { studyUid } : {}) });
+  const read = (upstreamPath: string, uids: Partial<Route> = {}): Route => ({ class: 'dicomweb-read', prefix: '/pacs', upstreamPath, ...uids });
+  it.each<[string, Route, string]>([
+    ['STOW-RS to /studies', store(), 'allow'],
+    ['STOW-RS to /studies/{uid} (its answer would tell what that study holds)', store(STUDY), 'forbidden'],
+    ['QIDO-RS studies', read('/dicom-web/studies'), 'forbidden'],
+    ['QIDO-RS series of a study', read(`/dicom-web/studies/${STUDY}/series`, { studyUid: STUDY }), 'forbidden'],
+    ['WADO-RS study', read(`/dicom-web/studies/${STUDY}`, { studyUid: STUDY }), 'forbidden'],
+    ['metadata', read(`/dicom-web/studies/${STUDY}/metadata`, { studyUid: STUDY }), 'forbidden'],
+    ['rendered', read(`/dicom-web/studies/${STUDY}/rendered`, { studyUid: STUDY }), 'forbidden'],
+    ['WADO-URI naming a study', { class: 'wado-uri', prefix: '/pacs', upstreamPath: '/wado', studyUid: STUDY }, 'forbidden'],
+    ['a preview', ROUTES.preview, 'forbidden'],
+    ['the admin API', ROUTES.admin, 'forbidden'],
+    ['a blocked endpoint, even with ADMIN_ALLOW_DANGEROUS', ROUTES['admin-blocked'], 'forbidden'],
+  ])('%s → %s', (_name, route, expected) => {
+    const decision = evaluate(route, holder, options);
+    expect(decision.outcome).toBe(expected);
+    // Never a 404 "not yours": a holder learns nothing about which studies exist.
+    expect(decision).not.toHaveProperty('restrictToStudy');
+  });
+
+  it('wins over a study scope and over roles', () => {
+    expect(evaluate(ROUTES['dicomweb-read'], { roles: ['pacs-admin'], studyScope: STUDY, dropBox: true }, options).outcome).toBe('forbidden');
   });
 });
 

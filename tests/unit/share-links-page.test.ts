@@ -49,4 +49,17 @@ describe('the share links page', () => {
     expect(html).not.toContain('30 days');
     expect(html).toContain('<form method="post" action="/auth/logout">');
   });
+
+  it('offers drop-box links only to users who may upload', () => {
+    expect(html).not.toContain('Create drop-box link');
+    const uploader = renderDocument(shareLinksDocument('Uma', 604_800, true)).html;
+    expect(uploader).toContain('<button id="drop-box" type="button">Create drop-box link</button>');
+  });
+
+  it('offers a maximum number of openings, unlimited preselected, and shows the uses left', () => {
+    expect(html).toContain('<option value="" selected>Any number of times</option><option value="1">Once</option><option value="2">2 times</option>');
+    expect(html).toContain('<th scope="col">Uses left</th>');
+    const script = /<script>([\s\S]*?)<\/script>/.exec(html)?.[1] ?? '';
+    expect(script).toContain('request.maxUses = Number(');
+  });
 });
