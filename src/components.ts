@@ -15,6 +15,8 @@ import { memorySharedState, redisSharedState } from './auth/shared-state.js';
 import type { Config } from './config/config.js';
 import { createShareLinks } from './share/share-links.js';
 import { createCreatorStanding } from './share/creator-standing.js';
+import { policyOptionsFrom } from './policy/options.js';
+import { viewerAbilities } from './policy/viewer-abilities.js';
 import type { AppDependencies } from './http/app.js';
 import { createOrthancClient } from './http/orthanc-client.js';
 import { createStudyLookup } from './http/study-lookup.js';
@@ -63,7 +65,7 @@ export function createComponents(config: Config, logger: Logger): Components {
   const metrics = createMetrics();
   const audit = createAuditLog({ logger, toLogStream: !config.auditLogFile, sinks: createAuditSinks(config, orthancClient, logger, metrics) });
   const shareLinks = createShareLinks(state, config.share.maxSeconds, invalidation.publish);
-  const creatorStanding = createCreatorStanding({ state, shareLinks, shareRoles: config.share.roles, confirmSeconds: config.share.confirmSeconds, invalidate: invalidation.publish });
+  const creatorStanding = createCreatorStanding({ state, shareLinks, shareRoles: config.share.roles, mayUpload: (roles) => viewerAbilities({ roles }, policyOptionsFrom(config), config.share.roles).upload, confirmSeconds: config.share.confirmSeconds, invalidate: invalidation.publish });
   const sessions = createBrowserSessions({ config, shareLinks, creatorStanding, oidc, bearer, keys, store, state, logger, metrics });
 
   const readinessChecks: Record<string, ReadinessCheck> = {

@@ -28,6 +28,7 @@ import { shareRoutes } from './share-routes.js';
 import { smartConfigurationRoute } from './smart-configuration.js';
 import { shareLinksPage } from './share-links-page.js';
 import type { ShareLinks } from '../share/share-links.js';
+import { policyOptionsFrom } from '../policy/options.js';
 import type { CreatorStanding } from '../share/creator-standing.js';
 import { explorerContentSecurityPolicy } from './content-security.js';
 import { corsForDicomweb } from './cors.js';
@@ -115,7 +116,7 @@ export function createApp(deps: AppDependencies): Express {
     publicOrigin: new URL(config.publicUrl).origin,
   });
   const { studyAccess } = config;
-  const policy = { roles: config.roles, allowDangerous: config.adminAllowDangerous, allowEndpoints: config.adminAllowEndpoints, ...(studyAccess ? { studyAccess } : {}) };
+  const policy = policyOptionsFrom(config);
   const deciders = {
     claim: studyAccess && deps.studyLookup && { attribute: studyAccess.attribute, lookup: deps.studyLookup },
     patient: deps.patientLookup && { attribute: 'PatientID' as const, lookup: deps.patientLookup },

@@ -15,11 +15,14 @@ export type StandingSource = 'sign-in' | 'refresh' | 'share-call';
  * key per creator, expiring). A token without any share role revokes their links for good; a
  * back-channel logout or a failed token refresh suspends them until the creator signs in again.
  * Only a sign-in lifts a suspension: a refresh or Bearer token older than the logout must not.
+ * A creator still allowed to share but no longer to upload loses their drop boxes (upload-only links).
  */
 export function createCreatorStanding(options: {
   state: SharedState;
   shareLinks: ShareLinks;
   shareRoles: string[];
+  /** Whether a user with these roles may upload (STOW-RS), by the policy: a drop box needs its creator to. */
+  mayUpload: (roles: string[]) => boolean;
   confirmSeconds: number;
   /** Drops cached recipient sessions of a suspended creator's links (session-invalidation.ts). */
   invalidate?: (tag: InvalidationTag) => Promise<void>;
@@ -38,14 +41,14 @@ export function createCreatorStanding(options: {
 
     /** Records what a fresh token of `sub` says; returns how many links were revoked (role lost). */
     async observe({ sub, roles }: { sub: string; roles: string[] }, source: StandingSource): Promise<number> {
+      // A Bearer token of another client may carry other roles: only the gateway's own sign-ins and refreshes revoke.
+      const mayRevoke = source !== 'share-call';
       if (mayShare(roles)) {
         if (source === 'sign-in') await state.set(standingKey(sub), CONFIRMED, ttlMs);
         else await state.setUnlessEquals(standingKey(sub), CONFIRMED, SUSPENDED, ttlMs);
-        return 0;
+        return mayRevoke && !options.mayUpload(roles) ? shareLinks.revokeDropBoxesOf(sub) : 0;
       }
-      // A Bearer token of another client may carry other roles: only the gateway's own sign-ins and refreshes revoke.
-      if (source === 'share-call') return 0;
-      return shareLinks.revokeAllOf(sub);
+      return mayRevoke ? shareLinks.revokeAllOf(sub) : 0;
     },
 
     async isConfirmed(sub: string): Promise<boolean> {

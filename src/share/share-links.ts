@@ -40,7 +40,7 @@ export function createShareLinks(state: SharedState, maxSeconds: number, invalid
     return link.expiresAt > Date.now() ? link : undefined;
   }
 
-  return {
+  const links = {
     get,
 
     /** A read-only link to `target.studyInstanceUid`, or a drop box. */
@@ -92,6 +92,13 @@ export function createShareLinks(state: SharedState, maxSeconds: number, invalid
       await state.removeFromSet(ownerKey(link.createdBy), link.id);
     },
 
+    /** Revokes the drop boxes `sub` created (their read-only links stay); returns how many there were. */
+    async revokeDropBoxesOf(sub: string): Promise<number> {
+      const dropBoxes = (await links.listOwnedBy(sub)).filter((link) => link.dropBox);
+      await Promise.all(dropBoxes.map(links.revoke));
+      return dropBoxes.length;
+    },
+
     /** Revokes every link `sub` created; returns how many there were. */
     async revokeAllOf(sub: string): Promise<number> {
       const ids = await state.setMembers(ownerKey(sub));
@@ -102,6 +109,7 @@ export function createShareLinks(state: SharedState, maxSeconds: number, invalid
       return ids.length;
     },
   };
+  return links;
 }
 
 export type ShareLinks = ReturnType<typeof createShareLinks>;
