@@ -39,8 +39,11 @@ function sessionSecret(config: Config, logger: Logger): string {
   return randomBytes(32).toString('base64url');
 }
 
-/** Builds every long-lived part of the gateway once, from the validated config. */
-export function createComponents(config: Config, logger: Logger): Components {
+/**
+ * Builds every long-lived part of the gateway once, from the validated config; optional features'
+ * code is imported only when configured.
+ */
+export async function createComponents(config: Config, logger: Logger): Promise<Components> {
   const metadata = createIssuerMetadataSource({ issuer: config.oidc.issuer, discoveryUrl: config.oidc.discoveryUrl });
   const keys = createIssuerKeys(metadata, { cacheMaxAgeMs: config.oidc.jwksCacheSeconds * 1000 });
   const upstreamAgent = createUpstreamAgent(config.orthanc);
@@ -56,7 +59,7 @@ export function createComponents(config: Config, logger: Logger): Components {
     ? createIntrospectionVerifier({ issuer: config.oidc.issuer, audience: config.oidc.audience, introspect: oidc.introspect, cacheSeconds: tokenValidation.cacheSeconds })
     : createBearerVerifier({ issuer: config.oidc.issuer, audience: config.oidc.audience, keys });
   const metrics = createMetrics();
-  const audit = createAuditLog({ logger, toLogStream: !config.auditLogFile, sinks: createAuditSinks(config, orthancClient, logger, metrics) });
+  const audit = createAuditLog({ logger, toLogStream: !config.auditLogFile, sinks: await createAuditSinks(config, orthancClient, logger, metrics) });
   const shareLinks = createShareLinks(state, config.share.maxSeconds);
   const creatorStanding = createCreatorStanding({ state, shareLinks, shareRoles: config.share.roles, confirmSeconds: config.share.confirmSeconds });
   const sessions = createBrowserSessions({ config, shareLinks, creatorStanding, oidc, bearer, keys, store, state, logger, metrics });
