@@ -102,9 +102,10 @@ const settings = smoke
       stowRuns: 2,
       workers: workersOption ?? [1, 2],
       probe: { bursts: 10, perBurst: 8, gapsMs: [700, 900, 1000, 1100, 1300] },
-      // Issue 16: 1,000 open keep-alive connections (each one request per 4 s: the gateway closes
-      // connections idle for 5 s) plus 200 loading studies, for 60 s (--seconds shortens it too).
-      viewers: { idleConnections: 1000, activeConnections: 200, seconds: secondsOption ?? 60, idleEveryMs: 4000 },
+      // Issue 16: 1,000 open keep-alive connections (each one request per 3 s: the gateway closes
+      // connections idle for 5 s, and a busy load generator sends late) plus 200 loading studies,
+      // for 60 s (--seconds shortens it too).
+      viewers: { idleConnections: 1000, activeConnections: 200, seconds: secondsOption ?? 60, idleEveryMs: 3000 },
     };
 
 const wanted = (workload: Workload) => !only || only.includes(workload) || only.includes(workload.replace('-latency', ''));
