@@ -1,0 +1,17 @@
+import v8 from 'node:v8';
+
+/**
+ * Old-generation growth: the limit after each full collection becomes 4 × the live heap (V8's own
+ * factor is 1.1–~2 for a heap this small). V8 counts external memory allocated since the last full
+ * collection against that limit, and every WADO-RS frame brings ~0.5 MB of socket-read Buffers:
+ * with the gateway's ~20 MB live heap that meant a full Mark-Compact every ~15 frames, most of the
+ * frames path's CPU beyond nginx's (bench/README.md, "Issue 16", "Garbage collector"). The price
+ * is memory: a few tens of MB more between collections. A value given on the command line
+ * (`node --heap-growing-percent=N`) wins.
+ */
+export const HEAP_GROWING_PERCENT = 300;
+
+export function widenHeapGrowth(execArgv: readonly string[] = process.execArgv): void {
+  if (execArgv.some((flag) => /^--heap[-_]growing[-_]percent\b/.test(flag))) return;
+  v8.setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+}
