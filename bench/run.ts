@@ -219,7 +219,7 @@ async function viewersPoint(target: Target, upstream: Metered, activePaths: Arra
       `  event-loop delay p99 ${delay.p99Ms} ms max ${delay.maxMs} ms` +
       (proxy ? `  proxy rss ${proxy.startRssMb}→${proxy.peakRssMb} MB` : '') +
       (foreignCpuShare > 0.05 ? `  [other work: ${(foreignCpuShare * 100).toFixed(0)}% CPU]` : '') +
-      (failures ? `  FAILURES ${JSON.stringify(active.statusCodes)} errors=${active.errors} timeouts=${active.timeouts} idle failed=${idle.failed}` : ''),
+      (failures ? `  FAILURES ${JSON.stringify(active.statusCodes)} errors=${active.errors} timeouts=${active.timeouts} idle failed=${idle.failed} ${JSON.stringify(idle.failures)}` : ''),
   );
 }
 

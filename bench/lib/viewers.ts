@@ -29,6 +29,8 @@ export interface IdleConnectionsResult {
   connections: number;
   requests: number;
   failed: number;
+  /** Why they failed: a status code or an error code, with counts. */
+  failures: Record<string, number>;
   /** Connections opened beyond the first one per idle viewer: closed by the server (or an error) meanwhile. */
   reopened: number;
 }
@@ -38,8 +40,20 @@ export interface ViewersResult {
   active: RequestLoadResult;
 }
 
+interface IdleCounts {
+  requests: number;
+  failed: number;
+  failures: Record<string, number>;
+  sockets: number;
+}
+
+const countFailure = (counts: IdleCounts, why: string) => {
+  counts.failed++;
+  counts.failures[why] = (counts.failures[why] ?? 0) + 1;
+};
+
 /** One idle viewer: its own agent with one keep-alive socket, pinging until `until`. */
-async function idleViewer(base: URL, endpoint: Endpoint, options: ViewersOptions, until: number, counts: { requests: number; failed: number; sockets: number }): Promise<void> {
+async function idleViewer(base: URL, endpoint: Endpoint, options: ViewersOptions, until: number, counts: IdleCounts): Promise<void> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const seen = new WeakSet<Socket>();
   const ping = () =>
@@ -48,7 +62,7 @@ async function idleViewer(base: URL, endpoint: Endpoint, options: ViewersOptions
         res.resume();
         res.once('end', () => {
           counts.requests++;
-          if (res.statusCode !== 200) counts.failed++;
+          if (res.statusCode !== 200) countFailure(counts, String(res.statusCode));
           resolve();
         });
       });
@@ -58,8 +72,8 @@ async function idleViewer(base: URL, endpoint: Endpoint, options: ViewersOptions
         counts.sockets++;
       });
       req.setTimeout(30_000, () => req.destroy(new Error('idle ping timed out')));
-      req.once('error', () => {
-        counts.failed++;
+      req.once('error', (error: NodeJS.ErrnoException) => {
+        countFailure(counts, error.code ?? error.message);
         resolve();
       });
     });
@@ -78,7 +92,7 @@ async function idleViewer(base: URL, endpoint: Endpoint, options: ViewersOptions
 /** The idle connections and the active ones at the same time, for `seconds`. */
 export async function viewersLoad(endpoint: Endpoint, options: ViewersOptions): Promise<ViewersResult> {
   const base = new URL(endpoint.base);
-  const counts = { requests: 0, failed: 0, sockets: 0 };
+  const counts: IdleCounts = { requests: 0, failed: 0, failures: {}, sockets: 0 };
   const until = Date.now() + options.seconds * 1000 + options.idleEveryMs; // idle viewers outlast the active load
   const idle = Promise.all(Array.from({ length: options.idleConnections }, () => idleViewer(base, endpoint, options, until, counts)));
   // Every idle connection is open (its first request sent) before the active load starts.
@@ -86,7 +100,7 @@ export async function viewersLoad(endpoint: Endpoint, options: ViewersOptions): 
   const active = await requestLoad(endpoint, options.activePaths, { connections: options.activeConnections, seconds: options.seconds, accept: '*/*' });
   await idle;
   return {
-    idle: { connections: options.idleConnections, requests: counts.requests, failed: counts.failed, reopened: Math.max(0, counts.sockets - options.idleConnections) },
+    idle: { connections: options.idleConnections, requests: counts.requests, failed: counts.failed, failures: counts.failures, reopened: Math.max(0, counts.sockets - options.idleConnections) },
     active,
   };
 }
