@@ -43,6 +43,7 @@ import {
   type BenchProcess,
 } from './lib/processes.js';
 import { evaluateChecks, renderSummary, updateReadme } from './lib/report.js';
+import { checkOpenFileLimit, eventLoopDelay, viewersLoad } from './lib/viewers.js';
 import { summarizeProfiles } from './lib/profile.js';
 import { createSessionCookie } from './lib/session.js';
 import type { BenchResults, Point, ProxyUsage, Workload } from './lib/types.js';
@@ -84,6 +85,7 @@ const settings = smoke
       stowRuns: 1,
       workers: [1],
       probe: { bursts: 2, perBurst: 2, gapsMs: [50] },
+      viewers: { idleConnections: 20, activeConnections: 4, seconds: 2, idleEveryMs: 500 },
     }
   : {
       requestSeconds: secondsOption ?? 10,
@@ -100,6 +102,10 @@ const settings = smoke
       stowRuns: 2,
       workers: workersOption ?? [1, 2],
       probe: { bursts: 10, perBurst: 8, gapsMs: [700, 900, 1000, 1100, 1300] },
+      // Issue 16: 1,000 open keep-alive connections (each one request per 3 s: the gateway closes
+      // connections idle for 5 s, and a busy load generator sends late) plus 200 loading studies,
+      // for 60 s (--seconds shortens it too).
+      viewers: { idleConnections: 1000, activeConnections: 200, seconds: secondsOption ?? 60, idleEveryMs: 3000 },
     };
 
 const wanted = (workload: Workload) => !only || only.includes(workload) || only.includes(workload.replace('-latency', ''));
@@ -195,6 +201,28 @@ async function requestPoint(workload: Workload, target: Target, upstream: Metere
   );
 }
 
+/** Issue 16's "many viewers" point against one gateway target (lib/viewers.ts). */
+async function viewersPoint(target: Target, upstream: Metered, activePaths: Array<{ path: string; accept: string }>) {
+  const { idleConnections, activeConnections, seconds, idleEveryMs } = settings.viewers;
+  await quietStart();
+  await eventLoopDelay(target.endpoint.base); // a scrape resets the delay histogram: the next one covers this point only
+  const { result, proxy, upstreamCpuSeconds, clientCpuSeconds, foreignCpuShare } = await measured(target, upstream, () =>
+    viewersLoad(target.endpoint, { idleConnections, activeConnections, seconds, idlePath: '/healthz', idleEveryMs, activePaths }),
+  );
+  const delay = await eventLoopDelay(target.endpoint.base);
+  const { active, idle } = result;
+  if (proxy) proxy.cpuMsPerRequest = active.requests + idle.requests ? round((proxy.cpuSeconds * 1000) / (active.requests + idle.requests), 4) : undefined;
+  points.push({ workload: 'viewers', target: target.name, load: active, viewers: { idle, eventLoopDelay: delay }, proxy, upstreamCpuSeconds, clientCpuSeconds, foreignCpuShare });
+  const failures = active.non2xx + active.errors + active.timeouts + idle.failed;
+  log(
+    `viewers        ${target.name.padEnd(16)} ${idle.connections} idle (${idle.requests} pings, ${idle.reopened} reopened) + ${active.connections} active: ${active.reqPerSec} req/s  p50 ${active.p50Ms.toFixed(2)} ms  p99 ${active.p99Ms.toFixed(2)} ms` +
+      `  event-loop delay p99 ${delay.p99Ms} ms max ${delay.maxMs} ms` +
+      (proxy ? `  proxy rss ${proxy.startRssMb}→${proxy.peakRssMb} MB` : '') +
+      (foreignCpuShare > 0.05 ? `  [other work: ${(foreignCpuShare * 100).toFixed(0)}% CPU]` : '') +
+      (failures ? `  FAILURES ${JSON.stringify(active.statusCodes)} errors=${active.errors} timeouts=${active.timeouts} idle failed=${idle.failed} ${JSON.stringify(idle.failures)}` : ''),
+  );
+}
+
 async function transferPoint(workload: 'wado-study' | 'stow', target: Target, upstream: Metered, runs: number, once: () => Promise<{ status: number; bytes: number; seconds: number }>, before?: () => Promise<void>) {
   const seconds: number[] = [];
   const statuses: number[] = [];
@@ -251,7 +279,8 @@ async function main(): Promise<void> {
   const profileDir = join(dir, 'profiles');
   const nodeFlags = (name: string) => (profile ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, name)}`] : []);
   log(`${smoke ? 'smoke run' : 'full run'} in ${dir}`);
-  const orthancWanted = (['qido', 'frames', 'qido-latency', 'frames-latency', 'wado-study', 'stow', 'idle-gaps'] as Workload[]).some(wanted);
+  const orthancWanted = (['qido', 'frames', 'qido-latency', 'frames-latency', 'wado-study', 'stow', 'idle-gaps', 'viewers'] as Workload[]).some(wanted);
+  if (wanted('viewers')) checkOpenFileLimit(settings.viewers);
   const trivialWanted = wanted('trivial');
 
   // --- data ---------------------------------------------------------------------------
@@ -442,6 +471,16 @@ async function orthancSuite({
       await transferPoint('stow', target, orthanc, settings.stowRuns, () => upload(target.endpoint, '/studies', stowStudy.files), () => deleteStudy(orthanc, stowStudy.studyInstanceUid));
     }
     await deleteStudy(orthanc, stowStudy.studyInstanceUid);
+  }
+  if (wanted('viewers')) {
+    const series = `/studies/${framesSeries.studyInstanceUid}/series`;
+    const activePaths = [
+      { path: '/studies', accept: ACCEPT_JSON },
+      { path: series, accept: ACCEPT_JSON },
+      { path: `${series}/${framesSeries.seriesInstanceUid}/metadata`, accept: ACCEPT_JSON },
+      ...framePaths.map((path) => ({ path, accept: ACCEPT_FRAMES })),
+    ];
+    for (const target of targets.filter((t) => t.proxy?.kind === 'gateway' && !t.name.startsWith('before'))) await viewersPoint(target, orthanc, activePaths);
   }
   if (wanted('idle-gaps')) {
     for (const target of targets.filter((t) => t.proxy)) {

@@ -44,8 +44,11 @@ function sessionSecret(config: Config, logger: Logger): string {
   return randomBytes(32).toString('base64url');
 }
 
-/** Builds every long-lived part of the gateway once, from the validated config. */
-export function createComponents(config: Config, logger: Logger): Components {
+/**
+ * Builds every long-lived part of the gateway once, from the validated config; optional features'
+ * code is imported only when configured.
+ */
+export async function createComponents(config: Config, logger: Logger): Promise<Components> {
   const metadata = createIssuerMetadataSource({ issuer: config.oidc.issuer, discoveryUrl: config.oidc.discoveryUrl });
   const keys = createIssuerKeys(metadata, { cacheMaxAgeMs: config.oidc.jwksCacheSeconds * 1000 });
   const upstreamAgent = createUpstreamAgent(config.orthanc);
@@ -63,7 +66,7 @@ export function createComponents(config: Config, logger: Logger): Components {
     ? createIntrospectionVerifier({ issuer: config.oidc.issuer, audience: config.oidc.audience, introspect: oidc.introspect, cacheSeconds: tokenValidation.cacheSeconds })
     : createBearerVerifier({ issuer: config.oidc.issuer, audience: config.oidc.audience, keys });
   const metrics = createMetrics();
-  const audit = createAuditLog({ logger, toLogStream: !config.auditLogFile, sinks: createAuditSinks(config, orthancClient, logger, metrics) });
+  const audit = createAuditLog({ logger, toLogStream: !config.auditLogFile, sinks: await createAuditSinks(config, orthancClient, logger, metrics) });
   const shareLinks = createShareLinks(state, config.share.maxSeconds, invalidation.publish);
   const creatorStanding = createCreatorStanding({ state, shareLinks, shareRoles: config.share.roles, mayUpload: (roles) => viewerAbilities({ roles }, policyOptionsFrom(config), config.share.roles).upload, confirmSeconds: config.share.confirmSeconds, invalidate: invalidation.publish });
   const sessions = createBrowserSessions({ config, shareLinks, creatorStanding, oidc, bearer, keys, store, state, logger, metrics });

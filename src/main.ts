@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import { ConfigError, loadConfig, type Config } from './config/load.js';
 import { batchedStdout, createLogger, type Logger } from './observability/logger.js';
 import { startGateway } from './server.js';
+import { widenHeapGrowth } from './startup/heap-growth.js';
 import { runStartupDoctor, StartupCheckError } from './startup/doctor.js';
 
 /**
@@ -76,6 +77,7 @@ async function supervise(config: Config, logger: Logger): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  widenHeapGrowth();
   let config;
   try {
     config = loadConfig(process.env);

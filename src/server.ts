@@ -53,7 +53,7 @@ export async function startGateway(config: Config, logger: Logger, host?: string
   for (const warning of tls.warnings) logger.warn(warning);
   if (options.startupChecks) await runStartupDoctor(config, logger);
 
-  const components = createComponents(config, logger);
+  const components = await createComponents(config, logger);
   await components.ready();
   const app = createApp(components.app);
 

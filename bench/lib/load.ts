@@ -35,7 +35,8 @@ function percentile(sorted: Float64Array, p: number): number {
  */
 export async function requestLoad(
   endpoint: Endpoint,
-  paths: string[],
+  /** Sent in turn on every connection; a path with its own Accept overrides `accept`. */
+  paths: Array<string | { path: string; accept: string }>,
   { connections, seconds, amount, accept }: { connections: number; seconds: number; amount?: number; accept: string },
 ): Promise<RequestLoadResult> {
   const latencies: number[] = [];
@@ -50,7 +51,9 @@ export async function requestLoad(
     sampleInt: 100, // autocannon ends a run on its next sample tick
     timeout: 30,
     headers: { ...endpoint.headers, accept },
-    requests: paths.map((path) => ({ method: 'GET', path: endpoint.prefix + path })),
+    requests: paths.map((entry) =>
+      typeof entry === 'string' ? { method: 'GET', path: endpoint.prefix + entry } : { method: 'GET', path: endpoint.prefix + entry.path, headers: { accept: entry.accept } },
+    ),
   });
   instance.on('response', (_client, statusCode, resBytes, responseTime) => {
     statusCodes[statusCode] = (statusCodes[statusCode] ?? 0) + 1;

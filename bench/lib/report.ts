@@ -54,8 +54,17 @@ export function evaluateChecks(results: BenchResults): Check[] {
   for (const point of results.points.filter((p) => p.workload === 'trivial' && /^gateway-1w$/.test(p.target))) {
     add('trivial upstream: gateway-1w CPU per request ÷ bare node:http proxy', '≤ 2', ratio(cpu(point), cpu(find('trivial', 'node-proxy-1w'))), (v) => v <= 2);
   }
+  for (const via of ['bearer', 'session'] as const) {
+    const point = find('viewers', `gateway-${via}`);
+    const failed = point?.load && point.viewers ? point.load.non2xx + point.load.errors + point.load.timeouts + point.viewers.idle.failed : undefined;
+    add(`many viewers (${via}): failed requests, idle and active connections`, '0', failed, (v) => v === 0);
+    add(`many viewers (${via}): p99 of the active connections, ms`, 'reported', point?.load?.p99Ms, (v) => Number.isFinite(v));
+    add(`many viewers (${via}): gateway peak RSS, MB`, '< 300 MB', point?.proxy?.peakRssMb, (v) => v < 300);
+    add(`many viewers (${via}): event-loop delay p99 from /metrics, ms`, 'reported', point?.viewers?.eventLoopDelay?.p99Ms, (v) => Number.isFinite(v));
+  }
   const failures = results.points.reduce(
-    (sum, p) => sum + (p.load ? p.load.non2xx + p.load.errors + p.load.timeouts : 0) + (p.transfer?.statuses.filter((s) => s !== 200).length ?? 0) + (p.probe?.failed ?? 0),
+    (sum, p) =>
+      sum + (p.load ? p.load.non2xx + p.load.errors + p.load.timeouts : 0) + (p.transfer?.statuses.filter((s) => s !== 200).length ?? 0) + (p.probe?.failed ?? 0) + (p.viewers?.idle.failed ?? 0),
     0,
   );
   add('failed requests (non-2xx, socket errors, timeouts), all points incl. idle-gap bursts', '0', failures, (v) => v === 0);
@@ -114,6 +123,25 @@ function transferTable(results: BenchResults): string {
   return lines.join('\n');
 }
 
+function viewersTable(results: BenchResults): string {
+  const rows = results.points.filter((p) => p.viewers && p.load);
+  if (rows.length === 0) return '';
+  const lines = [
+    '| many viewers | idle connections (pings, reopened, failed) | active connections | req/s | p50 ms | p99 ms | MB/s | failed (active) | event-loop delay p50 / p99 / max, ms | proxy CPU ms/req | proxy RSS start → peak MB | other load |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+  ];
+  for (const point of rows) {
+    const { idle, eventLoopDelay: delay } = point.viewers!;
+    const load = point.load!;
+    const rss = point.proxy ? `${point.proxy.startRssMb} → ${point.proxy.peakRssMb}` : '–';
+    lines.push(
+      `| ${point.target} | ${idle.connections} (${idle.requests}, ${idle.reopened}, ${idle.failed}) | ${load.connections} | ${load.reqPerSec} | ${load.p50Ms.toFixed(2)} | ${load.p99Ms.toFixed(2)} | ${load.mbPerSec} | ` +
+        `${load.non2xx + load.errors + load.timeouts} | ${delay ? `${show(delay.p50Ms)} / ${show(delay.p99Ms)} / ${show(delay.maxMs)}` : '–'} | ${show(point.proxy?.cpuMsPerRequest)} | ${rss} | ${otherLoad(point)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
 function probeTable(results: BenchResults): string {
   const rows = results.points.filter((p) => p.probe);
   if (rows.length === 0) return '';
@@ -163,6 +191,7 @@ export function renderSummary(results: BenchResults): string {
     latencyTable(results),
     transferTable(results),
     requestTable(results, ['trivial']),
+    viewersTable(results),
     probeTable(results),
   ]
     .filter(Boolean)

@@ -1,7 +1,8 @@
 import type { RequestLoadResult, TransferResult } from './load.js';
+import type { IdleConnectionsResult } from './viewers.js';
 import type { Usage } from './procstat.js';
 
-export type Workload = 'qido' | 'frames' | 'qido-latency' | 'frames-latency' | 'wado-study' | 'stow' | 'trivial' | 'idle-gaps';
+export type Workload = 'qido' | 'frames' | 'qido-latency' | 'frames-latency' | 'wado-study' | 'stow' | 'trivial' | 'idle-gaps' | 'viewers';
 
 export interface ProxyUsage extends Usage {
   kind: 'gateway' | 'nginx' | 'node';
@@ -19,6 +20,8 @@ export interface Point {
   load?: RequestLoadResult;
   transfer?: TransferResult;
   probe?: { requests: number; failed: number; errors: number; statuses: Record<string, number> };
+  /** The "many viewers" point: `load` is its active connections, these its idle ones and the gateway's event-loop delay. */
+  viewers?: { idle: IdleConnectionsResult; eventLoopDelay?: { p50Ms: number; p90Ms: number; p99Ms: number; maxMs: number } };
   proxy?: ProxyUsage;
   /** CPU seconds Orthanc (or the trivial upstream) spent during the point. */
   upstreamCpuSeconds?: number;

@@ -43,6 +43,13 @@ describe('benchmark harness smoke run', () => {
       }
       for (const target of ['upstream', 'nginx-1w', 'gateway-1w']) expect(seen).toContain(`trivial ${target}`);
       for (const target of ['nginx', 'gateway-bearer', 'gateway-session']) expect(seen).toContain(`idle-gaps ${target}`);
+      for (const target of ['gateway-bearer', 'gateway-session']) {
+        const viewers = results.points.find((point) => point.workload === 'viewers' && point.target === target);
+        // Every idle connection pinged at least once and was never dropped; the delay came from /metrics.
+        expect(viewers?.viewers?.idle.requests).toBeGreaterThanOrEqual(results.settings['viewers'] ? (results.settings['viewers'] as { idleConnections: number }).idleConnections : 1);
+        expect([viewers?.viewers?.idle.failed, viewers?.viewers?.idle.reopened]).toEqual([0, 0]);
+        expect(viewers?.viewers?.eventLoopDelay?.p99Ms).toBeGreaterThan(0);
+      }
       for (const point of results.points) {
         if (point.load) expect(point.load.requests).toBeGreaterThan(0);
         if (point.transfer) expect(point.transfer.statuses.every((status) => status === 200)).toBe(true);
@@ -50,7 +57,7 @@ describe('benchmark harness smoke run', () => {
       expect(results.checks.find((check) => check.name.startsWith('failed requests'))?.value).toBe(0);
       // Every issue-16 target is computed from the run's points (a ratio with a verdict). Only a CPU
       // ratio may stay blank here: nginx may not use one 10 ms CPU tick in the smoke run's tiny transfers.
-      expect(results.checks.length).toBeGreaterThanOrEqual(17);
+      expect(results.checks.length).toBeGreaterThanOrEqual(25);
       const blank = results.checks.filter((check) => check.value === null || check.pass === null).map((check) => check.name);
       expect(blank.filter((name) => !/CPU per (request|MB) ÷ nginx$/.test(name))).toEqual([]);
       // Node process warnings are per request when they come (a listener-leak warning once cost more than the request).
