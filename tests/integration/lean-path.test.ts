@@ -3,6 +3,7 @@ import { startBearerStack, type BearerStack } from '../support/bearer-stack.js';
 import { makeSeries, type GeneratedSeries } from '../support/dicom.js';
 import { ACCEPT_DICOM_JSON, ACCEPT_FRAMES } from '../support/dicomweb.js';
 import { uploadInstances } from '../support/orthanc.js';
+import { rawRequest } from '../support/raw-http.js';
 
 /**
  * Plain /pacs and /pacs-admin targets take the lean path (node:http straight into the pipeline's
@@ -80,5 +81,15 @@ describe('the lean path answers like Express', () => {
     const page = await answer('/pacs-admin/app/explorer.html', { token: tokens.admin });
     expect(page.status).toBe(200);
     expect(page.headers['content-security-policy']).toContain("script-src 'self' 'unsafe-hashes'");
+  });
+});
+
+describe('the request to Orthanc', () => {
+  it("is built by the gateway for a request with Expect: 100-continue too (http-proxy forwarded the client's own headers then)", async () => {
+    const answer = await rawRequest(stack.gateway.url, '/pacs/dicom-web/studies?PatientID=P-LEAN', {
+      headers: { authorization: `Bearer ${tokens.viewer}`, accept: ACCEPT_DICOM_JSON, expect: '100-continue' },
+    });
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body)).toHaveLength(1);
   });
 });
