@@ -6,7 +6,7 @@
  *
  *   node --import tsx bench/cpu.ts                       this checkout: trivial upstream + Orthanc (QIDO, frames)
  *   node --import tsx bench/cpu.ts --base=DIR            also a gateway built from another checkout (`git archive`), as `base-*`
- *   node --import tsx bench/cpu.ts --only=trivial,frames,wado --requests=3000 --rounds=3 --connections=8
+ *   node --import tsx bench/cpu.ts --only=trivial,frames,wado --requests=3000 --rounds=4 --connections=8
  *   node --import tsx bench/cpu.ts --profile             this checkout's gateways with --cpu-prof (summary printed)
  *   node --import tsx bench/cpu.ts --profile-dir=DIR     the same, and the .cpuprofile files kept in DIR
  *   node --import tsx bench/cpu.ts --undici              also the bare proxy on undici's Pool (bench/node-proxy-undici.mjs), and both bare proxies before Orthanc
@@ -35,7 +35,7 @@ const ACCEPT_FRAMES = 'multipart/related; type="application/octet-stream"; trans
 
 const option = (name: string) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
 const requests = Number(option('requests') ?? 3000);
-const rounds = Number(option('rounds') ?? 3);
+const rounds = Number(option('rounds') ?? 4);
 const connections = Number(option('connections') ?? 8);
 const only = option('only')?.split(',') ?? ['trivial', 'qido', 'frames', 'wado'];
 const baseRoot = option('base') ? resolve(option('base')!) : undefined;
