@@ -6,7 +6,7 @@
  *
  *   node --import tsx bench/cpu.ts                       this checkout: trivial upstream + Orthanc (QIDO, frames)
  *   node --import tsx bench/cpu.ts --base=DIR            also a gateway built from another checkout (`git archive`), as `base-*`
- *   node --import tsx bench/cpu.ts --only=trivial,frames,wado --requests=3000 --rounds=3 --connections=8
+ *   node --import tsx bench/cpu.ts --only=trivial,frames,wado --requests=3000 --rounds=4 --connections=8
  *   node --import tsx bench/cpu.ts --profile             this checkout's gateways with --cpu-prof (summary printed)
  *   node --import tsx bench/cpu.ts --profile-dir=DIR     the same, and the .cpuprofile files kept in DIR
  *   node --import tsx bench/cpu.ts --undici              also the bare proxy on undici's Pool (bench/node-proxy-undici.mjs), and both bare proxies before Orthanc
@@ -35,7 +35,7 @@ const ACCEPT_FRAMES = 'multipart/related; type="application/octet-stream"; trans
 
 const option = (name: string) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
 const requests = Number(option('requests') ?? 3000);
-const rounds = Number(option('rounds') ?? 3);
+const rounds = Number(option('rounds') ?? 4);
 const connections = Number(option('connections') ?? 8);
 const only = option('only')?.split(',') ?? ['trivial', 'qido', 'frames', 'wado'];
 const baseRoot = option('base') ? resolve(option('base')!) : undefined;
@@ -80,13 +80,15 @@ async function syscallsPerRequest(pid: number, dir: string, work: () => Promise<
   return `${round(total / count, 2)} syscalls/request (${top.join(', ')})`;
 }
 
-/** Rounds of `requests` requests against each target in turn; median CPU ms per request of each. */
+/** Rounds of `requests` requests against each target in turn (reversed every other round); median CPU ms per request of each. */
 async function measure(workload: string, targets: Target[], paths: string[], accept: string): Promise<void> {
   const cpu = new Map<string, number[]>(targets.map((target) => [target.name, []]));
   const foreign: number[] = [];
   for (const target of targets) await requestLoad(target.endpoint, paths, { connections, seconds: 60, amount: Math.ceil(requests / 3), accept }); // warm-up
   for (let round_ = 0; round_ < rounds; round_++) {
-    for (const target of targets) {
+    // Every other round in reverse order: on frames the position in a round alone moved a gateway's
+    // cost by up to 2 × (bench/README.md, "Issue 16", section 5); use an even number of rounds.
+    for (const target of round_ % 2 === 0 ? targets : [...targets].reverse()) {
       const other = new ForeignLoadMeter();
       const meter = target.pid ? new UsageMeter(target.pid) : undefined;
       const result = await requestLoad(target.endpoint, paths, { connections, seconds: 600, amount: requests, accept });

@@ -55,7 +55,7 @@ export async function startGateway(config: Config, logger: Logger, host?: string
 
   const components = await createComponents(config, logger);
   await components.ready();
-  const app = createApp(components.app);
+  const { app, listener } = createApp(components.app);
 
   // Draining: responses in flight when close() starts, and any request still arriving on an open
   // keep-alive connection, answer with `Connection: close`, so each connection ends with its response.
@@ -68,7 +68,7 @@ export async function startGateway(config: Config, logger: Logger, host?: string
       inFlight.delete(res);
       if (draining) setImmediate(() => server.closeIdleConnections());
     });
-    app(req, res);
+    listener(req, res);
   });
   // A connection with no traffic in either direction for two minutes is closed.
   server.timeout = 120_000;

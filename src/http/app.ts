@@ -1,5 +1,5 @@
-import type { Agent } from 'node:http';
-import express, { type Express, type RequestHandler } from 'express';
+import type { Agent, IncomingMessage, ServerResponse } from 'node:http';
+import express, { Router, type Express, type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
 import type { BearerVerifier } from '../auth/bearer.js';
 import type { BrowserSessions } from '../auth/browser-sessions.js';
@@ -19,7 +19,7 @@ import { authenticate } from './authenticate.js';
 import { authorize } from './authorize.js';
 import { redirectToPublicHost } from './canonical-host.js';
 import { limitRequestBody } from './body-limit.js';
-import { classifyRequest } from './classify.js';
+import { classifyRequest, isProxiedTarget } from './classify.js';
 import type { OrthancClient } from './orthanc-client.js';
 import { dropBoxPage } from './drop-box-page.js';
 import type { Principal } from '../auth/principal.js';
@@ -33,6 +33,8 @@ import type { CreatorStanding } from '../share/creator-standing.js';
 import { explorerContentSecurityPolicy } from './content-security.js';
 import { corsForDicomweb } from './cors.js';
 import { errorHandler, notFound } from './error-handler.js';
+import { GatewayError } from '../errors.js';
+import { adoptRequest, runStages } from './pipeline.js';
 import { requestState } from './locals.js';
 import { metricsRoute } from './metrics-route.js';
 import { observeRequests } from './observe.js';
@@ -83,9 +85,33 @@ export interface AppDependencies {
 
 /** Runs the given stages only for requests classified as a proxied /pacs or /pacs-admin route. */
 function forProxiedRoutes(...stages: RequestHandler[]): RequestHandler {
-  const router = express.Router();
-  router.use(...stages);
-  return (req, res, next) => (requestState(res).route ? router(req, res, next) : next());
+  return (req, res, next) => (requestState(res).route ? runStages(stages, req, res, next) : next());
+}
+
+/** Orthanc Explorer's pages, as `app.use('/pacs-admin/app/', …)` would mount them. */
+function explorerPages(handler: RequestHandler): RequestHandler {
+  return (req, res, next) => (req.path === '/pacs-admin/app' || req.path.startsWith('/pacs-admin/app/') ? handler(req, res, next) : next());
+}
+
+/** Sign-in starts and callbacks only. */
+function onLoginPaths(handler: RequestHandler): RequestHandler {
+  return Router({ caseSensitive: true, strict: true }).use(['/auth/login', '/auth/callback'], handler);
+}
+
+/** A pipeline stage, and whether it runs for /pacs and /pacs-admin (the lean path) too or only for Express's other routes. */
+interface PipelineStage {
+  handler: RequestHandler;
+  proxied: boolean;
+}
+const forAll = (handler: RequestHandler): PipelineStage => ({ handler, proxied: true });
+/** Routes of other paths (sign-in, pages, ops): never a /pacs or /pacs-admin request. */
+const elsewhere = (handler: RequestHandler): PipelineStage => ({ handler, proxied: false });
+
+export interface GatewayHttp {
+  /** Everything but the lean path: sign-in routes, pages, viewer, ops. */
+  app: Express;
+  /** node:http's 'request' listener: plain /pacs and /pacs-admin targets run the pipeline's proxied stages without Express's router, the rest goes to `app`. */
+  listener: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
 function securityHeaders(config: Config): RequestHandler {
@@ -103,8 +129,10 @@ function securityHeaders(config: Config): RequestHandler {
  * The request pipeline, top to bottom: request id → classify (refuse unclean paths) → page loads on
  * another host sent to PUBLIC_URL → browser session → /auth routes → for /pacs and /pacs-admin:
  * authenticate → authorize → QIDO limit clamp → per-user concurrency → per-study access (each when configured) → the audit query route → proxy → viewer.
+ * One list for both paths: Express runs all of it; plain /pacs and /pacs-admin targets run its
+ * `forAll` stages, in the same order, without Express's router (its per-layer path matching).
  */
-export function createApp(deps: AppDependencies): Express {
+export function createApp(deps: AppDependencies): GatewayHttp {
   const { config, logger, bearer, sessions, oidc, upstreamAgent, readinessChecks, rateLimits } = deps;
   const identify = authenticate({
     bearer,
@@ -130,50 +158,66 @@ export function createApp(deps: AppDependencies): Express {
   // (the left-most X-Forwarded-For entry is whatever the client sent).
   app.set('trust proxy', config.trustProxy ? 1 : false);
 
-  app.use(assignRequestId);
-  app.use(accessLog(logger));
-  app.use(observeRequests({ metrics: deps.metrics, audit: deps.audit, viewer: Boolean(config.ohifDist) }));
-  app.use(precomputedHeaders(securityHeaders(config)));
-  app.use(opsRoutes(readinessChecks));
-  app.use(metricsRoute(deps.metrics));
-  app.use(corsForDicomweb(config.corsOrigins));
-  if (config.smart) app.use(smartConfigurationRoute(deps.issuerMetadata, config.oidc));
-  app.use(classifyRequest);
-  app.use(redirectToPublicHost(config.publicUrl, config.trustProxy));
-  app.use(limitRequestBody(config.bodyLimits));
-  app.use(['/auth/login', '/auth/callback'], rateLimits.limitLogins);
-  app.use(rateLimits.limitAuthFailures);
-  app.use(signedOutRoute());
-  app.use(browserSession(deps.sessionMiddleware));
-  app.use(dropBoxPage({ sessions, policy, shareRoles: config.share.roles }));
-  app.use(shareRoutes({ config, shareLinks: deps.shareLinks, creatorStanding: deps.creatorStanding, sessions, orthancClient: deps.orthancClient, studyLookup: deps.studyLookup, authenticate: identify, policy }));
-  app.use(shareLinksPage({ sessions, share: config.share, policy }));
-  const mayUpload = (principal: Principal) => viewerAbilities(principal, policy, config.share.roles).upload;
-  app.use(authRoutes({ publicUrl: config.publicUrl, oidc, sessions, authenticate: identify, mayUpload, logger }));
   const { qidoMaxLimit, maxConcurrentRequests } = config.userLimits;
-  app.use('/pacs-admin/app/', explorerContentSecurityPolicy);
-  app.use(
-    forProxiedRoutes(
-      identify,
-      authorize(policy),
-      // The clamp comes first: per-study access then pages the (clamped) limit itself.
-      ...(qidoMaxLimit ? [limitQidoResults(qidoMaxLimit)] : []),
-      ...(deps.userSlots && maxConcurrentRequests ? [limitUserConcurrency(deps.userSlots, maxConcurrentRequests)] : []),
-      ...studyAccessStage,
-      answerAuditQuery(config.auditLogFile),
-      proxyToOrthanc({ publicUrl: config.publicUrl, orthanc: config.orthanc, agent: upstreamAgent, logger }),
+  const mayUpload = (principal: Principal) => viewerAbilities(principal, policy, config.share.roles).upload;
+  const pipeline: PipelineStage[] = [
+    forAll(assignRequestId),
+    forAll(accessLog(logger)),
+    forAll(observeRequests({ metrics: deps.metrics, audit: deps.audit, viewer: Boolean(config.ohifDist) })),
+    forAll(precomputedHeaders(securityHeaders(config))),
+    elsewhere(opsRoutes(readinessChecks)),
+    elsewhere(metricsRoute(deps.metrics)),
+    forAll(corsForDicomweb(config.corsOrigins)),
+    ...(config.smart ? [elsewhere(smartConfigurationRoute(deps.issuerMetadata, config.oidc))] : []),
+    forAll(classifyRequest),
+    forAll(redirectToPublicHost(config.publicUrl, config.trustProxy)),
+    forAll(limitRequestBody(config.bodyLimits)),
+    elsewhere(onLoginPaths(rateLimits.limitLogins)),
+    forAll(rateLimits.limitAuthFailures),
+    elsewhere(signedOutRoute()),
+    forAll(browserSession(deps.sessionMiddleware)),
+    elsewhere(dropBoxPage({ sessions, policy, shareRoles: config.share.roles })),
+    elsewhere(shareRoutes({ config, shareLinks: deps.shareLinks, creatorStanding: deps.creatorStanding, sessions, orthancClient: deps.orthancClient, studyLookup: deps.studyLookup, authenticate: identify, policy })),
+    elsewhere(shareLinksPage({ sessions, share: config.share, policy })),
+    elsewhere(authRoutes({ publicUrl: config.publicUrl, oidc, sessions, authenticate: identify, mayUpload, logger })),
+    forAll(explorerPages(explorerContentSecurityPolicy)),
+    forAll(
+      forProxiedRoutes(
+        identify,
+        authorize(policy),
+        // The clamp comes first: per-study access then pages the (clamped) limit itself.
+        ...(qidoMaxLimit ? [limitQidoResults(qidoMaxLimit)] : []),
+        ...(deps.userSlots && maxConcurrentRequests ? [limitUserConcurrency(deps.userSlots, maxConcurrentRequests)] : []),
+        ...studyAccessStage,
+        answerAuditQuery(config.auditLogFile),
+        proxyToOrthanc({ publicUrl: config.publicUrl, orthanc: config.orthanc, agent: upstreamAgent, logger }),
+      ),
     ),
-  );
-  if (config.ohifDist) {
-    app.use(
-      serveViewer(config.ohifDist, {
-        pageGuard: viewerPageGuard(config.viewerAccess, sessions, config.roles),
-        identityProviderOrigin: config.viewerAccess === 'public' ? new URL(config.oidc.issuer).origin : undefined,
-        ...(config.viewerAccess === 'session' ? { userPreamble: sessionViewerUser(sessions, policy, config.share.roles) } : {}),
-      }),
-    );
-  }
-  app.use(notFound);
-  app.use(errorHandler(logger));
-  return app;
+    ...(config.ohifDist
+      ? [
+          elsewhere(
+            serveViewer(config.ohifDist, {
+              pageGuard: viewerPageGuard(config.viewerAccess, sessions, config.roles),
+              identityProviderOrigin: config.viewerAccess === 'public' ? new URL(config.oidc.issuer).origin : undefined,
+              ...(config.viewerAccess === 'session' ? { userPreamble: sessionViewerUser(sessions, policy, config.share.roles) } : {}),
+            }),
+          ),
+        ]
+      : []),
+    forAll(notFound),
+  ];
+  const answerError = errorHandler(logger);
+  for (const { handler } of pipeline) app.use(handler);
+  app.use(answerError);
+
+  const leanStages = pipeline.filter((stage) => stage.proxied).map((stage) => stage.handler);
+  const finish = (error: unknown, req: Request, res: Response) => answerError(error ?? new GatewayError('not_found', 'No such route'), req, res, () => undefined);
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
+    const request = req as Request;
+    if (!isProxiedTarget(request)) return void app(req, res);
+    const response = res as Response;
+    adoptRequest(app, request, response);
+    runStages(leanStages, request, response, finish);
+  };
+  return { app, listener };
 }

@@ -1,13 +1,33 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { GatewayError } from '../errors.js';
 import { normalizeTarget } from '../policy/normalize.js';
 import { classify } from '../policy/routes.js';
 import { parseCanonicalRequest, withQuery } from '../request/canonical-request.js';
 import { parameterClass, queryProblem } from '../request/parameter-rules.js';
 import { requestState } from './locals.js';
+import { SMART_CONFIGURATION_PATH } from './smart-configuration.js';
 import { splitIncludeFields } from './qido-query.js';
 
 const GATEWAY_PREFIXES = new Set(['pacs', 'pacs-admin']);
+
+/** Served by an Express route of its own (smart-configuration.ts), before classification. */
+const EXPRESS_ROUTED = new Set([SMART_CONFIGURATION_PATH]);
+
+/**
+ * node:http dispatch: whether the raw request target is plainly under /pacs or /pacs-admin, for
+ * the lean pipeline (app.ts), which then records it as `req.originalUrl` the way Express's router
+ * would. Only a quick split: classifyRequest still judges the target. Other spellings (percent
+ * encoded, `//pacs`, absolute-form) go through Express, whose pipeline refuses or serves them as before.
+ */
+export function isProxiedTarget(req: Request): boolean {
+  const target = req.url ?? '';
+  const query = target.indexOf('?');
+  const path = query < 0 ? target : target.slice(0, query);
+  const proxied = path.startsWith('/pacs/') || path.startsWith('/pacs-admin/') || path === '/pacs' || path === '/pacs-admin';
+  if (!proxied || EXPRESS_ROUTED.has(path)) return false;
+  req.originalUrl = target;
+  return true;
+}
 
 /**
  * First stage for every request: refuse unclean request targets, then, for /pacs and /pacs-admin,

@@ -1,4 +1,4 @@
-import type { ClientRequest, IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
 /**
  * Only these client headers reach Orthanc. Everything else, in particular Authorization, Cookie,
@@ -44,14 +44,22 @@ export interface UpstreamIdentity {
   identityHeaders?: Readonly<Record<string, string>>;
 }
 
-export function prepareUpstreamRequest(proxyReq: ClientRequest, identity: UpstreamIdentity): void {
-  for (const name of proxyReq.getHeaderNames()) {
-    if (!FORWARDED_REQUEST_HEADERS.has(name)) proxyReq.removeHeader(name);
+/**
+ * The headers of the request to Orthanc: the allowed client headers (node:http's lower-case names,
+ * repeats already joined), `Host` naming Orthanc, then the gateway's own, which replace any client
+ * value of the same name.
+ */
+export function upstreamRequestHeaders(client: IncomingHttpHeaders, host: string, identity: UpstreamIdentity): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = {};
+  for (const name in client) {
+    if (FORWARDED_REQUEST_HEADERS.has(name)) headers[name] = client[name];
   }
-  proxyReq.setHeader('authorization', identity.authorization);
-  proxyReq.setHeader('forwarded', identity.forwarded);
-  // setHeader replaces every client copy of the name (any case, repeated or not) with the gateway's value.
-  for (const [name, value] of Object.entries(identity.identityHeaders ?? {})) proxyReq.setHeader(name, value);
+  headers['host'] = host;
+  headers['authorization'] = identity.authorization;
+  headers['forwarded'] = identity.forwarded;
+  const extra = identity.identityHeaders;
+  if (extra) for (const name in extra) headers[name.toLowerCase()] = extra[name];
+  return headers;
 }
 
 export function clientResponseHeaders(upstream: IncomingHttpHeaders, { bodyRewritten }: { bodyRewritten: boolean }) {

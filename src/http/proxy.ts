@@ -1,7 +1,6 @@
-import type { Agent, ClientRequest, IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
+import http, { type Agent, type ClientRequest, type IncomingMessage } from 'node:http';
+import https from 'node:https';
 import type { Request, RequestHandler, Response } from 'express';
-import { createProxyMiddleware, type Plugin } from 'http-proxy-middleware';
 import type { Config } from '../config/config.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
@@ -17,7 +16,7 @@ import { relayStream } from './relay-stream.js';
 import { createSearchFilterStream } from './search-filter.js';
 import { createUnpooledUpstreamAgent } from './upstream-agent.js';
 import { createUpstreamLimit } from './upstream-limit.js';
-import { clientResponseHeaders, prepareUpstreamRequest } from './proxy-headers.js';
+import { clientResponseHeaders, upstreamRequestHeaders } from './proxy-headers.js';
 import { describeProxyErrorPage, describeUpstreamError, isProxyErrorPage, readErrorPage } from './upstream-errors.js';
 import { createUpstreamIdentity } from './upstream-identity.js';
 import { isStaleConnectionFailure } from './upstream-retry.js';
@@ -40,22 +39,9 @@ interface RelayContext {
 
 const isJson = (contentType: string | undefined) => contentType !== undefined && /^application\/(dicom\+)?json\b/i.test(contentType);
 
-/** How http-proxy sends a request to Orthanc (the first attempt through http-proxy-middleware, a retry directly). */
-type UpstreamOptions = { target: string; agent: Agent; changeOrigin: true; xfwd: false; selfHandleResponse: true };
-
-const timedOut = new WeakSet<IncomingMessage>();
-/** The request's current request to Orthanc, whether Orthanc answered it, and whether it is a retry. */
-const upstreamRequests = new WeakMap<IncomingMessage, ClientRequest>();
-const answered = new WeakSet<IncomingMessage>();
-const retried = new WeakSet<IncomingMessage>();
-/** Requests whose client went away before the response was complete (their upstream request is cancelled). */
-const clientGone = new WeakSet<IncomingMessage>();
-/** Which Orthanc credential a request was sent with (its label, for the 401 message). */
-const credentialUsed = new WeakMap<IncomingMessage, string>();
-
-function upstreamFailure(error: NodeJS.ErrnoException, req: IncomingMessage): GatewayError {
+function upstreamFailure(error: NodeJS.ErrnoException, req: IncomingMessage, timedOut: boolean): GatewayError {
   if (bodyWasTooLarge(req)) return new GatewayError('payload_too_large', 'The upload exceeds STOW_MAX_BYTES', { connection: 'close' });
-  if (timedOut.has(req)) return new GatewayError('gateway_timeout', 'Orthanc did not answer in time');
+  if (timedOut) return new GatewayError('gateway_timeout', 'Orthanc did not answer in time');
   return new GatewayError('bad_gateway', describeUpstreamError(error).message);
 }
 
@@ -70,8 +56,8 @@ function refusedByOrthanc(status: number | undefined, credential: string): Gatew
 const isDropBoxUpload = (res: Response) => requestState(res).principal?.dropBox === true && requestState(res).route?.class === 'dicomweb-store';
 
 /** Streams Orthanc's answer to the client, rewriting Orthanc URLs in JSON/XML bodies and Location. */
-function relayResponse(proxyRes: IncomingMessage, req: Request, res: Response, context: RelayContext): void {
-  const refusal = refusedByOrthanc(proxyRes.statusCode, credentialUsed.get(req) ?? 'service credential');
+function relayResponse(proxyRes: IncomingMessage, { req, res, credential }: UpstreamCall, context: RelayContext): void {
+  const refusal = refusedByOrthanc(proxyRes.statusCode, credential);
   if (refusal) {
     if (refusal.status === 502) requestState(res).upstreamError = 'credential_rejected';
     proxyRes.resume();
@@ -136,9 +122,37 @@ function replaceOrthancError(proxyRes: IncomingMessage, req: Request, res: Respo
   });
 }
 
-function gatewayPlugin({ publicUrl, orthanc, logger }: ProxyOptions, retryOptions: UpstreamOptions): Plugin<Request, Response> {
+/** One request's call to Orthanc: the current attempt and what happened to it. */
+interface UpstreamCall {
+  req: Request;
+  res: Response;
+  attempt: ClientRequest | undefined;
+  /** Which Orthanc credential it was sent with (its label, for the 401 message). */
+  credential: string;
+  answered: boolean;
+  retried: boolean;
+  timedOut: boolean;
+  /** The client went away before the response was complete (the upstream request is cancelled). */
+  clientGone: boolean;
+}
+
+/** Methods sent with an explicit empty body when the client declared none (as http-proxy did, which the gateway used before). */
+const NEEDS_EMPTY_LENGTH = new Set(['DELETE', 'OPTIONS']);
+
+/**
+ * Sends requests to Orthanc with node:http directly, the connection pool as agent: headers built
+ * once from the allowlist and the gateway's identity (never the client's own), the path serialized
+ * from the canonical request, the body (if any) piped through, the answer relayed by relayResponse.
+ */
+function createUpstreamSender({ publicUrl, orthanc, agent, logger }: ProxyOptions) {
   const base = new URL(publicUrl);
+  const target = new URL(orthanc.url);
+  const transport = target.protocol === 'https:' ? https : http;
+  const basePath = target.pathname.replace(/\/+$/, '');
+  const port = target.port || (target.protocol === 'https:' ? 443 : 80);
+  const hostname = target.hostname.replace(/^\[(.*)\]$/, '$1');
   const forwarded = `host=${base.host};proto=${base.protocol.replace(':', '')}`;
+  const retryAgent = createUnpooledUpstreamAgent(orthanc);
   // Basic header values for the service user and every per-role user are computed here, once.
   const resolveIdentity = createUpstreamIdentity(orthanc);
   const context: RelayContext = {
@@ -148,54 +162,67 @@ function gatewayPlugin({ publicUrl, orthanc, logger }: ProxyOptions, retryOption
     logger,
   };
 
-  return (proxyServer) => {
-    proxyServer.on('proxyReq', (proxyReq: ClientRequest, req: Request, res: Response) => {
-      // Headers already flushed (a request the pool queued): never send the client's own headers on.
-      if (proxyReq.headersSent) return void proxyReq.destroy(new Error('the upstream request was queued past its header preparation'));
-      const { credential, headers } = resolveIdentity(requestState(res).principal);
-      credentialUsed.set(req, credential.label);
-      upstreamRequests.set(req, proxyReq);
-      prepareUpstreamRequest(proxyReq, { authorization: credential.authorization, forwarded, identityHeaders: headers });
-      // A filtered search is read by the gateway: ask for the one format it reads.
-      if (requestState(res).searchFilter || isDropBoxUpload(res)) proxyReq.setHeader('accept', 'application/dicom+json');
-      proxyReq.setTimeout(orthanc.timeoutMs, () => {
-        timedOut.add(req);
-        proxyReq.destroy(new Error('upstream timeout'));
-      });
-      countStreamedBody(req, proxyReq, requestState(res).streamedBodyLimit);
-      // The client gave up (a viewer scrolled past a frame): cancel the request to Orthanc too, which
-      // frees its connection at once. http-proxy alone only does that while the request body is still
-      // arriving; for a GET it would wait for Orthanc's answer (or ORTHANC_TIMEOUT_MS) into a closed socket.
-      res.once('close', () => {
-        if (res.writableFinished || proxyReq.destroyed) return;
-        clientGone.add(req);
-        proxyReq.destroy();
-      });
+  const fail = (call: UpstreamCall, error: NodeJS.ErrnoException) => {
+    const { req, res } = call;
+    if (call.clientGone) return; // cancelled: nobody to answer, nothing went wrong upstream
+    if (retryOnNewConnection(call, error)) return;
+    const failure = upstreamFailure(error, req, call.timedOut);
+    requestState(res).upstreamError = failure.code === 'gateway_timeout' ? 'timeout' : 'unreachable';
+    logger.warn({ err: error, requestId: requestState(res).requestId, hint: describeUpstreamError(error).hint }, failure.message);
+    sendError(res, failure);
+  };
+
+  // See upstream-retry.ts: a request that met a connection Orthanc was closing goes once more, on a new one.
+  const retryOnNewConnection = (call: UpstreamCall, error: NodeJS.ErrnoException): boolean => {
+    if (call.retried || call.answered || call.timedOut || call.res.headersSent) return false;
+    if (!isStaleConnectionFailure(error, call.req, call.attempt)) return false;
+    call.retried = true;
+    logger.info({ requestId: requestState(call.res).requestId, code: error.code }, 'Orthanc closed a reused connection before answering: retrying on a new connection');
+    send(call, retryAgent);
+    return true;
+  };
+
+  const send = (call: UpstreamCall, via: Agent) => {
+    const { req, res } = call;
+    const state = requestState(res);
+    const { credential, headers: identityHeaders } = resolveIdentity(state.principal);
+    call.credential = credential.label;
+    const headers = upstreamRequestHeaders(req.headers, target.host, { authorization: credential.authorization, forwarded, identityHeaders });
+    // A filtered search is read by the gateway: ask for the one format it reads.
+    if (state.searchFilter || isDropBoxUpload(res)) headers['accept'] = 'application/dicom+json';
+    if (NEEDS_EMPTY_LENGTH.has(req.method) && headers['content-length'] === undefined) {
+      headers['content-length'] = '0';
+      delete headers['transfer-encoding'];
+    }
+    // Never the client's URL: the canonical request, serialized (canonical-request.ts).
+    const path = basePath + upstreamTarget(state.route!, classifiedRequest(state));
+    const attempt = transport.request({ hostname, port, path, method: req.method, headers, agent: via });
+    call.attempt = attempt;
+    attempt.setTimeout(orthanc.timeoutMs, () => {
+      call.timedOut = true;
+      attempt.destroy(new Error('upstream timeout'));
     });
-    proxyServer.on('proxyRes', (proxyRes: IncomingMessage, req: Request, res: Response) => {
-      answered.add(req);
-      relayResponse(proxyRes, req, res, context);
+    attempt.on('error', (error: NodeJS.ErrnoException) => fail(call, error));
+    attempt.on('response', (upstreamRes: IncomingMessage) => {
+      call.answered = true;
+      relayResponse(upstreamRes, call, context);
     });
-    // See upstream-retry.ts: a request that met a connection Orthanc was closing goes once more, on a new one.
-    const retryOnNewConnection = (error: NodeJS.ErrnoException, req: Request, res: Response): boolean => {
-      if (retried.has(req) || answered.has(req) || timedOut.has(req) || res.headersSent) return false;
-      if (!isStaleConnectionFailure(error, req, upstreamRequests.get(req))) return false;
-      retried.add(req);
-      logger.info({ requestId: requestState(res).requestId, code: error.code }, 'Orthanc closed a reused connection before answering: retrying on a new connection');
-      proxyServer.web(req, res, retryOptions);
-      return true;
-    };
-    proxyServer.on('error', (error: Error, req: Request, res: Response | Socket) => {
-      if (!('writeHead' in res)) return res.destroy();
-      if (clientGone.has(req)) return; // cancelled above: nobody to answer, nothing went wrong upstream
-      if (retryOnNewConnection(error, req, res)) return;
-      const failure = upstreamFailure(error as NodeJS.ErrnoException, req);
-      requestState(res).upstreamError = failure.code === 'gateway_timeout' ? 'timeout' : 'unreachable';
-      logger.warn({ err: error, requestId: requestState(res).requestId, hint: describeUpstreamError(error).hint }, failure.message);
-      sendError(res, failure);
+    if (call.retried) return void attempt.end(); // a retry has no body (upstream-retry.ts)
+    countStreamedBody(req, attempt, state.streamedBodyLimit);
+    req.pipe(attempt);
+  };
+
+  return (req: Request, res: Response) => {
+    const call: UpstreamCall = { req, res, attempt: undefined, credential: 'service credential', answered: false, retried: false, timedOut: false, clientGone: false };
+    // The client gave up (a viewer scrolled past a frame): cancel the request to Orthanc too, which
+    // frees its connection at once instead of waiting for Orthanc's answer (or ORTHANC_TIMEOUT_MS).
+    res.once('close', () => {
+      const { attempt } = call;
+      if (res.writableFinished || !attempt || attempt.destroyed) return;
+      call.clientGone = true;
+      attempt.destroy();
     });
-    // The client went away mid-request: http-proxy aborts the upstream request, nothing to answer.
-    proxyServer.on('econnreset', () => undefined);
+    send(call, agent);
   };
 }
 
@@ -204,23 +231,12 @@ function gatewayPlugin({ publicUrl, orthanc, logger }: ProxyOptions, retryOption
  * caller's per-role Orthanc user) and optional identity headers, streaming both ways.
  */
 export function proxyToOrthanc(options: ProxyOptions): RequestHandler {
-  const upstream: UpstreamOptions = { target: options.orthanc.url, agent: options.agent, changeOrigin: true, xfwd: false, selfHandleResponse: true };
-  const retryOptions = { ...upstream, agent: createUnpooledUpstreamAgent(options.orthanc) };
-  const middleware = createProxyMiddleware<Request, Response>({
-    ...upstream,
-    ejectPlugins: true,
-    plugins: [gatewayPlugin(options, retryOptions)],
-    // Never the client's URL: the canonical request, serialized (canonical-request.ts).
-    pathRewrite: (_path, req) => {
-      const state = requestState(req.res!);
-      return upstreamTarget(state.route!, classifiedRequest(state));
-    },
-  });
+  const forward = createUpstreamSender(options);
   const limit = createUpstreamLimit(options.orthanc.maxConnections, options.orthanc.timeoutMs);
-  return (req, res, next) => {
+  return (req, res) => {
     const state = requestState(res);
     if (!state.route) throw new Error('No route: the request was not classified');
     classifiedRequest(state); // fails closed here, before anything is sent, rather than inside the proxy
-    limit(req, res, () => void middleware(req, res, next));
+    limit(req, res, () => forward(req, res));
   };
 }

@@ -10,9 +10,8 @@ import { sendError } from './error-handler.js';
  * as long as the connection lives, and the gateway keeps its connections alive. With more pooled
  * connections than threads, the connections beyond the thread count are accepted by the kernel but
  * never served while the others stay busy (requests hung for ORTHANC_TIMEOUT_MS under load).
- * Waiting here also keeps the connection pool from queueing requests itself: http-proxy prepares
- * the upstream headers when a socket is assigned, and a request queued by the pool has already
- * flushed its headers by then.
+ * Waiting here also keeps requests out of the connection pool's own queue, where they would wait
+ * without a bound (a request's ORTHANC_TIMEOUT_MS only starts once it has a socket).
  */
 export function createUpstreamLimit(max: number, maxWaitMs: number) {
   let active = 0;
