@@ -8,8 +8,6 @@ import { describe, expect, it } from '@jest/globals';
  * asks the registry when its audit endpoint is reachable.)
  */
 const FLOORS: Array<[name: string, floor: string, why: string]> = [
-  ['http-proxy-middleware', '3.0.5', 'CVE-2025-32996 / CVE-2025-32997 (writeBody twice, malformed URI crash)'],
-  ['http-proxy', '1.18.1', 'CVE-2020-7720 (crash on long body)'],
   ['express', '5.0.1', 'CVE-2024-47764 via cookie, CVE-2024-43796 (redirect XSS)'],
   ['path-to-regexp', '8.0.0', 'CVE-2024-45296 / CVE-2024-52798 (ReDoS)'],
   ['cookie', '0.7.0', 'CVE-2024-47764 (cookie name/path injection)'],
