@@ -40,7 +40,7 @@ async function openOn(link: LimitedLink, index: number): Promise<{ status: numbe
   return { status: response.status, body: await response.text(), browser };
 }
 
-/** Opens the link as a browser's page load on PUBLIC_URL's replica (replica A). */
+/** Opens the link as a browser's page load (on PUBLIC_URL's replica). */
 const navigateTo = (link: LimitedLink) => onA.navigate(link);
 
 beforeAll(async () => {

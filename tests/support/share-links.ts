@@ -42,9 +42,12 @@ export function shareLinkClient(publicUrl: string, gatewayUrl = publicUrl) {
       return browser.request(link.url.replace(publicUrl, gatewayUrl));
     },
 
-    /** GET /share/{id} on this replica as a browser's page load, without cookies (rawRequest: fetch() would send Sec-Fetch-Mode "cors"). */
+    /**
+     * GET /share/{id} as a browser's page load, without cookies, at PUBLIC_URL (a page load on another
+     * host is redirected there); rawRequest: fetch() would send Sec-Fetch-Mode "cors".
+     */
     navigate(link: Pick<CreatedLink, 'url'>): Promise<RawResponse> {
-      return rawRequest(gatewayUrl, new URL(link.url).pathname, { headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate' } });
+      return rawRequest(publicUrl, new URL(link.url).pathname, { headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate' } });
     },
   };
 }
