@@ -1,7 +1,8 @@
 import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 import { studyUidsOf, type AuditRecord, type AuditSource } from './record.js';
-import { APPLICATION_ROLE, counterpartRole, PATIENT_CONTEXT_DETAIL, standardEvent, type DcmCode } from './standard-event.js';
+import type { AuditUser } from '../observability/audit.js';
+import { APPLICATION_ROLE, counterpartRole, PATIENT_CONTEXT_DETAIL, RESPONSIBLE_PARTY, standardEvent, type DcmCode } from './standard-event.js';
 
 /**
  * An audit record as a DICOM audit message (PS3.15 A.5, the schema of A.5.1: `csd-code`,
@@ -38,6 +39,16 @@ function addApp(message: XMLBuilder, clientId: string | undefined): void {
   if (!clientId) return;
   const participant = message.ele('ActiveParticipant', { UserID: clientId, AlternativeUserID: `oidc-client=${clientId}`, UserIsRequestor: 'false' });
   coded(participant, 'RoleIDCode', APPLICATION_ROLE);
+}
+
+/**
+ * The user who created the share link the caller holds: a participant of their own, not the
+ * requestor (the recipient is), whose role says the access happens on their responsibility.
+ */
+function addSharer(message: XMLBuilder, sharedBy: AuditUser | undefined): void {
+  if (!sharedBy) return;
+  const participant = message.ele('ActiveParticipant', { UserID: sharedBy.sub, ...(sharedBy.username ? { UserName: sharedBy.username } : {}), UserIsRequestor: 'false' });
+  coded(participant, 'RoleIDCode', RESPONSIBLE_PARTY, RESPONSIBLE_PARTY.oid);
 }
 
 /** The gateway: its public URL, the OIDC client it signs users in as, its host. */
@@ -95,6 +106,7 @@ export function dicomAuditMessage(record: AuditRecord, source: AuditSource): str
   if (standard.outcomeDescription) identification.ele('EventOutcomeDescription').txt(standard.outcomeDescription);
   addUser(message, record, standard.requestorRole);
   addApp(message, record.event.clientId);
+  addSharer(message, record.event.sharedBy);
   addGateway(message, source, counterpartRole(standard.requestorRole));
   const auditSource = message.ele('AuditSourceIdentification', { ...(source.siteId ? { AuditEnterpriseSiteID: source.siteId } : {}), AuditSourceID: source.sourceId });
   auditSource.ele('AuditSourceTypeCode', { 'csd-code': '4', codeSystemName: 'DCM', originalText: 'Application Server process tier in a multi-tier system' });

@@ -1,6 +1,7 @@
 import type { AuditEvent as FhirAuditEvent, AuditEventAgent, AuditEventEntity, Coding } from '@medplum/fhirtypes';
 import { studyUidsOf, type AuditRecord, type AuditSource } from './record.js';
-import { APPLICATION_ROLE, counterpartRole, PATIENT_CONTEXT_DETAIL, standardEvent, type DcmCode, type StandardEvent } from './standard-event.js';
+import type { AuditUser } from '../observability/audit.js';
+import { APPLICATION_ROLE, counterpartRole, PATIENT_CONTEXT_DETAIL, RESPONSIBLE_PARTY, standardEvent, type DcmCode, type StandardEvent } from './standard-event.js';
 
 /**
  * An audit record as a FHIR R4 AuditEvent following IHE Basic Audit Log Patterns (BALP): the DICOM
@@ -38,6 +39,13 @@ function appAgent(clientId: string | undefined): AuditEventAgent[] {
   return [{ type: { coding: [dcm(APPLICATION_ROLE)] }, who: { identifier: { value: clientId }, display: clientId }, requestor: false }];
 }
 
+/** The creator of the share link the caller holds: the access happens on their responsibility; not the requestor. */
+function sharerAgent(sharedBy: AuditUser | undefined): AuditEventAgent[] {
+  if (!sharedBy) return [];
+  const { system, code, meaning } = RESPONSIBLE_PARTY;
+  return [{ type: { coding: [{ system, code, display: meaning }] }, who: { identifier: { value: sharedBy.sub }, ...(sharedBy.username ? { display: sharedBy.username } : {}) }, requestor: false }];
+}
+
 function agents(record: AuditRecord, source: AuditSource, standard: StandardEvent): AuditEventAgent[] {
   const { user, clientIp } = record.event;
   const callerRole = standard.requestorRole;
@@ -51,6 +59,7 @@ function agents(record: AuditRecord, source: AuditSource, standard: StandardEven
       ...(clientIp ? { network: { address: clientIp, type: NETWORK_IP } } : {}),
     },
     ...appAgent(record.event.clientId),
+    ...sharerAgent(record.event.sharedBy),
     {
       ...(gatewayRole ? { type: { coding: [dcm(gatewayRole)] } } : {}),
       who: { identifier: { system: 'urn:ietf:rfc:3986', value: source.gatewayUrl }, display: `orthanc-oidc-gateway (OIDC client ${source.oidcClientId})` },

@@ -19,6 +19,12 @@ const DCM = {
 
 /** The role of a participant that is a program: the app a token was issued to. */
 export const APPLICATION_ROLE: DcmCode = { code: '110150', meaning: 'Application' };
+/**
+ * The role of a share link's creator in what its recipient or drop-box holder does: HL7 v3
+ * ParticipationType RESP "responsible party" (DICOM's RoleIDCode list is extensible and has no code
+ * for the one on whose behalf a link acts; BALP's agent.type binding takes v3 ParticipationType codes).
+ */
+export const RESPONSIBLE_PARTY = { code: 'RESP', meaning: 'responsible party', oid: '2.16.840.1.113883.5.90', system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType' } as const;
 /** How a patient of a SMART app's patient context is marked (a DICOM ParticipantObjectDetail type, a FHIR entity detail type). */
 export const PATIENT_CONTEXT_DETAIL = 'SMARTPatientContext';
 

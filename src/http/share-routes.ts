@@ -9,7 +9,7 @@ import type { CreatorStanding } from '../share/creator-standing.js';
 import type { ShareLink, ShareLinks } from '../share/share-links.js';
 import { isBrowserNavigation } from './browser-request.js';
 import { sendErrorPage } from './error-page.js';
-import { PAGES } from './gateway-pages.js';
+import { PAGES, type GatewayPage } from './gateway-pages.js';
 import { requestState } from './locals.js';
 import type { OrthancClient } from './orthanc-client.js';
 import { studyNotYours } from './refusal.js';
@@ -37,12 +37,18 @@ const DEFAULT_LIFETIME_SECONDS = 86_400;
 /** The most openings a link may be limited to (a larger number is as good as unlimited). */
 export const MAX_USES_LIMIT = 1000;
 
-/** A link opened as often as its creator allowed: the "Link used up" page, or JSON for an API caller. */
-function refuseUsedUp(req: express.Request, res: express.Response): void {
-  const error = new GatewayError('gone', 'This share link has been opened as many times as its creator allowed', {}, 'used-up');
+/** Why a link does not open: its gateway page for a browser's page load, its JSON error for an API caller. */
+const LINK_REFUSALS = {
+  invalid: { page: PAGES.shareLinkInvalid, error: () => new GatewayError('not_found', 'This share link is unknown, expired or revoked') },
+  paused: { page: PAGES.shareLinkPaused, error: () => new GatewayError('forbidden', 'This share link works again once its creator has signed in again') },
+  usedUp: { page: PAGES.shareLinkUsedUp, error: () => new GatewayError('gone', 'This share link has been opened as many times as its creator allowed', {}, 'used-up') },
+} satisfies Record<string, { page: GatewayPage; error: () => GatewayError }>;
+
+function refuseLink(req: express.Request, res: express.Response, why: keyof typeof LINK_REFUSALS): void {
+  const error = LINK_REFUSALS[why].error();
   if (!isBrowserNavigation(req)) throw error;
-  requestState(res).error = error;
-  sendErrorPage(res, PAGES.shareLinkUsedUp);
+  requestState(res).error = error; // metrics and the audit trail count it like the JSON answer
+  sendErrorPage(res, LINK_REFUSALS[why].page);
 }
 
 /** Where a drop-box link lands: the upload page (drop-box-page.ts). */
@@ -142,13 +148,13 @@ export function shareRoutes({ config, shareLinks, creatorStanding, sessions, ort
 
   router.get('/share/:id', async (req, res) => {
     const link = await shareLinks.get(String(req.params['id']));
-    if (!link) return sendErrorPage(res, PAGES.shareLinkInvalid);
-    if (!(await creatorStanding.isConfirmed(link.createdBy))) return sendErrorPage(res, PAGES.shareLinkPaused);
+    if (!link) return refuseLink(req, res, 'invalid');
+    if (!(await creatorStanding.isConfirmed(link.createdBy))) return refuseLink(req, res, 'paused');
     // A signed-in user keeps their own session and rights, and a recipient reopening the link keeps their
     // share session: neither is a use. Anyone else gets the link's session (this study only, or send-only
     // for a drop box), if a use is left.
     if (!req.session.user && req.session.share?.id !== link.id) {
-      if (!(await shareLinks.claimUse(link))) return refuseUsedUp(req, res);
+      if (!(await shareLinks.claimUse(link))) return refuseLink(req, res, 'usedUp');
       await sessions.openShare(req, link);
     }
     res.set('cache-control', 'no-store').redirect(302, link.studyInstanceUid ? viewerUrl(link.studyInstanceUid) : DROP_BOX_PAGE);

@@ -1,6 +1,3 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { makeSeries } from '../support/dicom.js';
 import { stowBody } from '../support/dicomweb.js';
@@ -8,6 +5,7 @@ import { Browser, left } from '../support/http-browser.js';
 import { signOutAtIdp } from '../support/idp-sign-out.js';
 import { rawRequest } from '../support/raw-http.js';
 import { gatewayClientTokens, signIn, startSessionStack, type SessionStack, signedInBrowser } from '../support/session-stack.js';
+import { STAND_IN_VIEWER_PAGE as VIEWER_PAGE, standInViewer } from '../support/stand-in-viewer.js';
 
 /**
  * Browser sign-in over real HTTP: the gateway's code + PKCE flow through the dev IdP's login form,
@@ -19,8 +17,6 @@ let gatewayUrl: string;
 const json = { accept: 'application/json' };
 /** What a browser's page load sends (fetch() would replace Sec-Fetch-Mode with "cors"). */
 const navigation = { accept: 'text/html,application/xhtml+xml', 'sec-fetch-mode': 'navigate' };
-/** Marks the stand-in viewer's HTML documents. */
-const VIEWER_PAGE = '<div id="root">viewer</div>';
 
 const signedIn = (username: string) => signedInBrowser(gatewayUrl, username);
 
@@ -35,12 +31,7 @@ async function stow(browser: Browser, headers: Record<string, string>) {
 }
 
 beforeAll(async () => {
-  // A stand-in viewer folder: these tests are about who may load the viewer's pages, not OHIF itself.
-  const viewerDir = mkdtempSync(join(tmpdir(), 'viewer-'));
-  writeFileSync(join(viewerDir, 'index.html'), `<!doctype html><title>viewer</title>${VIEWER_PAGE}`);
-  writeFileSync(join(viewerDir, 'silent-refresh.html'), `<!doctype html><title>refresh</title>${VIEWER_PAGE}`);
-  writeFileSync(join(viewerDir, 'app.js'), 'console.log("viewer code, no patient data");');
-  stack = await startSessionStack({ env: { OHIF_DIST: viewerDir } });
+  stack = await startSessionStack({ env: { OHIF_DIST: standInViewer() } });
   gatewayUrl = stack.gateways[0]!.url;
 }, 60_000);
 

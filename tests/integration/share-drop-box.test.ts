@@ -7,11 +7,13 @@ import { orthancFetch, uploadInstances } from '../support/orthanc.js';
 import { rawRequest } from '../support/raw-http.js';
 import { startSessionStack, type SessionStack } from '../support/session-stack.js';
 import { shareLinkClient } from '../support/share-links.js';
+import { STAND_IN_VIEWER_PAGE, standInViewer } from '../support/stand-in-viewer.js';
 
 /**
  * Upload-only "drop box" links (README "Drop-box links"): the real dev IdP, Redis and Orthanc with
  * its DICOMweb plugin. The holder sends studies with STOW-RS and can read nothing, not even them.
- * SHARE_ROLES includes the viewer role, so a sharer who may not upload exists.
+ * SHARE_ROLES includes the viewer role, so a sharer who may not upload exists; a stand-in viewer
+ * (VIEWER_ACCESS=session) shows where a holder opening the viewer lands.
  */
 let stack: SessionStack;
 let gatewayUrl: string;
@@ -50,7 +52,7 @@ function stow(holder: Browser, series: GeneratedSeries, path = '/pacs/dicom-web/
 }
 
 beforeAll(async () => {
-  stack = await startSessionStack({ env: { SHARE_ROLES: 'pacs-viewer,pacs-uploader,pacs-admin' } });
+  stack = await startSessionStack({ env: { SHARE_ROLES: 'pacs-viewer,pacs-uploader,pacs-admin', OHIF_DIST: standInViewer() } });
   gatewayUrl = stack.publicUrl;
   client = shareLinkClient(stack.publicUrl, gatewayUrl);
   existing = makeSeries({ modality: 'MR', patientName: 'Existing^Study', patientId: 'P-EXISTING', instances: 1, rows: 16, columns: 16 });
@@ -105,6 +107,29 @@ describe('the holder of a drop box', () => {
     expect(response.body).toContain('<h1>Send studies</h1>');
     expect(response.body).toContain('shared by uploader');
     expect(String(response.headers['content-security-policy'])).toMatch(/script-src 'sha256-[^']+'; style-src 'sha256-/);
+  });
+
+  it.each([
+    ['the viewer at /', '/'],
+    ['a viewer route', `/viewer?StudyInstanceUIDs=1.2.3`],
+    ['the viewer’s index.html', '/index.html'],
+  ])('opening %s as a page load is sent to the upload page, not the viewer nor "No access"', async (_name, path) => {
+    const response = await rawRequest(gatewayUrl, path, { headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate', cookie: `gw-session=${holder.cookie('gw-session')}` } });
+    expect(response.status).toBe(302);
+    expect(response.headers['location']).toBe('/share/upload');
+    expect(response.body).not.toContain(STAND_IN_VIEWER_PAGE);
+  });
+
+  it('the drop box’s creator opening / still gets the viewer', async () => {
+    const response = await rawRequest(gatewayUrl, '/', { headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate', cookie: `gw-session=${uploader.cookie('gw-session')}` } });
+    expect(response.status).toBe(200);
+    expect(response.body).toContain(STAND_IN_VIEWER_PAGE);
+  });
+
+  it('fetching the viewer’s page without a page load gets the JSON 403, not a redirect', async () => {
+    const response = await holder.request(`${gatewayUrl}/index.html`, { headers: json });
+    expect(response.status).toBe(403);
+    expect(((await response.json()) as { error: string }).error).toBe('forbidden');
   });
 
   it('sends a study with STOW-RS; the answer names only the UIDs it sent, no URL', async () => {

@@ -46,17 +46,19 @@ async function recipientOf(link: CreatedLink): Promise<Browser> {
   return recipient;
 }
 
-async function expectPaused(link: CreatedLink): Promise<void> {
-  const response = await onB.open(link);
-  expect(response.status).toBe(403);
-  expect(await response.text()).toContain('has signed in again');
+/** A refused link: JSON `{"error","message","requestId"}` for an API caller, the gateway's page for a page load. */
+async function expectRefused(link: CreatedLink, status: number, error: string, pageTitle: string): Promise<void> {
+  const api = await onB.open(link);
+  expect(api.status).toBe(status);
+  expect(await api.json()).toEqual({ error, message: expect.any(String), requestId: api.headers.get('x-request-id') });
+  const page = await onB.navigate(link);
+  expect(page.status).toBe(status);
+  expect(page.headers['content-type']).toMatch(/^text\/html/);
+  expect(page.body).toContain(`<h1>${pageTitle}</h1>`);
 }
 
-async function expectRevoked(link: CreatedLink): Promise<void> {
-  const response = await onB.open(link);
-  expect(response.status).toBe(404);
-  expect(await response.text()).toContain('unknown, expired or revoked');
-}
+const expectPaused = (link: CreatedLink) => expectRefused(link, 403, 'forbidden', 'Link paused');
+const expectRevoked = (link: CreatedLink) => expectRefused(link, 404, 'not_found', 'Link not valid');
 
 it('a link revoked on one replica stops working at once on the other', async () => {
   const creator = await onA.signedIn('uploader');

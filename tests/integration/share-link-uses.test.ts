@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { makeSeries, type GeneratedSeries } from '../support/dicom.js';
 import { Browser } from '../support/http-browser.js';
 import { uploadInstances } from '../support/orthanc.js';
-import { rawRequest } from '../support/raw-http.js';
 import { startSessionStack, type SessionStack } from '../support/session-stack.js';
 import { shareLinkClient } from '../support/share-links.js';
 
@@ -41,8 +40,8 @@ async function openOn(link: LimitedLink, index: number): Promise<{ status: numbe
   return { status: response.status, body: await response.text(), browser };
 }
 
-/** Opens the link as a browser's page load on PUBLIC_URL's replica (rawRequest: fetch() would send Sec-Fetch-Mode "cors"). */
-const navigateTo = (link: LimitedLink) => rawRequest(stack.publicUrl, new URL(link.url).pathname, { headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate' } });
+/** Opens the link as a browser's page load (on PUBLIC_URL's replica). */
+const navigateTo = (link: LimitedLink) => onA.navigate(link);
 
 beforeAll(async () => {
   stack = await startSessionStack({ replicas: 2 });

@@ -178,9 +178,14 @@ describe('managing links', () => {
     expect(reopened.status).toBe(404);
   });
 
-  it('answers an unknown link with a 404 page', async () => {
-    const response = await fetch(`${gatewayUrl}/share/${'x'.repeat(32)}`);
+  it('answers an unknown link with JSON for an API caller and the "Link not valid" page for a page load (404)', async () => {
+    const unknown = { url: `${stack.publicUrl}/share/${'x'.repeat(32)}` };
+    const response = await client.open(unknown);
     expect(response.status).toBe(404);
-    expect(await response.text()).toContain('unknown, expired or revoked');
+    expect(await response.json()).toEqual({ error: 'not_found', message: 'This share link is unknown, expired or revoked', requestId: response.headers.get('x-request-id') });
+    const page = await client.navigate(unknown);
+    expect(page.status).toBe(404);
+    expect(page.body).toContain('<h1>Link not valid</h1>');
+    expect(page.body).toContain('unknown, expired or revoked');
   });
 });

@@ -1,4 +1,5 @@
 import { Browser } from './http-browser.js';
+import { rawRequest, type RawResponse } from './raw-http.js';
 import { signIn } from './session-stack.js';
 
 const json = { accept: 'application/json' };
@@ -37,8 +38,16 @@ export function shareLinkClient(publicUrl: string, gatewayUrl = publicUrl) {
     },
 
     /** GET /share/{id} on this replica, in `browser` (a new one by default). */
-    open(link: CreatedLink, browser = new Browser()): Promise<Response> {
+    open(link: Pick<CreatedLink, 'url'>, browser = new Browser()): Promise<Response> {
       return browser.request(link.url.replace(publicUrl, gatewayUrl));
+    },
+
+    /**
+     * GET /share/{id} as a browser's page load, without cookies, at PUBLIC_URL (a page load on another
+     * host is redirected there); rawRequest: fetch() would send Sec-Fetch-Mode "cors".
+     */
+    navigate(link: Pick<CreatedLink, 'url'>): Promise<RawResponse> {
+      return rawRequest(publicUrl, new URL(link.url).pathname, { headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate' } });
     },
   };
 }

@@ -37,6 +37,14 @@ const CASES: Array<[string, AuditRecord, string, string | undefined, string, str
   ['blocked admin endpoint', record({ event: 'denied', action: 'denied', reason: 'blocked', status: 403, method: 'POST', path: '/pacs-admin/tools/execute-script', routeClass: 'admin-blocked' }), '110113', '110132', 'E', '4'],
 ];
 
+const uploader = { sub: '9a2e-uploader', username: 'uploader' };
+/** Who acts through a share link: its holder (the requestor) and the link's creator (sharedBy). */
+const SHARED: Array<[string, AuditRecord]> = [
+  ['a share recipient reads the study', record({ user: { sub: 'share:abc', username: 'shared link from uploader' }, via: 'share', sharedBy: uploader, action: 'retrieve', routeClass: 'dicomweb-read', path: `/pacs/dicom-web/studies/${STUDY}`, studyUid: STUDY }, [patient])],
+  ['a drop-box holder stores', record({ user: { sub: 'share:def', username: 'drop box from uploader' }, via: 'share', sharedBy: uploader, action: 'store', method: 'POST', routeClass: 'dicomweb-store', path: '/pacs/dicom-web/studies', studyUid: STUDY }, [patient])],
+  ['a drop-box holder is refused a read', record({ event: 'denied', action: 'denied', user: { sub: 'share:def', username: 'drop box from uploader' }, via: 'share', sharedBy: uploader, reason: 'forbidden', status: 403, routeClass: 'dicomweb-read', path: '/pacs/dicom-web/studies' })],
+];
+
 const parse = (xml: string) => create(xml).end({ format: 'object' }) as unknown as { AuditMessage: Record<string, unknown> };
 const asList = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 
@@ -97,6 +105,22 @@ describe('DICOM audit message (PS3.15 A.5)', () => {
     expect(xpathString(plain, 'count(//ParticipantObjectDetail)')).toBe('0');
   });
 
+  it.each(SHARED)('%s: the link’s creator is a participant (responsible party, not the requestor); the holder stays the requestor', (_name, input) => {
+    const xml = dicomAuditMessage(input, SOURCE);
+    expect(dicomSchemaErrors(xml)).toBeUndefined();
+    const sharer = `/AuditMessage/ActiveParticipant[@UserID='${uploader.sub}']`;
+    expect(xpathString(xml, `${sharer}/@UserName`)).toBe('uploader');
+    expect(xpathString(xml, `${sharer}/@UserIsRequestor`)).toBe('false');
+    expect(xpathString(xml, `${sharer}/RoleIDCode/@csd-code`)).toBe('RESP');
+    expect(xpathString(xml, `${sharer}/RoleIDCode/@codeSystemName`)).toBe('2.16.840.1.113883.5.90');
+    expect(xpathString(xml, "/AuditMessage/ActiveParticipant[@UserIsRequestor='true']/@UserID")).toBe(input.event.user!.sub);
+    expect(xpathString(xml, 'count(/AuditMessage/ActiveParticipant)')).toBe('3');
+  });
+
+  it('has no sharer participant without a share link', () => {
+    expect(xpathString(dicomAuditMessage(CASES[1]![1], SOURCE), "count(//RoleIDCode[@csd-code='RESP'])")).toBe('0');
+  });
+
   it('the schema check can fail: a message without its audit source is refused', () => {
     const xml = dicomAuditMessage(CASES[1]![1], SOURCE).replace(/<AuditSourceIdentification[\s\S]*?<\/AuditSourceIdentification>/, '');
     expect(dicomSchemaErrors(xml)).toMatch(/ParticipantObjectIdentification|AuditSourceIdentification/);
@@ -140,6 +164,22 @@ describe('FHIR R4 AuditEvent (IHE BALP)', () => {
     const plain = fhirAuditEvent(CASES[1]![1], SOURCE);
     expect(plain.agent).toHaveLength(2);
     expect(plain.entity!.some((entity) => entity.detail)).toBe(false);
+  });
+
+  it.each(SHARED)('%s: an agent for the link’s creator (responsible party, not the requestor); the holder stays the requestor', (_name, input) => {
+    const resource = fhirAuditEvent(input, SOURCE);
+    expect(fhirIssues(resource)).toEqual([]);
+    expect(resource.agent).toContainEqual({
+      type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'RESP', display: 'responsible party' }] },
+      who: { identifier: { value: uploader.sub }, display: 'uploader' },
+      requestor: false,
+    });
+    expect(resource.agent!.filter((agent) => agent.requestor).map((agent) => agent.who?.identifier?.value)).toEqual([input.event.user!.sub]);
+    expect(resource.agent).toHaveLength(3);
+  });
+
+  it('has no sharer agent without a share link', () => {
+    expect(fhirAuditEvent(CASES[1]![1], SOURCE).agent!.some((agent) => agent.type?.coding?.[0]?.code === 'RESP')).toBe(false);
   });
 
   it('the FHIR check can fail: an AuditEvent without agents or with a bad time is refused', () => {
