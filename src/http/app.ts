@@ -29,6 +29,7 @@ import { smartConfigurationRoute } from './smart-configuration.js';
 import { shareLinksPage } from './share-links-page.js';
 import type { ShareLinks } from '../share/share-links.js';
 import { policyOptionsFrom } from '../policy/options.js';
+import type { Route } from '../policy/routes.js';
 import type { CreatorStanding } from '../share/creator-standing.js';
 import { explorerContentSecurityPolicy } from './content-security.js';
 import { corsForDicomweb } from './cors.js';
@@ -90,7 +91,9 @@ function forProxiedRoutes(...stages: RequestHandler[]): RequestHandler {
 
 /** Orthanc Explorer's pages, as `app.use('/pacs-admin/app/', …)` would mount them. */
 function explorerPages(handler: RequestHandler): RequestHandler {
-  return (req, res, next) => (req.path === '/pacs-admin/app' || req.path.startsWith('/pacs-admin/app/') ? handler(req, res, next) : next());
+  // The classified route, not the raw path: `/pac%73-admin/app/…` is the same page and gets the same policy.
+  const isExplorerPage = (route: Route | undefined) => route?.prefix === '/pacs-admin' && (route.upstreamPath === '/app' || route.upstreamPath.startsWith('/app/'));
+  return (req, res, next) => (isExplorerPage(requestState(res).route) ? handler(req, res, next) : next());
 }
 
 /** Sign-in starts and callbacks only. */

@@ -77,8 +77,12 @@ describe('the lean path answers like Express', () => {
     expect({ ...lean, vary: undefined }).toEqual({ ...express, vary: undefined });
   });
 
-  it('gives Orthanc Explorer its Content-Security-Policy on the lean path', async () => {
-    const page = await answer('/pacs-admin/app/explorer.html', { token: tokens.admin });
+  it.each([
+    ['on the lean path', '/pacs-admin/app/explorer.html'],
+    ['through Express, the prefix encoded', viaExpress('/pacs-admin/app/explorer.html')],
+    ['through Express, the prefix encoded elsewhere', '/pac%73-admin/app/explorer.html'],
+  ])("gives Orthanc Explorer its Content-Security-Policy %s", async (_name, path) => {
+    const page = await answer(path, { token: tokens.admin });
     expect(page.status).toBe(200);
     expect(page.headers['content-security-policy']).toContain("script-src 'self' 'unsafe-hashes'");
   });
