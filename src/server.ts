@@ -5,8 +5,8 @@ import { createComponents } from './components.js';
 import type { Config } from './config/config.js';
 import { loadTlsMaterial, type TlsMaterial } from './config/tls-files.js';
 import type { Express } from 'express';
-import { createApp } from './http/app.js';
-import { expressServerObjects } from './http/express-objects.js';
+import { createApp } from './app.js';
+import { expressServerObjects } from './express-objects.js';
 import type { Logger } from './observability/logger.js';
 import { runStartupDoctor } from './startup/doctor.js';
 

@@ -1,5 +1,5 @@
 import { TtlLruCache } from '../cache/ttl-lru-cache.js';
-import type { OrthancClient } from '../http/orthanc-client.js';
+import type { OrthancClient } from '../orthanc/orthanc-client.js';
 import type { AuditPatient } from './record.js';
 
 const CAPACITY = 10_000;

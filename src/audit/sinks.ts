@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Config } from '../config/config.js';
-import type { OrthancClient } from '../http/orthanc-client.js';
+import type { OrthancClient } from '../orthanc/orthanc-client.js';
 import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { createChainedFile } from './chained-file.js';

@@ -4,7 +4,7 @@
  * unknown code): anyone can craft a callback link, and the gateway's origin must not display
  * their words, escaped or not.
  */
-import type { GatewayPage, NextStep } from '../http/gateway-pages.js';
+import type { GatewayPage, NextStep } from '../respond/gateway-pages.js';
 
 export type IdpErrorPage = GatewayPage & { status: 400 | 403 | 503 };
 

@@ -2,7 +2,7 @@ import type { AuditDispatcher } from '../audit/dispatcher.js';
 import type { ErrorCode } from '../errors.js';
 import { isQidoSearch } from '../policy/qido-limit.js';
 import type { Route, RouteClass } from '../policy/routes.js';
-import type { Query } from '../request/query.js';
+import type { Query } from '../canonical/query.js';
 import type { Logger } from './logger.js';
 import { AUTH_FAILURE_REASONS, type AuthFailureReason } from './metrics.js';
 

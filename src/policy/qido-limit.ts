@@ -1,4 +1,4 @@
-import { appended, valuesOf, without, type Query } from '../request/query.js';
+import { appended, valuesOf, without, type Query } from '../canonical/query.js';
 import type { Route } from './routes.js';
 
 /** QIDO-RS search resources: a read whose path ends in one of these is a search, anything else a retrieve. */

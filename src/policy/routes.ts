@@ -1,6 +1,6 @@
 import { findBlockedEndpoint, type BlockedMatch } from './blocked.js';
 import { encodeSegment } from './normalize.js';
-import { onlyValue, type Query } from '../request/query.js';
+import { onlyValue, type Query } from '../canonical/query.js';
 
 /** What a request is, as far as authorization cares. */
 export type RouteClass = 'dicomweb-read' | 'dicomweb-store' | 'wado-uri' | 'preview' | 'admin' | 'admin-blocked';

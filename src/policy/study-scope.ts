@@ -1,4 +1,4 @@
-import { appended, without, type Query } from '../request/query.js';
+import { appended, without, type Query } from '../canonical/query.js';
 
 /** QIDO parameters that select studies by UID (keyword or tag), whatever their case. */
 const STUDY_UID_PARAMETERS = new Set(['studyinstanceuid', '0020000d']);

@@ -1,6 +1,6 @@
 import { isQidoSearch } from '../policy/qido-limit.js';
 import type { Route } from '../policy/routes.js';
-import type { Query } from './query.js';
+import type { Query } from '../canonical/query.js';
 
 /**
  * Which query parameters each kind of route accepts, and how. A parameter any stage decides on is

@@ -1,8 +1,8 @@
 import { fetchIssuerMetadata, IssuerMismatchError } from '../auth/issuer.js';
 import type { Config } from '../config/config.js';
-import { createOrthancClient, type OrthancClient } from '../http/orthanc-client.js';
-import { createUpstreamAgent } from '../http/upstream-agent.js';
-import { describeOrthancAnswer, describeOrthancFailure } from '../http/upstream-errors.js';
+import { createOrthancClient, type OrthancClient } from '../orthanc/orthanc-client.js';
+import { createUpstreamAgent } from '../upstream/upstream-agent.js';
+import { describeOrthancAnswer, describeOrthancFailure } from '../upstream/upstream-errors.js';
 import type { Logger } from '../observability/logger.js';
 
 /**

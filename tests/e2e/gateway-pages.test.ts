@@ -9,9 +9,9 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import express from 'express';
 import type { Browser } from 'playwright-core';
-import { sendErrorPage } from '../../src/http/error-page.js';
-import { PAGES } from '../../src/http/gateway-pages.js';
-import { requestState } from '../../src/http/locals.js';
+import { sendErrorPage } from '../../src/respond/error-page.js';
+import { PAGES } from '../../src/respond/gateway-pages.js';
+import { requestState } from '../../src/respond/request-state.js';
 import { keepForDocs, launchChromium, newPage, Screenshots } from '../support/chromium.js';
 
 /** Who the pages for signed-in users name. */

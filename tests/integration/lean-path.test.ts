@@ -7,7 +7,7 @@ import { rawRequest } from '../support/raw-http.js';
 
 /**
  * Plain /pacs and /pacs-admin targets take the lean path (node:http straight into the pipeline's
- * stages, src/http/app.ts); the same request spelt with a percent-encoded prefix (`/%70acs`, which
+ * stages, src/app.ts); the same request spelt with a percent-encoded prefix (`/%70acs`, which
  * the classifier reads as /pacs) goes through Express. Both must answer alike: same status, same
  * headers, same body (apart from the request id), against a real Orthanc and a real issuer.
  */

@@ -6,7 +6,7 @@ import { runSoak, startSoakStack, type SoakStack } from '../support/soak.js';
  * A short soak in every `npm test`: 10 s at 50 connections mixing QIDO-RS and WADO-RS frames (Bearer),
  * plus a browser sign-in every 2 s, against the gateway as its own process and a real Orthanc. Not a
  * single failed request (a pooled Orthanc connection closed under a request is retried, see
- * src/http/upstream-retry.ts), memory flat. Latency and throughput are printed, not asserted: this
+ * src/upstream/upstream-retry.ts), memory flat. Latency and throughput are printed, not asserted: this
  * runs on shared CI machines. The long version (60 s, 200 connections) is
  * `node --import tsx bench/soak.ts`; LOAD_SECONDS / LOAD_CONNECTIONS stretch this one.
  */

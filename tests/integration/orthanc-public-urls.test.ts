@@ -8,7 +8,7 @@
  * X-Forwarded-Host, and the PublicRoot option, which DICOMweb 1.7 predates (it came in 1.8).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createUrlRewriteStream } from '../../src/http/url-rewrite.js';
+import { createUrlRewriteStream } from '../../src/upstream/url-rewrite.js';
 import { makeSeries } from '../support/dicom.js';
 import { ACCEPT_DICOM_JSON, stowBody } from '../support/dicomweb.js';
 import { orthancFetch, startOrthanc, uploadInstances, type TestOrthanc } from '../support/orthanc.js';

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { memorySlots, redisSlots, SLOT_LEASE_SECONDS } from '../../src/http/user-concurrency.js';
+import { memorySlots, redisSlots, SLOT_LEASE_SECONDS } from '../../src/authorize/user-concurrency.js';
 import { makeSeries, type GeneratedSeries } from '../support/dicom.js';
 import { ACCEPT_DICOM_JSON, stowBody } from '../support/dicomweb.js';
 import { freePort } from '../support/free-port.js';

@@ -1,6 +1,6 @@
 import { normalizeTarget } from '../../src/policy/normalize.js';
 import { classify, type Route } from '../../src/policy/routes.js';
-import { parseQuery, serializeQuery, type Query } from '../../src/request/query.js';
+import { parseQuery, serializeQuery, type Query } from '../../src/canonical/query.js';
 
 /** A raw query string as the canonical request holds it; throws when the parser refuses it. */
 export function queryOf(raw: string): Query {

@@ -1,5 +1,5 @@
 import { expect } from '@jest/globals';
-import type { ConcurrencySlots, Release } from '../../src/http/user-concurrency.js';
+import type { ConcurrencySlots, Release } from '../../src/authorize/user-concurrency.js';
 
 /** `take <key>` expects a slot (`ok`) or a refusal (`full`); `give <n>` calls the release of the n-th take (from 0). */
 export type SlotStep = ['take', string, 'ok' | 'full'] | ['give', number];

@@ -1,6 +1,6 @@
 import { expect } from '@jest/globals';
 
-/** The gateway's own per-study lookups (src/http/study-lookup.ts) as Orthanc's request log shows them. */
+/** The gateway's own per-study lookups (src/authorize/study-lookup.ts) as Orthanc's request log shows them. */
 export const isStudyLookup = (request: string) =>
   request === 'POST /tools/lookup' || /^GET \/studies\/[0-9a-f-]+(\/(shared|instances)-tags)?$/.test(request) || /^GET \/instances\/[0-9a-f-]+\/study$/.test(request);
 

@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import express from 'express';
-import { expressServerObjects } from '../../src/http/express-objects.js';
+import { expressServerObjects } from '../../src/express-objects.js';
 
 const app = express();
 app.use(express.json());

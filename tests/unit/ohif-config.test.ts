@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from '@jest/globals';
-import { viewerUserScript, type ViewerUser } from '../../src/http/viewer-user.js';
+import { viewerUserScript, type ViewerUser } from '../../src/pages/viewer-user.js';
 
 /** Evaluates an OHIF app-config.js as the browser would (a classic script setting window.config). */
 function evaluate(file: string, replace: Record<string, string> = {}, preamble = '', browser: Record<string, unknown> = {}): Record<string, any> {

@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import express, { type Request, type RequestHandler, type Response } from 'express';
-import { isProxiedTarget } from '../../src/http/classify.js';
-import { adoptRequest, runStages } from '../../src/http/pipeline.js';
+import { isProxiedTarget } from '../../src/request/classify.js';
+import { adoptRequest, runStages } from '../../src/pipeline.js';
 
 type Outcome = { error: unknown; ran: string[] };
 

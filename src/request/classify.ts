@@ -1,0 +1,65 @@
+import type { Request, RequestHandler } from 'express';
+import { GatewayError } from '../errors.js';
+import { normalizeTarget } from '../policy/normalize.js';
+import { classify } from '../policy/routes.js';
+import { parseCanonicalRequest, withQuery } from '../canonical/canonical-request.js';
+import { parameterClass, queryProblem } from './parameter-rules.js';
+import { requestState } from '../respond/request-state.js';
+import { SMART_CONFIGURATION_PATH } from '../pages/smart-configuration.js';
+import { splitIncludeFields } from './qido-query.js';
+
+const GATEWAY_PREFIXES = new Set(['pacs', 'pacs-admin']);
+
+/** Served by an Express route of its own (smart-configuration.ts), before classification. */
+const EXPRESS_ROUTED = new Set([SMART_CONFIGURATION_PATH]);
+
+/**
+ * node:http dispatch: whether the raw request target is plainly under /pacs or /pacs-admin, for
+ * the lean pipeline (app.ts), which then records it as `req.originalUrl` the way Express's router
+ * would. Only a quick split: classifyRequest still judges the target. Other spellings (percent
+ * encoded, `//pacs`, absolute-form) go through Express, whose pipeline refuses or serves them as before.
+ */
+export function isProxiedTarget(req: Request): boolean {
+  const target = req.url ?? '';
+  const query = target.indexOf('?');
+  const path = query < 0 ? target : target.slice(0, query);
+  const proxied = path.startsWith('/pacs/') || path.startsWith('/pacs-admin/') || path === '/pacs' || path === '/pacs-admin';
+  if (!proxied || EXPRESS_ROUTED.has(path)) return false;
+  req.originalUrl = target;
+  return true;
+}
+
+/**
+ * First stage for every request: refuse unclean request targets, then, for /pacs and /pacs-admin,
+ * parse the one canonical request (canonical-request.ts) every later stage reads, recognise the
+ * route and refuse a query Orthanc could read differently. Other requests continue untouched.
+ */
+export const classifyRequest: RequestHandler = (req, res, next) => {
+  const target = normalizeTarget(req.originalUrl);
+  if (!target.ok) throw new GatewayError('bad_request', `Rejected request path: ${target.reason}`);
+  if (!GATEWAY_PREFIXES.has(target.segments[0]!)) return next();
+
+  const parsed = parseCanonicalRequest(req.method, target.segments, target.query, req.headers);
+  if (!parsed.ok) throw new GatewayError('bad_request', `Rejected request: ${parsed.reason}`);
+  const { request } = parsed;
+  const classification = classify(request.method, request.segments, request.query);
+  switch (classification.kind) {
+    case 'not-gateway':
+      return next();
+    case 'not-found':
+      throw new GatewayError('not_found', 'No such route');
+    case 'method-not-allowed':
+      throw new GatewayError('method_not_allowed', `Method ${req.method} is not allowed here`, {
+        allow: classification.allowed.join(', '),
+      });
+    case 'route': {
+      const { route } = classification;
+      const problem = queryProblem(request.query, parameterClass(route));
+      if (problem) throw new GatewayError('bad_request', `Rejected request: ${problem}`);
+      const state = requestState(res);
+      state.route = route;
+      state.request = route.class === 'dicomweb-read' ? withQuery(request, splitIncludeFields(request.query)) : request;
+      return next();
+    }
+  }
+};

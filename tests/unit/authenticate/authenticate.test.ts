@@ -1,0 +1,53 @@
+import { describe, expect, test } from '@jest/globals';
+import type { Request, Response } from 'express';
+import type { JWTPayload } from 'jose';
+import { authenticate, type AuthenticateOptions } from '../../../src/authenticate/authenticate.js';
+import type { Principal } from '../../../src/auth/principal.js';
+
+const claims: JWTPayload = { sub: 'u-1', preferred_username: 'ada', exp: 4_000_000_000, realm_access: { roles: ['viewer'] }, azp: 'app' };
+
+function options(verified: () => JWTPayload, extra: Partial<AuthenticateOptions> = {}): AuthenticateOptions {
+  return {
+    bearer: { verify: async () => verified() },
+    sessionPrincipal: async () => null,
+    rolesClient: undefined,
+    studyAccessClaim: undefined,
+    publicOrigin: 'https://pacs.example.org',
+    ...extra,
+  };
+}
+
+async function principalOf(stage: ReturnType<typeof authenticate>, token = 'abc.def.ghi'): Promise<Principal | null> {
+  const req = { headersDistinct: { authorization: [`Bearer ${token}`] }, method: 'GET' } as unknown as Request;
+  const res = { locals: {} } as unknown as Response;
+  await new Promise<void>((resolve, reject) => void stage(req, res, (error?: unknown) => (error ? reject(error) : resolve())));
+  return (res.locals as { principal: Principal | null }).principal;
+}
+
+describe('authenticate: Bearer principals', () => {
+  test('the same verified claims give the same (frozen) principal, built once', async () => {
+    const stage = authenticate(options(() => claims));
+    const first = await principalOf(stage);
+    expect(first).toMatchObject({ sub: 'u-1', username: 'ada', roles: ['viewer'], via: 'bearer' });
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(await principalOf(stage)).toBe(first);
+  });
+
+  test('other claims objects (another token, a re-verification) get their own principal', async () => {
+    const stage = authenticate(options(() => ({ ...claims })));
+    const first = await principalOf(stage);
+    const second = await principalOf(stage);
+    expect(second).toEqual(first);
+    expect(second).not.toBe(first);
+  });
+
+  test('a principal whose patient context came from the FHIR lookup is looked up each time', async () => {
+    const smartClaims: JWTPayload = { ...claims, scope: 'patient/ImagingStudy.rs', patient: 'fhir-7' };
+    let lookups = 0;
+    const fhirPatients = { dicomIds: async (ids: string[]) => (lookups++, ids.map((id) => `dicom-${id}`)) };
+    const stage = authenticate(options(() => smartClaims, { smart: { clients: ['app'], patientClaim: 'patient' }, fhirPatients: fhirPatients as unknown as AuthenticateOptions['fhirPatients'] }));
+    expect((await principalOf(stage))?.smart?.patient).toEqual(['dicom-fhir-7']);
+    expect((await principalOf(stage))?.smart?.patient).toEqual(['dicom-fhir-7']);
+    expect(lookups).toBe(2);
+  });
+});
