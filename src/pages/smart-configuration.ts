@@ -1,9 +1,7 @@
 import { Router } from 'express';
 import type { IssuerMetadata, IssuerMetadataSource } from '../auth/issuer.js';
 import { GatewayError } from '../errors.js';
-
-/** Where SMART App Launch puts the document: under the base URL of the protected endpoint (DICOMweb). */
-export const SMART_CONFIGURATION_PATH = '/pacs/dicom-web/.well-known/smart-configuration';
+import { SMART_CONFIGURATION_PATH } from '../policy/routes.js';
 
 /** The scopes the gateway understands on images (any SMART 2 / 1 spelling of them works, see smart-scopes.ts). */
 const SCOPES_SUPPORTED = ['openid', 'fhirUser', 'launch/patient', 'offline_access', 'patient/ImagingStudy.rs', 'user/ImagingStudy.rs', 'system/ImagingStudy.rs', 'user/ImagingStudy.c'];

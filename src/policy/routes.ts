@@ -5,6 +5,12 @@ import { onlyValue, type Query } from '../canonical/query.js';
 /** What a request is, as far as authorization cares. */
 export type RouteClass = 'dicomweb-read' | 'dicomweb-store' | 'wado-uri' | 'preview' | 'admin' | 'admin-blocked';
 
+/**
+ * Where SMART App Launch puts its discovery document: under the base URL of the protected endpoint
+ * (DICOMweb). Answered by the gateway itself, never an Orthanc route.
+ */
+export const SMART_CONFIGURATION_PATH = '/pacs/dicom-web/.well-known/smart-configuration';
+
 export interface Route {
   class: RouteClass;
   /** The public prefix the route lives under. */

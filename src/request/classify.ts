@@ -5,7 +5,7 @@ import { classify } from '../policy/routes.js';
 import { parseCanonicalRequest, withQuery } from '../canonical/canonical-request.js';
 import { parameterClass, queryProblem } from './parameter-rules.js';
 import { requestState } from '../respond/request-state.js';
-import { SMART_CONFIGURATION_PATH } from '../pages/smart-configuration.js';
+import { SMART_CONFIGURATION_PATH } from '../policy/routes.js';
 import { splitIncludeFields } from './qido-query.js';
 
 const GATEWAY_PREFIXES = new Set(['pacs', 'pacs-admin']);

@@ -15,7 +15,7 @@ const EXITS = ['pages', 'ops'];
 /** What the pipeline shares; a leaf imports only leaves. */
 const LEAVES = ['errors.ts', 'config', 'cache', 'canonical', 'respond', 'orthanc', 'observability', 'policy', 'auth', 'share', 'audit', 'keycloak-setup', 'devidp'];
 /** The wiring (app.ts: the pipeline as one list; the process around it): may import anything; only wiring imports it. */
-const WIRING = ['app.ts', 'components.ts', 'server.ts', 'main.ts', 'express-objects.ts', 'startup'];
+const WIRING = ['app.ts', 'pipeline.ts', 'components.ts', 'server.ts', 'main.ts', 'express-objects.ts', 'startup'];
 
 type Layer = { kind: 'stage'; rank: number } | { kind: 'exit' } | { kind: 'leaf' } | { kind: 'wiring' };
 
