@@ -1,3 +1,4 @@
+// The pipeline as one list, in the order a request meets it: src/request → src/authenticate → src/authorize → src/upstream, with the gateway's own answers in src/pages and src/ops.
 import type { Agent, IncomingMessage, ServerResponse } from 'node:http';
 import express, { Router, type Express, type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';

@@ -1,3 +1,4 @@
+// Stage 2, authenticate — enters: a classified request (and its browser session); leaves: the principal (Bearer token, session or share session) or null; a bad token is a 401, a cross-site cookie request a 403.
 import type { Request, RequestHandler, Response } from 'express';
 import type { JWTPayload } from 'jose';
 import { BEARER_REALM, type BearerVerifier } from '../auth/bearer.js';

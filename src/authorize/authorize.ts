@@ -1,3 +1,4 @@
+// Stage 3, authorize — enters: the canonical request and the principal; leaves: a request the pure policy allows, QIDO-clamped, within per-user concurrency and per-study access; else 401/403/404/429.
 import type { RequestHandler } from 'express';
 import { GatewayError } from '../errors.js';
 import { evaluate, type PolicyOptions } from '../policy/evaluate.js';

@@ -1,3 +1,4 @@
+// Shared leaf, canonical: the one parsed reading of a proxied request (query.ts, canonical-request.ts); pure.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Route } from '../policy/routes.js';
 import { parseQuery, serializeQuery, type Query } from './query.js';

@@ -1,3 +1,4 @@
+// Exit, ops — enters: a health, readiness, metrics or audit query; leaves: the gateway's own JSON or text, never proxied.
 import { Router } from 'express';
 import { checkReadiness, type ReadinessCheck } from '../observability/readiness.js';
 

@@ -1,3 +1,4 @@
+// Shared leaf, orthanc: the gateway's own small requests to Orthanc (readiness, start-up checks, look-ups).
 import http from 'node:http';
 import https from 'node:https';
 import type { Config } from '../config/config.js';

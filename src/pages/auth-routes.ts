@@ -1,3 +1,4 @@
+// Exit, pages — enters: a request the gateway answers itself (sign-in/out, share links, the viewer, SMART configuration); leaves: the gateway's HTML or JSON, never Orthanc's.
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import { BEARER_REALM } from '../auth/bearer.js';
 import type { BrowserSessions } from '../auth/browser-sessions.js';

@@ -1,3 +1,4 @@
+// Stage 1, request — enters: a raw HTTP request; leaves: a request id, observation, security headers, one canonical request with its route (classify.ts), host, body and rate limits applied; anything ambiguous refused here (400, 404, 413, 429 …).
 import type { Request, RequestHandler } from 'express';
 import { GatewayError } from '../errors.js';
 import { normalizeTarget } from '../policy/normalize.js';

@@ -1,3 +1,4 @@
+// Shared leaf, respond: the per-request state every stage reads and writes (res.locals), and how the gateway answers: JSON errors, refusals, its own pages.
 import type { Response } from 'express';
 import type { Principal } from '../auth/principal.js';
 import type { GatewayError } from '../errors.js';

@@ -1,3 +1,4 @@
+// Stage 4, upstream — enters: an allowed canonical request; leaves: Orthanc's answer relayed (credential, identity headers, URL rewrite, retry); Orthanc's own errors become the gateway's.
 import http, { type Agent, type ClientRequest, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { Request, RequestHandler, Response } from 'express';
