@@ -56,6 +56,25 @@ window.config = (function () {
     }
   }
 
+  // OHIF's Logout (menu, or another tab signing out) routes to `/logout?redirect_uri=<the current
+  // page>` and asks the IdP to send the browser back there; the IdP accepts only registered
+  // addresses (`<viewer origin>/`), so a sign-out from the viewer page would stop at the IdP. Every
+  // sign-out returns to the start instead: the route's return address is rewritten as OHIF's
+  // router enters it.
+  function returningToStart(url) {
+    if (url === undefined || url === null) return url;
+    var target = new URL(String(url), window.location.href);
+    if (target.pathname !== '/logout') return url;
+    target.search = '?redirect_uri=' + encodeURIComponent(window.location.origin + '/');
+    return target.href;
+  }
+  ['pushState', 'replaceState'].forEach(function (method) {
+    var original = window.history[method];
+    window.history[method] = function (state, unused, url) {
+      return original.call(this, state, unused, returningToStart(url));
+    };
+  });
+
   return {
     name: 'orthanc-oidc-gateway (bearer)',
     routerBasename: '/',
@@ -79,6 +98,12 @@ window.config = (function () {
         response_type: 'code',
         scope: scope,
         post_logout_redirect_uri: '/',
+        // OHIF revokes the tokens before it signs out at the IdP by default, and any revocation
+        // answer its OIDC client does not accept (e.g. a 200 typed text/plain, as the dev IdP's)
+        // stops the sign-out before the IdP is asked. Ending the IdP session ends its tokens
+        // anyway (Keycloak then introspects them as inactive; a JWT checked by the gateway itself
+        // stays valid until its exp, revoked or not).
+        revokeAccessTokenOnSignout: false,
       },
     ],
     defaultDataSourceName: 'orthanc',

@@ -70,6 +70,21 @@ export async function submitIdpLogin(page: Page, username: string, password: str
   await page.click('#kc-login');
 }
 
+/**
+ * Picks `item` from the viewer header's settings menu (the gear at the right; OHIF gives it no
+ * accessible name), after closing the guided tour OHIF shows over the first viewer visit.
+ */
+export async function chooseFromViewerMenu(page: Page, item: string, timeout = 60_000): Promise<void> {
+  const skipTour = page.getByRole('button', { name: 'Skip all' });
+  await skipTour.waitFor({ timeout: 15_000 }).then(
+    () => skipTour.click({ timeout }),
+    () => undefined, // no tour this time
+  );
+  await page.locator('.shepherd-modal-is-visible').waitFor({ state: 'detached', timeout });
+  await page.locator('div.flex-shrink-0 > button[aria-haspopup="menu"]').click({ timeout });
+  await page.getByRole('menuitem', { name: item }).click({ timeout });
+}
+
 /** The study list row of a patient ("Doe, Ct" for DICOM "Doe^Ct"). */
 export function studyRow(page: Page, patientName: string) {
   return page.locator('tr', { hasText: patientName });

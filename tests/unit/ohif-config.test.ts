@@ -7,8 +7,8 @@ import { viewerUserScript, type ViewerUser } from '../../src/pages/viewer-user.j
 function evaluate(file: string, replace: Record<string, string> = {}, preamble = '', browser: Record<string, unknown> = {}): Record<string, any> {
   let source = readFileSync(new URL(`../../ohif/${file}`, import.meta.url), 'utf8');
   for (const [placeholder, value] of Object.entries(replace)) source = source.replaceAll(placeholder, value);
-  const window: Record<string, any> = { location: { origin: 'http://gw.example' }, ...browser };
-  runInNewContext(preamble + source, { window, XMLHttpRequest: browser['XMLHttpRequest'] }, { filename: file });
+  const window: Record<string, any> = { location: { origin: 'http://gw.example' }, history: {}, ...browser };
+  runInNewContext(preamble + source, { window, XMLHttpRequest: browser['XMLHttpRequest'], URL }, { filename: file });
   return window['config'] ?? {};
 }
 
@@ -112,8 +112,31 @@ describe('ohif/app-config.bearer.js (Bearer mode)', () => {
         response_type: 'code',
         scope: 'openid profile email',
         post_logout_redirect_uri: '/',
+        revokeAccessTokenOnSignout: false,
       },
     ]);
+  });
+
+  /** What reaches the address bar when OHIF's router, on `page`, enters `url` with history[method]. */
+  function entered(method: 'pushState' | 'replaceState', url: string | undefined, page = 'http://gw.example/viewer?StudyInstanceUIDs=1.2.3'): unknown {
+    const addressBar: unknown[] = [];
+    const history = { pushState: (_state: unknown, _unused: string, next?: string) => addressBar.push(next), replaceState: (_state: unknown, _unused: string, next?: string) => addressBar.push(next) };
+    evaluate('app-config.bearer.js', { __OIDC_AUTHORITY__: authority }, '', { history, location: { origin: 'http://gw.example', href: page } });
+    history[method]({}, '', url);
+    return addressBar[0];
+  }
+
+  const START = 'http://gw.example/logout?redirect_uri=http%3A%2F%2Fgw.example%2F';
+  it.each<[string, 'pushState' | 'replaceState', string | undefined, string | undefined]>([
+    ["the menu's Logout on the viewer page", 'pushState', `/logout?redirect_uri=${encodeURIComponent('http://gw.example/viewer?StudyInstanceUIDs=1.2.3')}`, START],
+    ['a sign-out replacing the entry', 'replaceState', `/logout?redirect_uri=${encodeURIComponent('http://gw.example/viewer')}`, START],
+    ['a sign-out without a return address', 'pushState', '/logout', START],
+    ['an absolute sign-out address', 'pushState', 'http://gw.example/logout?redirect_uri=http%3A%2F%2Fgw.example%2Flocal', START],
+    ['any other route (unchanged)', 'pushState', '/viewer?StudyInstanceUIDs=1.2.3&redirect_uri=x', '/viewer?StudyInstanceUIDs=1.2.3&redirect_uri=x'],
+    ['a path that only starts like it (unchanged)', 'pushState', '/logout-help?redirect_uri=x', '/logout-help?redirect_uri=x'],
+    ['no URL (state only)', 'replaceState', undefined, undefined],
+  ])('signs out back to the start (the address the IdP has registered): %s', (_name, method, url, expected) => {
+    expect(entered(method, url)).toBe(expected);
   });
 
   it('uses the same DICOMweb data source on the gateway origin', () => {
