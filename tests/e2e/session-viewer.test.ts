@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser, Page, Response } from 'playwright-core';
-import { keepForDocs, launchChromium, newPage, Screenshots, withDeadline, withPage, withPages } from '../support/chromium.js';
+import { keepForDocs, launchChromium, Screenshots, withDeadline, withPage, withPages } from '../support/chromium.js';
 import { makeSeries, type GeneratedSeries } from '../support/dicom.js';
 import {
   fetchInPage,
@@ -221,102 +221,89 @@ describe('session mode: OHIF served by the gateway', () => {
 
   // Issue 18: share links without curl — the page at /share-links over the existing /auth/share API.
   it('uploader creates a one-use share link on /share-links, copies it, the recipient sees the study, a second person gets "Link used up", revoking ends it; viewer gets no page', async () => {
-    const shots = new Screenshots('session share links page');
-    const uploader = await newPage(browser);
-    const recipient = await newPage(browser);
-    const late = await newPage(browser);
-    const viewer = await newPage(browser);
-    const all = [uploader, recipient, late, viewer];
-    try {
-      await shots.run(
-        all.map(({ page }) => page),
-        async () => {
-          const page = uploader.page;
-          await uploader.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: gatewayUrl });
-          await signInAtViewer(page, 'uploader');
-          await openStudyList(page, ['Doe, Ct']);
-          await page.getByText('Skip all', { exact: true }).click({ timeout: STEP_TIMEOUT }).catch(() => {}); // OHIF's first-visit tour, when shown
-          await page.getByRole('link', { name: 'Share links' }).click();
-          await page.waitForURL((url) => isGateway(url) && url.pathname === '/share-links', { timeout: STEP_TIMEOUT });
-          await page.getByRole('heading', { name: 'Share links' }).waitFor();
-          await page.getByText('You have no share links that are still valid.').waitFor({ timeout: STEP_TIMEOUT });
+    await withPages(browser, 'session share links page', ['uploader', 'recipient', 'late', 'viewer'], async ({ uploader, recipient, late, viewer }, shots) => {
+      const all = [uploader, recipient, late, viewer];
+      const page = uploader.page;
+      await uploader.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: gatewayUrl });
+      await signInAtViewer(page, 'uploader');
+      await openStudyList(page, ['Doe, Ct']);
+      await page.getByText('Skip all', { exact: true }).click({ timeout: STEP_TIMEOUT }).catch(() => {}); // OHIF's first-visit tour, when shown
+      await page.getByRole('link', { name: 'Share links' }).click();
+      await page.waitForURL((url) => isGateway(url) && url.pathname === '/share-links', { timeout: STEP_TIMEOUT });
+      await page.getByRole('heading', { name: 'Share links' }).waitFor();
+      await page.getByText('You have no share links that are still valid.').waitFor({ timeout: STEP_TIMEOUT });
 
-          // Find the CT by patient name, create a link valid for one hour, to be opened once.
-          await page.getByLabel('Patient name').fill('Doe');
-          await page.getByLabel('Link valid for').selectOption({ label: '1 hour' });
-          await page.getByLabel('Opens at most').selectOption({ label: 'Once' });
-          await page.getByRole('button', { name: 'Find studies' }).click();
-          const ctRow = page.locator('#studies tbody tr', { hasText: 'Doe, Ct' });
-          await ctRow.waitFor({ timeout: STEP_TIMEOUT });
-          await expect(page.locator('#studies tbody tr').count()).resolves.toBe(1);
-          await expect(ctRow.textContent()).resolves.toContain('CT head phantom');
-          await shots.shot(page, 'uploader found the study');
-          const created = page.waitForResponse((response) => response.url() === `${gatewayUrl}/auth/share` && response.request().method() === 'POST');
-          await ctRow.getByRole('button', { name: 'Create link' }).click();
-          const answer = await created;
-          expect(answer.status()).toBe(201);
-          const link = (await answer.json()) as { url: string; expiresAt: string; maxUses: number; usesLeft: number };
-          expect([link.maxUses, link.usesLeft]).toEqual([1, 1]);
-          expect(Date.parse(link.expiresAt) - Date.now()).toBeLessThanOrEqual(3_600_000);
-          expect(Date.parse(link.expiresAt) - Date.now()).toBeGreaterThan(3_500_000);
-          await expect(page.getByLabel('New link').inputValue()).resolves.toBe(link.url);
-          const listed = page.locator('#links tbody tr', { hasText: 'Doe, Ct' });
-          await listed.waitFor({ timeout: STEP_TIMEOUT });
-          await expect(listed.textContent()).resolves.toContain('1 of 1');
-          await listed.getByRole('button', { name: 'Copy link' }).click();
-          await page.getByText('Link copied to the clipboard.').waitFor({ timeout: STEP_TIMEOUT });
-          await expect(page.evaluate('navigator.clipboard.readText()')).resolves.toBe(link.url);
-          keepForDocs(await shots.shot(page, 'uploader link created and copied'), 'share-links');
+      // Find the CT by patient name, create a link valid for one hour, to be opened once.
+      await page.getByLabel('Patient name').fill('Doe');
+      await page.getByLabel('Link valid for').selectOption({ label: '1 hour' });
+      await page.getByLabel('Opens at most').selectOption({ label: 'Once' });
+      await page.getByRole('button', { name: 'Find studies' }).click();
+      const ctRow = page.locator('#studies tbody tr', { hasText: 'Doe, Ct' });
+      await ctRow.waitFor({ timeout: STEP_TIMEOUT });
+      await expect(page.locator('#studies tbody tr').count()).resolves.toBe(1);
+      await expect(ctRow.textContent()).resolves.toContain('CT head phantom');
+      await shots.shot(page, 'uploader found the study');
+      const created = page.waitForResponse((response) => response.url() === `${gatewayUrl}/auth/share` && response.request().method() === 'POST');
+      await ctRow.getByRole('button', { name: 'Create link' }).click();
+      const answer = await created;
+      expect(answer.status()).toBe(201);
+      const link = (await answer.json()) as { url: string; expiresAt: string; maxUses: number; usesLeft: number };
+      expect([link.maxUses, link.usesLeft]).toEqual([1, 1]);
+      expect(Date.parse(link.expiresAt) - Date.now()).toBeLessThanOrEqual(3_600_000);
+      expect(Date.parse(link.expiresAt) - Date.now()).toBeGreaterThan(3_500_000);
+      await expect(page.getByLabel('New link').inputValue()).resolves.toBe(link.url);
+      const listed = page.locator('#links tbody tr', { hasText: 'Doe, Ct' });
+      await listed.waitFor({ timeout: STEP_TIMEOUT });
+      await expect(listed.textContent()).resolves.toContain('1 of 1');
+      await listed.getByRole('button', { name: 'Copy link' }).click();
+      await page.getByText('Link copied to the clipboard.').waitFor({ timeout: STEP_TIMEOUT });
+      await expect(page.evaluate('navigator.clipboard.readText()')).resolves.toBe(link.url);
+      keepForDocs(await shots.shot(page, 'uploader link created and copied'), 'share-links');
 
-          // The recipient, never signed in, opens the link and lands in the viewer on that study.
-          await recipient.page.goto(link.url);
-          await recipient.page.waitForURL((url) => isGateway(url) && url.pathname === '/viewer' && url.searchParams.get('StudyInstanceUIDs') === ct.studyInstanceUid, {
-            timeout: STEP_TIMEOUT,
-          });
-          await waitForRenderedViewport(recipient.page);
-          await shots.shot(recipient.page, 'recipient sees the shared study');
-          // Reopening the link in the recipient's browser keeps their session and uses nothing.
-          await recipient.page.goto(link.url);
-          await recipient.page.waitForURL((url) => isGateway(url) && url.pathname === '/viewer', { timeout: STEP_TIMEOUT });
+      // The recipient, never signed in, opens the link and lands in the viewer on that study.
+      await recipient.page.goto(link.url);
+      await recipient.page.waitForURL((url) => isGateway(url) && url.pathname === '/viewer' && url.searchParams.get('StudyInstanceUIDs') === ct.studyInstanceUid, {
+        timeout: STEP_TIMEOUT,
+      });
+      await waitForRenderedViewport(recipient.page);
+      await shots.shot(recipient.page, 'recipient sees the shared study');
+      // Reopening the link in the recipient's browser keeps their session and uses nothing.
+      await recipient.page.goto(link.url);
+      await recipient.page.waitForURL((url) => isGateway(url) && url.pathname === '/viewer', { timeout: STEP_TIMEOUT });
 
-          // The one use is spent: anyone else gets the "Link used up" page; the uploader's list says so.
-          const usedUp = await late.page.goto(link.url);
-          expect(usedUp?.status()).toBe(410);
-          await late.page.getByRole('heading', { level: 1, name: 'Link used up' }).waitFor();
-          await late.page.getByText('Ask the person who shared this link for a new one.').waitFor();
-          await shots.shot(late.page, 'used-up link refused');
-          await page.reload();
-          await expect(page.locator('#links tbody tr', { hasText: 'Doe, Ct' }).textContent()).resolves.toContain('0 of 1');
+      // The one use is spent: anyone else gets the "Link used up" page; the uploader's list says so.
+      const usedUp = await late.page.goto(link.url);
+      expect(usedUp?.status()).toBe(410);
+      await late.page.getByRole('heading', { level: 1, name: 'Link used up' }).waitFor();
+      await late.page.getByText('Ask the person who shared this link for a new one.').waitFor();
+      await shots.shot(late.page, 'used-up link refused');
+      await page.reload();
+      await expect(page.locator('#links tbody tr', { hasText: 'Doe, Ct' }).textContent()).resolves.toContain('0 of 1');
 
-          // Revoking: the list empties and the link no longer opens anything.
-          await listed.getByRole('button', { name: 'Revoke' }).click();
-          await page.getByText('Link revoked: it no longer opens the study.').waitFor({ timeout: STEP_TIMEOUT });
-          await page.getByText('You have no share links that are still valid.').waitFor({ timeout: STEP_TIMEOUT });
-          await shots.shot(page, 'uploader revoked the link');
-          const refused = await late.page.goto(link.url);
-          expect(refused?.status()).toBe(404);
-          await late.page.getByRole('heading', { name: 'Link not valid' }).waitFor();
-          await late.page.getByText('Ask the person who shared this link for a new one.').waitFor();
-          await shots.shot(late.page, 'revoked link refused');
+      // Revoking: the list empties and the link no longer opens anything.
+      await listed.getByRole('button', { name: 'Revoke' }).click();
+      await page.getByText('Link revoked: it no longer opens the study.').waitFor({ timeout: STEP_TIMEOUT });
+      await page.getByText('You have no share links that are still valid.').waitFor({ timeout: STEP_TIMEOUT });
+      await shots.shot(page, 'uploader revoked the link');
+      const refused = await late.page.goto(link.url);
+      expect(refused?.status()).toBe(404);
+      await late.page.getByRole('heading', { name: 'Link not valid' }).waitFor();
+      await late.page.getByText('Ask the person who shared this link for a new one.').waitFor();
+      await shots.shot(late.page, 'revoked link refused');
 
-          // A viewer has no share role: no link in OHIF's header, and the page refuses them.
-          await signInAtViewer(viewer.page, 'viewer');
-          await openStudyList(viewer.page, ['Doe, Ct']);
-          await expect(viewer.page.getByRole('link', { name: 'Share links' }).count()).resolves.toBe(0);
-          const forbidden = await viewer.page.goto(`${gatewayUrl}/share-links`);
-          expect(forbidden?.status()).toBe(403);
-          await viewer.page.getByRole('heading', { name: 'No access to share links' }).waitFor();
-          await shots.shot(viewer.page, 'viewer refused');
-          for (const { watch } of all) {
-            expect(watch.cspViolations).toEqual([]);
-            expect(watch.dialogs).toEqual([]);
-          }
-        },
-      );
-    } finally {
-      shots.note('page errors', all.flatMap(({ watch }) => watch.errors));
-      await Promise.all(all.map(({ context }) => context.close()));
-    }
+      // A viewer has no share role: no link in OHIF's header, and the page refuses them.
+      await signInAtViewer(viewer.page, 'viewer');
+      await openStudyList(viewer.page, ['Doe, Ct']);
+      await expect(viewer.page.getByRole('link', { name: 'Share links' }).count()).resolves.toBe(0);
+      const forbidden = await viewer.page.goto(`${gatewayUrl}/share-links`);
+      expect(forbidden?.status()).toBe(403);
+      await viewer.page.getByRole('heading', { name: 'No access to share links' }).waitFor();
+      await shots.shot(viewer.page, 'viewer refused');
+      for (const { watch } of all) {
+        expect(watch.cspViolations).toEqual([]);
+        expect(watch.dialogs).toEqual([]);
+      }
+    });
   }, 240_000);
 
   it('admin browses studies in Orthanc Explorer; viewer gets 403 there', async () => {
