@@ -59,7 +59,8 @@ async function startDevStack(args: string[], timeoutMs: number): Promise<DevStac
 async function stopDevStack({ dev, dataDir }: DevStack): Promise<void> {
   if (!dev.hasExited()) {
     signalGroup(dev, 'SIGINT');
-    const stopped = await Promise.race([dev.exited.then(() => true), new Promise((resolve) => setTimeout(resolve, 20_000, false))]);
+    // Unref'd: a pending timer would keep jest's worker alive past the run ("failed to exit gracefully").
+    const stopped = await Promise.race([dev.exited.then(() => true), new Promise((resolve) => setTimeout(resolve, 20_000, false).unref())]);
     if (!stopped) signalGroup(dev, 'SIGKILL');
   }
   await rm(dataDir, { recursive: true, force: true });
