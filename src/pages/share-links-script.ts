@@ -116,12 +116,16 @@ export const SHARE_LINKS_SCRIPT = `(function () {
     }, function (error) { say('Could not create the link: ' + error.message); });
   }
 
+  // Only the latest search may fill the table: the unfiltered one of the page load can answer last.
+  var latestSearch = 0;
   function search(event) {
     if (event) event.preventDefault();
+    var mine = ++latestSearch;
     var name = byId('patient').value.trim();
     var url = '/pacs/dicom-web/studies?limit=25&includefield=00081030' + (name ? '&PatientName=' + encodeURIComponent(name.indexOf('*') === -1 ? name + '*' : name) : '');
     say('Searching…');
     api('GET', url).then(function (studies) {
+      if (mine !== latestSearch) return;
       var body = byId('studies').querySelector('tbody');
       body.textContent = '';
       (studies || []).forEach(function (study) {

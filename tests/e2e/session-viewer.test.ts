@@ -238,6 +238,8 @@ describe('session mode: OHIF served by the gateway', () => {
       await page.getByLabel('Link valid for').selectOption({ label: '1 hour' });
       await page.getByLabel('Opens at most').selectOption({ label: 'Once' });
       await page.getByRole('button', { name: 'Find studies' }).click();
+      // The page load's unfiltered search lists both studies: count once the filtered answer is shown.
+      await page.getByText('1 studies found.').waitFor({ timeout: STEP_TIMEOUT });
       const ctRow = page.locator('#studies tbody tr', { hasText: 'Doe, Ct' });
       await ctRow.waitFor({ timeout: STEP_TIMEOUT });
       await expect(page.locator('#studies tbody tr').count()).resolves.toBe(1);
