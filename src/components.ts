@@ -68,7 +68,8 @@ export async function createComponents(config: Config, logger: Logger): Promise<
   const metrics = createMetrics();
   const audit = createAuditLog({ logger, toLogStream: !config.auditLogFile, sinks: await createAuditSinks(config, orthancClient, logger, metrics) });
   const shareLinks = createShareLinks(state, config.share.maxSeconds, invalidation.publish);
-  const creatorStanding = createCreatorStanding({ state, shareLinks, shareRoles: config.share.roles, mayUpload: (roles) => viewerAbilities({ roles }, policyOptionsFrom(config), config.share.roles).upload, confirmSeconds: config.share.confirmSeconds, invalidate: invalidation.publish });
+  const policy = policyOptionsFrom(config);
+  const creatorStanding = createCreatorStanding({ state, shareLinks, shareRoles: config.share.roles, mayUpload: (roles) => viewerAbilities({ roles }, policy, config.share.roles).upload, confirmSeconds: config.share.confirmSeconds, invalidate: invalidation.publish });
   const sessions = createBrowserSessions({ config, shareLinks, creatorStanding, oidc, bearer, keys, store, state, logger, metrics });
 
   const readinessChecks: Record<string, ReadinessCheck> = {
