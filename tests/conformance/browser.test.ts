@@ -120,7 +120,7 @@ describe.each(PROVIDERS)('in Chromium against %s', (providerName) => {
     );
   }, 180_000);
 
-  it('Bearer mode Logout from the viewer page: the provider ends its session (ID token, the start address the realm registers), back at `/` the login form again', async () => {
+  it('Bearer mode Logout from the viewer page: tokens revoked, the provider ends its session (ID token, the start address the realm registers), back at `/` the login form again', async () => {
     const { provider, publicUrl } = upstreams!;
     await withPage(browser!, `conformance ${providerName} bearer logout`, ({ page, watch, shots }) =>
       withGateway({ OHIF_DIST: bearerDist!.dir, VIEWER_ACCESS: 'public' }, async () => {

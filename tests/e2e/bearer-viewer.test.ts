@@ -166,7 +166,7 @@ describe('Bearer mode: OHIF signs in by itself and sends Authorization: Bearer',
     });
   }, 240_000);
 
-  it('Logout from the viewer page: RP-initiated logout at the IdP, back at `/` signed out, a new visit asks for a login', async () => {
+  it('Logout from the viewer page: tokens revoked, RP-initiated logout at the IdP, back at `/` signed out, a new visit asks for a login', async () => {
     await withPage(browser, 'bearer sign out', async ({ page, watch, shots }) => {
       const viewerUrl = publicViewerGateway.url;
       await signInToViewer(page, 'viewer');

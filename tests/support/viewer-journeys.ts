@@ -95,7 +95,7 @@ export async function bearerViewerJourney(page: Page, watch: PageWatch, shots: S
 
 /**
  * OHIF's Logout in Bearer mode, chosen on the viewer page (`page` shows a study of the viewer on
- * `viewerUrl`, signed in at `issuer`): OHIF asks the IdP to end its session with the ID token and to
+ * `viewerUrl`, signed in at `issuer`): OHIF revokes its tokens, then asks the IdP to end its session with the ID token and to
  * return to the viewer's start (the address the IdP has registered), not to the viewer page; back at
  * `/` signed out, OHIF sends the browser to sign in and the IdP asks for the password, as it does on
  * a new visit (its session has ended: with one still alive, the IdP would answer without its form).
@@ -106,6 +106,12 @@ export async function bearerLogoutJourney(page: Page, watch: PageWatch, shots: S
   await chooseFromViewerMenu(page, 'Logout');
 
   const params = new URL((await endSession).url()).searchParams;
+  // Before that, OHIF revoked both its tokens at the IdP (revokeAccessTokenOnSignout), accepted answers.
+  const revocations = watch.responses.filter((response) => response.url() === `${issuer}/protocol/openid-connect/revoke` && response.request().method() === 'POST');
+  expect(revocations.map((response) => [new URLSearchParams(response.request().postData() ?? '').get('token_type_hint'), response.status()])).toEqual([
+    ['access_token', 200],
+    ['refresh_token', 200],
+  ]);
   expect(params.get('post_logout_redirect_uri')).toBe(`${viewerUrl}/`);
   expect(params.get('id_token_hint')).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
   await page.locator('#kc-form-login').waitFor({ timeout: STEP_TIMEOUT });
