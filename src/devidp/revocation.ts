@@ -38,10 +38,10 @@ export function createJwtRevocationRouter(realm: () => DevRealm): Router {
 }
 
 /**
- * oidc-provider middleware: its revocation answer without the body, hence without Content-Type, as
- * Keycloak's (200, Content-Length 0). oidc-provider answers an empty string, which Koa types
- * `text/plain`; oidc-client-ts (the OIDC client of newer viewers) refuses any answer typed other than
- * JSON, so a revocation before sign-out would stop the sign-out on the dev IdP only.
+ * oidc-provider middleware: its revocation answer without a body, hence without Content-Type, as
+ * Keycloak 26's (200, empty, untyped). oidc-provider answers an empty string, which Koa types
+ * `text/plain`; oidc-client-ts (OHIF's OIDC client for the code flow) refuses an answer typed other
+ * than JSON, and OHIF's Logout revokes before it signs out: it stopped on the dev IdP only.
  */
 export async function revocationAnswerWithoutContentType(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
   await next();
