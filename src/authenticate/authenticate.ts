@@ -74,12 +74,26 @@ async function bearerPrincipal(token: string, options: AuthenticateOptions, buil
   return principal;
 }
 
-/** Sets the request's principal from a Bearer token, else from the browser session, else null. */
+/**
+ * Sets the request's principal from a Bearer token, else from the browser session, else null. A
+ * token whose verification and principal are both cached is answered synchronously: no promise and
+ * no microtask per request for a viewer's steady stream of requests with one token.
+ */
 export function authenticate(options: AuthenticateOptions): RequestHandler {
   const built: PrincipalsByClaims = new WeakMap();
-  return async (req, res, next) => {
+  return (req, res, next) => {
+    const state = requestState(res);
     const token = bearerToken(req);
-    requestState(res).principal = token ? await bearerPrincipal(token, options, built) : await sessionPrincipal(req, res, options);
-    next();
+    const claims = token ? options.bearer.verified(token) : undefined;
+    const known = claims && built.get(claims);
+    if (known) {
+      state.principal = known;
+      return next();
+    }
+    const principal = token ? bearerPrincipal(token, options, built) : sessionPrincipal(req, res, options);
+    return principal.then((found) => {
+      state.principal = found;
+      next();
+    });
   };
 }

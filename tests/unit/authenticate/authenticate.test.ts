@@ -6,9 +6,9 @@ import type { Principal } from '../../../src/auth/principal.js';
 
 const claims: JWTPayload = { sub: 'u-1', preferred_username: 'ada', exp: 4_000_000_000, realm_access: { roles: ['viewer'] }, azp: 'app' };
 
-function options(verified: () => JWTPayload, extra: Partial<AuthenticateOptions> = {}): AuthenticateOptions {
+function options(verified: () => JWTPayload, extra: Partial<AuthenticateOptions> = {}, cached: () => JWTPayload | undefined = () => undefined): AuthenticateOptions {
   return {
-    bearer: { verify: async () => verified() },
+    bearer: { verify: async () => verified(), verified: cached },
     sessionPrincipal: async () => null,
     rolesClient: undefined,
     studyAccessClaim: undefined,
@@ -49,5 +49,27 @@ describe('authenticate: Bearer principals', () => {
     expect((await principalOf(stage))?.smart?.patient).toEqual(['dicom-fhir-7']);
     expect((await principalOf(stage))?.smart?.patient).toEqual(['dicom-fhir-7']);
     expect(lookups).toBe(2);
+  });
+
+  test('a cached verification with a known principal is answered synchronously; a cached one not yet seen goes through verify once', async () => {
+    let verifications = 0;
+    const stage = authenticate(options(() => (verifications++, claims), {}, () => claims));
+    const first = await principalOf(stage); // the claims are cached, their principal not yet built
+    expect(verifications).toBe(1);
+    const req = { headersDistinct: { authorization: ['Bearer abc.def.ghi'] }, method: 'GET' } as unknown as Request;
+    const res = { locals: {} } as unknown as Response;
+    let nextCalls = 0;
+    expect(stage(req, res, () => void nextCalls++)).toBeUndefined();
+    expect(nextCalls).toBe(1);
+    expect((res.locals as { principal: Principal }).principal).toBe(first);
+    expect(verifications).toBe(1);
+  });
+
+  test('a malformed Authorization header is refused before any cache look-up', () => {
+    let lookups = 0;
+    const stage = authenticate(options(() => claims, {}, () => (lookups++, claims)));
+    const req = { headersDistinct: { authorization: ['Bearer a b'] }, method: 'GET' } as unknown as Request;
+    expect(() => stage(req, { locals: {} } as unknown as Response, () => undefined)).toThrow('The Authorization header is not "Bearer <token>"');
+    expect(lookups).toBe(0);
   });
 });
