@@ -24,7 +24,7 @@ export function routeClassLabel(state: RequestState, path: string, viewer: boole
 export function auditEvent(req: Request, res: Response, state: RequestState, bytesOut: number): AuditEvent | undefined {
   const { route, principal } = state;
   if (state.audit) {
-    return { user: null, via: null, ...state.audit, method: req.method, path: state.receivedPath, status: res.statusCode, clientIp: req.ip, requestId: state.requestId, bytesOut };
+    return { user: null, via: null, ...state.audit, method: req.method, path: state.receivedPath, status: res.statusCode, clientIp: state.clientIp, requestId: state.requestId, bytesOut };
   }
   if (!route) return undefined;
   const reason = denialReason(state.error, state.loginRedirect);
@@ -36,7 +36,7 @@ export function auditEvent(req: Request, res: Response, state: RequestState, byt
   event.method = req.method;
   event.path = state.receivedPath;
   event.status = res.statusCode;
-  event.clientIp = req.ip;
+  event.clientIp = state.clientIp;
   event.requestId = state.requestId;
   event.bytesOut = bytesOut;
   event.routeClass = route.class;
@@ -81,6 +81,7 @@ export function observeRequests({ logger, metrics, audit, viewer }: ObserveOptio
     state.receivedAt = process.hrtime.bigint();
     state.receivedPath = req.path; // read now: the proxy stage rewrites req.url to Orthanc's path
     state.socketBytesBefore = req.socket.bytesWritten;
+    state.clientIp = req.ip;
     res.on('close', onClose);
     next();
   };

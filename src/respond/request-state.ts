@@ -24,6 +24,8 @@ export interface RequestState {
   receivedAt: bigint;
   receivedPath: string;
   socketBytesBefore: number;
+  /** `req.ip` when the request arrived: once a client has closed its connection, the socket no longer knows its peer. */
+  clientIp: string | undefined;
   route?: Route;
   /** The one parsed reading of a proxied request (set with `route`); the request to Orthanc is serialized from it. */
   request?: CanonicalRequest;

@@ -21,9 +21,9 @@ const principal: Principal = { sub: 'sub-1', username: 'alice', name: undefined,
 
 function stateFor(target: string, extra: Partial<RequestState> = {}): RequestState {
   const [, query = ''] = target.split('?');
-  return { requestId: 'rid-1', receivedAt: 0n, receivedPath: target.split('?')[0]!, socketBytesBefore: 0, route: routeFor('GET', target), request: { method: 'GET', segments: [], query: queryOf(query) }, ...extra };
+  return { requestId: 'rid-1', receivedAt: 0n, receivedPath: target.split('?')[0]!, socketBytesBefore: 0, clientIp: '10.0.0.1', route: routeFor('GET', target), request: { method: 'GET', segments: [], query: queryOf(query) }, ...extra };
 }
-const request = { method: 'GET', ip: '10.0.0.1' } as Request;
+const request = { method: 'GET' } as Request;
 const response = (statusCode: number) => ({ statusCode }) as Response;
 
 describe('auditEvent', () => {
@@ -44,11 +44,11 @@ describe('auditEvent', () => {
   it('an unauthenticated request names no user; a request without route or note has no event', () => {
     const event = auditEvent(request, response(401), stateFor('/pacs/dicom-web/studies', { principal: null, error: new GatewayError('unauthenticated', 'no') }), 0);
     expect(event).toMatchObject({ event: 'denied', user: null, via: null, reason: 'missing' });
-    expect(auditEvent(request, response(404), { requestId: 'r', receivedAt: 0n, receivedPath: '/x', socketBytesBefore: 0 }, 0)).toBeUndefined();
+    expect(auditEvent(request, response(404), { requestId: 'r', receivedAt: 0n, receivedPath: '/x', socketBytesBefore: 0, clientIp: '10.0.0.1' }, 0)).toBeUndefined();
   });
 
   it('a note of an /auth route, completed with the request', () => {
-    const state: RequestState = { requestId: 'r2', receivedAt: 0n, receivedPath: '/auth/callback', socketBytesBefore: 0, audit: { event: 'login', action: 'login', user: { sub: 's', username: 'u' }, via: 'session' } };
+    const state: RequestState = { requestId: 'r2', receivedAt: 0n, receivedPath: '/auth/callback', socketBytesBefore: 0, clientIp: '10.0.0.1', audit: { event: 'login', action: 'login', user: { sub: 's', username: 'u' }, via: 'session' } };
     const event = auditEvent(request, response(302), state, 10);
     expect(event).toEqual({ event: 'login', action: 'login', user: { sub: 's', username: 'u' }, via: 'session', method: 'GET', path: '/auth/callback', status: 302, clientIp: '10.0.0.1', requestId: 'r2', bytesOut: 10 });
     expect(Object.keys(event!).slice(0, 4)).toEqual(['user', 'via', 'event', 'action']);
@@ -56,7 +56,7 @@ describe('auditEvent', () => {
 });
 
 describe('observeRequests', () => {
-  it('writes the access line, the metrics and the audit event from one close listener', async () => {
+  it('writes the access line, the metrics and the audit event from one close listener, with the client address read on arrival', async () => {
     const lines: Array<Record<string, unknown>> = [];
     const logger = createLogger('info', new Writable({ write: (chunk: Buffer, _encoding, done) => done(void lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>)) }));
     const metrics = createMetrics();
@@ -76,6 +76,7 @@ describe('observeRequests', () => {
     state.error = new GatewayError('unauthenticated', 'no');
     (req as { url?: string }).url = '/dicom-web/studies'; // the proxy's rewrite does not change the logged path
     socket.bytesWritten = 350;
+    (req as { ip?: string }).ip = undefined; // a client gone: its socket no longer knows the peer address
     res.emit('close');
 
     expect(lines).toHaveLength(1);
