@@ -52,18 +52,17 @@ function rewriterOf(search: Buffer, replacement: Buffer): UrlRewriter {
   return {
     write(chunk) {
       const data = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-      const parts: Buffer[] = [];
+      const found: number[] = [];
       let start = 0;
       for (let at = data.indexOf(search); at >= 0; at = data.indexOf(search, start)) {
-        parts.push(data.subarray(start, at), replacement);
+        found.push(at);
         start = at + search.length;
       }
       const held = heldBackStart(data, start, search);
       // A copy: the tail must not keep the socket's whole read buffer alive.
       pending = held === data.length ? NOTHING : Buffer.from(data.subarray(held));
-      if (parts.length === 0) return held === data.length ? data : data.subarray(0, held);
-      parts.push(data.subarray(start, held));
-      return Buffer.concat(parts);
+      if (found.length === 0) return held === data.length ? data : data.subarray(0, held);
+      return spliced(data, held, found, search.length, replacement);
     },
     end() {
       const rest = pending;
@@ -71,6 +70,20 @@ function rewriterOf(search: Buffer, replacement: Buffer): UrlRewriter {
       return rest;
     },
   };
+}
+
+/** `data[0..end]` with the `length` bytes at each offset in `found` replaced by `replacement`: one allocation, copies by range. */
+function spliced(data: Buffer, end: number, found: readonly number[], length: number, replacement: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(end + found.length * (replacement.length - length));
+  let from = 0;
+  let to = 0;
+  for (const at of found) {
+    to += data.copy(out, to, from, at);
+    to += replacement.copy(out, to);
+    from = at + length;
+  }
+  data.copy(out, to, from, end);
+  return out;
 }
 
 /** The rewriter as a Transform stage (after the search filter, which emits text). */
