@@ -43,7 +43,10 @@ export function relayRewritten(source: Readable, destination: Writable, rewriter
     if (destination.destroyed) return; // tieEnds is stopping both
     received += chunk.length;
     const out = rewriter.write(chunk);
-    if (received === declaredLength) return finish(out.length ? Buffer.concat([out, rewriter.end()]) : rewriter.end());
+    if (received === declaredLength) {
+      const rest = rewriter.end();
+      return finish(rest.length === 0 ? out : out.length === 0 ? rest : Buffer.concat([out, rest]));
+    }
     if (out.length && !destination.write(out)) source.pause();
   });
   destination.on('drain', () => source.resume());
