@@ -232,15 +232,8 @@ async function main(): Promise<void> {
         entries.map(async ([name, root, entry]) => {
           const profiling = profile && name === 'gateway' ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir ?? join(dir, 'profiles'), suffix)}`] : [];
           const flags = [...profiling, ...(name === 'gateway' ? extraFlags.gateway : extraFlags.base)];
-          const env = {
-            OIDC_ISSUER: issuer.issuer,
-            ORTHANC_URL: upstream.url,
-            ORTHANC_USERNAME: upstream.username,
-            ORTHANC_PASSWORD: upstream.password,
-            REDIS_URL: redis.url,
-            SESSION_SECRET,
-            ...(name === 'gateway' ? extraEnv.gateway : extraEnv.base),
-          };
+          const own = name === 'gateway' ? extraEnv.gateway : extraEnv.base;
+          const env = { OIDC_ISSUER: issuer.issuer, ORTHANC_URL: upstream.url, ORTHANC_USERNAME: upstream.username, ORTHANC_PASSWORD: upstream.password, REDIS_URL: redis.url, SESSION_SECRET, ...own };
           const gateway = await startGatewayProcess({ env, workers: 1, nodeFlags: flags, dir, name: `${name}-${suffix}`, repoRoot: root, entry });
           cleanups.push(() => gateway.stop());
           return { name, gateway };
