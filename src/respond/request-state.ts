@@ -20,7 +20,7 @@ export interface SearchFilter {
 /** What the pipeline learns about a request, stage by stage (kept on res.locals). */
 export interface RequestState {
   requestId: string;
-  /** When the request arrived (process.hrtime.bigint()), its path then (the proxy later rewrites req.url), and the bytes its connection had written before: set by observe.ts. */
+  /** When the request arrived (process.hrtime.bigint()), its path as it arrived, and the bytes its connection had written before: set by observe.ts. */
   receivedAt: bigint;
   receivedPath: string;
   socketBytesBefore: number;
