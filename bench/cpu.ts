@@ -56,6 +56,9 @@ const withPerf = process.argv.includes('--perf');
 const preload = Number(option('preload') ?? 0);
 /** Extra Node flags for this checkout's gateway and for the base's (comma-separated). */
 const extraFlags = { gateway: option('gateway-flags')?.split(',') ?? [], base: option('base-flags')?.split(',') ?? [] };
+/** Extra environment for this checkout's gateway and for the base's (`NAME=value`, comma-separated), e.g. GLIBC_TUNABLES. */
+const envOption = (name: string) => Object.fromEntries((option(name)?.split(',') ?? []).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+const extraEnv = { gateway: envOption('gateway-env'), base: envOption('base-env') };
 const log = (message: string) => console.log(`[cpu ${new Date().toISOString().slice(11, 19)}] ${message}`);
 
 interface Target {
@@ -128,7 +131,7 @@ async function measure(workload: string, targets: Target[], paths: string[], acc
     const ms = value(target.name)!;
     const all = cpu.get(target.name)!.map((v) => round(v, 3)).join(' / ');
     log(`  ${target.name.padEnd(18)} ${ms.toFixed(4)} ms CPU/request${reference && target.name !== 'nginx' ? `  × nginx ${round(ms / reference, 2)}` : ''}  (rounds: ${all})`);
-    if (target.name !== 'nginx') log(`  ${''.padEnd(18)} by thread, ms/request over all rounds: ${threadShares(threads.get(target.name))}`);
+    if (target.name !== 'nginx') log(`  ${''.padEnd(18)} by thread, ms/request over all rounds (faults: minor page faults/request): ${threadShares(threads.get(target.name))}`);
   }
 }
 
@@ -206,7 +209,7 @@ async function main(): Promise<void> {
         entries.map(async ([name, root, entry]) => {
           const profiling = profile && name === 'gateway' ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir ?? join(dir, 'profiles'), suffix)}`] : [];
           const flags = [...profiling, ...(name === 'gateway' ? extraFlags.gateway : extraFlags.base)];
-          const env = { OIDC_ISSUER: issuer.issuer, ORTHANC_URL: upstream.url, ORTHANC_USERNAME: upstream.username, ORTHANC_PASSWORD: upstream.password, REDIS_URL: redis.url, SESSION_SECRET };
+          const env = { OIDC_ISSUER: issuer.issuer, ORTHANC_URL: upstream.url, ORTHANC_USERNAME: upstream.username, ORTHANC_PASSWORD: upstream.password, REDIS_URL: redis.url, SESSION_SECRET, ...(name === 'gateway' ? extraEnv.gateway : extraEnv.base) };
           const gateway = await startGatewayProcess({ env, workers: 1, nodeFlags: flags, dir, name: `${name}-${suffix}`, repoRoot: root, entry });
           cleanups.push(() => gateway.stop());
           return { name, gateway };

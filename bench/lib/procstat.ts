@@ -21,7 +21,8 @@ function cpuSecondsOf(pid: number): number {
 
 /**
  * CPU seconds of one process's threads, split into the main thread (JavaScript, the event loop) and
- * all others (V8's GC and compiler helpers, libuv's pool), user and system time apart.
+ * all others (V8's GC and compiler helpers, libuv's pool), user and system time apart; plus the
+ * process's minor page faults, in thousands (`faults`: freshly mapped memory touched).
  */
 export function threadCpuSeconds(pid: number): Map<string, number> {
   const split = new Map<string, number>();
@@ -32,6 +33,7 @@ export function threadCpuSeconds(pid: number): Map<string, number> {
       const thread = Number(task) === pid ? 'main' : 'helpers';
       split.set(`${thread} user`, (split.get(`${thread} user`) ?? 0) + Number(fields[11]) / CLOCK_TICKS_PER_SECOND);
       split.set(`${thread} system`, (split.get(`${thread} system`) ?? 0) + Number(fields[12]) / CLOCK_TICKS_PER_SECOND);
+      split.set('faults', (split.get('faults') ?? 0) + Number(fields[7]) / 1000);
     }
   } catch {
     /* gone */
