@@ -7,6 +7,16 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 const CLOCK_TICKS_PER_SECOND = 100; // getconf CLK_TCK on Linux
 
+/** Minor page faults of one process so far (memory touched for the first time since it was mapped); 0 when gone. */
+function minorFaultsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]); // field 10 of stat
+  } catch {
+    return 0;
+  }
+}
+
 /** utime + stime of one process in seconds; 0 when it is gone. */
 function cpuSecondsOf(pid: number): number {
   try {
@@ -77,6 +87,11 @@ export interface Usage {
   peakRssMb: number;
   /** Sum of the processes' RSS at the start, MB. */
   startRssMb: number;
+  /**
+   * Minor page faults over the interval: memory handed back to the kernel and touched again shows
+   * here (bench/README.md, "Issue 16", section 12: ~200 per frame in a slow gateway process, ~4 in a fast one).
+   */
+  minorFaults: number;
 }
 
 /**
@@ -87,6 +102,7 @@ export interface Usage {
 export class UsageMeter {
   private readonly pids: number[];
   private readonly cpuStart: number;
+  private readonly faultsStart: number;
   private readonly startRssKb: number;
   private sampledPeakKb = 0;
   private readonly timer: NodeJS.Timeout;
@@ -101,6 +117,7 @@ export class UsageMeter {
       }
     }
     this.cpuStart = this.cpuSeconds();
+    this.faultsStart = this.minorFaults();
     this.startRssKb = this.rssKb();
     this.sampledPeakKb = this.startRssKb;
     this.timer = setInterval(() => {
@@ -111,6 +128,10 @@ export class UsageMeter {
 
   private cpuSeconds(): number {
     return this.pids.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
+  }
+
+  private minorFaults(): number {
+    return this.pids.reduce((sum, pid) => sum + minorFaultsOf(pid), 0);
   }
 
   private rssKb(): number {
@@ -124,6 +145,7 @@ export class UsageMeter {
       cpuSeconds: round(this.cpuSeconds() - this.cpuStart, 2),
       peakRssMb: round(Math.max(this.sampledPeakKb, hwmKb) / 1024, 1),
       startRssMb: round(this.startRssKb / 1024, 1),
+      minorFaults: this.minorFaults() - this.faultsStart,
     };
   }
 }
