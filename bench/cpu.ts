@@ -19,6 +19,7 @@
  *                                                        the 8-connection frames load sent first to this checkout's
  *                                                        gateway only: a loaded process against a fresh one, same code
  *   node --import tsx bench/cpu.ts --perf                perf record of each gateway during each workload (kept with --keep)
+ *   node --import tsx bench/cpu.ts --perf=page-faults    the same, sampling page faults (whose memory is touched afresh)
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -51,7 +52,9 @@ const profile = process.argv.includes('--profile') || profileDir !== undefined;
 const withStrace = process.argv.includes('--strace');
 const withUndici = process.argv.includes('--undici');
 /** `perf record` of each gateway process during each workload's measured rounds (files kept with --keep). */
-const withPerf = process.argv.includes('--perf');
+const withPerf = process.argv.includes('--perf') || option('perf') !== undefined;
+/** `--perf=page-faults`: sample every 20th page fault with its call chain instead of CPU time. */
+const perfEvent = option('perf') === 'page-faults' ? ['-e', 'page-faults', '-c', '20'] : ['-F', '499'];
 /** Frames sent at --connections to this checkout's gateways (not the base's) before the 1-connection frames point. */
 const preload = Number(option('preload') ?? 0);
 /** Extra Node flags for this checkout's gateway and for the base's (comma-separated). */
@@ -157,7 +160,7 @@ let straceDir = tmpdir();
 function perfRecord(pid: number, workload: string): ChildProcess {
   const output = join(straceDir, `perf-${pid}-${workload.replace(/\W+/g, '-')}.data`);
   log(`  perf record of ${pid}: ${output}`);
-  return spawn('perf', ['record', '-F', '499', '-g', '-o', output, '-p', String(pid)], { stdio: 'ignore' });
+  return spawn('perf', ['record', ...perfEvent, '-g', '-o', output, '-p', String(pid)], { stdio: 'ignore' });
 }
 
 async function stopRecorder(recorder: ChildProcess): Promise<void> {
