@@ -1,6 +1,7 @@
 /** ESM TypeScript through ts-jest; run with node --experimental-vm-modules (see package.json). */
 export default {
-  testEnvironment: 'node',
+  // JEST_HANDLE_SCAN=1: after each suite, print what it left open (README.md, Development).
+  testEnvironment: process.env.JEST_HANDLE_SCAN ? '<rootDir>/tests/support/handle-scan-environment.cjs' : 'node',
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: {
     '^(\\.{1,2}/.*)\\.js$': '$1',

@@ -7,10 +7,13 @@
  *   node --import tsx bench/cpu.ts                       this checkout: trivial upstream + Orthanc (QIDO, frames)
  *   node --import tsx bench/cpu.ts --base=DIR            also a gateway built from another checkout (`git archive`), as `base-*`
  *   node --import tsx bench/cpu.ts --only=trivial,frames,wado --requests=3000 --rounds=4 --connections=8
+ *   node --import tsx bench/cpu.ts --only=stow --stow-instances=100 [--stow-chunked]   STOW-RS uploads (CPU per MB), the bare node proxy included
  *   node --import tsx bench/cpu.ts --profile             this checkout's gateways with --cpu-prof (summary printed)
  *   node --import tsx bench/cpu.ts --profile-dir=DIR     the same, and the .cpuprofile files kept in DIR
  *   node --import tsx bench/cpu.ts --undici              also the bare proxy on undici's Pool (bench/node-proxy-undici.mjs), and both bare proxies before Orthanc
+ *   node --import tsx bench/cpu.ts --node-proxies=node-proxy.mjs,node-proxy-x.mjs   bare-proxy variants (scripts in bench/) instead
  *   node --import tsx bench/cpu.ts --base=. --base-flags=--max-semi-space-size=64   the same code with other Node flags as `base-*`
+ *   node --import tsx bench/cpu.ts --base=. --gateway-env=GLIBC_TUNABLES=glibc.malloc.trim_threshold=67108864   …or another environment (--base-env too)
  *   node --import tsx bench/cpu.ts --strace              plus one round under `strace -c -f`: system calls per request, by call
  *   node --import tsx bench/cpu.ts --only=frames,frames-1  frames at --connections, then at one connection on the same
  *                                                        gateway processes (the order of `npm run bench`); CPU per
@@ -29,8 +32,8 @@ import { fileURLToPath } from 'node:url';
 import { startRedis } from '../tests/support/redis.js';
 import { startTestIssuer } from '../tests/support/test-issuer.js';
 import { makeBenchSeries } from './lib/data.js';
-import { download, median, requestLoad, type Endpoint } from './lib/load.js';
-import { startBenchOrthanc, uploadAll } from './lib/orthanc.js';
+import { download, median, requestLoad, upload, type Endpoint } from './lib/load.js';
+import { deleteStudy, startBenchOrthanc, uploadAll, type BenchOrthanc } from './lib/orthanc.js';
 import { ForeignLoadMeter, UsageMeter, round, threadCpuSeconds } from './lib/procstat.js';
 import { nginxProxySite, startGatewayProcess, startNginx, startNodeProxy, trivialUpstreamSite } from './lib/processes.js';
 import { summarizeProfiles } from './lib/profile.js';
@@ -57,10 +60,17 @@ const withPerf = process.argv.includes('--perf') || option('perf') !== undefined
 const perfEvent = option('perf') === 'page-faults' ? ['-e', 'page-faults', '-c', '20'] : ['-F', '499'];
 /** Frames sent at --connections to this checkout's gateways (not the base's) before the 1-connection frames point. */
 const preload = Number(option('preload') ?? 0);
+/** Bare proxies measured next to the gateway (scripts in bench/, same arguments as node-proxy.mjs). */
+const nodeProxyScripts = option('node-proxies')?.split(',') ?? (withUndici ? ['node-proxy.mjs', 'node-proxy-undici.mjs'] : ['node-proxy.mjs']);
+const bareProxiesBeforeOrthanc = withUndici || option('node-proxies') !== undefined;
+/** STOW-RS: instances (~513 kB each) per upload, and whether the body is sent chunked instead of with a Content-Length. */
+const stowInstances = Number(option('stow-instances') ?? 100);
+const stowChunked = process.argv.includes('--stow-chunked');
 /** Extra Node flags for this checkout's gateway and for the base's (comma-separated). */
 const extraFlags = { gateway: option('gateway-flags')?.split(',') ?? [], base: option('base-flags')?.split(',') ?? [] };
-/** Extra environment for this checkout's gateway and for the base's (`NAME=value`, comma-separated), e.g. GLIBC_TUNABLES. */
-const envOption = (name: string) => Object.fromEntries((option(name)?.split(',') ?? []).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+/** Extra environment of this checkout's gateway and of the base's (`NAME=value`, comma-separated), e.g. GLIBC_TUNABLES. */
+const envOption = (name: string): Record<string, string> =>
+  Object.fromEntries((option(name)?.split(',') ?? []).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
 const extraEnv = { gateway: envOption('gateway-env'), base: envOption('base-env') };
 const log = (message: string) => console.log(`[cpu ${new Date().toISOString().slice(11, 19)}] ${message}`);
 
@@ -81,8 +91,8 @@ function build(root: string): string[] {
   return [join(outDir, 'main.js')];
 }
 
-/** System calls of a process tree while `work` runs (strace -c -f), by call: count per request. */
-async function syscallsPerRequest(pid: number, dir: string, work: () => Promise<number>): Promise<string> {
+/** System calls of a process tree while `work` runs (strace -c -f), by call: count per request (or per `unit`, `work`'s count). */
+async function syscallsPerRequest(pid: number, dir: string, work: () => Promise<number>, unit = 'request'): Promise<string> {
   const output = join(dir, `strace-${pid}-${Date.now()}.txt`);
   const strace = spawn('strace', ['-c', '-f', '-o', output, '-p', String(pid)], { stdio: 'ignore' });
   await new Promise((resolve) => setTimeout(resolve, 500)); // attached
@@ -94,7 +104,7 @@ async function syscallsPerRequest(pid: number, dir: string, work: () => Promise<
   const calls = rows.map((f) => ({ name: f[f.length - 1]!, calls: Number(f[3]) })).filter((r) => r.name !== 'total' && Number.isFinite(r.calls));
   const total = calls.reduce((sum, r) => sum + r.calls, 0);
   const top = calls.sort((a, b) => b.calls - a.calls).slice(0, 6).map((r) => `${r.name} ${round(r.calls / count, 2)}`);
-  return `${round(total / count, 2)} syscalls/request (${top.join(', ')})`;
+  return `${round(total / count, 2)} syscalls/${unit} (${top.join(', ')})`;
 }
 
 /** Rounds of `requests` requests against each target in turn (reversed every other round); median CPU ms per request of each. */
@@ -171,26 +181,85 @@ async function stopRecorder(recorder: ChildProcess): Promise<void> {
 
 /** WADO-RS retrieves of a whole study (close-delimited multipart from Orthanc), `rounds` × 4 per target: median CPU ms per MB. */
 async function measureTransfer(targets: Target[], path: string, accept: string): Promise<void> {
+  const perMb = await perMegabyte(targets, async (target) => {
+    let bytes = 0;
+    for (let run = 0; run < 4; run++) {
+      const result = await download(target.endpoint, path, accept);
+      if (result.status !== 200) throw new Error(`wado ${target.name}: status ${result.status}`);
+      bytes += result.bytes;
+    }
+    return bytes;
+  });
+  logPerMegabyte(`wado (study retrieve): 4 × ${rounds} rounds`, targets, perMb);
+}
+
+/** CPU ms per MB of each target from `rounds` passes of `once` over them (reversed every other round, as in `measure`), and the kernel's part of it. */
+async function perMegabyte(targets: Target[], once: (target: Target) => Promise<number>): Promise<PerMegabyte> {
   const cpu = new Map<string, number[]>(targets.map((target) => [target.name, []]));
+  const system = new Map<string, number[]>(targets.map((target) => [target.name, []]));
+  const faults = new Map<string, number[]>(targets.map((target) => [target.name, []]));
+  const peakRssMb = new Map<string, number>();
   for (let round_ = 0; round_ < rounds; round_++) {
-    for (const target of targets) {
+    for (const target of round_ % 2 === 0 ? targets : [...targets].reverse()) {
       const meter = target.pid ? new UsageMeter(target.pid) : undefined;
-      let bytes = 0;
-      for (let run = 0; run < 4; run++) {
-        const result = await download(target.endpoint, path, accept);
-        if (result.status !== 200) throw new Error(`wado ${target.name}: status ${result.status}`);
-        bytes += result.bytes;
-      }
+      const megabytes = (await once(target)) / 1e6;
       const usage = meter?.stop();
-      if (usage) cpu.get(target.name)!.push((usage.cpuSeconds * 1000) / (bytes / 1e6));
+      if (!usage) continue;
+      cpu.get(target.name)!.push((usage.cpuSeconds * 1000) / megabytes);
+      system.get(target.name)!.push((usage.systemSeconds * 1000) / megabytes);
+      faults.get(target.name)!.push(usage.minorFaults / megabytes);
+      peakRssMb.set(target.name, Math.max(peakRssMb.get(target.name) ?? 0, usage.peakRssMb));
     }
   }
-  log(`wado (study retrieve): 4 × ${rounds} rounds`);
+  return { cpu, system, faults, peakRssMb };
+}
+
+interface PerMegabyte {
+  cpu: Map<string, number[]>;
+  /** The kernel's part (stime) of `cpu`. */
+  system: Map<string, number[]>;
+  /** Minor page faults per MB. */
+  faults: Map<string, number[]>;
+  /** The highest RSS of each target's process tree during its passes. */
+  peakRssMb: Map<string, number>;
+}
+
+function logPerMegabyte(title: string, targets: Target[], { cpu, system, faults, peakRssMb }: PerMegabyte, foreign: number[] = []): void {
+  log(`${title}${foreign.length ? `, other work ${Math.round(median(foreign) * 100)} % CPU (median)` : ''}`);
   const reference = median(cpu.get('nginx') ?? [NaN]);
   for (const target of targets.filter((t) => t.pid)) {
     const ms = round(median(cpu.get(target.name)!), 3);
-    log(`  ${target.name.padEnd(18)} ${ms} ms CPU/MB${target.name !== 'nginx' ? `  × nginx ${round(ms / reference, 2)}` : ''}  (rounds: ${cpu.get(target.name)!.map((v) => round(v, 3)).join(' / ')})`);
+    const kernel = round(median(system.get(target.name)!), 3);
+    const faulted = Math.round(median(faults.get(target.name)!));
+    log(`  ${target.name.padEnd(18)} ${ms} ms CPU/MB (kernel ${kernel}, ${faulted} page faults/MB, peak RSS ${peakRssMb.get(target.name)} MB)${target.name !== 'nginx' ? `  × nginx ${round(ms / reference, 2)}` : ''}  (rounds: ${cpu.get(target.name)!.map((v) => round(v, 3)).join(' / ')})`);
   }
+}
+
+/**
+ * STOW-RS uploads of one study (the same files each time, the study deleted from Orthanc before
+ * every upload, as `npm run bench` does): median CPU ms per MB of request body.
+ */
+async function measureUpload(targets: Target[], orthanc: BenchOrthanc, files: Buffer[], studyInstanceUid: string): Promise<void> {
+  const foreign: number[] = [];
+  const once = async (target: Target) => {
+    await deleteStudy(orthanc, studyInstanceUid);
+    const other = new ForeignLoadMeter();
+    const result = await upload(target.endpoint, '/studies', files, {}, { chunked: stowChunked });
+    foreign.push(other.share());
+    if (result.status !== 200) throw new Error(`stow ${target.name}: status ${result.status} ${result.body.slice(0, 300)}`);
+    return result.bytes;
+  };
+  for (const target of targets) await once(target); // warm-up
+  const perMb = await perMegabyte(targets, once);
+  const megabytes = files.reduce((sum, file) => sum + file.length, 0) / 1e6;
+  logPerMegabyte(`stow (${files.length} instances, ${megabytes.toFixed(0)} MB${stowChunked ? ', chunked' : ''}): ${rounds} rounds`, targets, perMb, foreign);
+  if (withStrace) {
+    for (const target of targets.filter((t) => t.pid)) {
+      const line = await syscallsPerRequest(target.pid!, straceDir, async () => (await once(target)) / 1e6, 'MB');
+      log(`  ${target.name.padEnd(18)} ${line}`);
+    }
+  }
+  await deleteStudy(orthanc, studyInstanceUid);
 }
 
 async function main(): Promise<void> {
@@ -212,16 +281,17 @@ async function main(): Promise<void> {
         entries.map(async ([name, root, entry]) => {
           const profiling = profile && name === 'gateway' ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir ?? join(dir, 'profiles'), suffix)}`] : [];
           const flags = [...profiling, ...(name === 'gateway' ? extraFlags.gateway : extraFlags.base)];
-          const env = { OIDC_ISSUER: issuer.issuer, ORTHANC_URL: upstream.url, ORTHANC_USERNAME: upstream.username, ORTHANC_PASSWORD: upstream.password, REDIS_URL: redis.url, SESSION_SECRET, ...(name === 'gateway' ? extraEnv.gateway : extraEnv.base) };
+          const own = name === 'gateway' ? extraEnv.gateway : extraEnv.base;
+          const env = { OIDC_ISSUER: issuer.issuer, ORTHANC_URL: upstream.url, ORTHANC_USERNAME: upstream.username, ORTHANC_PASSWORD: upstream.password, REDIS_URL: redis.url, SESSION_SECRET, ...own };
           const gateway = await startGatewayProcess({ env, workers: 1, nodeFlags: flags, dir, name: `${name}-${suffix}`, repoRoot: root, entry });
           cleanups.push(() => gateway.stop());
           return { name, gateway };
         }),
       );
     const startNodeProxies = async (upstream: string, authorization: string) => {
-      const scripts = withUndici ? ['node-proxy.mjs', 'node-proxy-undici.mjs'] : ['node-proxy.mjs'];
-      const proxies = await Promise.all(scripts.map((script) => startNodeProxy(dir, REPO_ROOT, upstream, authorization, script)));
-      const targets = proxies.map((proxy, index): Target => ({ name: index === 0 ? 'node-proxy' : 'node-undici', endpoint: { base: proxy.url, prefix: '/dicom-web', headers: {} }, pid: proxy.pid }));
+      const proxies = await Promise.all(nodeProxyScripts.map((script) => startNodeProxy(dir, REPO_ROOT, upstream, authorization, script)));
+      const name = (script: string) => (script === 'node-proxy-undici.mjs' ? 'node-undici' : script.replace(/\.mjs$/, ''));
+      const targets = proxies.map((proxy, index): Target => ({ name: name(nodeProxyScripts[index]!), endpoint: { base: proxy.url, prefix: '/dicom-web', headers: {} }, pid: proxy.pid }));
       return { targets, stop: () => Promise.all(proxies.map((proxy) => proxy.stop())) };
     };
     const gatewayTargets = (gateways: Awaited<ReturnType<typeof startGateways>>): Target[] =>
@@ -246,7 +316,7 @@ async function main(): Promise<void> {
       ], ['/studies'], ACCEPT_JSON);
       await Promise.all([nginx.stop(), nodeProxies.stop(), upstream.stop(), ...gateways.map(({ gateway }) => gateway.stop())]);
     }
-    if (['qido', 'frames', 'frames-1', 'wado'].some((workload) => only.includes(workload))) {
+    if (['qido', 'frames', 'frames-1', 'wado', 'stow'].some((workload) => only.includes(workload))) {
       const orthanc = await startBenchOrthanc(dir);
       cleanups.push(() => orthanc.stop('SIGKILL'));
       const series = makeBenchSeries(50, { patientId: 'BENCH-FRAMES', description: 'frames' });
@@ -254,9 +324,11 @@ async function main(): Promise<void> {
       const nginx = await startNginx('proxy', nginxProxySite(orthanc.url, orthanc.authorization, 1));
       const gateways = await startGateways(orthanc, 'orthanc');
       cleanups.push(() => nginx.stop());
-      const nodeProxies = withUndici ? await startNodeProxies(orthanc.url, orthanc.authorization) : { targets: [], stop: async () => undefined };
+      // The STOW point always has the bare node proxy: the floor Node gives for request bodies.
+      const nodeProxies = bareProxiesBeforeOrthanc || only.includes('stow') ? await startNodeProxies(orthanc.url, orthanc.authorization) : { targets: [], stop: async () => undefined };
       cleanups.push(() => nodeProxies.stop());
-      const targets: Target[] = [{ name: 'nginx', endpoint: { base: nginx.url, prefix: '/dicom-web', headers: {} }, pid: nginx.pid }, ...nodeProxies.targets, ...gatewayTargets(gateways)];
+      const nginxTarget: Target = { name: 'nginx', endpoint: { base: nginx.url, prefix: '/dicom-web', headers: {} }, pid: nginx.pid };
+      const targets: Target[] = [nginxTarget, ...(bareProxiesBeforeOrthanc ? nodeProxies.targets : []), ...gatewayTargets(gateways)];
       if (only.includes('qido')) await measure('qido', targets, ['/studies'], ACCEPT_JSON);
       const framePaths = series.sopInstanceUids.map((sop) => `/studies/${series.studyInstanceUid}/series/${series.seriesInstanceUid}/instances/${sop}/frames/1`);
       const frame = await orthanc.fetch('/dicom-web' + framePaths[0]!, { headers: { accept: ACCEPT_FRAMES, 'accept-encoding': 'identity' } });
@@ -268,6 +340,10 @@ async function main(): Promise<void> {
       if (preload) log(`preloaded ${preloaded.map((target) => target.name).join(', ')} with ${preload} frames at ${connectionsOption} connections`);
       if (only.includes('frames-1')) await measure('frames, 1 connection', targets, framePaths, ACCEPT_FRAMES, 1);
       if (only.includes('wado')) await measureTransfer(targets, `/studies/${series.studyInstanceUid}`, 'multipart/related; type="application/dicom"; transfer-syntax=*');
+      if (only.includes('stow')) {
+        const study = makeBenchSeries(stowInstances, { patientId: 'BENCH-STOW', description: 'stow' });
+        await measureUpload([nginxTarget, ...nodeProxies.targets, ...gatewayTargets(gateways)], orthanc, study.files, study.studyInstanceUid);
+      }
       await Promise.all([nginx.stop(), ...gateways.map(({ gateway }) => gateway.stop())]);
     }
     if (profile) console.log(await summarizeProfiles(profileDir ?? join(dir, 'profiles')));

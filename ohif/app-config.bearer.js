@@ -98,12 +98,11 @@ window.config = (function () {
         response_type: 'code',
         scope: scope,
         post_logout_redirect_uri: '/',
-        // OHIF revokes the tokens before it signs out at the IdP by default, and any revocation
-        // answer its OIDC client does not accept (e.g. a 200 typed text/plain, as the dev IdP's)
-        // stops the sign-out before the IdP is asked. Ending the IdP session ends its tokens
-        // anyway (Keycloak then introspects them as inactive; a JWT checked by the gateway itself
-        // stays valid until its exp, revoked or not).
-        revokeAccessTokenOnSignout: false,
+        // OHIF's default, spelled out: Logout first revokes the access and refresh tokens at the
+        // IdP's revocation endpoint (cross-origin: the client's web origins allow it), then ends
+        // the IdP session. Its OIDC client (oidc-client-ts) stops the sign-out on a revocation
+        // answer it does not accept: Keycloak answers 200 with no Content-Type (as does the dev IdP).
+        revokeAccessTokenOnSignout: true,
       },
     ],
     defaultDataSourceName: 'orthanc',

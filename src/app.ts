@@ -13,7 +13,6 @@ import type { AuditLog } from './observability/audit.js';
 import type { Logger } from './observability/logger.js';
 import type { GatewayMetrics } from './observability/metrics.js';
 import type { ReadinessCheck } from './observability/readiness.js';
-import { accessLog } from './request/access-log.js';
 import { answerAuditQuery } from './ops/audit-route.js';
 import { authRoutes } from './pages/auth-routes.js';
 import { authenticate } from './authenticate/authenticate.js';
@@ -166,8 +165,7 @@ export function createApp(deps: AppDependencies): GatewayHttp {
   const mayUpload = (principal: Principal) => viewerAbilities(principal, policy, config.share.roles).upload;
   const pipeline: PipelineStage[] = [
     forAll(assignRequestId),
-    forAll(accessLog(logger)),
-    forAll(observeRequests({ metrics: deps.metrics, audit: deps.audit, viewer: Boolean(config.ohifDist) })),
+    forAll(observeRequests({ logger, metrics: deps.metrics, audit: deps.audit, viewer: Boolean(config.ohifDist) })),
     forAll(precomputedHeaders(securityHeaders(config))),
     elsewhere(opsRoutes(readinessChecks)),
     elsewhere(metricsRoute(deps.metrics)),

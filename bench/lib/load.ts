@@ -109,8 +109,11 @@ export function download(endpoint: Endpoint, path: string, accept: string): Prom
   });
 }
 
-/** POST a STOW-RS multipart body built from `files`, streamed part by part with backpressure. */
-export function upload(endpoint: Endpoint, path: string, files: Buffer[], extraHeaders: Record<string, string> = {}): Promise<{ status: number; bytes: number; seconds: number; body: string }> {
+/**
+ * POST a STOW-RS multipart body built from `files`, streamed part by part with backpressure; with a
+ * Content-Length, or chunked when `chunked` is set (the gateway then counts the body as it streams).
+ */
+export function upload(endpoint: Endpoint, path: string, files: Buffer[], extraHeaders: Record<string, string> = {}, { chunked = false } = {}): Promise<{ status: number; bytes: number; seconds: number; body: string }> {
   const boundary = `bench-${Date.now()}`;
   const partHead = Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`);
   const crlf = Buffer.from('\r\n');
@@ -126,7 +129,7 @@ export function upload(endpoint: Endpoint, path: string, files: Buffer[], extraH
         ...extraHeaders,
         accept: 'application/dicom+json',
         'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}`,
-        'content-length': String(length),
+        ...(chunked ? {} : { 'content-length': String(length) }),
       },
     });
     req.on('response', (res) => {

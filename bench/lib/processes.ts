@@ -83,6 +83,13 @@ export interface BenchGateway extends BenchProcess {
   port: number;
 }
 
+/**
+ * glibc's malloc tuning the production image sets (docker/Dockerfile's runtime ENV): freed memory up
+ * to 64 MB stays mapped (bench/README.md, "Issue 16", section 12). A gateway run here gets it too,
+ * unless `env` says otherwise.
+ */
+export const IMAGE_GLIBC_TUNABLES = 'glibc.malloc.trim_threshold=67108864';
+
 /** The gateway as production runs it, in its own process (node cluster when WORKERS > 1). */
 export async function startGatewayProcess({ env, workers, nodeFlags = [], dir, name, repoRoot, entry = ['--import', 'tsx', 'src/main.ts'] }: GatewayLaunch): Promise<BenchGateway> {
   const port = await freePort();
@@ -97,6 +104,7 @@ export async function startGatewayProcess({ env, workers, nodeFlags = [], dir, n
       PUBLIC_URL: `http://127.0.0.1:${port}`,
       LOG_LEVEL: 'info',
       WORKERS: String(workers),
+      GLIBC_TUNABLES: IMAGE_GLIBC_TUNABLES,
       ...env,
     },
   });

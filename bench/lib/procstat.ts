@@ -7,26 +7,23 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 const CLOCK_TICKS_PER_SECOND = 100; // getconf CLK_TCK on Linux
 
-/** Minor page faults of one process so far (memory touched for the first time since it was mapped); 0 when gone. */
-function minorFaultsOf(pid: number): number {
+/** utime and stime of one process in seconds, and its minor page faults; 0 when it is gone. */
+function cpuTimesOf(pid: number): { user: number; system: number; minorFaults: number } {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]); // field 10 of stat
+    // Field 2 (comm) may contain spaces: count fields after its closing parenthesis.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields 10, 14 and 15 of stat
+    return { user: Number(fields[11]) / CLOCK_TICKS_PER_SECOND, system: Number(fields[12]) / CLOCK_TICKS_PER_SECOND, minorFaults: Number(fields[7]) };
   } catch {
-    return 0;
+    return { user: 0, system: 0, minorFaults: 0 };
   }
 }
 
 /** utime + stime of one process in seconds; 0 when it is gone. */
 function cpuSecondsOf(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Field 2 (comm) may contain spaces: count fields after its closing parenthesis.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND; // fields 14 and 15 of stat
-  } catch {
-    return 0;
-  }
+  const { user, system } = cpuTimesOf(pid);
+  return user + system;
 }
 
 /**
@@ -83,15 +80,14 @@ export function processTree(pid: number): number[] {
 
 export interface Usage {
   cpuSeconds: number;
+  /** The part of cpuSeconds spent in the kernel (stime: system calls, the network stack). */
+  systemSeconds: number;
+  /** Minor page faults (memory mapped afresh, e.g. after malloc gave it back to the kernel). */
+  minorFaults: number;
   /** Sum of the processes' peak RSS since the last reset, MB. */
   peakRssMb: number;
   /** Sum of the processes' RSS at the start, MB. */
   startRssMb: number;
-  /**
-   * Minor page faults over the interval: memory handed back to the kernel and touched again shows
-   * here (bench/README.md, "Issue 16", section 12: ~200 per frame in a slow gateway process, ~4 in a fast one).
-   */
-  minorFaults: number;
 }
 
 /**
@@ -102,6 +98,7 @@ export interface Usage {
 export class UsageMeter {
   private readonly pids: number[];
   private readonly cpuStart: number;
+  private readonly systemStart: number;
   private readonly faultsStart: number;
   private readonly startRssKb: number;
   private sampledPeakKb = 0;
@@ -117,6 +114,7 @@ export class UsageMeter {
       }
     }
     this.cpuStart = this.cpuSeconds();
+    this.systemStart = this.systemSeconds();
     this.faultsStart = this.minorFaults();
     this.startRssKb = this.rssKb();
     this.sampledPeakKb = this.startRssKb;
@@ -130,8 +128,12 @@ export class UsageMeter {
     return this.pids.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
   }
 
+  private systemSeconds(): number {
+    return this.pids.reduce((sum, pid) => sum + cpuTimesOf(pid).system, 0);
+  }
+
   private minorFaults(): number {
-    return this.pids.reduce((sum, pid) => sum + minorFaultsOf(pid), 0);
+    return this.pids.reduce((sum, pid) => sum + cpuTimesOf(pid).minorFaults, 0);
   }
 
   private rssKb(): number {
@@ -143,9 +145,10 @@ export class UsageMeter {
     const hwmKb = this.pids.reduce((sum, pid) => sum + statusKb(pid, 'VmHWM'), 0);
     return {
       cpuSeconds: round(this.cpuSeconds() - this.cpuStart, 2),
+      systemSeconds: round(this.systemSeconds() - this.systemStart, 2),
+      minorFaults: this.minorFaults() - this.faultsStart,
       peakRssMb: round(Math.max(this.sampledPeakKb, hwmKb) / 1024, 1),
       startRssMb: round(this.startRssKb / 1024, 1),
-      minorFaults: this.minorFaults() - this.faultsStart,
     };
   }
 }

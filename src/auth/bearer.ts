@@ -13,6 +13,8 @@ export const CLOCK_TOLERANCE_SECONDS = 30;
 export interface BearerVerifier {
   /** Resolves to the verified claims of a Keycloak access token, or rejects with a GatewayError. */
   verify(token: string): Promise<JWTPayload>;
+  /** The claims `verify` would resolve to at once because the token's verification is still cached; else undefined (then call `verify`). */
+  verified(token: string): JWTPayload | undefined;
 }
 
 export interface BearerOptions {
@@ -64,6 +66,7 @@ export function createBearerVerifier(options: BearerOptions): BearerVerifier {
   const tolerance = options.clockToleranceSeconds ?? CLOCK_TOLERANCE_SECONDS;
   const cache = options.cache ?? new VerifiedTokenCache();
   return {
+    verified: (token) => (token.length > MAX_TOKEN_LENGTH ? undefined : cache.get(token)),
     async verify(token) {
       if (token.length > MAX_TOKEN_LENGTH) throw invalidToken('The token is too large');
       const cached = cache.get(token);

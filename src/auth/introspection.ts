@@ -60,10 +60,12 @@ export function createIntrospectionVerifier(options: IntrospectionOptions): Bear
     return claims;
   }
 
+  const keyOf = (token: string) => hash('sha256', token, 'base64url');
   return {
+    verified: (token) => (token.length > MAX_TOKEN_LENGTH ? undefined : cache.get(keyOf(token), now())),
     async verify(token) {
       if (token.length > MAX_TOKEN_LENGTH) throw invalidToken('The token is too large');
-      const key = hash('sha256', token, 'base64url');
+      const key = keyOf(token);
       const cached = cache.get(key, now());
       if (cached) return cached;
       let pending = inFlight.get(key);

@@ -10,7 +10,11 @@ import { singleCookieValue, type SessionCacheFill, type SessionCache } from './s
 type SessionRequest = IncomingMessage & { session?: Partial<SessionData>; sessionID?: string };
 
 /** The principal of a request's browser session, from memory when it was verified moments ago; null without one. Store failures throw. */
-export type SessionPrincipal = (req: IncomingMessage, res: ServerResponse) => Promise<Principal | null>;
+export interface SessionPrincipal {
+  (req: IncomingMessage, res: ServerResponse): Promise<Principal | null>;
+  /** The principal of a session verified moments ago (a cache hit), without waiting; undefined when the call above has to answer. */
+  cached(req: IncomingMessage): Principal | undefined;
+}
 
 export interface SessionPrincipalDeps {
   sessions: Pick<BrowserSessions, 'principal'>;
@@ -41,7 +45,11 @@ export function createSessionPrincipal(deps: SessionPrincipalDeps): SessionPrinc
   const load = (req: IncomingMessage, res: ServerResponse) =>
     new Promise<void>((resolve, reject) => deps.loadSession(req, res, (error) => (error ? reject(error) : resolve())));
 
-  return async (request, res) => {
+  const cached = (req: IncomingMessage) => {
+    const cookie = singleCookieValue(req.headers.cookie, cookieName);
+    return cookie === undefined ? undefined : cache?.get(cookie);
+  };
+  const principalOf = async (request: IncomingMessage, res: ServerResponse) => {
     const req = request as SessionRequest;
     const cookie = singleCookieValue(req.headers.cookie, cookieName);
     const hit = cookie === undefined ? undefined : cache?.get(cookie);
@@ -57,4 +65,5 @@ export function createSessionPrincipal(deps: SessionPrincipalDeps): SessionPrinc
     }
     return principal;
   };
+  return Object.assign(principalOf, { cached });
 }

@@ -16,6 +16,7 @@ import { grantedScopeClaims, optionalScopesOf } from './client-scopes.js';
 import { renderLogoutConfirm, renderMessagePage } from './pages.js';
 import { findClient, findUserById, type DevClient, type DevRealm } from './realm.js';
 import type { KeyRing } from './keys.js';
+import { revocationAnswerWithoutContentType } from './revocation.js';
 
 /**
  * Keycloak has no resource indicators: every access token is for the audiences of the client's
@@ -201,6 +202,7 @@ export function createProvider({ issuer, realm, keys, cookieKeys, adapter }: Pro
   };
 
   const provider = new Provider(issuer, configuration);
+  provider.use(revocationAnswerWithoutContentType);
   provider.on('backchannel.error', (_ctx, error, client) => {
     console.warn(`[dev-idp] back-channel logout to ${client.clientId} failed: ${(error as Error).message}`);
   });

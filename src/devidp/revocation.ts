@@ -1,4 +1,6 @@
 /**
+ * Token revocation answered as Keycloak 26 answers it.
+ *
  * Keycloak accepts access tokens at its revocation endpoint; oidc-provider answers 400
  * `unsupported_token_type` for JWT access tokens, which makes OHIF's sign-out (oidc-client-ts,
  * `revokeTokensOnSignout`) fail before it reaches the end-session endpoint. JWT access tokens are
@@ -8,6 +10,7 @@
  */
 import express, { type Router } from 'express';
 import { decodeProtectedHeader } from 'jose';
+import type { KoaContextWithOIDC } from 'oidc-provider';
 import { allowWebOrigin } from './cors.js';
 import type { DevRealm } from './realm.js';
 
@@ -32,4 +35,17 @@ export function createJwtRevocationRouter(realm: () => DevRealm): Router {
     res.status(200).set('cache-control', 'no-store').end();
   });
   return router;
+}
+
+/**
+ * oidc-provider middleware: its revocation answer without a body, hence without Content-Type, as
+ * Keycloak 26's (200, empty, untyped). oidc-provider answers an empty string, which Koa types
+ * `text/plain`; oidc-client-ts (OHIF's OIDC client for the code flow) refuses an answer typed other
+ * than JSON, and OHIF's Logout revokes before it signs out: it stopped on the dev IdP only.
+ */
+export async function revocationAnswerWithoutContentType(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
+  await next();
+  if (ctx.oidc?.route !== 'revocation' || ctx.status !== 200) return;
+  ctx.body = null; // Koa drops Content-Type and Content-Length, and sets 204 for a null body…
+  ctx.status = 200; // …which Keycloak does not: 200 again, still with no body.
 }

@@ -58,6 +58,22 @@ export function serializeError(error: unknown, depth = 0): SerializedError {
   };
 }
 
+let timeMs = -1;
+let timeField = '';
+
+/**
+ * pino's `isoTime` (`,"time":"<ISO 8601>"`), formatted once per millisecond: a proxied request writes
+ * two lines (access log, audit event) in the same millisecond, and under load many requests end in one.
+ */
+export function isoTimeOncePerMs(): string {
+  const now = Date.now();
+  if (now !== timeMs) {
+    timeMs = now;
+    timeField = `,"time":"${new Date(now).toISOString()}"`;
+  }
+  return timeField;
+}
+
 /** Options shared by the application log and the audit trail. */
 export function loggerOptions(level: string): LoggerOptions {
   return {
@@ -66,7 +82,7 @@ export function loggerOptions(level: string): LoggerOptions {
     redact: { paths: REDACTED_PATHS, censor: CENSOR },
     formatters: { log: redactCredentials },
     serializers: { err: serializeError, error: serializeError },
-    timestamp: pino.stdTimeFunctions.isoTime,
+    timestamp: isoTimeOncePerMs,
   };
 }
 

@@ -24,6 +24,7 @@ function rejectedEscape(path: string): string | undefined {
 }
 
 function decodeSegment(segment: string): string | undefined {
+  if (!segment.includes('%')) return segment; // what decodeURIComponent would return, without its try/catch
   try {
     return decodeURIComponent(segment);
   } catch {
@@ -49,7 +50,7 @@ export function normalizeTarget(target: string): NormalizedTarget {
   const query = queryStart === -1 ? '' : target.slice(queryStart + 1);
 
   if (!ALLOWED_RAW_PATH.test(rawPath)) return { ok: false, reason: 'path must be an origin-form path of plain characters' };
-  const escapeProblem = rejectedEscape(rawPath);
+  const escapeProblem = rawPath.includes('%') ? rejectedEscape(rawPath) : undefined;
   if (escapeProblem) return { ok: false, reason: escapeProblem };
   const queryProblem = checkQuery(query);
   if (queryProblem) return { ok: false, reason: queryProblem };

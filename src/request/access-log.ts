@@ -1,28 +1,20 @@
-import type { RequestHandler } from 'express';
+import type { Request, Response } from 'express';
 import type { Logger } from '../observability/logger.js';
-import { requestState } from '../respond/request-state.js';
+import type { RequestState } from '../respond/request-state.js';
 
-/** One line per request. Paths only: query strings may carry patient names, headers may carry tokens. */
-export function accessLog(logger: Logger): RequestHandler {
-  return (req, res, next) => {
-    const started = process.hrtime.bigint();
-    const path = req.path; // read now: the proxy stage rewrites req.url to Orthanc's path
-    res.on('close', () => {
-      const state = requestState(res);
-      logger.info(
-        {
-          requestId: state.requestId,
-          method: req.method,
-          path,
-          status: res.statusCode,
-          routeClass: state.route?.class,
-          user: state.principal?.username,
-          durationMs: Number(process.hrtime.bigint() - started) / 1e6,
-          aborted: !res.writableFinished,
-        },
-        'request',
-      );
-    });
-    next();
-  };
+/** One line per request, written when it ends (observe.ts). Paths only: query strings may carry patient names, headers may carry tokens. */
+export function logAccess(logger: Logger, req: Request, res: Response, state: RequestState, durationMs: number): void {
+  logger.info(
+    {
+      requestId: state.requestId,
+      method: req.method,
+      path: state.receivedPath,
+      status: res.statusCode,
+      routeClass: state.route?.class,
+      user: state.principal?.username,
+      durationMs,
+      aborted: !res.writableFinished,
+    },
+    'request',
+  );
 }

@@ -54,15 +54,19 @@ export function createRateLimits(limits: RateLimits, redis: RedisClient | undefi
     if (blockedUntil.size > 10_000) for (const [ip, until] of blockedUntil) if (until < Date.now()) blockedUntil.delete(ip);
     blockedUntil.set(key, Date.now() + result.msBeforeNext);
   };
+  // One listener for all responses (it finds the response through `this`); the address is read only
+  // for a 401 here, and above only while some address is blocked: most requests never compute it.
+  function countFailure(this: Response): void {
+    if (this.statusCode !== 401) return;
+    const key = clientKey(this.req.ip);
+    authFailures.penalty(key, 1).then((result) => block(key, result), () => undefined);
+  }
   const limitAuthFailures: RequestHandler = (req, res, next) => {
-    const key = clientKey(req.ip);
-    const until = blockedUntil.get(key);
+    const until = blockedUntil.size === 0 ? undefined : blockedUntil.get(clientKey(req.ip));
     if (until !== undefined && until > Date.now()) {
       throw tooManyRequests(res, new RateLimiterRes(0, until - Date.now(), limits.authFailuresPerMinute));
     }
-    res.on('finish', () => {
-      if (res.statusCode === 401) authFailures.penalty(key, 1).then((result) => block(key, result), () => undefined);
-    });
+    res.on('finish', countFailure);
     next();
   };
 

@@ -20,6 +20,12 @@ export interface SearchFilter {
 /** What the pipeline learns about a request, stage by stage (kept on res.locals). */
 export interface RequestState {
   requestId: string;
+  /** When the request arrived (process.hrtime.bigint()), its path then (the proxy later rewrites req.url), and the bytes its connection had written before: set by observe.ts. */
+  receivedAt: bigint;
+  receivedPath: string;
+  socketBytesBefore: number;
+  /** `req.ip` when the request arrived: once a client has closed its connection, the socket no longer knows its peer. */
+  clientIp: string | undefined;
   route?: Route;
   /** The one parsed reading of a proxied request (set with `route`); the request to Orthanc is serialized from it. */
   request?: CanonicalRequest;

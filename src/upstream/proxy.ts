@@ -1,5 +1,5 @@
 // Stage 4, upstream — enters: an allowed canonical request; leaves: Orthanc's answer relayed (credential, identity headers, URL rewrite, retry); Orthanc's own errors become the gateway's.
-import http, { type Agent, type ClientRequest, type IncomingMessage } from 'node:http';
+import http, { type Agent, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Config } from '../config/config.js';
@@ -13,7 +13,7 @@ import { LOGGED_ERROR_BODY_CHARS, orthancErrorAnswer } from './orthanc-errors.js
 import { answerStudyNotFound } from '../respond/refusal.js';
 import { isCloseDelimited, multipartBoundary, multipartEndCheck } from './multipart-guard.js';
 import { relayDropBoxAnswer } from './drop-box-answer.js';
-import { relayStream } from './relay-stream.js';
+import { relayRewritten, relayStream } from './relay-stream.js';
 import { createSearchFilterStream } from './search-filter.js';
 import { createUnpooledUpstreamAgent } from './upstream-agent.js';
 import { createUpstreamLimit } from './upstream-limit.js';
@@ -21,7 +21,7 @@ import { clientResponseHeaders, upstreamRequestHeaders } from './proxy-headers.j
 import { describeProxyErrorPage, describeUpstreamError, isProxyErrorPage, readErrorPage } from './upstream-errors.js';
 import { createUpstreamIdentity } from './upstream-identity.js';
 import { isStaleConnectionFailure } from './upstream-retry.js';
-import { createUrlRewriteStream, isRewritableContentType, rewriteLocation, type UrlRewrite } from './url-rewrite.js';
+import { createUrlRewriteStream, urlRewriterFor, isRewritableContentType, rewriteLocation, type UrlRewrite, type UrlRewriter } from './url-rewrite.js';
 
 export interface ProxyOptions {
   publicUrl: string;
@@ -35,6 +35,7 @@ interface RelayContext {
   publicUrl: string;
   publicOrigin: string;
   rewrite: UrlRewrite;
+  newRewriter: () => UrlRewriter;
   logger: Logger;
 }
 
@@ -96,17 +97,20 @@ function relayResponse(proxyRes: IncomingMessage, { req, res, credential }: Upst
   res.writeHead(proxyRes.statusCode ?? 502, headers);
   // A close-delimited multipart body (WADO-RS retrieve) cut short must abort the client's download, not end it.
   const boundary = req.method !== 'HEAD' && isCloseDelimited(proxyRes.headers) ? multipartBoundary(proxyRes.headers['content-type']) : undefined;
-  const transforms = [...(filter && req.method !== 'HEAD' ? [createSearchFilterStream(filter)] : []), ...(bodyRewritten ? [createUrlRewriteStream(context.rewrite)] : [])];
+  const filtered = filter !== undefined && req.method !== 'HEAD';
+  const onError = (error: Error) => {
+    context.logger.warn({ err: error, requestId }, 'upstream response stream failed');
+  };
+  if (bodyRewritten && !filtered) return relayRewritten(proxyRes, res, context.newRewriter(), onError, declaredLength(proxyRes.headers));
+  const transforms = [...(filtered ? [createSearchFilterStream(filter)] : []), ...(bodyRewritten ? [createUrlRewriteStream(context.rewrite)] : [])];
   const endCheck = boundary && !bodyRewritten ? multipartEndCheck(boundary) : undefined;
-  relayStream(
-    proxyRes,
-    res,
-    transforms,
-    (error) => {
-      context.logger.warn({ err: error, requestId }, 'upstream response stream failed');
-    },
-    endCheck,
-  );
+  relayStream(proxyRes, res, transforms, onError, endCheck);
+}
+
+/** The body length Orthanc announced (a Content-Length without Transfer-Encoding), if any. */
+function declaredLength(headers: IncomingHttpHeaders): number | undefined {
+  const value = headers['content-length'];
+  return value !== undefined && headers['transfer-encoding'] === undefined && /^\d+$/.test(value) ? Number(value) : undefined;
 }
 
 /** Answers an Orthanc error with the gateway's own error; Orthanc's body goes to the log only (truncated). */
@@ -156,12 +160,8 @@ function createUpstreamSender({ publicUrl, orthanc, agent, logger }: ProxyOption
   const retryAgent = createUnpooledUpstreamAgent(orthanc);
   // Basic header values for the service user and every per-role user are computed here, once.
   const resolveIdentity = createUpstreamIdentity(orthanc);
-  const context: RelayContext = {
-    publicUrl,
-    publicOrigin: base.origin,
-    rewrite: { from: `${base.origin}/dicom-web/`, to: `${publicUrl}/pacs/dicom-web/` },
-    logger,
-  };
+  const rewrite = { from: `${base.origin}/dicom-web/`, to: `${publicUrl}/pacs/dicom-web/` };
+  const context: RelayContext = { publicUrl, publicOrigin: base.origin, rewrite, newRewriter: urlRewriterFor(rewrite), logger };
 
   const fail = (call: UpstreamCall, error: NodeJS.ErrnoException) => {
     const { req, res } = call;
@@ -197,9 +197,12 @@ function createUpstreamSender({ publicUrl, orthanc, agent, logger }: ProxyOption
     }
     // Never the client's URL: the canonical request, serialized (canonical-request.ts).
     const path = basePath + upstreamTarget(state.route!, classifiedRequest(state));
-    const attempt = transport.request({ hostname, port, path, method: req.method, headers, agent: via });
+    // The timeout as a request option, not attempt.setTimeout(): that applies only once a new
+    // connection has connected, and until then the pool's idle timeout (MAX_IDLE_MS) would run out
+    // whenever the event loop is busy for that long (a 504 under load while Orthanc is well).
+    const attempt = transport.request({ hostname, port, path, method: req.method, headers, agent: via, timeout: orthanc.timeoutMs });
     call.attempt = attempt;
-    attempt.setTimeout(orthanc.timeoutMs, () => {
+    attempt.on('timeout', () => {
       call.timedOut = true;
       attempt.destroy(new Error('upstream timeout'));
     });

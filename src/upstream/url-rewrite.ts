@@ -1,4 +1,3 @@
-import { StringDecoder } from 'node:string_decoder';
 import { Transform } from 'node:stream';
 
 /**
@@ -17,30 +16,87 @@ export function isRewritableContentType(contentType: string | undefined): boolea
   return contentType !== undefined && /json|xml/i.test(contentType);
 }
 
-/** Longest suffix of `text` that is a proper prefix of `search`: it may complete in the next chunk. */
-function pendingPrefixLength(text: string, search: string): number {
-  for (let length = Math.min(search.length - 1, text.length); length > 0; length--) {
-    if (text.endsWith(search.slice(0, length))) return length;
-  }
-  return 0;
+/** Rewrites a body chunk by chunk: what may be sent now, and at the end what was held back. */
+export interface UrlRewriter {
+  /** The rewritten bytes ready to send (the chunk itself when it holds no occurrence). */
+  write(chunk: Buffer): Buffer;
+  /** The held-back tail: a beginning of `from` that the body's end left incomplete. */
+  end(): Buffer;
 }
 
-/** Streaming replace-all of `rewrite.from` by `rewrite.to`, correct across chunk and UTF-8 boundaries. */
+const NOTHING = Buffer.alloc(0);
+
+/** Where the longest suffix of `data[from..]` that is a proper prefix of `search` begins (`data.length`: none). */
+function heldBackStart(data: Buffer, from: number, search: Buffer): number {
+  for (let start = Math.max(from, data.length - search.length + 1); start < data.length; start++) {
+    if (data[start] === search[0] && search.compare(data, start, data.length, 0, data.length - start) === 0) return start;
+  }
+  return data.length;
+}
+
+/**
+ * Streaming replace-all of `rewrite.from` by `rewrite.to` on the bytes, never decoded: UTF-8 is
+ * self-synchronizing, so a byte match is a character match and a multi-byte character split across
+ * chunks passes through untouched. Correct across chunk boundaries: a tail that may begin an
+ * occurrence is held back until the next chunk. The search bytes are made once; each call of the
+ * returned function starts one body.
+ */
+export function urlRewriterFor(rewrite: UrlRewrite): () => UrlRewriter {
+  const search = Buffer.from(rewrite.from);
+  const replacement = Buffer.from(rewrite.to);
+  return () => rewriterOf(search, replacement);
+}
+
+function rewriterOf(search: Buffer, replacement: Buffer): UrlRewriter {
+  let pending = NOTHING;
+  return {
+    write(chunk) {
+      const data = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      const found: number[] = [];
+      let start = 0;
+      for (let at = data.indexOf(search); at >= 0; at = data.indexOf(search, start)) {
+        found.push(at);
+        start = at + search.length;
+      }
+      const held = heldBackStart(data, start, search);
+      // A copy: the tail must not keep the socket's whole read buffer alive.
+      pending = held === data.length ? NOTHING : Buffer.from(data.subarray(held));
+      if (found.length === 0) return held === data.length ? data : data.subarray(0, held);
+      return spliced(data, held, found, search.length, replacement);
+    },
+    end() {
+      const rest = pending;
+      pending = NOTHING;
+      return rest;
+    },
+  };
+}
+
+/** `data[0..end]` with the `length` bytes at each offset in `found` replaced by `replacement`: one allocation, copies by range. */
+function spliced(data: Buffer, end: number, found: readonly number[], length: number, replacement: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(end + found.length * (replacement.length - length));
+  let from = 0;
+  let to = 0;
+  for (const at of found) {
+    to += data.copy(out, to, from, at);
+    to += replacement.copy(out, to);
+    from = at + length;
+  }
+  data.copy(out, to, from, end);
+  return out;
+}
+
+/** The rewriter as a Transform stage (after the search filter, which emits text). */
 export function createUrlRewriteStream(rewrite: UrlRewrite): Transform {
-  const decoder = new StringDecoder('utf8');
-  let pending = '';
+  const rewriter = urlRewriterFor(rewrite)();
   return new Transform({
     transform(chunk: Buffer, _encoding, callback) {
-      const text = pending + decoder.write(chunk);
-      const replaced = text.split(rewrite.from);
-      const tail = replaced.pop() ?? '';
-      const keep = pendingPrefixLength(tail, rewrite.from);
-      pending = tail.slice(tail.length - keep);
-      const head = replaced.length ? replaced.join(rewrite.to) + rewrite.to : '';
-      callback(null, head + tail.slice(0, tail.length - keep));
+      const out = rewriter.write(chunk);
+      callback(null, out.length ? out : undefined);
     },
     flush(callback) {
-      callback(null, pending + decoder.end());
+      const rest = rewriter.end();
+      callback(null, rest.length ? rest : undefined);
     },
   });
 }

@@ -17,7 +17,7 @@ import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { PROVIDERS } from '../support/identity-provider.js';
 import { fetchInPage, fetchOhifDist, makeBearerDist, studyRow, submitIdpLogin, type BearerDist } from '../support/ohif.js';
 import { uploadInstances } from '../support/orthanc.js';
-import { basicChallenges, bearerViewerJourney, studySearchAnswers, type BearerJourney } from '../support/viewer-journeys.js';
+import { basicChallenges, bearerLogoutJourney, bearerViewerJourney, studySearchAnswers, type BearerJourney } from '../support/viewer-journeys.js';
 
 const STEP_TIMEOUT = 60_000;
 
@@ -119,6 +119,16 @@ describe.each(PROVIDERS)('in Chromium against %s', (providerName) => {
       }),
     );
   }, 180_000);
+
+  it('Bearer mode Logout from the viewer page: tokens revoked, the provider ends its session (ID token, the start address the realm registers), back at `/` the login form again', async () => {
+    const { provider, publicUrl } = upstreams!;
+    await withPage(browser!, `conformance ${providerName} bearer logout`, ({ page, watch, shots }) =>
+      withGateway({ OHIF_DIST: bearerDist!.dir, VIEWER_ACCESS: 'public' }, async () => {
+        await bearerViewerJourney(page, watch, shots, journeyAs('viewer', ['Browser, Ct'], ct.studyInstanceUid));
+        await bearerLogoutJourney(page, watch, shots, { viewerUrl: publicUrl, issuer: provider.issuer });
+      }),
+    );
+  }, 240_000);
 
   it('Bearer mode as a patient portal: the patient account asking for patient/ImagingStudy.rs sees and opens only their own study (SMART_CLIENTS=ohif-viewer)', async () => {
     const { publicUrl } = upstreams!;

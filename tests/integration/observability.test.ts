@@ -323,7 +323,10 @@ describe('/metrics', () => {
   });
 
   it('counts upstream errors by kind: unreachable, timeout, credential rejected (each gateway its own registry)', async () => {
-    const silent = net.createServer(() => undefined); // accepts connections, never answers
+    // Accepts connections, never reads nor answers: the gateway's FIN stays behind the unread request,
+    // so the accepted sockets are destroyed here (closing the server leaves them open).
+    const accepted = new Set<net.Socket>();
+    const silent = net.createServer((socket) => accepted.add(socket));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     try {
       const kinds: Array<[string, Record<string, string>, number]> = [
@@ -345,7 +348,8 @@ describe('/metrics', () => {
       // The first gateway never saw those failures.
       expect((await scrape()).value('gateway_upstream_errors_total')).toBe(0);
     } finally {
-      silent.close();
+      for (const socket of accepted) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
     }
   });
 

@@ -1,8 +1,9 @@
+import { get as httpGet } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { makeSeries, type GeneratedSeries } from '../support/dicom.js';
 import { ACCEPT_DICOM_JSON, ACCEPT_FRAMES, stowBody, tagValues } from '../support/dicomweb.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { startOrthanc, uploadInstances, type TestOrthanc } from '../support/orthanc.js';
+import { orthancFetch, startOrthanc, uploadInstances, type TestOrthanc } from '../support/orthanc.js';
 import { rawRequest } from '../support/raw-http.js';
 import { startConnectionCounter, type ConnectionCounter } from '../support/security.js';
 import { startTestIssuer, type TestIssuer } from '../support/test-issuer.js';
@@ -169,6 +170,33 @@ describe('DICOMweb reads through /pacs with a viewer token', () => {
       expect(headers[name]).toBeUndefined();
     }
     expect(headers['forwarded']).toBe(`host=${new URL(gateway.config.publicUrl).host};proto=http`);
+  });
+
+  it('a rewritten answer of many chunks, read by a client that pauses, is Orthanc\'s own answer with only the URLs moved', async () => {
+    const big = makeSeries({ modality: 'CT', patientName: 'Many^Chunks', patientId: 'P-CHUNKS', instances: 40, rows: 64, columns: 64 });
+    await uploadInstances(orthanc, big.files);
+    const path = `/dicom-web/studies/${big.studyInstanceUid}/series/${big.seriesInstanceUid}/metadata`;
+    const { host, origin } = new URL(gateway.config.publicUrl);
+    const direct = await (await orthancFetch(orthanc, path, { headers: { accept: ACCEPT_DICOM_JSON, forwarded: `host=${host};proto=http` } })).text();
+    const expected = direct.split(`${origin}/dicom-web/`).join(`${gateway.config.publicUrl}/pacs/dicom-web/`);
+    expect(direct.split(`${origin}/dicom-web/`).length).toBeGreaterThan(40); // one BulkDataURI per instance at least
+    expect(Buffer.byteLength(direct)).toBeGreaterThan(128 * 1024); // several socket reads, so several chunks
+
+    const chunks: Buffer[] = [];
+    const status = await new Promise<number | undefined>((resolve, reject) => {
+      const req = httpGet(`${gateway.url}/pacs${path}`, { headers: { authorization: `Bearer ${tokens.viewer}`, accept: ACCEPT_DICOM_JSON } }, (res) => {
+        res.pause();
+        setTimeout(() => res.resume(), 300); // the gateway meets a client that is not reading
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve(res.statusCode));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+    });
+    expect(status).toBe(200);
+    const answer = Buffer.concat(chunks).toString();
+    expect(answer.length).toBe(expected.length);
+    expect(answer === expected).toBe(true);
   });
 });
 

@@ -1,3 +1,5 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type { ClientRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { freePort } from '../support/free-port.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
@@ -73,5 +75,27 @@ describe('upstream failures', () => {
       process.kill(orthanc.pid, 'SIGCONT');
     }
     expect((await qido(gateway)).status).toBe(200);
+  });
+
+  it('a busy event loop while a new connection to Orthanc is being made is no timeout: 200, not 504', async () => {
+    const gateway = await gatewayTo({});
+    const orthancPort = new URL(orthanc.url).port;
+    // The gateway's event loop blocked for 1.2 s right after it started its first request to
+    // Orthanc (on a new connection), as on a starved machine: longer than the pool's idle timeout.
+    let blocked = 0;
+    const blockOnce = (message: unknown) => {
+      const { request } = message as { request: ClientRequest };
+      if (blocked > 0 || !request.getHeader('host')?.toString().endsWith(`:${orthancPort}`)) return;
+      blocked += 1;
+      const until = Date.now() + 1200;
+      while (Date.now() < until); // busy, on purpose
+    };
+    subscribe('http.client.request.start', blockOnce);
+    try {
+      const response = await qido(gateway);
+      expect({ status: response.status, blocked }).toEqual({ status: 200, blocked: 1 });
+    } finally {
+      unsubscribe('http.client.request.start', blockOnce);
+    }
   });
 });

@@ -6,7 +6,7 @@ import { expect } from '@jest/globals';
 import type { Page, Request } from 'playwright-core';
 import type { PageWatch, Screenshots } from './chromium.js';
 import { tagValues } from './dicomweb.js';
-import { studyRow, submitIdpLogin, waitForRenderedViewport, waitForThumbnails } from './ohif.js';
+import { chooseFromViewerMenu, studyRow, submitIdpLogin, waitForRenderedViewport, waitForThumbnails } from './ohif.js';
 
 const STEP_TIMEOUT = 60_000;
 
@@ -91,6 +91,42 @@ export async function bearerViewerJourney(page: Page, watch: PageWatch, shots: S
   expect(watch.dialogs).toEqual([]);
   expect(watch.cspViolations).toEqual([]);
   return sent;
+}
+
+/**
+ * OHIF's Logout in Bearer mode, chosen on the viewer page (`page` shows a study of the viewer on
+ * `viewerUrl`, signed in at `issuer`): OHIF revokes its tokens, then asks the IdP to end its session with the ID token and to
+ * return to the viewer's start (the address the IdP has registered), not to the viewer page; back at
+ * `/` signed out, OHIF sends the browser to sign in and the IdP asks for the password, as it does on
+ * a new visit (its session has ended: with one still alive, the IdP would answer without its form).
+ */
+export async function bearerLogoutJourney(page: Page, watch: PageWatch, shots: Screenshots, { viewerUrl, issuer }: { viewerUrl: string; issuer: string }): Promise<void> {
+  const endSessionEndpoint = `${issuer}/protocol/openid-connect/logout?`;
+  const endSession = page.waitForRequest((request) => request.url().startsWith(endSessionEndpoint), { timeout: STEP_TIMEOUT });
+  await chooseFromViewerMenu(page, 'Logout');
+
+  const params = new URL((await endSession).url()).searchParams;
+  // Before that, OHIF revoked both its tokens at the IdP (revokeAccessTokenOnSignout), accepted answers.
+  const revocations = watch.responses.filter((response) => response.url() === `${issuer}/protocol/openid-connect/revoke` && response.request().method() === 'POST');
+  expect(revocations.map((response) => [new URLSearchParams(response.request().postData() ?? '').get('token_type_hint'), response.status()])).toEqual([
+    ['access_token', 200],
+    ['refresh_token', 200],
+  ]);
+  expect(params.get('post_logout_redirect_uri')).toBe(`${viewerUrl}/`);
+  expect(params.get('id_token_hint')).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+  await page.locator('#kc-form-login').waitFor({ timeout: STEP_TIMEOUT });
+  const navigations = watch.responses.filter((response) => response.request().isNavigationRequest()).map((response) => response.url());
+  const logoutAt = navigations.findIndex((url) => url.startsWith(endSessionEndpoint));
+  expect(logoutAt).toBeGreaterThanOrEqual(0);
+  const afterLogout = navigations.slice(logoutAt + 1);
+  expect(afterLogout.some((url) => new URL(url).origin === viewerUrl && new URL(url).pathname === '/')).toBe(true);
+  expect(page.url().startsWith(`${issuer}/`)).toBe(true);
+  await shots.shot(page, 'signed out, login asked');
+
+  await page.goto(`${viewerUrl}/`);
+  await page.waitForURL((url) => url.href.startsWith(`${issuer}/`), { timeout: STEP_TIMEOUT });
+  await page.locator('#kc-form-login').waitFor({ timeout: STEP_TIMEOUT });
+  expect(watch.cspViolations).toEqual([]);
 }
 
 /** The StudyInstanceUIDs each study search (`GET …/pacs/dicom-web/studies`) the page made was answered with. */

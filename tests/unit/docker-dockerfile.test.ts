@@ -4,6 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
+import { IMAGE_GLIBC_TUNABLES } from '../../bench/lib/processes.js';
 import { DOCKERFILE, DOCKER_DIR, REPO_ROOT } from '../support/docker-stack.js';
 
 /**
@@ -118,6 +119,12 @@ describe('runtime stage', () => {
     const ohifDist = /\bOHIF_DIST=(\S+)/.exec(env)?.[1];
     expect(ohifDist).toBe('/app/ohif');
     expect(workdir).toBe('/app');
+  });
+
+  it('keeps freed memory mapped (glibc malloc trim threshold), as the benchmark runs the gateway', () => {
+    expect(/\bGLIBC_TUNABLES=(\S+)/.exec(env)?.[1]).toBe(IMAGE_GLIBC_TUNABLES);
+    const threshold = Number(/glibc\.malloc\.trim_threshold=(\d+)/.exec(IMAGE_GLIBC_TUNABLES)?.[1]);
+    expect(threshold).toBeGreaterThanOrEqual(64 * 1024 * 1024);
   });
 
   it('copies the compiled gateway from the build stage, and not realm-export/ or any .env', () => {

@@ -112,7 +112,7 @@ describe('ohif/app-config.bearer.js (Bearer mode)', () => {
         response_type: 'code',
         scope: 'openid profile email',
         post_logout_redirect_uri: '/',
-        revokeAccessTokenOnSignout: false,
+        revokeAccessTokenOnSignout: true,
       },
     ]);
   });

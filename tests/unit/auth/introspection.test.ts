@@ -76,6 +76,18 @@ describe('createIntrospectionVerifier', () => {
     expect(asked).toHaveLength(2);
   });
 
+  it('verified(): the cached claims without waiting, only while verify would reuse them', async () => {
+    const { verifier, asked, clock } = verifierFor([ACTIVE], 10);
+    expect(verifier.verified('t')).toBeUndefined();
+    const claims = await verifier.verify('t');
+    clock.now = T0 + 9_000;
+    expect(verifier.verified('t')).toBe(claims);
+    expect(verifier.verified('other')).toBeUndefined();
+    clock.now = T0 + 10_001;
+    expect(verifier.verified('t')).toBeUndefined();
+    expect(asked).toHaveLength(1);
+  });
+
   it('never reuses an answer past the token\'s exp', async () => {
     const { verifier, asked, clock } = verifierFor([{ ...ACTIVE, exp: seconds(T0) + 5 }], 300);
     await verifier.verify('t');

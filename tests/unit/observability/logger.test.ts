@@ -1,7 +1,8 @@
 /** The application logger: credentials are redacted, errors are logged without their attached request data. */
 import { Writable } from 'node:stream';
-import { describe, expect, it } from '@jest/globals';
-import { createLogger, redactCredentials, serializeError } from '../../../src/observability/logger.js';
+import { describe, expect, it, jest } from '@jest/globals';
+import { pino } from 'pino';
+import { createLogger, isoTimeOncePerMs, redactCredentials, serializeError } from '../../../src/observability/logger.js';
 
 class Lines extends Writable {
   readonly lines: Array<Record<string, unknown>> = [];
@@ -53,6 +54,21 @@ describe('createLogger', () => {
     const text = JSON.stringify(sink.lines[0]);
     for (const secret of ['eyJ.secret.token', 'Bearer abc', 'gw-session=xyz', '"pw"', '"rt"']) expect([secret, text.includes(secret)]).toEqual([secret, false]);
     expect(sink.lines[0]).toMatchObject({ level: 10, time: expect.any(String), err: { type: 'ReplyError', code: 'READONLY' }, msg: 'failed' });
+  });
+});
+
+describe('isoTimeOncePerMs', () => {
+  it("writes pino's isoTime field, formatted again when the millisecond changes", () => {
+    const now = jest.spyOn(Date, 'now');
+    try {
+      for (const ms of [1_700_000_000_000, 1_700_000_000_000, 1_700_000_000_001, 1_800_000_000_999]) {
+        now.mockReturnValue(ms);
+        expect(isoTimeOncePerMs()).toBe(pino.stdTimeFunctions.isoTime());
+        expect(isoTimeOncePerMs()).toBe(`,"time":"${new Date(ms).toISOString()}"`);
+      }
+    } finally {
+      now.mockRestore();
+    }
   });
 });
 

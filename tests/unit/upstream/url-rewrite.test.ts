@@ -3,7 +3,7 @@
  * PUBLIC_URL/pacs/dicom-web/, streaming, whatever the chunk boundaries.
  */
 import { describe, expect, it } from '@jest/globals';
-import { createUrlRewriteStream, isRewritableContentType, rewriteLocation, type UrlRewrite } from '../../../src/upstream/url-rewrite.js';
+import { createUrlRewriteStream, isRewritableContentType, rewriteLocation, urlRewriterFor, type UrlRewrite } from '../../../src/upstream/url-rewrite.js';
 
 const REWRITE: UrlRewrite = { from: 'https://pacs.example.org/dicom-web/', to: 'https://pacs.example.org/pacs/dicom-web/' };
 const { from: F, to: T } = REWRITE;
@@ -140,6 +140,51 @@ describe('createUrlRewriteStream', () => {
     stream.end(Buffer.from('mple.org/dicom-web/ end'));
     await new Promise((resolve) => stream.on('end', resolve));
     expect(seen.join('')).toBe(`${'x'.repeat(1000)}${T}studies ${T} end`);
+  });
+});
+
+describe('urlRewriterFor (the bytes, without a stream)', () => {
+  /** Every chunk's output and the end's, concatenated. */
+  const rewriteBytes = (chunks: Buffer[], rewrite: UrlRewrite = REWRITE) => {
+    const rewriter = urlRewriterFor(rewrite)();
+    return Buffer.concat([...chunks.map((chunk) => rewriter.write(chunk)), rewriter.end()]);
+  };
+
+  it('returns a chunk without occurrence or held-back tail as it is (no copy)', () => {
+    const rewriter = urlRewriterFor(REWRITE)();
+    const chunk = Buffer.from('{"a":"b"} é 测');
+    expect(rewriter.write(chunk)).toBe(chunk);
+    expect(rewriter.end()).toHaveLength(0);
+  });
+
+  it('holds back a tail that may begin the URL, and gives it back at the end when it did not', () => {
+    const rewriter = urlRewriterFor(REWRITE)();
+    expect(rewriter.write(Buffer.from('x https://pacs.exa')).toString()).toBe('x ');
+    expect(rewriter.end().toString()).toBe('https://pacs.exa');
+    expect(rewriter.end()).toHaveLength(0);
+  });
+
+  it('each body gets its own rewriter: a tail held back by one does not leak into the next', () => {
+    const next = urlRewriterFor(REWRITE);
+    const first = next();
+    first.write(Buffer.from('https://pacs.exa'));
+    expect(next().write(Buffer.from('mple.org/dicom-web/')).toString()).toBe('mple.org/dicom-web/');
+  });
+
+  it('passes bytes that are not UTF-8 through unchanged, around and between occurrences', () => {
+    const bytes = Buffer.concat([Buffer.from([0xff, 0xc3]), Buffer.from(F), Buffer.from([0xe6, 0xb5]), Buffer.from(F), Buffer.from([0x80])]);
+    const expected = Buffer.concat([Buffer.from([0xff, 0xc3]), Buffer.from(T), Buffer.from([0xe6, 0xb5]), Buffer.from(T), Buffer.from([0x80])]);
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      expect(rewriteBytes(splitAt(bytes, [cut])).equals(expected)).toBe(true);
+    }
+  });
+
+  it('rewrites a replacement with non-ASCII characters (a PUBLIC_URL path) byte for byte', () => {
+    const rewrite = { from: F, to: 'https://pacs.example.org/bildarchiv-ü/pacs/dicom-web/' };
+    const bytes = Buffer.from(`é${F}测${F}`);
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      expect(rewriteBytes(splitAt(bytes, [cut]), rewrite).toString()).toBe(`é${rewrite.to}测${rewrite.to}`);
+    }
   });
 });
 
