@@ -15,8 +15,16 @@
  *   node --import tsx bench/cpu.ts --base=. --base-flags=--max-semi-space-size=64   the same code with other Node flags as `base-*`
  *   node --import tsx bench/cpu.ts --base=. --gateway-env=GLIBC_TUNABLES=glibc.malloc.trim_threshold=67108864   …or another environment (--base-env too)
  *   node --import tsx bench/cpu.ts --strace              plus one round under `strace -c -f`: system calls per request, by call
+ *   node --import tsx bench/cpu.ts --only=frames,frames-1  frames at --connections, then at one connection on the same
+ *                                                        gateway processes (the order of `npm run bench`); CPU per
+ *                                                        request by thread (main, V8 workers, libuv pool) for each
+ *   node --import tsx bench/cpu.ts --base=/tmp/same-tree --only=frames-1 --preload=4000
+ *                                                        the 8-connection frames load sent first to this checkout's
+ *                                                        gateway only: a loaded process against a fresh one, same code
+ *   node --import tsx bench/cpu.ts --perf                perf record of each gateway during each workload (kept with --keep)
+ *   node --import tsx bench/cpu.ts --perf=page-faults    the same, sampling page faults (whose memory is touched afresh)
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -26,7 +34,7 @@ import { startTestIssuer } from '../tests/support/test-issuer.js';
 import { makeBenchSeries } from './lib/data.js';
 import { download, median, requestLoad, upload, type Endpoint } from './lib/load.js';
 import { deleteStudy, startBenchOrthanc, uploadAll, type BenchOrthanc } from './lib/orthanc.js';
-import { ForeignLoadMeter, UsageMeter, round } from './lib/procstat.js';
+import { ForeignLoadMeter, UsageMeter, round, threadCpuSeconds } from './lib/procstat.js';
 import { nginxProxySite, startGatewayProcess, startNginx, startNodeProxy, trivialUpstreamSite } from './lib/processes.js';
 import { summarizeProfiles } from './lib/profile.js';
 import { createSessionCookie } from './lib/session.js';
@@ -39,13 +47,19 @@ const ACCEPT_FRAMES = 'multipart/related; type="application/octet-stream"; trans
 const option = (name: string) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
 const requests = Number(option('requests') ?? 3000);
 const rounds = Number(option('rounds') ?? 4);
-const connections = Number(option('connections') ?? 8);
+const connectionsOption = Number(option('connections') ?? 8);
 const only = option('only')?.split(',') ?? ['trivial', 'qido', 'frames', 'wado'];
 const baseRoot = option('base') ? resolve(option('base')!) : undefined;
 const profileDir = option('profile-dir');
 const profile = process.argv.includes('--profile') || profileDir !== undefined;
 const withStrace = process.argv.includes('--strace');
 const withUndici = process.argv.includes('--undici');
+/** `perf record` of each gateway process during each workload's measured rounds (files kept with --keep). */
+const withPerf = process.argv.includes('--perf') || option('perf') !== undefined;
+/** `--perf=page-faults`: sample every 20th page fault with its call chain instead of CPU time. */
+const perfEvent = option('perf') === 'page-faults' ? ['-e', 'page-faults', '-c', '20'] : ['-F', '499'];
+/** Frames sent at --connections to this checkout's gateways (not the base's) before the 1-connection frames point. */
+const preload = Number(option('preload') ?? 0);
 /** Bare proxies measured next to the gateway (scripts in bench/, same arguments as node-proxy.mjs). */
 const nodeProxyScripts = option('node-proxies')?.split(',') ?? (withUndici ? ['node-proxy.mjs', 'node-proxy-undici.mjs'] : ['node-proxy.mjs']);
 const bareProxiesBeforeOrthanc = withUndici || option('node-proxies') !== undefined;
@@ -94,24 +108,29 @@ async function syscallsPerRequest(pid: number, dir: string, work: () => Promise<
 }
 
 /** Rounds of `requests` requests against each target in turn (reversed every other round); median CPU ms per request of each. */
-async function measure(workload: string, targets: Target[], paths: string[], accept: string): Promise<void> {
+async function measure(workload: string, targets: Target[], paths: string[], accept: string, connections = connectionsOption): Promise<void> {
   const cpu = new Map<string, number[]>(targets.map((target) => [target.name, []]));
+  const threads = new Map<string, { requests: number; seconds: Map<string, number> }>();
   const foreign: number[] = [];
   for (const target of targets) await requestLoad(target.endpoint, paths, { connections, seconds: 60, amount: Math.ceil(requests / 3), accept }); // warm-up
+  const recorders = withPerf ? [...new Set(targets.filter((t) => t.name !== 'nginx' && t.pid).map((t) => t.pid!))].map((pid) => perfRecord(pid, workload)) : [];
   for (let round_ = 0; round_ < rounds; round_++) {
     // Every other round in reverse order: on frames the position in a round alone moved a gateway's
     // cost by up to 2 × (bench/README.md, "Issue 16", section 5); use an even number of rounds.
     for (const target of round_ % 2 === 0 ? targets : [...targets].reverse()) {
       const other = new ForeignLoadMeter();
       const meter = target.pid ? new UsageMeter(target.pid) : undefined;
+      const threadsBefore = target.pid ? threadCpuSeconds(target.pid) : undefined;
       const result = await requestLoad(target.endpoint, paths, { connections, seconds: 600, amount: requests, accept });
       const usage = meter?.stop();
+      if (threadsBefore) addThreadCpu(threads, target.name, threadsBefore, threadCpuSeconds(target.pid!), result.requests);
       foreign.push(other.share());
       const failed = result.non2xx + result.errors + result.timeouts;
       if (failed) throw new Error(`${workload} ${target.name}: ${failed} failed requests ${JSON.stringify(result.statusCodes)}`);
       if (usage) cpu.get(target.name)!.push((usage.cpuSeconds * 1000) / result.requests);
     }
   }
+  await Promise.all(recorders.map(stopRecorder));
   if (withStrace) {
     for (const target of targets.filter((t) => t.pid)) {
       const line = await syscallsPerRequest(target.pid!, straceDir, async () => (await requestLoad(target.endpoint, paths, { connections, seconds: 600, amount: Math.ceil(requests / 3), accept })).requests);
@@ -125,10 +144,40 @@ async function measure(workload: string, targets: Target[], paths: string[], acc
     const ms = value(target.name)!;
     const all = cpu.get(target.name)!.map((v) => round(v, 3)).join(' / ');
     log(`  ${target.name.padEnd(18)} ${ms.toFixed(4)} ms CPU/request${reference && target.name !== 'nginx' ? `  × nginx ${round(ms / reference, 2)}` : ''}  (rounds: ${all})`);
+    if (target.name !== 'nginx') log(`  ${''.padEnd(18)} by thread, ms/request over all rounds (faults: minor page faults/request): ${threadShares(threads.get(target.name))}`);
   }
 }
 
+/** Adds one round's CPU seconds per thread name (after − before) to a target's totals. */
+function addThreadCpu(totals: Map<string, { requests: number; seconds: Map<string, number> }>, name: string, before: Map<string, number>, after: Map<string, number>, requestCount: number): void {
+  const entry = totals.get(name) ?? { requests: 0, seconds: new Map<string, number>() };
+  entry.requests += requestCount;
+  for (const [thread, seconds] of after) entry.seconds.set(thread, (entry.seconds.get(thread) ?? 0) + seconds - (before.get(thread) ?? 0));
+  totals.set(name, entry);
+}
+
+function threadShares(entry: { requests: number; seconds: Map<string, number> } | undefined): string {
+  if (!entry?.requests) return '–';
+  return [...entry.seconds]
+    .filter(([, seconds]) => seconds > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([thread, seconds]) => `${thread} ${round((seconds * 1000) / entry.requests, 3)}`)
+    .join(', ');
+}
+
 let straceDir = tmpdir();
+
+function perfRecord(pid: number, workload: string): ChildProcess {
+  const output = join(straceDir, `perf-${pid}-${workload.replace(/\W+/g, '-')}.data`);
+  log(`  perf record of ${pid}: ${output}`);
+  return spawn('perf', ['record', ...perfEvent, '-g', '-o', output, '-p', String(pid)], { stdio: 'ignore' });
+}
+
+async function stopRecorder(recorder: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => recorder.once('exit', resolve));
+  recorder.kill('SIGINT');
+  await exited;
+}
 
 /** WADO-RS retrieves of a whole study (close-delimited multipart from Orthanc), `rounds` × 4 per target: median CPU ms per MB. */
 async function measureTransfer(targets: Target[], path: string, accept: string): Promise<void> {
@@ -267,7 +316,7 @@ async function main(): Promise<void> {
       ], ['/studies'], ACCEPT_JSON);
       await Promise.all([nginx.stop(), nodeProxies.stop(), upstream.stop(), ...gateways.map(({ gateway }) => gateway.stop())]);
     }
-    if (only.includes('qido') || only.includes('frames') || only.includes('wado') || only.includes('stow')) {
+    if (['qido', 'frames', 'frames-1', 'wado', 'stow'].some((workload) => only.includes(workload))) {
       const orthanc = await startBenchOrthanc(dir);
       cleanups.push(() => orthanc.stop('SIGKILL'));
       const series = makeBenchSeries(50, { patientId: 'BENCH-FRAMES', description: 'frames' });
@@ -286,6 +335,10 @@ async function main(): Promise<void> {
       log(`Orthanc's frame answer: ${frame.status}, content-length ${frame.headers.get('content-length')}, transfer-encoding ${frame.headers.get('transfer-encoding')}, connection ${frame.headers.get('connection')}`);
       await frame.arrayBuffer();
       if (only.includes('frames')) await measure('frames', targets, framePaths, ACCEPT_FRAMES);
+      const preloaded = targets.filter((target) => target.name.startsWith('gateway-'));
+      for (const target of preload ? preloaded : []) await requestLoad(target.endpoint, framePaths, { connections: connectionsOption, seconds: 600, amount: Math.ceil(preload / preloaded.length), accept: ACCEPT_FRAMES });
+      if (preload) log(`preloaded ${preloaded.map((target) => target.name).join(', ')} with ${preload} frames at ${connectionsOption} connections`);
+      if (only.includes('frames-1')) await measure('frames, 1 connection', targets, framePaths, ACCEPT_FRAMES, 1);
       if (only.includes('wado')) await measureTransfer(targets, `/studies/${series.studyInstanceUid}`, 'multipart/related; type="application/dicom"; transfer-syntax=*');
       if (only.includes('stow')) {
         const study = makeBenchSeries(stowInstances, { patientId: 'BENCH-STOW', description: 'stow' });

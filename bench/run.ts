@@ -196,6 +196,7 @@ async function requestPoint(workload: Workload, target: Target, upstream: Metere
   log(
     `${workload.padEnd(14)} ${target.name.padEnd(16)} ${String(result.reqPerSec).padStart(6)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  ${result.mbPerSec} MB/s` +
       (proxy ? `  proxy cpu ${proxy.cpuSeconds}s rss ${proxy.peakRssMb} MB` : '') +
+      (proxy && result.requests ? `  ${round(proxy.minorFaults / result.requests, 1)} page faults/request` : '') +
       (foreignCpuShare > 0.05 ? `  [other work: ${(foreignCpuShare * 100).toFixed(0)}% CPU]` : '') +
       (failures ? `  FAILURES ${JSON.stringify(result.statusCodes)} errors=${result.errors} timeouts=${result.timeouts}` : ''),
   );

@@ -26,6 +26,28 @@ function cpuSecondsOf(pid: number): number {
   return user + system;
 }
 
+/**
+ * CPU seconds of one process's threads, split into the main thread (JavaScript, the event loop) and
+ * all others (V8's GC and compiler helpers, libuv's pool), user and system time apart; plus the
+ * process's minor page faults, in thousands (`faults`: freshly mapped memory touched).
+ */
+export function threadCpuSeconds(pid: number): Map<string, number> {
+  const split = new Map<string, number>();
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const thread = Number(task) === pid ? 'main' : 'helpers';
+      split.set(`${thread} user`, (split.get(`${thread} user`) ?? 0) + Number(fields[11]) / CLOCK_TICKS_PER_SECOND);
+      split.set(`${thread} system`, (split.get(`${thread} system`) ?? 0) + Number(fields[12]) / CLOCK_TICKS_PER_SECOND);
+      split.set('faults', (split.get('faults') ?? 0) + Number(fields[7]) / 1000);
+    }
+  } catch {
+    /* gone */
+  }
+  return split;
+}
+
 function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   try {
     const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

@@ -50,6 +50,10 @@ describe('benchmark harness smoke run', () => {
         expect([viewers?.viewers?.idle.failed, viewers?.viewers?.idle.reopened]).toEqual([0, 0]);
         expect(viewers?.viewers?.eventLoopDelay?.p99Ms).toBeGreaterThan(0);
       }
+      // Page faults come from /proc for every metered proxy: a count, and some point made the gateway touch new memory.
+      const proxies = results.points.flatMap((point) => (point.proxy ? [point.proxy] : []));
+      expect(proxies.every((proxy) => Number.isInteger(proxy.minorFaults) && proxy.minorFaults >= 0)).toBe(true);
+      expect(proxies.some((proxy) => proxy.kind === 'gateway' && proxy.minorFaults > 0)).toBe(true);
       for (const point of results.points) {
         if (point.load) expect(point.load.requests).toBeGreaterThan(0);
         if (point.transfer) expect(point.transfer.statuses.every((status) => status === 200)).toBe(true);
