@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
@@ -55,8 +56,9 @@ export async function createTestPki(): Promise<TestPki> {
     const files = { certFile: path(`${name}.crt`), keyFile: path(`${name}.key`) };
     await openssl(['req', '-new', ...EC_KEY, '-keyout', files.keyFile, '-out', path(`${name}.csr`), '-subj', `/CN=${commonName}`], dir);
     await writeFile(path(`${name}.ext`), extensions);
+    // A random serial per certificate: `-CAcreateserial` shares one .srl file, which two issues in parallel (Promise.all) raced on.
     await openssl(
-      ['x509', '-req', '-in', path(`${name}.csr`), '-CA', ca.certFile, '-CAkey', ca.keyFile, '-CAcreateserial',
+      ['x509', '-req', '-in', path(`${name}.csr`), '-CA', ca.certFile, '-CAkey', ca.keyFile, '-set_serial', `0x${randomBytes(16).toString('hex')}`,
         '-days', '2', '-sha256', '-extfile', path(`${name}.ext`), '-out', files.certFile],
       dir,
     );
