@@ -216,7 +216,7 @@ async function viewersPoint(target: Target, upstream: Metered, activePaths: Arra
   points.push({ workload: 'viewers', target: target.name, load: active, viewers: { idle, eventLoopDelay: delay }, proxy, upstreamCpuSeconds, clientCpuSeconds, foreignCpuShare });
   const failures = active.non2xx + active.errors + active.timeouts + idle.failed;
   log(
-    `viewers        ${target.name.padEnd(16)} ${idle.connections} idle (${idle.requests} pings, ${idle.reopened} reopened) + ${active.connections} active: ${active.reqPerSec} req/s  p50 ${active.p50Ms.toFixed(2)} ms  p99 ${active.p99Ms.toFixed(2)} ms` +
+    `viewers        ${target.name.padEnd(16)} ${idle.connections} idle (${idle.requests} pings, ${idle.reopened} reopened, longest gap ${idle.maxGapMs} ms) + ${active.connections} active: ${active.reqPerSec} req/s  p50 ${active.p50Ms.toFixed(2)} ms  p99 ${active.p99Ms.toFixed(2)} ms` +
       `  event-loop delay p99 ${delay.p99Ms} ms max ${delay.maxMs} ms` +
       (proxy ? `  proxy rss ${proxy.startRssMb}→${proxy.peakRssMb} MB` : '') +
       (foreignCpuShare > 0.05 ? `  [other work: ${(foreignCpuShare * 100).toFixed(0)}% CPU]` : '') +

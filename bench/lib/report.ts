@@ -127,7 +127,7 @@ function viewersTable(results: BenchResults): string {
   const rows = results.points.filter((p) => p.viewers && p.load);
   if (rows.length === 0) return '';
   const lines = [
-    '| many viewers | idle connections (pings, reopened, failed) | active connections | req/s | p50 ms | p99 ms | MB/s | failed (active) | event-loop delay p50 / p99 / max, ms | proxy CPU ms/req | proxy RSS start → peak MB | other load |',
+    '| many viewers | idle connections (pings, reopened, failed, longest gap ms) | active connections | req/s | p50 ms | p99 ms | MB/s | failed (active) | event-loop delay p50 / p99 / max, ms | proxy CPU ms/req | proxy RSS start → peak MB | other load |',
     '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const point of rows) {
@@ -135,7 +135,7 @@ function viewersTable(results: BenchResults): string {
     const load = point.load!;
     const rss = point.proxy ? `${point.proxy.startRssMb} → ${point.proxy.peakRssMb}` : '–';
     lines.push(
-      `| ${point.target} | ${idle.connections} (${idle.requests}, ${idle.reopened}, ${idle.failed}) | ${load.connections} | ${load.reqPerSec} | ${load.p50Ms.toFixed(2)} | ${load.p99Ms.toFixed(2)} | ${load.mbPerSec} | ` +
+      `| ${point.target} | ${idle.connections} (${idle.requests}, ${idle.reopened}, ${idle.failed}, ${idle.maxGapMs ?? '–'}) | ${load.connections} | ${load.reqPerSec} | ${load.p50Ms.toFixed(2)} | ${load.p99Ms.toFixed(2)} | ${load.mbPerSec} | ` +
         `${load.non2xx + load.errors + load.timeouts} | ${delay ? `${show(delay.p50Ms)} / ${show(delay.p99Ms)} / ${show(delay.maxMs)}` : '–'} | ${show(point.proxy?.cpuMsPerRequest)} | ${rss} | ${otherLoad(point)} |`,
     );
   }

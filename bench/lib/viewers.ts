@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import http from 'node:http';
-import type { Socket } from 'node:net';
+import { Worker } from 'node:worker_threads';
+import type { IdleViewersInput } from './idle-viewers.js';
 import { requestLoad, type Endpoint, type RequestLoadResult } from './load.js';
 import { round } from './procstat.js';
 
@@ -33,6 +33,8 @@ export interface IdleConnectionsResult {
   failures: Record<string, number>;
   /** Connections opened beyond the first one per idle viewer: closed by the server (or an error) meanwhile. */
   reopened: number;
+  /** The longest time between an answer and the same connection's next request, ms: above the server's keep-alive timeout, the harness was late. */
+  maxGapMs: number;
 }
 
 export interface ViewersResult {
@@ -40,69 +42,24 @@ export interface ViewersResult {
   active: RequestLoadResult;
 }
 
-interface IdleCounts {
-  requests: number;
-  failed: number;
-  failures: Record<string, number>;
-  sockets: number;
-}
+/** The viewers' own thread (idle-viewers.ts): its timers are not delayed by the active load's work in this one. */
+const IDLE_VIEWERS_MODULE = new URL('./idle-viewers.ts', import.meta.url).href;
+const TS_WORKER = new URL('./ts-worker.mjs', import.meta.url);
 
-const countFailure = (counts: IdleCounts, why: string) => {
-  counts.failed++;
-  counts.failures[why] = (counts.failures[why] ?? 0) + 1;
-};
-
-/** One idle viewer: its own agent with one keep-alive socket, pinging until `until`. */
-async function idleViewer(base: URL, endpoint: Endpoint, options: ViewersOptions, until: number, counts: IdleCounts): Promise<void> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const seen = new WeakSet<Socket>();
-  const ping = () =>
-    new Promise<void>((resolve) => {
-      const req = http.get({ host: base.hostname, port: base.port, path: options.idlePath, agent, headers: endpoint.headers }, (res) => {
-        res.resume();
-        res.once('end', () => {
-          counts.requests++;
-          if (res.statusCode !== 200) countFailure(counts, String(res.statusCode));
-          resolve();
-        });
-      });
-      req.on('socket', (socket: Socket) => {
-        if (seen.has(socket)) return;
-        seen.add(socket);
-        counts.sockets++;
-      });
-      req.setTimeout(30_000, () => req.destroy(new Error('idle ping timed out')));
-      req.once('error', (error: NodeJS.ErrnoException) => {
-        countFailure(counts, error.code ?? error.message);
-        resolve();
-      });
-    });
-  // Spread the first requests (and so every later one) over one period.
-  await new Promise((resolve) => setTimeout(resolve, Math.random() * options.idleEveryMs));
-  try {
-    while (Date.now() < until) {
-      await ping();
-      await new Promise((resolve) => setTimeout(resolve, Math.min(options.idleEveryMs, Math.max(0, until - Date.now()))));
-    }
-  } finally {
-    agent.destroy();
-  }
-}
-
-/** The idle connections and the active ones at the same time, for `seconds`. */
+/** The idle connections (on their own thread) and the active ones at the same time, for `seconds`. */
 export async function viewersLoad(endpoint: Endpoint, options: ViewersOptions): Promise<ViewersResult> {
-  const base = new URL(endpoint.base);
-  const counts: IdleCounts = { requests: 0, failed: 0, failures: {}, sockets: 0 };
   const until = Date.now() + options.seconds * 1000 + options.idleEveryMs; // idle viewers outlast the active load
-  const idle = Promise.all(Array.from({ length: options.idleConnections }, () => idleViewer(base, endpoint, options, until, counts)));
+  const input: IdleViewersInput = { endpoint, options, until };
+  const worker = new Worker(TS_WORKER, { workerData: { module: IDLE_VIEWERS_MODULE, ...input } });
+  const idle = new Promise<IdleConnectionsResult>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the idle viewers' thread exited (${code}) without a result`)));
+  });
   // Every idle connection is open (its first request sent) before the active load starts.
   await new Promise((resolve) => setTimeout(resolve, options.idleEveryMs));
   const active = await requestLoad(endpoint, options.activePaths, { connections: options.activeConnections, seconds: options.seconds, accept: '*/*' });
-  await idle;
-  return {
-    idle: { connections: options.idleConnections, requests: counts.requests, failed: counts.failed, failures: counts.failures, reopened: Math.max(0, counts.sockets - options.idleConnections) },
-    active,
-  };
+  return { idle: await idle, active };
 }
 
 /** File descriptors this point needs in this process (client sockets) and in the proxy (its sockets, upstream ones). */

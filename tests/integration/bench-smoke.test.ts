@@ -49,6 +49,9 @@ describe('benchmark harness smoke run', () => {
         expect(viewers?.viewers?.idle.requests).toBeGreaterThanOrEqual(results.settings['viewers'] ? (results.settings['viewers'] as { idleConnections: number }).idleConnections : 1);
         expect([viewers?.viewers?.idle.failed, viewers?.viewers?.idle.reopened]).toEqual([0, 0]);
         expect(viewers?.viewers?.eventLoopDelay?.p99Ms).toBeGreaterThan(0);
+        // The pings' own thread measured the gaps between them: some, and well under the gateway's 5 s keep-alive.
+        expect(viewers?.viewers?.idle.maxGapMs).toBeGreaterThan(0);
+        expect(viewers?.viewers?.idle.maxGapMs).toBeLessThan(5_000);
       }
       // Page faults come from /proc for every metered proxy: a count, and some point made the gateway touch new memory.
       const proxies = results.points.flatMap((point) => (point.proxy ? [point.proxy] : []));
