@@ -5,7 +5,7 @@ import { normalizeTarget, type NormalizedTarget } from '../policy/normalize.js';
 import { classify } from '../policy/routes.js';
 import { parseCanonicalRequest, withQuery } from '../canonical/canonical-request.js';
 import { parameterClass, queryProblem } from './parameter-rules.js';
-import { requestState } from '../respond/request-state.js';
+import { requestState, type RequestState } from '../respond/request-state.js';
 import { SMART_CONFIGURATION_PATH } from '../policy/routes.js';
 import { splitIncludeFields } from './qido-query.js';
 
@@ -41,18 +41,18 @@ export const readRequestTarget: RequestHandler = (req, res, next) => {
 };
 
 /** The target read by readRequestTarget; a stage reached without one is a wiring bug, and fails closed. */
-function readTarget(target: NormalizedTarget | undefined): NormalizedTarget {
-  if (!target) throw new Error('No request target: readRequestTarget did not run');
-  return target;
+function targetOf(state: RequestState): NormalizedTarget {
+  if (!state.target) throw new Error('No request target: readRequestTarget did not run');
+  return state.target;
 }
 
 /**
- * Refuses unclean request targets, then, for /pacs and /pacs-admin,
- * parse the one canonical request (canonical-request.ts) every later stage reads, recognise the
- * route and refuse a query Orthanc could read differently. Other requests continue untouched.
+ * Refuses unclean request targets, then, for /pacs and /pacs-admin, parses the one canonical
+ * request (canonical-request.ts) every later stage reads, recognises the route and refuses a query
+ * Orthanc could read differently. Other requests continue untouched.
  */
 export const classifyRequest: RequestHandler = (req, res, next) => {
-  const target = readTarget(requestState(res).target);
+  const target = targetOf(requestState(res));
   if (!target.ok) throw new GatewayError('bad_request', `Rejected request path: ${target.reason}`);
   if (!GATEWAY_PREFIXES.has(target.segments[0]!)) return next();
 
