@@ -19,7 +19,7 @@ import { authenticate } from './authenticate/authenticate.js';
 import { authorize } from './authorize/authorize.js';
 import { redirectToPublicHost } from './request/canonical-host.js';
 import { limitRequestBody } from './request/body-limit.js';
-import { classifyRequest, isProxiedTarget } from './request/classify.js';
+import { classifyRequest, isProxiedTarget, readRequestTarget } from './request/classify.js';
 import type { OrthancClient } from './orthanc/orthanc-client.js';
 import { dropBoxPage } from './pages/drop-box-page.js';
 import type { Principal } from './auth/principal.js';
@@ -169,6 +169,7 @@ export function createApp(deps: AppDependencies): GatewayHttp {
     forAll(precomputedHeaders(securityHeaders(config))),
     elsewhere(opsRoutes(readinessChecks)),
     elsewhere(metricsRoute(deps.metrics)),
+    forAll(readRequestTarget),
     forAll(corsForDicomweb(config.corsOrigins)),
     ...(config.smart ? [elsewhere(smartConfigurationRoute(deps.issuerMetadata, config.oidc))] : []),
     forAll(classifyRequest),

@@ -1,11 +1,11 @@
 // Stage 1, request — enters: a raw HTTP request; leaves: a request id, observation, security headers, one canonical request with its route (classify.ts), host, body and rate limits applied; anything ambiguous refused here (400, 404, 413, 429 …).
 import type { Request, RequestHandler } from 'express';
 import { GatewayError } from '../errors.js';
-import { normalizeTarget } from '../policy/normalize.js';
+import { normalizeTarget, type NormalizedTarget } from '../policy/normalize.js';
 import { classify } from '../policy/routes.js';
 import { parseCanonicalRequest, withQuery } from '../canonical/canonical-request.js';
 import { parameterClass, queryProblem } from './parameter-rules.js';
-import { requestState } from '../respond/request-state.js';
+import { requestState, type RequestState } from '../respond/request-state.js';
 import { SMART_CONFIGURATION_PATH } from '../policy/routes.js';
 import { splitIncludeFields } from './qido-query.js';
 
@@ -31,12 +31,28 @@ export function isProxiedTarget(req: Request): boolean {
 }
 
 /**
- * First stage for every request: refuse unclean request targets, then, for /pacs and /pacs-admin,
- * parse the one canonical request (canonical-request.ts) every later stage reads, recognise the
- * route and refuse a query Orthanc could read differently. Other requests continue untouched.
+ * Reads the request target once (normalize.ts) into the request state, for every stage that asks
+ * where a request goes: CORS (cors.ts) and classifyRequest judge the same reading. An unclean
+ * target is refused by classifyRequest, not here, so the routes answered before it keep their answers.
+ */
+export const readRequestTarget: RequestHandler = (req, res, next) => {
+  requestState(res).target = normalizeTarget(req.originalUrl);
+  next();
+};
+
+/** The target read by readRequestTarget; a stage reached without one is a wiring bug, and fails closed. */
+function targetOf(state: RequestState): NormalizedTarget {
+  if (!state.target) throw new Error('No request target: readRequestTarget did not run');
+  return state.target;
+}
+
+/**
+ * Refuses unclean request targets, then, for /pacs and /pacs-admin, parses the one canonical
+ * request (canonical-request.ts) every later stage reads, recognises the route and refuses a query
+ * Orthanc could read differently. Other requests continue untouched.
  */
 export const classifyRequest: RequestHandler = (req, res, next) => {
-  const target = normalizeTarget(req.originalUrl);
+  const target = targetOf(requestState(res));
   if (!target.ok) throw new GatewayError('bad_request', `Rejected request path: ${target.reason}`);
   if (!GATEWAY_PREFIXES.has(target.segments[0]!)) return next();
 

@@ -1,20 +1,29 @@
 import type { RequestHandler } from 'express';
 import { GatewayError } from '../errors.js';
+import type { NormalizedTarget } from '../policy/normalize.js';
+import { requestState } from '../respond/request-state.js';
 
 const ALLOWED_METHODS = 'GET, HEAD, POST, OPTIONS';
 const ALLOWED_HEADERS = 'Authorization, Content-Type, Accept';
 const EXPOSED_HEADERS = 'Content-Type, Content-Length, Content-Location, Location, X-Request-Id, WWW-Authenticate';
 
 /**
+ * Under /pacs/ by the target's one reading (readRequestTarget), so every spelling of it (`/%70acs/…`)
+ * is; an unclean target is not, and classify refuses it.
+ */
+const isUnderPacs = (target: NormalizedTarget | undefined) => target?.ok === true && target.segments[0] === 'pacs' && target.segments.length > 1;
+
+/**
  * CORS for the DICOMweb API (/pacs/*) from the SPA origins in CORS_ORIGINS, for viewers that sign in
  * by themselves and send Bearer tokens. Credentials (cookies) are never allowed cross-origin, so a
  * foreign page can never ride on a browser session. Preflights are answered here, before
- * authentication, and never forwarded.
+ * authentication (and before classify, which would refuse OPTIONS), and never forwarded, for any
+ * /pacs/ path; a plain OPTIONS goes on to classify's answer.
  */
 export function corsForDicomweb(allowedOrigins: readonly string[]): RequestHandler {
   const allowed = new Set(allowedOrigins);
   return (req, res, next) => {
-    if (!req.path.startsWith('/pacs/')) return next();
+    if (!isUnderPacs(requestState(res).target)) return next();
     res.vary('Origin');
     const origin = req.get('origin');
     const isPreflight = req.method === 'OPTIONS' && req.get('access-control-request-method') !== undefined;

@@ -79,7 +79,7 @@ export function observeRequests({ logger, metrics, audit, viewer }: ObserveOptio
   return (req, res, next) => {
     const state = requestState(res);
     state.receivedAt = process.hrtime.bigint();
-    state.receivedPath = req.path; // read now: the proxy stage rewrites req.url to Orthanc's path
+    state.receivedPath = req.path; // read now: a path-mounted router (onLoginPaths in app.ts) strips its mount path from req.path while its handler answers
     state.socketBytesBefore = req.socket.bytesWritten;
     state.clientIp = req.ip;
     res.on('close', onClose);

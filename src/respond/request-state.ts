@@ -7,6 +7,7 @@ import type { UpstreamErrorKind } from '../observability/metrics.js';
 import type { StudyAccessCheck } from '../policy/evaluate.js';
 import type { Route } from '../policy/routes.js';
 import type { CanonicalRequest } from '../canonical/canonical-request.js';
+import type { NormalizedTarget } from '../policy/normalize.js';
 
 /** A search whose results the proxy keeps and pages (search-filter.ts); set by per-study access. */
 export interface SearchFilter {
@@ -26,6 +27,8 @@ export interface RequestState {
   socketBytesBefore: number;
   /** `req.ip` when the request arrived: once a client has closed its connection, the socket no longer knows its peer. */
   clientIp: string | undefined;
+  /** The request target as normalize.ts reads it, or why it is refused: set by readRequestTarget (classify.ts). */
+  target?: NormalizedTarget;
   route?: Route;
   /** The one parsed reading of a proxied request (set with `route`); the request to Orthanc is serialized from it. */
   request?: CanonicalRequest;

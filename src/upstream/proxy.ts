@@ -197,9 +197,8 @@ function createUpstreamSender({ publicUrl, orthanc, agent, logger }: ProxyOption
     }
     // Never the client's URL: the canonical request, serialized (canonical-request.ts).
     const path = basePath + upstreamTarget(state.route!, classifiedRequest(state));
-    // The timeout as a request option, not attempt.setTimeout(): that applies only once a new
-    // connection has connected, and until then the pool's idle timeout (MAX_IDLE_MS) would run out
-    // whenever the event loop is busy for that long (a 504 under load while Orthanc is well).
+    // The timeout as a request option, not attempt.setTimeout(): that starts only once a new
+    // connection has connected, so a connect that hangs would go untimed.
     const attempt = transport.request({ hostname, port, path, method: req.method, headers, agent: via, timeout: orthanc.timeoutMs });
     call.attempt = attempt;
     attempt.on('timeout', () => {

@@ -67,7 +67,10 @@ function tlsOptions(orthanc: Config['orthanc']): https.AgentOptions {
  * certificate against ORTHANC_CA_FILE and may present a client certificate (mutual TLS).
  */
 export function createUpstreamAgent(orthanc: Config['orthanc']): http.Agent {
-  const pool = { keepAlive: true, maxSockets: 256, maxFreeSockets: 64, timeout: MAX_IDLE_MS, scheduling: 'lifo' as const };
+  // No agent-level `timeout`: keepSocketAlive times free sockets out itself, and Node would give
+  // the pool's idle time to every new connection (and its 'timeout' events to every request) that
+  // does not bring its own timeout.
+  const pool = { keepAlive: true, maxSockets: 256, maxFreeSockets: 64, scheduling: 'lifo' as const };
   if (!orthanc.url.startsWith('https:')) return new KeepAliveHttpAgent(pool);
   return new KeepAliveHttpsAgent({ ...pool, ...tlsOptions(orthanc) });
 }

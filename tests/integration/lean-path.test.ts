@@ -15,11 +15,8 @@ let stack: BearerStack;
 let series: GeneratedSeries;
 const tokens: Record<'viewer' | 'admin' | 'norole', string> = { viewer: '', admin: '', norole: '' };
 
-/**
- * Headers whose values differ per request by nature (the ETag of an error body hashes its request
- * id), and `Vary: Origin`, which the CORS stage sets by the raw path: on /pacs/, not on /%70acs/.
- */
-const PER_REQUEST = new Set(['date', 'x-request-id', 'keep-alive', 'connection', 'etag', 'vary']);
+/** Headers whose values differ per request by nature (the ETag of an error body hashes its request id). */
+const PER_REQUEST = new Set(['date', 'x-request-id', 'keep-alive', 'connection', 'etag']);
 
 async function answer(path: string, init: { method?: string; token?: string; headers?: Record<string, string> }) {
   const response = await fetch(`${stack.gateway.url}${path}`, {
@@ -27,7 +24,6 @@ async function answer(path: string, init: { method?: string; token?: string; hea
     headers: { ...(init.token ? { authorization: `Bearer ${init.token}` } : {}), ...init.headers },
     redirect: 'manual',
   });
-  const vary = response.headers.get('vary');
   // Orthanc draws a new multipart boundary for every answer.
   const boundary = /boundary=([^;\s]+)/.exec(response.headers.get('content-type') ?? '')?.[1];
   const sameBoundary = (value: string) => (boundary ? value.split(boundary).join('<boundary>') : value);
@@ -35,7 +31,7 @@ async function answer(path: string, init: { method?: string; token?: string; hea
   const text = sameBoundary(Buffer.from(await response.arrayBuffer()).toString('latin1'));
   const body = headers['content-type']?.includes('json') ? (JSON.parse(text) as unknown) : text;
   if (body && typeof body === 'object' && 'requestId' in body) (body as { requestId?: string }).requestId = '<id>';
-  return { status: response.status, headers, body, vary };
+  return { status: response.status, headers, body };
 }
 
 /** The same request target with its first path character percent-encoded: Express's path. */
@@ -73,8 +69,9 @@ describe('the lean path answers like Express', () => {
     const lean = await answer(path(), init());
     const express = await answer(viaExpress(path()), init());
     expect(lean.status).toBe(status);
-    if (path().startsWith('/pacs/')) expect(lean.vary).toBe('Origin');
-    expect({ ...lean, vary: undefined }).toEqual({ ...express, vary: undefined });
+    // CORS reads the target's one reading, so both spellings vary by Origin.
+    if (path().startsWith('/pacs/')) expect(lean.headers['vary']).toMatch(/\bOrigin\b/);
+    expect(lean).toEqual(express);
   });
 
   it.each([

@@ -2,7 +2,7 @@
  * Session expiry with a real Redis: an unchanged session's TTL is pushed back at most once per
  * touch interval (one Redis round trip per request instead of two), saves and destroys as before.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { SessionData } from 'express-session';
 import { Redis } from 'ioredis';
 import { ENDED_SESSION } from '../../src/auth/ended-session-store.js';
@@ -26,22 +26,35 @@ afterAll(async () => {
 
 const session = (idleSeconds: number) =>
   ({ cookie: { originalMaxAge: idleSeconds * 1000, expires: new Date(Date.now() + idleSeconds * 1000) } }) as unknown as SessionData;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The throttle's clock (Date) stands still unless a test moves it: "within the interval" does not
+ * depend on how fast Redis answers on a loaded machine. Timers stay real, for Redis's client.
+ */
+const REAL_TIMERS = ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'] as const;
+const stopTheClock = () => jest.useFakeTimers({ doNotFake: [...REAL_TIMERS] });
+const moveTheClock = (ms: number) => jest.setSystemTime(Date.now() + ms);
+afterEach(() => {
+  jest.useRealTimers();
+});
 
 describe('ThrottledTouchRedisStore', () => {
   it('pushes an unchanged session’s expiry back at most once per interval', async () => {
+    stopTheClock();
     const store = new ThrottledTouchRedisStore(client, 300);
     await store.set('s1', session(1800));
     expect(await client.ttl('gw:sess:s1')).toBeGreaterThan(1790);
 
     await client.expire('gw:sess:s1', 100); // as if time had passed
+    moveTheClock(299);
     await store.touch('s1', session(1800)); // within the interval of the save: no Redis call
     expect(await client.ttl('gw:sess:s1')).toBeLessThanOrEqual(100);
 
-    await sleep(350);
+    moveTheClock(1);
     await store.touch('s1', session(1800));
     expect(await client.ttl('gw:sess:s1')).toBeGreaterThan(1790);
     await client.expire('gw:sess:s1', 100);
+    moveTheClock(299);
     await store.touch('s1', session(1800)); // again within the interval
     expect(await client.ttl('gw:sess:s1')).toBeLessThanOrEqual(100);
   });

@@ -74,3 +74,60 @@ describe('createUpstreamAgent against a server announcing Keep-Alive: timeout=1 
     agent.destroy();
   }, 10_000);
 });
+
+/**
+ * The pool's idle timer is for free connections only. Node gives an agent-level `timeout` to every
+ * new connection and forwards it as the request's 'timeout' event when the request brings none: a
+ * caller that aborts on 'timeout' (as the proxy and the Orthanc client do) would be cut after 800 ms.
+ */
+describe('createUpstreamAgent never times out a request that brings no timeout of its own', () => {
+  const ANSWER_AFTER_MS = 1500;
+  let server: http.Server;
+  let url: string;
+  let connections = 0;
+
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      if (req.url === '/slow') setTimeout(() => res.end('slow'), ANSWER_AFTER_MS);
+      else res.end('ok');
+    });
+    server.keepAliveTimeout = 1000;
+    server.on('connection', () => connections++);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  /** A GET without a `timeout` option that gives up on the request's 'timeout' event. */
+  const get = (agent: http.Agent, path: string) =>
+    new Promise<string>((resolve, reject) => {
+      const request = http.get(`${url}${path}`, { agent }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve(body));
+      });
+      request.on('timeout', () => request.destroy(new Error('timed out')));
+      request.on('error', reject);
+    });
+
+  it('on a new connection', async () => {
+    const agent = createUpstreamAgent({ url } as Config['orthanc']);
+    connections = 0;
+    expect(await get(agent, '/slow')).toBe('slow');
+    expect(connections).toBe(1);
+    agent.destroy();
+  }, 10_000);
+
+  it('on a pooled connection (whose idle timer ran while it was free)', async () => {
+    const agent = createUpstreamAgent({ url } as Config['orthanc']);
+    connections = 0;
+    expect(await get(agent, '/')).toBe('ok');
+    expect(await get(agent, '/slow')).toBe('slow');
+    expect(connections).toBe(1);
+    agent.destroy();
+  }, 10_000);
+});
