@@ -23,6 +23,9 @@
  *                                                        gateway only: a loaded process against a fresh one, same code
  *   node --import tsx bench/cpu.ts --perf                perf record of each gateway during each workload (kept with --keep)
  *   node --import tsx bench/cpu.ts --perf=page-faults    the same, sampling page faults (whose memory is touched afresh)
+ *   node --import tsx bench/cpu.ts --only=frames-1,qido-1 --latency --node-proxies=node-proxy.mjs
+ *                                                        also each target's p50 / p90 latency (medians of the rounds), and
+ *                                                        direct Orthanc as a target: what each proxy adds, interleaved
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -54,6 +57,8 @@ const profileDir = option('profile-dir');
 const profile = process.argv.includes('--profile') || profileDir !== undefined;
 const withStrace = process.argv.includes('--strace');
 const withUndici = process.argv.includes('--undici');
+/** Latency percentiles per target too, with direct Orthanc among the targets (the reference for "added"). */
+const withLatency = process.argv.includes('--latency');
 /** `perf record` of each gateway process during each workload's measured rounds (files kept with --keep). */
 const withPerf = process.argv.includes('--perf') || option('perf') !== undefined;
 /** `--perf=page-faults`: sample every 20th page fault with its call chain instead of CPU time. */
@@ -110,6 +115,7 @@ async function syscallsPerRequest(pid: number, dir: string, work: () => Promise<
 /** Rounds of `requests` requests against each target in turn (reversed every other round); median CPU ms per request of each. */
 async function measure(workload: string, targets: Target[], paths: string[], accept: string, connections = connectionsOption): Promise<void> {
   const cpu = new Map<string, number[]>(targets.map((target) => [target.name, []]));
+  const latency = new Map<string, Array<{ p50: number; p90: number }>>(targets.map((target) => [target.name, []]));
   const threads = new Map<string, { requests: number; seconds: Map<string, number> }>();
   const foreign: number[] = [];
   for (const target of targets) await requestLoad(target.endpoint, paths, { connections, seconds: 60, amount: Math.ceil(requests / 3), accept }); // warm-up
@@ -128,6 +134,7 @@ async function measure(workload: string, targets: Target[], paths: string[], acc
       const failed = result.non2xx + result.errors + result.timeouts;
       if (failed) throw new Error(`${workload} ${target.name}: ${failed} failed requests ${JSON.stringify(result.statusCodes)}`);
       if (usage) cpu.get(target.name)!.push((usage.cpuSeconds * 1000) / result.requests);
+      latency.get(target.name)!.push({ p50: result.p50Ms, p90: result.p90Ms });
     }
   }
   await Promise.all(recorders.map(stopRecorder));
@@ -145,6 +152,18 @@ async function measure(workload: string, targets: Target[], paths: string[], acc
     const all = cpu.get(target.name)!.map((v) => round(v, 3)).join(' / ');
     log(`  ${target.name.padEnd(18)} ${ms.toFixed(4)} ms CPU/request${reference && target.name !== 'nginx' ? `  × nginx ${round(ms / reference, 2)}` : ''}  (rounds: ${all})`);
     if (target.name !== 'nginx') log(`  ${''.padEnd(18)} by thread, ms/request over all rounds (faults: minor page faults/request): ${threadShares(threads.get(target.name))}`);
+  }
+  if (withLatency) logLatency(latency);
+}
+
+/** Median p50 / p90 of each target's rounds; with a `direct` target, what each proxy adds to it. */
+function logLatency(latency: Map<string, Array<{ p50: number; p90: number }>>): void {
+  const medians = (name: string) => ({ p50: median(latency.get(name)!.map((r) => r.p50)), p90: median(latency.get(name)!.map((r) => r.p90)) });
+  const direct = latency.has('direct') ? medians('direct') : undefined;
+  for (const [name, rounds_] of latency) {
+    const { p50, p90 } = medians(name);
+    const added = direct && name !== 'direct' ? `  p50 added ${round(p50 - direct.p50, 3)} ms, p90 ÷ direct ${round(p90 / direct.p90, 2)}` : '';
+    log(`  ${name.padEnd(18)} latency p50 ${round(p50, 3)} ms, p90 ${round(p90, 3)} ms${added}  (p50 rounds: ${rounds_.map((r) => round(r.p50, 3)).join(' / ')})`);
   }
 }
 
@@ -316,7 +335,7 @@ async function main(): Promise<void> {
       ], ['/studies'], ACCEPT_JSON);
       await Promise.all([nginx.stop(), nodeProxies.stop(), upstream.stop(), ...gateways.map(({ gateway }) => gateway.stop())]);
     }
-    if (['qido', 'frames', 'frames-1', 'wado', 'stow'].some((workload) => only.includes(workload))) {
+    if (['qido', 'qido-1', 'frames', 'frames-1', 'wado', 'stow'].some((workload) => only.includes(workload))) {
       const orthanc = await startBenchOrthanc(dir);
       cleanups.push(() => orthanc.stop('SIGKILL'));
       const series = makeBenchSeries(50, { patientId: 'BENCH-FRAMES', description: 'frames' });
@@ -328,8 +347,10 @@ async function main(): Promise<void> {
       const nodeProxies = bareProxiesBeforeOrthanc || only.includes('stow') ? await startNodeProxies(orthanc.url, orthanc.authorization) : { targets: [], stop: async () => undefined };
       cleanups.push(() => nodeProxies.stop());
       const nginxTarget: Target = { name: 'nginx', endpoint: { base: nginx.url, prefix: '/dicom-web', headers: {} }, pid: nginx.pid };
-      const targets: Target[] = [nginxTarget, ...(bareProxiesBeforeOrthanc ? nodeProxies.targets : []), ...gatewayTargets(gateways)];
+      const directTarget: Target = { name: 'direct', endpoint: { base: orthanc.url, prefix: '/dicom-web', headers: { authorization: orthanc.authorization } } };
+      const targets: Target[] = [...(withLatency ? [directTarget] : []), nginxTarget, ...(bareProxiesBeforeOrthanc ? nodeProxies.targets : []), ...gatewayTargets(gateways)];
       if (only.includes('qido')) await measure('qido', targets, ['/studies'], ACCEPT_JSON);
+      if (only.includes('qido-1')) await measure('qido, 1 connection', targets, ['/studies'], ACCEPT_JSON, 1);
       const framePaths = series.sopInstanceUids.map((sop) => `/studies/${series.studyInstanceUid}/series/${series.seriesInstanceUid}/instances/${sop}/frames/1`);
       const frame = await orthanc.fetch('/dicom-web' + framePaths[0]!, { headers: { accept: ACCEPT_FRAMES, 'accept-encoding': 'identity' } });
       log(`Orthanc's frame answer: ${frame.status}, content-length ${frame.headers.get('content-length')}, transfer-encoding ${frame.headers.get('transfer-encoding')}, connection ${frame.headers.get('connection')}`);

@@ -15,10 +15,14 @@ export interface CanonicalRequest {
   /** Decoded path segments, as normalize.ts accepted them. */
   readonly segments: readonly string[];
   readonly query: Query;
+  /** Whether the request has a body: a Transfer-Encoding, or a Content-Length other than 0 (node:http's parser frames the body by these two alone). */
+  readonly hasBody: boolean;
 }
 
 /** Method-override headers (Orthanc 1.10 honours X-HTTP-Method-Override on any method; the others are refused alike). */
 const METHOD_OVERRIDE_HEADERS = ['x-http-method-override', 'x-http-method', 'x-method-override'];
+
+const declaresBody = (headers: IncomingHttpHeaders) => headers['transfer-encoding'] !== undefined || (headers['content-length'] ?? '0') !== '0';
 
 export type CanonicalParse = { ok: true; request: CanonicalRequest } | { ok: false; reason: string };
 
@@ -27,7 +31,7 @@ export function parseCanonicalRequest(method: string, segments: readonly string[
   if (override) return { ok: false, reason: `the ${override} header (a method override) is not accepted` };
   const parsed = parseQuery(rawQuery);
   if (!parsed.ok) return parsed;
-  return { ok: true, request: { method, segments, query: parsed.query } };
+  return { ok: true, request: { method, segments, query: parsed.query, hasBody: declaresBody(headers) } };
 }
 
 export const withQuery = (request: CanonicalRequest, query: Query): CanonicalRequest => ({ ...request, query });

@@ -176,7 +176,7 @@ function createUpstreamSender({ publicUrl, orthanc, agent, logger }: ProxyOption
   // See upstream-retry.ts: a request that met a connection Orthanc was closing goes once more, on a new one.
   const retryOnNewConnection = (call: UpstreamCall, error: NodeJS.ErrnoException): boolean => {
     if (call.retried || call.answered || call.timedOut || call.res.headersSent) return false;
-    if (!isStaleConnectionFailure(error, call.req, call.attempt)) return false;
+    if (!isStaleConnectionFailure(error, classifiedRequest(requestState(call.res)), call.attempt)) return false;
     call.retried = true;
     logger.info({ requestId: requestState(call.res).requestId, code: error.code }, 'Orthanc closed a reused connection before answering: retrying on a new connection');
     send(call, retryAgent);
@@ -195,8 +195,9 @@ function createUpstreamSender({ publicUrl, orthanc, agent, logger }: ProxyOption
       headers['content-length'] = '0';
       delete headers['transfer-encoding'];
     }
+    const request = classifiedRequest(state);
     // Never the client's URL: the canonical request, serialized (canonical-request.ts).
-    const path = basePath + upstreamTarget(state.route!, classifiedRequest(state));
+    const path = basePath + upstreamTarget(state.route!, request);
     // The timeout as a request option, not attempt.setTimeout(): that starts only once a new
     // connection has connected, so a connect that hangs would go untimed.
     const attempt = transport.request({ hostname, port, path, method: req.method, headers, agent: via, timeout: orthanc.timeoutMs });
@@ -210,7 +211,9 @@ function createUpstreamSender({ publicUrl, orthanc, agent, logger }: ProxyOption
       call.answered = true;
       relayResponse(upstreamRes, call, context);
     });
-    if (call.retried) return void attempt.end(); // a retry has no body (upstream-retry.ts)
+    // A retry has no body (upstream-retry.ts). Without a body the request to Orthanc ends now, not a
+    // tick after the client's request has ended, as piping it would.
+    if (call.retried || !request.hasBody) return void attempt.end();
     countStreamedBody(req, attempt, state.streamedBodyLimit);
     req.pipe(attempt);
   };

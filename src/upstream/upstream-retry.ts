@@ -1,12 +1,9 @@
-import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { ClientRequest } from 'node:http';
+import type { CanonicalRequest } from '../canonical/canonical-request.js';
 
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** How a connection closed by the server shows when a request is written to it (ECONNRESET includes "socket hang up"). */
 const CLOSED_BY_PEER = new Set(['ECONNRESET', 'EPIPE']);
-
-function hasBody(req: IncomingMessage): boolean {
-  return req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
-}
 
 /**
  * Orthanc closes a keep-alive connection after 1 s of idleness, counted from when it has written
@@ -20,11 +17,11 @@ function hasBody(req: IncomingMessage): boolean {
  * (a new one failing that way is a real fault, reported as such) and nothing answered yet. The
  * caller also makes sure nothing was sent to the client and that it is the first retry.
  */
-export function isStaleConnectionFailure(error: NodeJS.ErrnoException, req: IncomingMessage, upstreamRequest: ClientRequest | undefined): boolean {
+export function isStaleConnectionFailure(error: NodeJS.ErrnoException, request: CanonicalRequest, upstreamRequest: ClientRequest | undefined): boolean {
   return (
     upstreamRequest?.reusedSocket === true &&
     CLOSED_BY_PEER.has(error.code ?? '') &&
-    IDEMPOTENT_METHODS.has(req.method ?? '') &&
-    !hasBody(req)
+    IDEMPOTENT_METHODS.has(request.method) &&
+    !request.hasBody
   );
 }

@@ -20,8 +20,19 @@ describe('parseCanonicalRequest', () => {
   it('keeps the method, segments and the parsed query', () => {
     expect(parseCanonicalRequest('GET', SEGMENTS, 'expand&limit=5', { accept: 'application/json' })).toEqual({
       ok: true,
-      request: { method: 'GET', segments: SEGMENTS, query: [{ name: 'expand', value: '' }, { name: 'limit', value: '5' }] },
+      request: { method: 'GET', segments: SEGMENTS, query: [{ name: 'expand', value: '' }, { name: 'limit', value: '5' }], hasBody: false },
     });
+  });
+
+  // The upstream request of a bodiless one is ended at once (proxy.ts) and only such a request may be retried (upstream-retry.ts).
+  it.each([
+    [{}, false],
+    [{ 'content-length': '0' }, false],
+    [{ 'content-length': '12' }, true],
+    [{ 'transfer-encoding': 'chunked' }, true],
+    [{ 'transfer-encoding': 'chunked', 'content-length': '0' }, true],
+  ])('headers %j: hasBody %s', (headers, hasBody) => {
+    expect(parseCanonicalRequest('POST', SEGMENTS, '', headers)).toMatchObject({ ok: true, request: { hasBody } });
   });
 
   it('passes on the query parser\'s refusal', () => {
@@ -30,7 +41,7 @@ describe('parseCanonicalRequest', () => {
 });
 
 describe('upstreamTarget', () => {
-  const request = { method: 'GET', segments: ['pacs', 'wado'], query: queryOf('requestType=WADO&studyUID=1.2&PatientName=Doe+J') };
+  const request = { method: 'GET', segments: ['pacs', 'wado'], query: queryOf('requestType=WADO&studyUID=1.2&PatientName=Doe+J'), hasBody: false };
 
   it.each([
     [request, '/wado?requestType=WADO&studyUID=1.2&PatientName=Doe%20J'],

@@ -21,7 +21,7 @@ const principal: Principal = { sub: 'sub-1', username: 'alice', name: undefined,
 
 function stateFor(target: string, extra: Partial<RequestState> = {}): RequestState {
   const [, query = ''] = target.split('?');
-  return { requestId: 'rid-1', receivedAt: 0n, receivedPath: target.split('?')[0]!, socketBytesBefore: 0, clientIp: '10.0.0.1', route: routeFor('GET', target), request: { method: 'GET', segments: [], query: queryOf(query) }, ...extra };
+  return { requestId: 'rid-1', receivedAt: 0n, receivedPath: target.split('?')[0]!, socketBytesBefore: 0, clientIp: '10.0.0.1', route: routeFor('GET', target), request: { method: 'GET', segments: [], query: queryOf(query), hasBody: false }, ...extra };
 }
 const request = { method: 'GET' } as Request;
 const response = (statusCode: number) => ({ statusCode }) as Response;
@@ -71,7 +71,7 @@ describe('observeRequests', () => {
     expect(nexts).toBe(1);
     expect(res.listenerCount('close')).toBe(1);
     state.route = routeFor('GET', '/pacs/dicom-web/studies');
-    state.request = { method: 'GET', segments: [], query: [] };
+    state.request = { method: 'GET', segments: [], query: [], hasBody: false };
     state.principal = null;
     state.error = new GatewayError('unauthenticated', 'no');
     (req as { url?: string }).url = '/dicom-web/studies'; // the proxy's rewrite does not change the logged path
