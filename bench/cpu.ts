@@ -16,7 +16,7 @@
  *                                                        the QIDO floor: bare proxies reusing their connections to Orthanc, with and without the URL rewrite
  *   node --import tsx bench/cpu.ts --base=. --base-flags=--max-semi-space-size=64   the same code with other Node flags as `base-*`
  *   node --import tsx bench/cpu.ts --base=. --gateway-env=GLIBC_TUNABLES=glibc.malloc.trim_threshold=67108864   …or another environment (--base-env too)
- *   node --import tsx bench/cpu.ts --base=. --only=qido --claims='{"sites":["BENCH"]}' --gateway-env=STUDY_ACCESS_CLAIM=sites,STUDY_ACCESS_ATTRIBUTE=InstitutionName
+ *   node --import tsx bench/cpu.ts --base=. --only=qido --claims='{"sites":["BENCH"]}' --gateway-env=STUDY_ACCESS_CLAIM=sites,STUDY_ACCESS_ATTRIBUTE=PatientIDPrefix
  *                                                        the study-access search filter on (this checkout) against off (`base-*`)
  *   node --import tsx bench/cpu.ts --strace              plus one round under `strace -c -f`: system calls per request, by call
  *   node --import tsx bench/cpu.ts --only=frames,frames-1  frames at --connections, then at one connection on the same

@@ -90,7 +90,10 @@ export function startKeepAliveProxy({ rewrite }) {
     });
   }
 
-  const server = http.createServer((req, res) => {
+  const server = http.createServer((req, res) => send(req, res, true));
+
+  /** A GET on a kept connection that Orthanc closed meanwhile (timers run late on a busy machine) is sent once more, as the gateway does. */
+  function send(req, res, mayRetry) {
     const headers = { ...req.headers, authorization, host: target.host, ...(rewrite ? { forwarded } : {}) };
     delete headers.connection;
     const proxyReq = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers, agent }, (proxyRes) => {
@@ -104,11 +107,13 @@ export function startKeepAliveProxy({ rewrite }) {
       relayRewritten(proxyRes, res);
     });
     proxyReq.on('error', () => {
+      if (mayRetry && proxyReq.reusedSocket && req.method === 'GET' && !res.headersSent) return send(req, res, false);
       if (!res.headersSent) res.writeHead(502).end();
       else res.destroy();
     });
-    req.pipe(proxyReq);
-  });
+    if (req.method === 'GET') proxyReq.end();
+    else req.pipe(proxyReq);
+  }
   server.keepAliveTimeout = 5000;
   server.listen(Number(port), '127.0.0.1', () => console.log(`keep-alive proxy${rewrite ? ' with the URL rewrite' : ''} listening on ${port}`));
   process.on('SIGTERM', () => process.exit(0));
