@@ -96,6 +96,8 @@ export function startKeepAliveProxy({ rewrite }) {
   function send(req, res, mayRetry) {
     const headers = { ...req.headers, authorization, host: target.host, ...(rewrite ? { forwarded } : {}) };
     delete headers.connection;
+    // As the gateway's header allowlist does: a gzipped answer could not be rewritten.
+    if (rewrite) delete headers['accept-encoding'];
     const proxyReq = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers, agent }, (proxyRes) => {
       const { connection: _connection, 'keep-alive': _keepAlive, ...responseHeaders } = proxyRes.headers;
       if (!rewrite || !/json|xml/i.test(proxyRes.headers['content-type'] ?? '')) {
