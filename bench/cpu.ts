@@ -12,8 +12,12 @@
  *   node --import tsx bench/cpu.ts --profile-dir=DIR     the same, and the .cpuprofile files kept in DIR
  *   node --import tsx bench/cpu.ts --undici              also the bare proxy on undici's Pool (bench/node-proxy-undici.mjs), and both bare proxies before Orthanc
  *   node --import tsx bench/cpu.ts --node-proxies=node-proxy.mjs,node-proxy-x.mjs   bare-proxy variants (scripts in bench/) instead
+ *   node --import tsx bench/cpu.ts --only=qido --node-proxies=node-proxy.mjs,node-proxy-keepalive.mjs,node-proxy-keepalive-rewrite.mjs
+ *                                                        the QIDO floor: bare proxies reusing their connections to Orthanc, with and without the URL rewrite
  *   node --import tsx bench/cpu.ts --base=. --base-flags=--max-semi-space-size=64   the same code with other Node flags as `base-*`
  *   node --import tsx bench/cpu.ts --base=. --gateway-env=GLIBC_TUNABLES=glibc.malloc.trim_threshold=67108864   …or another environment (--base-env too)
+ *   node --import tsx bench/cpu.ts --base=. --only=qido --claims='{"sites":["BENCH"]}' --gateway-env=STUDY_ACCESS_CLAIM=sites,STUDY_ACCESS_ATTRIBUTE=PatientIDPrefix
+ *                                                        the study-access search filter on (this checkout) against off (`base-*`)
  *   node --import tsx bench/cpu.ts --strace              plus one round under `strace -c -f`: system calls per request, by call
  *   node --import tsx bench/cpu.ts --only=frames,frames-1  frames at --connections, then at one connection on the same
  *                                                        gateway processes (the order of `npm run bench`); CPU per
@@ -77,6 +81,8 @@ const extraFlags = { gateway: option('gateway-flags')?.split(',') ?? [], base: o
 const envOption = (name: string): Record<string, string> =>
   Object.fromEntries((option(name)?.split(',') ?? []).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
 const extraEnv = { gateway: envOption('gateway-env'), base: envOption('base-env') };
+/** Extra claims of the benchmark's access token (JSON), e.g. a study-access claim for `--gateway-env=STUDY_ACCESS_CLAIM=…`. */
+const extraClaims = JSON.parse(option('claims') ?? '{}') as Record<string, unknown>;
 const log = (message: string) => console.log(`[cpu ${new Date().toISOString().slice(11, 19)}] ${message}`);
 
 interface Target {
@@ -113,9 +119,12 @@ async function syscallsPerRequest(pid: number, dir: string, work: () => Promise<
 }
 
 /** Rounds of `requests` requests against each target in turn (reversed every other round); median CPU ms per request of each. */
-async function measure(workload: string, targets: Target[], paths: string[], accept: string, connections = connectionsOption): Promise<void> {
+async function measure(workload: string, targets: Target[], paths: string[], accept: string, connections = connectionsOption, upstreamPid?: number): Promise<void> {
   const cpu = new Map<string, number[]>(targets.map((target) => [target.name, []]));
   const latency = new Map<string, Array<{ p50: number; p90: number }>>(targets.map((target) => [target.name, []]));
+  // The upstream's CPU per request while each target is loaded: a target may cost Orthanc more (or
+  // starve it on two cores), which throughput sees and the target's own CPU does not.
+  const upstreamCpu = new Map<string, number[]>(targets.map((target) => [target.name, []]));
   const threads = new Map<string, { requests: number; seconds: Map<string, number> }>();
   const foreign: number[] = [];
   for (const target of targets) await requestLoad(target.endpoint, paths, { connections, seconds: 60, amount: Math.ceil(requests / 3), accept }); // warm-up
@@ -126,9 +135,12 @@ async function measure(workload: string, targets: Target[], paths: string[], acc
     for (const target of round_ % 2 === 0 ? targets : [...targets].reverse()) {
       const other = new ForeignLoadMeter();
       const meter = target.pid ? new UsageMeter(target.pid) : undefined;
+      const upstreamMeter = upstreamPid ? new UsageMeter(upstreamPid) : undefined;
       const threadsBefore = target.pid ? threadCpuSeconds(target.pid) : undefined;
       const result = await requestLoad(target.endpoint, paths, { connections, seconds: 600, amount: requests, accept });
       const usage = meter?.stop();
+      const upstreamUsage = upstreamMeter?.stop();
+      if (upstreamUsage) upstreamCpu.get(target.name)!.push((upstreamUsage.cpuSeconds * 1000) / result.requests);
       if (threadsBefore) addThreadCpu(threads, target.name, threadsBefore, threadCpuSeconds(target.pid!), result.requests);
       foreign.push(other.share());
       const failed = result.non2xx + result.errors + result.timeouts;
@@ -151,6 +163,7 @@ async function measure(workload: string, targets: Target[], paths: string[], acc
     const ms = value(target.name)!;
     const all = cpu.get(target.name)!.map((v) => round(v, 3)).join(' / ');
     log(`  ${target.name.padEnd(18)} ${ms.toFixed(4)} ms CPU/request${reference && target.name !== 'nginx' ? `  × nginx ${round(ms / reference, 2)}` : ''}  (rounds: ${all})`);
+    if (upstreamPid) log(`  ${''.padEnd(18)} upstream (Orthanc) ${round(median(upstreamCpu.get(target.name)!), 3)} ms CPU/request  (rounds: ${upstreamCpu.get(target.name)!.map((v) => round(v, 3)).join(' / ')})`);
     if (target.name !== 'nginx') log(`  ${''.padEnd(18)} by thread, ms/request over all rounds (faults: minor page faults/request): ${threadShares(threads.get(target.name))}`);
   }
   if (withLatency) logLatency(latency);
@@ -292,7 +305,7 @@ async function main(): Promise<void> {
     log(`built ${entries.map(([name]) => name).join(', ')}`);
     const [redis, issuer] = await Promise.all([startRedis(), startTestIssuer()]);
     cleanups.push(() => redis.stop(), () => issuer.stop());
-    const claims = issuer.accessClaims('bench', ['pacs-viewer', 'pacs-uploader'], { exp: Math.floor(Date.now() / 1000) + 3 * 3600 });
+    const claims = issuer.accessClaims('bench', ['pacs-viewer', 'pacs-uploader'], { exp: Math.floor(Date.now() / 1000) + 3 * 3600, ...extraClaims });
     const accessToken = await issuer.sign(claims);
     const cookie = await createSessionCookie({ redisUrl: redis.url, secret: SESSION_SECRET, accessToken, claims });
     const startGateways = async (upstream: { url: string; username: string; password: string }, suffix: string) =>
@@ -349,8 +362,8 @@ async function main(): Promise<void> {
       const nginxTarget: Target = { name: 'nginx', endpoint: { base: nginx.url, prefix: '/dicom-web', headers: {} }, pid: nginx.pid };
       const directTarget: Target = { name: 'direct', endpoint: { base: orthanc.url, prefix: '/dicom-web', headers: { authorization: orthanc.authorization } } };
       const targets: Target[] = [...(withLatency ? [directTarget] : []), nginxTarget, ...(bareProxiesBeforeOrthanc ? nodeProxies.targets : []), ...gatewayTargets(gateways)];
-      if (only.includes('qido')) await measure('qido', targets, ['/studies'], ACCEPT_JSON);
-      if (only.includes('qido-1')) await measure('qido, 1 connection', targets, ['/studies'], ACCEPT_JSON, 1);
+      if (only.includes('qido')) await measure('qido', targets, ['/studies'], ACCEPT_JSON, connectionsOption, orthanc.pid);
+      if (only.includes('qido-1')) await measure('qido, 1 connection', targets, ['/studies'], ACCEPT_JSON, 1, orthanc.pid);
       const framePaths = series.sopInstanceUids.map((sop) => `/studies/${series.studyInstanceUid}/series/${series.seriesInstanceUid}/instances/${sop}/frames/1`);
       const frame = await orthanc.fetch('/dicom-web' + framePaths[0]!, { headers: { accept: ACCEPT_FRAMES, 'accept-encoding': 'identity' } });
       log(`Orthanc's frame answer: ${frame.status}, content-length ${frame.headers.get('content-length')}, transfer-encoding ${frame.headers.get('transfer-encoding')}, connection ${frame.headers.get('connection')}`);

@@ -10,17 +10,7 @@ import http from 'node:http';
 
 const [port, upstream, authorization] = process.argv.slice(2);
 const target = new URL(upstream);
-/** With NODE_PROXY_POOLED (bench/node-proxy-pooled.mjs), connections kept 800 ms whatever the upstream's Keep-Alive hint, as the gateway's pool does. */
-class PooledAgent extends http.Agent {
-  keepSocketAlive(socket) {
-    socket.setKeepAlive(true, 1000);
-    socket.unref();
-    socket.setTimeout(800);
-    return true;
-  }
-}
-const Agent = process.env.NODE_PROXY_POOLED ? PooledAgent : http.Agent;
-const agent = new Agent({ keepAlive: true, maxSockets: 256, timeout: 800, scheduling: 'lifo' });
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256, timeout: 800, scheduling: 'lifo' });
 
 const server = http.createServer((req, res) => {
   const headers = { ...req.headers, authorization, host: target.host };

@@ -118,9 +118,18 @@ function readAs(name: string, rules: ClassRules): string {
   return ATTRIBUTE_KEYWORDS[name] ?? name;
 }
 
-function checkName(name: string, rules: ClassRules, knownNames: readonly string[]): string | undefined {
-  if (name.toLowerCase() === '_method') return 'the "_method" parameter (a method override) is not accepted';
-  const knownSpelling = knownNames.find((known) => known.toLowerCase() === name.toLowerCase());
+/** Each class's known names (its listed parameters, and for QIDO the attribute keywords) by their lower-case form, made once. */
+const KNOWN_SPELLINGS = new Map(
+  (Object.entries(RULES) as Array<[ParameterClass, ClassRules]>).map(([className, rules]) => {
+    const names = [...Object.keys(rules.known), ...(rules.others === 'attribute-filter' ? Object.keys(ATTRIBUTE_KEYWORDS) : [])];
+    return [className, new Map(names.map((name) => [name.toLowerCase(), name]))];
+  }),
+);
+
+function checkName(name: string, rules: ClassRules, knownSpellings: ReadonlyMap<string, string>): string | undefined {
+  const lowerCase = name.toLowerCase();
+  if (lowerCase === '_method') return 'the "_method" parameter (a method override) is not accepted';
+  const knownSpelling = knownSpellings.get(lowerCase);
   if (knownSpelling !== undefined && knownSpelling !== name) return `query parameter "${name}" must be spelled "${knownSpelling}"`;
   if (knownSpelling !== undefined || rules.others === 'accept') return undefined;
   if (rules.others === 'attribute-filter' && (KEYWORD.test(name) || TAG.test(name))) return undefined;
@@ -140,11 +149,11 @@ function checkKnown(query: Query, rules: ClassRules): string | undefined {
 /** Why `query` is refused on this kind of route, or undefined when every stage and Orthanc read it alike. */
 export function queryProblem(query: Query, parameterClassName: ParameterClass): string | undefined {
   const rules = RULES[parameterClassName];
-  const knownNames = [...Object.keys(rules.known), ...(rules.others === 'attribute-filter' ? Object.keys(ATTRIBUTE_KEYWORDS) : [])];
+  const knownSpellings = KNOWN_SPELLINGS.get(parameterClassName)!;
   const spellings = new Map<string, string>();
   const readNames = new Set<string>();
   for (const { name, value } of query) {
-    const problem = checkName(name, rules, knownNames);
+    const problem = checkName(name, rules, knownSpellings);
     if (problem) return problem;
     const other = spellings.get(name.toLowerCase());
     if (other !== undefined && other !== name) return `query parameters "${other}" and "${name}" differ only in case`;
