@@ -32,12 +32,19 @@ async function serverMetadata({ metadata, issuer, tokenUrl }: AuditTokenOptions)
   return (await metadata.get()) as client.ServerMetadata;
 }
 
-/** The IdP's own words (invalid_client, unauthorized_client…) or the network failure, for the log line. */
+/**
+ * The IdP's own words (invalid_client, unauthorized_client…), or the network failure down its cause
+ * chain (openid-client says "something went wrong", fetch "fetch failed", the socket ECONNREFUSED).
+ */
 function describe(error: unknown): string {
   if (error instanceof client.ResponseBodyError) return `${error.error}${error.error_description ? `: ${error.error_description}` : ''} (HTTP ${error.status})`;
-  const cause = (error as { cause?: unknown }).cause;
-  const reason = (error as Error).message ?? String(error);
-  return cause instanceof Error ? `${reason} (${cause.message})` : reason;
+  const reasons: string[] = [];
+  // Names, not classes: fetch's errors may come from another realm.
+  for (let current = error as { message?: unknown; code?: unknown; cause?: unknown } | undefined, depth = 0; current && depth < 5; current = current.cause as typeof current, depth++) {
+    const reason = [current.message, current.code].filter((part) => typeof part === 'string' && part).join(' ');
+    if (reason) reasons.push(reason);
+  }
+  return reasons.join(': ') || String(error);
 }
 
 export function createAuditTokenSource(options: AuditTokenOptions): AuditTokenSource {
