@@ -16,8 +16,8 @@ const RETRYABLE = new Set([408, 425, 429]);
  * another 4xx is a refusal of that resource for good; anything else (5xx, no answer, timeout) is
  * retried. Over https, the gateway can trust a CA of its own and authenticate with a client
  * certificate (mutual TLS), and/or send an OAuth access token (client credentials): the FHIR server
- * knows who sends. A 401 means the token was refused (expired early, revoked, keys rotated): it is
- * dropped and the message retried with a new one, not rejected for good.
+ * knows who sends. A 401 or 403 to a token means the token was refused (expired early, revoked, keys
+ * rotated, a scope missing): it is dropped and the message retried with a new one, not rejected for good.
  */
 export function createFhirTransport({ baseUrl, timeoutMs, tls = {}, tokens }: { baseUrl: string; timeoutMs: number; tls?: FhirTls; tokens?: AuditTokenSource | undefined }): Transport {
   const endpoint = `${baseUrl.replace(/\/+$/, '')}/AuditEvent`;
@@ -36,9 +36,11 @@ export function createFhirTransport({ baseUrl, timeoutMs, tls = {}, tokens }: { 
       });
       await response.arrayBuffer().catch(() => undefined);
       if (response.ok) return;
-      if (response.status === 401 && token) {
+      // With a token, 401/403 are about the sender (token refused, scope or permission missing), not
+      // this message: dropping it would lose every record until an operator fixes the client.
+      if ((response.status === 401 || response.status === 403) && token) {
         tokens?.drop(token);
-        throw new Error('the FHIR server answered HTTP 401 to the access token: a new one is fetched for the retry');
+        throw new Error(`the FHIR server answered HTTP ${response.status} to the access token: a new one is fetched for the retry`);
       }
       if (response.status >= 400 && response.status < 500 && !RETRYABLE.has(response.status)) {
         throw new PermanentRejection(`the FHIR server answered HTTP ${response.status}`);

@@ -86,7 +86,7 @@ describe.each<ProviderName>(PROVIDERS)('FHIR audit with OAuth client credentials
 
   it('a token the FHIR server refuses (401) is dropped: a new one is fetched and the record still arrives', async () => {
     const tokensBefore = new Set(receiver.tokens);
-    receiver.revokeNextToken();
+    receiver.refuseNextToken(401);
     const requestId = await read();
     await delivered(requestId);
     expect(receiver.refusals).toEqual(['revoked token']);
@@ -95,6 +95,15 @@ describe.each<ProviderName>(PROVIDERS)('FHIR audit with OAuth client credentials
     // …and that new token is reused in turn.
     await delivered(await read());
     expect(receiver.tokens.at(-1)).toBe(used);
+  }, 60_000);
+
+  it('a 403 to the token (a missing permission, since given) is not a refusal of the record: a new token, and it arrives', async () => {
+    const refusedBefore = receiver.refusals.length;
+    const tokenBefore = receiver.tokens.at(-1);
+    receiver.refuseNextToken(403);
+    await delivered(await read());
+    expect(receiver.refusals.slice(refusedBefore)).toEqual(['forbidden']);
+    expect(receiver.tokens.at(-1)).not.toBe(tokenBefore);
   }, 60_000);
 
   it('a wrong client secret keeps the records in the spool; the log says why, never with the secret', async () => {

@@ -37,20 +37,29 @@ export class FhirReceiver {
   readonly refusals: string[] = [];
   delayMs = 0;
   private server: http.Server | undefined;
-  private refuseNext = false;
+  private refuseNext: 401 | 403 | undefined;
   private readonly revoked = new Set<string>();
   private readonly jwks;
   constructor(readonly port: number, private readonly tls?: FhirReceiverTls, private readonly bearer?: FhirReceiverBearer) {
     this.jwks = bearer && createRemoteJWKSet(new URL(bearer.jwksUri));
   }
 
-  /** The next valid token is answered 401 and refused from then on, as a revoked token would be. */
-  revokeNextToken(): void {
-    this.refuseNext = true;
+  /**
+   * The next valid token is refused: 401 and from then on, as a revoked token would be; or 403 once,
+   * as for a client that lacked a permission (a scope) an admin then gave it.
+   */
+  refuseNextToken(status: 401 | 403 = 401): void {
+    this.refuseNext = status;
   }
 
-  /** The reason a request is refused, or undefined when its token is good (always good without `bearer`). */
-  private async refusal(req: http.IncomingMessage): Promise<string | undefined> {
+  /** Why a request is refused (its status and reason), or undefined when its token is good (always without `bearer`). */
+  private async refusal(req: http.IncomingMessage): Promise<{ status: number; reason: string } | undefined> {
+    const reason = await this.tokenProblem(req);
+    if (reason) return { status: reason === 'forbidden' ? 403 : 401, reason };
+    return undefined;
+  }
+
+  private async tokenProblem(req: http.IncomingMessage): Promise<string | undefined> {
     if (!this.bearer || !this.jwks) return undefined;
     const token = /^Bearer ([^\s]+)$/.exec(req.headers.authorization ?? '')?.[1];
     if (!token) return 'no Bearer token';
@@ -62,11 +71,10 @@ export class FhirReceiver {
       return `invalid token: ${(error as Error).message}`;
     }
     if (client !== this.bearer.clientId) return `token of client ${String(client)}`;
-    if (this.refuseNext) {
-      this.refuseNext = false;
-      this.revoked.add(token);
-      return 'revoked token';
-    }
+    const refuse = this.refuseNext;
+    this.refuseNext = undefined;
+    if (refuse === 401) this.revoked.add(token);
+    if (refuse) return refuse === 401 ? 'revoked token' : 'forbidden';
     this.tokens.push(token);
     this.tokenClients.push(client);
     return undefined;
@@ -91,8 +99,9 @@ export class FhirReceiver {
           }
           const refusal = await this.refusal(req);
           if (refusal) {
-            this.refusals.push(refusal);
-            res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"', 'content-type': 'application/fhir+json' }).end('{}');
+            this.refusals.push(refusal.reason);
+            const error = refusal.status === 403 ? 'insufficient_scope' : 'invalid_token';
+            res.writeHead(refusal.status, { 'www-authenticate': `Bearer error="${error}"`, 'content-type': 'application/fhir+json' }).end('{}');
             return;
           }
           this.contentTypes.push(req.headers['content-type'] ?? '');
