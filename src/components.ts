@@ -66,7 +66,7 @@ export async function createComponents(config: Config, logger: Logger): Promise<
     ? createIntrospectionVerifier({ issuer: config.oidc.issuer, audience: config.oidc.audience, introspect: oidc.introspect, cacheSeconds: tokenValidation.cacheSeconds })
     : createBearerVerifier({ issuer: config.oidc.issuer, audience: config.oidc.audience, keys });
   const metrics = createMetrics();
-  const audit = createAuditLog({ logger, toLogStream: !config.auditLogFile, sinks: await createAuditSinks(config, orthancClient, logger, metrics) });
+  const audit = createAuditLog({ logger, toLogStream: !config.auditLogFile, sinks: await createAuditSinks(config, orthancClient, logger, metrics, metadata) });
   const shareLinks = createShareLinks(state, config.share.maxSeconds, invalidation.publish);
   const policy = policyOptionsFrom(config);
   const creatorStanding = createCreatorStanding({ state, shareLinks, shareRoles: config.share.roles, mayUpload: (roles) => viewerAbilities({ roles }, policy, config.share.roles).upload, confirmSeconds: config.share.confirmSeconds, invalidate: invalidation.publish });

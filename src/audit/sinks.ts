@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import type { IssuerMetadataSource } from '../auth/issuer.js';
 import type { Config } from '../config/config.js';
 import type { OrthancClient } from '../orthanc/orthanc-client.js';
 import type { Logger } from '../observability/logger.js';
@@ -22,7 +23,7 @@ export function auditSource(config: Config): AuditSource {
 }
 
 /** The configured audit sinks behind one dispatcher; undefined when there is none. */
-export async function createAuditSinks(config: Config, orthanc: OrthancClient, logger: Logger, metrics: GatewayMetrics): Promise<AuditDispatcher | undefined> {
+export async function createAuditSinks(config: Config, orthanc: OrthancClient, logger: Logger, metrics: GatewayMetrics, issuerMetadata: IssuerMetadataSource): Promise<AuditDispatcher | undefined> {
   const sinks: AuditSink[] = [];
   if (config.auditLogFile) {
     // The anchors' witness lines are logged whatever LOG_LEVEL (except silent), like audit lines.
@@ -33,7 +34,7 @@ export async function createAuditSinks(config: Config, orthanc: OrthancClient, l
     // Loaded only when configured: the transports' libraries (undici, xmlbuilder2) are a quarter of
     // the live heap that every full garbage collection marks (bench/README.md, "Issue 16").
     const { transportSinks } = await import('./transport-sinks.js');
-    sinks.push(...transportSinks(config, auditSource(config), logger, metrics));
+    sinks.push(...transportSinks(config, auditSource(config), logger, metrics, issuerMetadata));
   }
   if (sinks.length === 0) return undefined;
   // Short: every later record waits for this one's patient (records keep their order).

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { IssuerMetadataSource } from '../auth/issuer.js';
 import type { AuditConfig, Config } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
@@ -7,6 +8,7 @@ import { createDeliverySink, type Transport } from './delivery.js';
 import { dicomAuditMessage } from './dicom-message.js';
 import type { AuditSink } from './dispatcher.js';
 import { fhirAuditEvent } from './fhir-audit-event.js';
+import { createAuditTokenSource } from './fhir-token.js';
 import { createFhirTransport } from './fhir-transport.js';
 import { createAuditTransportMetrics } from './metrics.js';
 import type { AuditRecord, AuditSource } from './record.js';
@@ -36,7 +38,7 @@ function syslogTransport(syslog: NonNullable<AuditConfig['syslog']>, timeoutMs: 
 }
 
 /** The network transports (syslog, FHIR), each with its message format, behind its own spool. */
-export function transportSinks(config: Config, source: AuditSource, logger: Logger, metrics: GatewayMetrics): AuditSink[] {
+export function transportSinks(config: Config, source: AuditSource, logger: Logger, metrics: GatewayMetrics, issuerMetadata: IssuerMetadataSource): AuditSink[] {
   const { audit } = config;
   if (!audit.spool) return [];
   const transports: Array<{ transport: Transport; format: (record: AuditRecord) => string }> = [];
@@ -45,7 +47,8 @@ export function transportSinks(config: Config, source: AuditSource, logger: Logg
   }
   if (audit.fhirUrl) {
     const tls = { ca: readPem('AUDIT_FHIR_CA_FILE', audit.fhirTls.caFile), cert: readPem('AUDIT_FHIR_CERT_FILE', audit.fhirTls.certFile), key: readPem('AUDIT_FHIR_KEY_FILE', audit.fhirTls.keyFile) };
-    transports.push({ transport: createFhirTransport({ baseUrl: audit.fhirUrl, timeoutMs: audit.transportTimeoutMs, tls }), format: (record) => JSON.stringify(fhirAuditEvent(record, source)) });
+    const tokens = audit.fhirOAuth && createAuditTokenSource({ ...audit.fhirOAuth, metadata: issuerMetadata, issuer: config.oidc.issuer, timeoutMs: audit.transportTimeoutMs });
+    transports.push({ transport: createFhirTransport({ baseUrl: audit.fhirUrl, timeoutMs: audit.transportTimeoutMs, tls, tokens }), format: (record) => JSON.stringify(fhirAuditEvent(record, source)) });
   }
   const counters = createAuditTransportMetrics(metrics.registry);
   const { dir, maxBytes, alarmMessages } = audit.spool;

@@ -131,6 +131,16 @@ export interface Config {
   audit: AuditConfig;
 }
 
+/** The gateway as an OAuth client of the FHIR audit server (client credentials grant). */
+export interface FhirOAuthConfig {
+  clientId: string;
+  clientSecret: string;
+  /** The token endpoint; undefined: the one OIDC_ISSUER's discovery document names. */
+  tokenUrl: string | undefined;
+  /** Space-separated scopes asked for (e.g. SMART's system/AuditEvent.c); undefined: none asked for. */
+  scope: string | undefined;
+}
+
 /** The standard audit messages and the chained audit file (src/audit/). */
 export interface AuditConfig {
   /** An anchor record after this many records of the chained file. */
@@ -145,6 +155,8 @@ export interface AuditConfig {
   fhirUrl: string | undefined;
   /** https:// only: the FHIR server's CA and the gateway's client certificate (mutual TLS). */
   fhirTls: { caFile: string | undefined; certFile: string | undefined; keyFile: string | undefined };
+  /** OAuth 2.0 client credentials grant: a Bearer token on every POST (off when undefined). */
+  fhirOAuth: FhirOAuthConfig | undefined;
   spool: { dir: string; maxBytes: number; alarmMessages: number } | undefined;
   transportTimeoutMs: number;
 }
@@ -243,6 +255,9 @@ export function toConfig(env: Env): Config {
         : undefined,
       fhirUrl: env.AUDIT_FHIR_URL,
       fhirTls: { caFile: env.AUDIT_FHIR_CA_FILE, certFile: env.AUDIT_FHIR_CERT_FILE, keyFile: env.AUDIT_FHIR_KEY_FILE },
+      fhirOAuth: env.AUDIT_FHIR_CLIENT_ID && env.AUDIT_FHIR_CLIENT_SECRET
+        ? { clientId: env.AUDIT_FHIR_CLIENT_ID, clientSecret: env.AUDIT_FHIR_CLIENT_SECRET, tokenUrl: env.AUDIT_FHIR_TOKEN_URL, scope: env.AUDIT_FHIR_SCOPE }
+        : undefined,
       spool: env.AUDIT_SPOOL_DIR ? { dir: env.AUDIT_SPOOL_DIR, maxBytes: env.AUDIT_SPOOL_MAX_BYTES, alarmMessages: env.AUDIT_SPOOL_ALARM_MESSAGES } : undefined,
       transportTimeoutMs: env.AUDIT_TRANSPORT_TIMEOUT_SECONDS * 1000,
     },

@@ -162,6 +162,10 @@ export const envSchema = z
     AUDIT_FHIR_CA_FILE: z.string().min(1).optional(),
     AUDIT_FHIR_CERT_FILE: z.string().min(1).optional(),
     AUDIT_FHIR_KEY_FILE: z.string().min(1).optional(),
+    AUDIT_FHIR_CLIENT_ID: z.string().min(1).optional(),
+    AUDIT_FHIR_CLIENT_SECRET: z.string().min(1).optional(),
+    AUDIT_FHIR_TOKEN_URL: httpUrl.optional(),
+    AUDIT_FHIR_SCOPE: z.string().trim().min(1, 'must not be empty').optional(),
     AUDIT_SPOOL_DIR: z.string().min(1).optional(),
     AUDIT_SPOOL_MAX_BYTES: positiveInt.default(104_857_600),
     AUDIT_SPOOL_ALARM_MESSAGES: positiveInt.default(1000),
@@ -234,6 +238,14 @@ export const envSchema = z
     const fhirHttps = typeof env.AUDIT_FHIR_URL === 'string' && env.AUDIT_FHIR_URL.startsWith('https:');
     for (const name of ['AUDIT_FHIR_CA_FILE', 'AUDIT_FHIR_CERT_FILE', 'AUDIT_FHIR_KEY_FILE'] as const) {
       if (env[name] && !fhirHttps) ctx.addIssue({ code: 'custom', path: [name], message: 'is only used with AUDIT_FHIR_URL=https://…' });
+    }
+    // OAuth 2.0 client credentials for the FHIR audit server: an id and a secret, or neither.
+    requireTogether('AUDIT_FHIR_CLIENT_ID', 'AUDIT_FHIR_CLIENT_SECRET');
+    for (const name of ['AUDIT_FHIR_CLIENT_ID', 'AUDIT_FHIR_CLIENT_SECRET'] as const) {
+      if (env[name] && !env.AUDIT_FHIR_URL) ctx.addIssue({ code: 'custom', path: [name], message: 'is only used with AUDIT_FHIR_URL' });
+    }
+    for (const name of ['AUDIT_FHIR_TOKEN_URL', 'AUDIT_FHIR_SCOPE'] as const) {
+      if (env[name] && !env.AUDIT_FHIR_CLIENT_ID) ctx.addIssue({ code: 'custom', path: [name], message: 'is only used with AUDIT_FHIR_CLIENT_ID and AUDIT_FHIR_CLIENT_SECRET' });
     }
     if ((env.AUDIT_SYSLOG_URL || env.AUDIT_FHIR_URL) && !env.AUDIT_SPOOL_DIR) {
       ctx.addIssue({ code: 'custom', path: ['AUDIT_SPOOL_DIR'], message: 'is required with AUDIT_SYSLOG_URL or AUDIT_FHIR_URL (messages wait there while a receiver is down)' });

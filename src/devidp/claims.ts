@@ -58,6 +58,11 @@ export function accessTokenClaims(user: DevUser, client: DevClient, sid: string 
   };
 }
 
+/** A service account's access token (client credentials grant), as Keycloak's: the client is `azp`, its account `service-account-<clientId>`. */
+export function serviceAccountClaims(client: DevClient): Record<string, unknown> {
+  return { typ: 'Bearer', azp: client.clientId, preferred_username: `service-account-${client.clientId}`, acr: '1' };
+}
+
 /**
  * The `aud` of a client's access tokens: its audience mappers. Like Keycloak, none without one (the
  * client itself is `azp`, not an audience).

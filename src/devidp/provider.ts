@@ -1,7 +1,8 @@
 /**
  * oidc-provider configured to behave like the Keycloak realm it is seeded from: code flow with PKCE
  * S256 for every client, JWT access tokens (RS256, kid) carrying Keycloak's claims, refresh tokens,
- * RP-initiated logout, back-channel logout, CORS for the clients' web origins. No password grant
+ * RP-initiated logout, back-channel logout, CORS for the clients' web origins, client credentials
+ * for clients with a service account. No password grant
  * (oidc-provider has none), no dev interactions (login.ts renders the login page).
  */
 import Provider, {
@@ -11,7 +12,7 @@ import Provider, {
   type Configuration,
   type KoaContextWithOIDC,
 } from 'oidc-provider';
-import { accessTokenAudience, accessTokenClaims, idTokenClaims, SCOPE_CLAIMS } from './claims.js';
+import { accessTokenAudience, accessTokenClaims, idTokenClaims, SCOPE_CLAIMS, serviceAccountClaims } from './claims.js';
 import { grantedScopeClaims, optionalScopesOf } from './client-scopes.js';
 import { renderLogoutConfirm, renderMessagePage } from './pages.js';
 import { findClient, findUserById, type DevClient, type DevRealm } from './realm.js';
@@ -53,9 +54,9 @@ function clientMetadata(client: DevClient, optionalScopes: string[]): ClientMeta
     ...(client.public
       ? { token_endpoint_auth_method: 'none' }
       : { client_secret: client.secret, token_endpoint_auth_method: 'client_secret_basic' }),
-    grant_types: ['authorization_code', 'refresh_token'],
-    response_types: ['code'],
-    redirect_uris: client.redirectUris,
+    grant_types: [...(client.standardFlow ? ['authorization_code', 'refresh_token'] : []), ...(client.serviceAccount ? ['client_credentials'] : [])],
+    response_types: client.standardFlow ? ['code'] : [],
+    redirect_uris: client.standardFlow ? client.redirectUris : [],
     post_logout_redirect_uris: client.postLogoutRedirectUris,
     ...(client.backchannelLogoutUri
       ? {
@@ -127,6 +128,8 @@ export function createProvider({ issuer, realm, keys, cookieKeys, adapter }: Pro
         postLogoutSuccessSource: (ctx) => renderMessagePage(ctx, 'Signed out', 'You have been signed out.'),
       },
       backchannelLogout: { enabled: true },
+      // Keycloak's service accounts.
+      clientCredentials: { enabled: true },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => DEFAULT_RESOURCE,
@@ -151,6 +154,10 @@ export function createProvider({ issuer, realm, keys, cookieKeys, adapter }: Pro
     // Keycloak's revokeRefreshToken: each refresh token is good for one refresh; else it stays valid.
     rotateRefreshToken: () => realm.revokeRefreshToken,
     async extraTokenClaims(ctx, token) {
+      if (token.kind === 'ClientCredentials') {
+        const client = clientOf(token.clientId);
+        return client && serviceAccountClaims(client);
+      }
       if (token.kind !== 'AccessToken') return undefined;
       const user = token.accountId ? findUserById(realm, token.accountId) : undefined;
       const client = clientOf(token.clientId);
@@ -192,6 +199,7 @@ export function createProvider({ issuer, realm, keys, cookieKeys, adapter }: Pro
       renderMessagePage(ctx, 'Error', `${out.error}${out.error_description ? `: ${out.error_description}` : ''}`),
     ttl: {
       AccessToken: ttl(realm.accessTokenLifespan),
+      ClientCredentials: ttl(realm.accessTokenLifespan),
       IdToken: ttl(realm.accessTokenLifespan),
       AuthorizationCode: ttl(60),
       RefreshToken: ttl(realm.ssoSessionIdleTimeout),

@@ -22,6 +22,10 @@ export interface DevClient {
   public: boolean;
   /** Confidential clients only. */
   secret: string | undefined;
+  /** Keycloak's standard flow (authorization code): off for a client that only signs in as itself. */
+  standardFlow: boolean;
+  /** Keycloak's service account: the client gets tokens for itself (client credentials grant). */
+  serviceAccount: boolean;
   redirectUris: string[];
   postLogoutRedirectUris: string[];
   /** Exact origins allowed to call the token endpoint from a browser (Keycloak `webOrigins`). */
@@ -94,6 +98,7 @@ const clientSchema = z.object({
   publicClient: z.boolean().default(false),
   secret: z.string().min(1).optional(),
   standardFlowEnabled: z.boolean().default(true),
+  serviceAccountsEnabled: z.boolean().default(false),
   redirectUris: z.array(z.string()).default([]),
   webOrigins: z.array(z.string()).default([]),
   attributes: scalarRecord.default({}),
@@ -180,6 +185,7 @@ function exactUrl(uri: string, where: string): string {
 function toClient(c: ClientJson): DevClient {
   const where = `client ${c.clientId}`;
   if (!c.publicClient && !c.secret) throw new Error(`${where}: a confidential client needs a secret`);
+  if (c.publicClient && c.serviceAccountsEnabled) throw new Error(`${where}: a public client cannot have a service account`);
   const redirectUris = c.redirectUris.map((uri) => exactUrl(uri, `${where} redirectUris`));
   // Keycloak: "+" means "the origins of the redirect URIs"; post-logout URIs are "##"-separated.
   const webOrigins = c.webOrigins.flatMap((origin) =>
@@ -198,6 +204,8 @@ function toClient(c: ClientJson): DevClient {
     clientId: c.clientId,
     public: c.publicClient,
     secret: c.publicClient ? undefined : c.secret,
+    standardFlow: c.standardFlowEnabled,
+    serviceAccount: c.serviceAccountsEnabled,
     redirectUris,
     postLogoutRedirectUris,
     webOrigins: [...new Set(webOrigins)],
@@ -258,8 +266,8 @@ export function parseRealm(json: unknown): DevRealm {
     ssoSessionMaxLifespan: r.ssoSessionMaxLifespan,
     revokeRefreshToken: r.revokeRefreshToken,
     roles,
-    // Clients that cannot take part in a browser login (disabled, bearer-only, no standard flow) are left out.
-    clients: r.clients.filter((c) => c.enabled && !c.bearerOnly && c.standardFlowEnabled).map(toClient),
+    // Clients that can neither take part in a browser login nor get tokens for themselves are left out.
+    clients: r.clients.filter((c) => c.enabled && !c.bearerOnly && (c.standardFlowEnabled || c.serviceAccountsEnabled)).map(toClient),
     users,
     clientScopes: [],
   };

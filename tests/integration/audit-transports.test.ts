@@ -7,6 +7,7 @@ import { makeSeries, type GeneratedSeries } from '../support/dicom.js';
 import { ACCEPT_DICOM_JSON } from '../support/dicomweb.js';
 import { FhirReceiver, requestIdOfFhir, studyOfFhir } from '../support/fhir-receiver.js';
 import { freePort } from '../support/free-port.js';
+import { metricValue } from '../support/metrics.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { startOrthanc, uploadInstances, type TestOrthanc } from '../support/orthanc.js';
 import { waitFor } from '../support/process.js';
@@ -44,11 +45,7 @@ async function read(study: GeneratedSeries, base = gateway.url): Promise<{ statu
   return { status: response.status, requestId: response.headers.get('x-request-id') ?? '', ms: Date.now() - startedAt };
 }
 
-async function metric(name: string, labels: string, base = gateway.url): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  const line = text.split('\n').find((candidate) => candidate.startsWith(`${name}{${labels}}`));
-  return line ? Number(line.split(' ').at(-1)) : NaN;
-}
+const metric = (name: string, labels: string, base = gateway.url) => metricValue(base, name, labels);
 
 beforeAll(async () => {
   pki = await createTestPki();

@@ -3,6 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { AuditEvent as FhirAuditEvent } from '@medplum/fhirtypes';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
 
 /** Serve https and require a client certificate signed by `clientCaFile` (mutual TLS). */
 export interface FhirReceiverTls {
@@ -11,18 +12,73 @@ export interface FhirReceiverTls {
   clientCaFile: string;
 }
 
+/** Require an OAuth access token of the IdP: signed (its JWKS), for `audience`, issued to `clientId` (azp). */
+export interface FhirReceiverBearer {
+  issuer: string;
+  jwksUri: string;
+  audience: string;
+  clientId: string;
+}
+
 /**
  * The FHIR-shaped peer: stores what is POSTed to /fhir/AuditEvent; can go down, come back, be slow.
  * With `tls`, only a client holding a certificate of the client CA gets through the handshake; the
- * subject CN of each sender is recorded.
+ * subject CN of each sender is recorded. With `bearer`, only a request carrying a valid access token
+ * of the right client is stored (401 otherwise); the token and its client of each are recorded.
  */
 export class FhirReceiver {
   readonly resources: FhirAuditEvent[] = [];
   readonly contentTypes: string[] = [];
   readonly clientNames: string[] = [];
+  /** With `bearer`: the token of each stored resource, and the client (azp) it was issued to. */
+  readonly tokens: string[] = [];
+  readonly tokenClients: string[] = [];
+  /** With `bearer`: why each refused request was refused. */
+  readonly refusals: string[] = [];
   delayMs = 0;
   private server: http.Server | undefined;
-  constructor(readonly port: number, private readonly tls?: FhirReceiverTls) {}
+  private refuseNext: 401 | 403 | undefined;
+  private readonly revoked = new Set<string>();
+  private readonly jwks;
+  constructor(readonly port: number, private readonly tls?: FhirReceiverTls, private readonly bearer?: FhirReceiverBearer) {
+    this.jwks = bearer && createRemoteJWKSet(new URL(bearer.jwksUri));
+  }
+
+  /**
+   * The next valid token is refused: 401 and from then on, as a revoked token would be; or 403 once,
+   * as for a client that lacked a permission (a scope) an admin then gave it.
+   */
+  refuseNextToken(status: 401 | 403 = 401): void {
+    this.refuseNext = status;
+  }
+
+  /** Why a request is refused (its status and reason), or undefined when its token is good (always without `bearer`). */
+  private async refusal(req: http.IncomingMessage): Promise<{ status: number; reason: string } | undefined> {
+    const reason = await this.tokenProblem(req);
+    if (reason) return { status: reason === 'forbidden' ? 403 : 401, reason };
+    return undefined;
+  }
+
+  private async tokenProblem(req: http.IncomingMessage): Promise<string | undefined> {
+    if (!this.bearer || !this.jwks) return undefined;
+    const token = /^Bearer ([^\s]+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (!token) return 'no Bearer token';
+    if (this.revoked.has(token)) return 'revoked token';
+    let client: unknown;
+    try {
+      ({ payload: { azp: client } } = await jwtVerify(token, this.jwks, { issuer: this.bearer.issuer, audience: this.bearer.audience }));
+    } catch (error) {
+      return `invalid token: ${(error as Error).message}`;
+    }
+    if (client !== this.bearer.clientId) return `token of client ${String(client)}`;
+    const refuse = this.refuseNext;
+    this.refuseNext = undefined;
+    if (refuse === 401) this.revoked.add(token);
+    if (refuse) return refuse === 401 ? 'revoked token' : 'forbidden';
+    this.tokens.push(token);
+    this.tokenClients.push(client);
+    return undefined;
+  }
 
   private create(handler: http.RequestListener): http.Server {
     if (!this.tls) return http.createServer(handler);
@@ -36,9 +92,16 @@ export class FhirReceiver {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
-        setTimeout(() => {
+        setTimeout(async () => {
           if (req.method !== 'POST' || req.url !== '/fhir/AuditEvent') {
             res.writeHead(404).end();
+            return;
+          }
+          const refusal = await this.refusal(req);
+          if (refusal) {
+            this.refusals.push(refusal.reason);
+            const error = refusal.status === 403 ? 'insufficient_scope' : 'invalid_token';
+            res.writeHead(refusal.status, { 'www-authenticate': `Bearer error="${error}"`, 'content-type': 'application/fhir+json' }).end('{}');
             return;
           }
           this.contentTypes.push(req.headers['content-type'] ?? '');

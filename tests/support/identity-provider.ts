@@ -43,6 +43,12 @@ export const CLIENTS = {
 export type ClientName = keyof typeof CLIENTS;
 
 /**
+ * A confidential client with a service account only (no browser login), for the FHIR audit
+ * transport's client credentials grant; its tokens are for the audit repository (audience mapper).
+ */
+export const AUDIT_CLIENT = { clientId: 'audit-sender', secret: 'audit-sender-test-secret', audience: 'fhir-audit-repository' } as const;
+
+/**
  * Both providers as after `npm run keycloak -- setup --smart-clients orthanc-gateway,ohif-viewer`:
  * these clients have the optional scope patient/ImagingStudy.rs (patient_id → `patient`).
  */
@@ -92,7 +98,8 @@ interface RealmJson {
 
 /**
  * The realm export plus what only the tests need, identical for both providers: a client without an
- * audience mapper, and a client role of the gateway's client held by a user without realm roles.
+ * audience mapper, a service-account client (AUDIT_CLIENT), and a client role of the gateway's client
+ * held by a user without realm roles.
  */
 export function conformanceRealm(): RealmJson {
   const realm = JSON.parse(readFileSync(new URL('../../realm-export/orthanc-realm.json', import.meta.url), 'utf8')) as RealmJson;
@@ -112,6 +119,24 @@ export function conformanceRealm(): RealmJson {
         webOrigins: [],
         attributes: { 'pkce.code.challenge.method': 'S256' },
         protocolMappers: [],
+      },
+      {
+        clientId: AUDIT_CLIENT.clientId,
+        enabled: true,
+        protocol: 'openid-connect',
+        publicClient: false,
+        secret: AUDIT_CLIENT.secret,
+        standardFlowEnabled: false,
+        directAccessGrantsEnabled: false,
+        serviceAccountsEnabled: true,
+        protocolMappers: [
+          {
+            name: 'audit repository audience',
+            protocol: 'openid-connect',
+            protocolMapper: 'oidc-audience-mapper',
+            config: { 'included.custom.audience': AUDIT_CLIENT.audience, 'access.token.claim': 'true', 'id.token.claim': 'false' },
+          },
+        ],
       },
     ],
     users: [

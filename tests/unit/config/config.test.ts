@@ -193,9 +193,18 @@ describe('loadConfig: values are read and shaped', () => {
       syslog: { url: 'tls://audit.example.org:6514', caFile: '/ca.pem', certFile: '/c.pem', keyFile: '/k.pem' },
       fhirUrl: 'https://fhir.example.org/fhir',
       fhirTls: { caFile: '/fca.pem', certFile: '/fc.pem', keyFile: '/fk.pem' },
+      fhirOAuth: undefined,
       spool: { dir: '/var/spool/audit', maxBytes: 5000, alarmMessages: 10 },
       transportTimeoutMs: 3000,
     });
+  });
+
+  it.each([
+    { case: 'id and secret only (token endpoint from discovery, no scope)', extra: {}, expected: { tokenUrl: undefined, scope: undefined } },
+    { case: 'a token URL of its own and a SMART scope', extra: { AUDIT_FHIR_TOKEN_URL: 'https://auth.example.org/oauth2/token', AUDIT_FHIR_SCOPE: 'system/AuditEvent.c' }, expected: { tokenUrl: 'https://auth.example.org/oauth2/token', scope: 'system/AuditEvent.c' } },
+  ])('reads the FHIR audit client credentials: $case', ({ extra, expected }) => {
+    const env = { ...MINIMAL, AUDIT_FHIR_URL: 'https://fhir.example.org/fhir', AUDIT_SPOOL_DIR: '/s', AUDIT_FHIR_CLIENT_ID: 'audit-sender', AUDIT_FHIR_CLIENT_SECRET: 'audit-secret', ...extra };
+    expect(loadConfig(env).audit.fhirOAuth).toEqual({ clientId: 'audit-sender', clientSecret: 'audit-secret', ...expected });
   });
 
   it('turns per-study access on with STUDY_ACCESS_CLAIM, with defaults', () => {
@@ -303,6 +312,13 @@ describe('loadConfig: each problem names its variable', () => {
     { problem: 'syslog client cert without key', env: { AUDIT_SYSLOG_URL: 'tls://a:6514', AUDIT_SPOOL_DIR: '/s', AUDIT_SYSLOG_CERT_FILE: '/c.pem' }, variables: ['AUDIT_SYSLOG_KEY_FILE'], message: /AUDIT_SYSLOG_CERT_FILE/ },
     { problem: 'FHIR client cert without key', env: { AUDIT_FHIR_URL: 'https://f/fhir', AUDIT_SPOOL_DIR: '/s', AUDIT_FHIR_CERT_FILE: '/c.pem' }, variables: ['AUDIT_FHIR_KEY_FILE'], message: /AUDIT_FHIR_CERT_FILE/ },
     { problem: 'FHIR CA file with http://', env: { AUDIT_FHIR_URL: 'http://f/fhir', AUDIT_SPOOL_DIR: '/s', AUDIT_FHIR_CA_FILE: '/ca.pem' }, variables: ['AUDIT_FHIR_CA_FILE'], message: /https:\/\// },
+    { problem: 'FHIR client id without secret', env: { AUDIT_FHIR_URL: 'https://f/fhir', AUDIT_SPOOL_DIR: '/s', AUDIT_FHIR_CLIENT_ID: 'audit-sender' }, variables: ['AUDIT_FHIR_CLIENT_SECRET'], message: /together with AUDIT_FHIR_CLIENT_ID/ },
+    { problem: 'FHIR client secret without id', env: { AUDIT_FHIR_URL: 'https://f/fhir', AUDIT_SPOOL_DIR: '/s', AUDIT_FHIR_CLIENT_SECRET: 'x' }, variables: ['AUDIT_FHIR_CLIENT_ID'], message: /together with AUDIT_FHIR_CLIENT_SECRET/ },
+    { problem: 'FHIR client credentials without AUDIT_FHIR_URL', env: { AUDIT_FHIR_CLIENT_ID: 'audit-sender', AUDIT_FHIR_CLIENT_SECRET: 'x' }, variables: ['AUDIT_FHIR_CLIENT_ID', 'AUDIT_FHIR_CLIENT_SECRET'], message: /only used with AUDIT_FHIR_URL/ },
+    { problem: 'FHIR token URL without client credentials', env: { AUDIT_FHIR_URL: 'https://f/fhir', AUDIT_SPOOL_DIR: '/s', AUDIT_FHIR_TOKEN_URL: 'https://auth/token' }, variables: ['AUDIT_FHIR_TOKEN_URL'], message: /AUDIT_FHIR_CLIENT_ID/ },
+    { problem: 'FHIR scope without client credentials', env: { AUDIT_FHIR_URL: 'https://f/fhir', AUDIT_SPOOL_DIR: '/s', AUDIT_FHIR_SCOPE: 'system/AuditEvent.c' }, variables: ['AUDIT_FHIR_SCOPE'], message: /AUDIT_FHIR_CLIENT_ID/ },
+    { problem: 'FHIR token URL not http(s)', env: { AUDIT_FHIR_URL: 'https://f/fhir', AUDIT_SPOOL_DIR: '/s', AUDIT_FHIR_CLIENT_ID: 'a', AUDIT_FHIR_CLIENT_SECRET: 'x', AUDIT_FHIR_TOKEN_URL: 'auth.example.org/token' }, variables: ['AUDIT_FHIR_TOKEN_URL'], message: /http/ },
+    { problem: 'FHIR scope blank', env: { AUDIT_FHIR_URL: 'https://f/fhir', AUDIT_SPOOL_DIR: '/s', AUDIT_FHIR_CLIENT_ID: 'a', AUDIT_FHIR_CLIENT_SECRET: 'x', AUDIT_FHIR_SCOPE: '   ' }, variables: ['AUDIT_FHIR_SCOPE'], message: /empty/ },
     { problem: 'syslog CA file with plain TCP', env: { AUDIT_SYSLOG_URL: 'tcp://a:514', AUDIT_SPOOL_DIR: '/s', AUDIT_SYSLOG_CA_FILE: '/ca.pem' }, variables: ['AUDIT_SYSLOG_CA_FILE'], message: /tls:\/\// },
     { problem: 'chained audit file with workers', env: { AUDIT_LOG_FILE: '/a.log', WORKERS: '2', REDIS_URL: 'redis://r:6379', SESSION_SECRET: SECRET_32 }, variables: ['AUDIT_LOG_FILE'], message: /WORKERS > 1/ },
     { problem: 'AUDIT_SPOOL_MAX_BYTES zero', env: { AUDIT_SPOOL_MAX_BYTES: '0' }, variables: ['AUDIT_SPOOL_MAX_BYTES'], message: /positive/ },
