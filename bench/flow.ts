@@ -8,6 +8,7 @@
  * Targets: nginx as the bench runs it (proxy_buffering off) and each bare node:http proxy script
  * (in DIR/bench, default this checkout's bench/); `WINDOW=<bytes>` reaches node-proxy-window.mjs.
  * `--strace`: then one more download per proxy under `strace -c -f`, system calls per MB.
+ * `--plain-children`: GLIBC_TUNABLES for this process (the client) only, not for the proxies it starts.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -33,6 +34,7 @@ function cpuSeconds(pid: number): number {
 }
 
 async function main() {
+  if (process.argv.includes('--plain-children')) delete process.env['GLIBC_TUNABLES']; // glibc read it at this process's start
   const dir = await mkdtemp(join(tmpdir(), 'bench-flow-'));
   await writeFile(join(dir, 'body.bin'), Buffer.alloc(megabytes * 1e6, 7));
   const staticSite = (port: number) => ({ workers: 1, servers: `  server {\n    listen 127.0.0.1:${port};\n    sendfile on;\n    location / { root ${dir}; }\n  }` });
