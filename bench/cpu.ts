@@ -32,7 +32,7 @@
  *                                                        direct Orthanc as a target: what each proxy adds, interleaved
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +45,7 @@ import { ForeignLoadMeter, UsageMeter, round, threadCpuSeconds } from './lib/pro
 import { nginxProxySite, startGatewayProcess, startNginx, startNodeProxy, trivialUpstreamSite } from './lib/processes.js';
 import { summarizeProfiles } from './lib/profile.js';
 import { createSessionCookie } from './lib/session.js';
+import { countSyscalls } from './lib/strace.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SESSION_SECRET = 'bench-session-secret-0123456789abcdef0123456789';
@@ -104,17 +105,8 @@ function build(root: string): string[] {
 
 /** System calls of a process tree while `work` runs (strace -c -f), by call: count per request (or per `unit`, `work`'s count). */
 async function syscallsPerRequest(pid: number, dir: string, work: () => Promise<number>, unit = 'request'): Promise<string> {
-  const output = join(dir, `strace-${pid}-${Date.now()}.txt`);
-  const strace = spawn('strace', ['-c', '-f', '-o', output, '-p', String(pid)], { stdio: 'ignore' });
-  await new Promise((resolve) => setTimeout(resolve, 500)); // attached
-  const count = await work();
-  const exited = new Promise((resolve) => strace.once('exit', resolve));
-  strace.kill('SIGINT');
-  await exited;
-  const rows = (await readFile(output, 'utf8')).split('\n').map((line) => line.trim().split(/\s+/)).filter((f) => f.length >= 5 && /^\d/.test(f[0]!));
-  const calls = rows.map((f) => ({ name: f[f.length - 1]!, calls: Number(f[3]) })).filter((r) => r.name !== 'total' && Number.isFinite(r.calls));
-  const total = calls.reduce((sum, r) => sum + r.calls, 0);
-  const top = calls.sort((a, b) => b.calls - a.calls).slice(0, 6).map((r) => `${r.name} ${round(r.calls / count, 2)}`);
+  const { result: count, total, calls } = await countSyscalls(pid, dir, work);
+  const top = calls.slice(0, 6).map((r) => `${r.name} ${round(r.calls / count, 2)}`);
   return `${round(total / count, 2)} syscalls/${unit} (${top.join(', ')})`;
 }
 

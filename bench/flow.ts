@@ -10,13 +10,13 @@
  * `--strace`: then one more download per proxy under `strace -c -f`, system calls per MB.
  * `--plain-children`: GLIBC_TUNABLES for this process (the client) only, not for the proxies it starts.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { download, median } from './lib/load.js';
+import { countSyscalls } from './lib/strace.js';
 import { startNginx, nginxProxySite, startNodeProxy, type BenchProcess } from './lib/processes.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -78,17 +78,8 @@ async function main() {
 
 /** System calls of a process (its threads too) while `work` runs, per MB, the top ones by count. */
 async function syscalls(pid: number, dir: string, work: () => Promise<unknown>): Promise<string> {
-  const output = join(dir, `strace-${pid}.txt`);
-  const strace = spawn('strace', ['-c', '-f', '-o', output, '-p', String(pid)], { stdio: 'ignore' });
-  await new Promise((resolve) => setTimeout(resolve, 500)); // attached
-  await work();
-  const exited = new Promise((resolve) => strace.once('exit', resolve));
-  strace.kill('SIGINT');
-  await exited;
-  const rows = (await readFile(output, 'utf8')).split('\n').map((line) => line.trim().split(/\s+/)).filter((f) => f.length >= 5 && /^\d/.test(f[0]!));
-  const calls = rows.map((f) => ({ name: f[f.length - 1]!, calls: Number(f[3]) })).filter((r) => r.name !== 'total' && Number.isFinite(r.calls));
-  const total = calls.reduce((sum, r) => sum + r.calls, 0);
-  const top = calls.sort((a, b) => b.calls - a.calls).slice(0, 6).map((r) => `${r.name} ${(r.calls / megabytes).toFixed(1)}`);
+  const { total, calls } = await countSyscalls(pid, dir, work);
+  const top = calls.slice(0, 6).map((r) => `${r.name} ${(r.calls / megabytes).toFixed(1)}`);
   return `${(total / megabytes).toFixed(1)} (${top.join(', ')})`;
 }
 

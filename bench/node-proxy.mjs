@@ -7,12 +7,16 @@
  *   node bench/node-proxy.mjs <port> <upstream base URL> <authorization header value>
  */
 import http from 'node:http';
+import net from 'node:net';
 
 const [port, upstream, authorization] = process.argv.slice(2);
 const target = new URL(upstream);
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256, timeout: 800, scheduling: 'lifo' });
+/** With WINDOW (bench/node-proxy-window.mjs): that many bytes as every socket's high-water mark instead of Node's 16 kB. */
+const window = process.env.WINDOW ? Number(process.env.WINDOW) : undefined;
+if (window) agent.createConnection = (options) => net.createConnection({ ...options, readableHighWaterMark: window, writableHighWaterMark: window });
 
-const server = http.createServer((req, res) => {
+const server = http.createServer(window ? { highWaterMark: window } : {}, (req, res) => {
   const headers = { ...req.headers, authorization, host: target.host };
   delete headers.connection;
   const proxyReq = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers, agent }, (proxyRes) => {

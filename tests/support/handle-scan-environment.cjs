@@ -3,7 +3,7 @@
 // socket with its server's connection listener), servers, child processes, timers — to trace jest's
 // "A worker process has failed to exit gracefully" to the suite that left the handle open.
 const { createHook } = require('node:async_hooks');
-const { TestEnvironment } = require('jest-environment-node');
+const { SuiteEnvironment } = require('./suite-environment.cjs');
 
 const SETTLE_MS = 300; // lets closes started in afterAll finish before the scan
 // jest-worker's own: its IPC channel and the stdio pipes (made on first use)
@@ -46,12 +46,7 @@ function describeHandle(handle) {
   return kind;
 }
 
-class HandleScanEnvironment extends TestEnvironment {
-  constructor(config, context) {
-    super(config, context);
-    this.suite = context.testPath.slice(config.projectConfig.rootDir.length + 1);
-  }
-
+class HandleScanEnvironment extends SuiteEnvironment {
   async teardown() {
     await super.teardown();
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));

@@ -1,7 +1,7 @@
 // Opt-in jest environment (JEST_HEAP_SCAN=1, see README.md, Development): after each suite's teardown it
 // collects garbage (when node runs with --expose-gc) and prints to stderr the worker's memory and how much
 // the suite left behind in it, to find the suites that make a worker grow until it is slow to exit.
-const { TestEnvironment } = require('jest-environment-node');
+const { SuiteEnvironment } = require('./suite-environment.cjs');
 
 const MB = 1024 * 1024;
 let previous = process.memoryUsage(); // this worker's memory after its previous suite (or at its start)
@@ -9,12 +9,7 @@ let previous = process.memoryUsage(); // this worker's memory after its previous
 const megabytes = (bytes) => `${(bytes / MB).toFixed(1)} MB`;
 const signed = (bytes) => `${bytes >= 0 ? '+' : ''}${megabytes(bytes)}`;
 
-class HeapScanEnvironment extends TestEnvironment {
-  constructor(config, context) {
-    super(config, context);
-    this.suite = context.testPath.slice(config.projectConfig.rootDir.length + 1);
-  }
-
+class HeapScanEnvironment extends SuiteEnvironment {
   async teardown() {
     await super.teardown();
     global.gc?.();
