@@ -4,6 +4,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Endpoint } from './load.js';
 import type { IdleConnectionsResult, ViewersOptions } from './viewers.js';
 
+/** What the thread tells viewers.ts: every connection has sent its first ping, then the result once told to stop. */
+export type IdleViewersMessage = { kind: 'ready' } | { kind: 'result'; idle: IdleConnectionsResult };
+
 /**
  * The "many viewers" point's idle connections, run on a worker thread of their own (viewers.ts):
  * on the load generator's main thread, 200 active connections delayed the pings' timers by seconds,
@@ -13,9 +16,11 @@ import type { IdleConnectionsResult, ViewersOptions } from './viewers.js';
 export interface IdleViewersInput {
   endpoint: Endpoint;
   options: Pick<ViewersOptions, 'idleConnections' | 'idlePath' | 'idleEveryMs'>;
-  /** Date.now() at which the viewers stop. */
-  until: number;
 }
+
+/** Set by viewers.ts's message once the active load is over: each viewer stops at its next ping. */
+let stopped = false;
+
 
 interface IdleCounts {
   requests: number;
@@ -30,8 +35,8 @@ const countFailure = (counts: IdleCounts, why: string) => {
   counts.failures[why] = (counts.failures[why] ?? 0) + 1;
 };
 
-/** One idle viewer: its own agent with one keep-alive socket, pinging until `until`. */
-async function idleViewer({ endpoint, options, until }: IdleViewersInput, counts: IdleCounts): Promise<void> {
+/** One idle viewer: its own agent with one keep-alive socket, pinging until stopped; `opened` once its first ping is answered. */
+async function idleViewer({ endpoint, options }: IdleViewersInput, counts: IdleCounts, opened: () => void): Promise<void> {
   const base = new URL(endpoint.base);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const seen = new WeakSet<Socket>();
@@ -63,9 +68,11 @@ async function idleViewer({ endpoint, options, until }: IdleViewersInput, counts
   // Spread the first requests (and so every later one) over one period.
   await new Promise((resolve) => setTimeout(resolve, Math.random() * options.idleEveryMs));
   try {
-    while (Date.now() < until) {
-      await ping();
-      await new Promise((resolve) => setTimeout(resolve, Math.min(options.idleEveryMs, Math.max(0, until - Date.now()))));
+    await ping();
+    opened();
+    while (!stopped) {
+      await new Promise((resolve) => setTimeout(resolve, options.idleEveryMs));
+      if (!stopped) await ping();
     }
   } finally {
     agent.destroy();
@@ -74,9 +81,16 @@ async function idleViewer({ endpoint, options, until }: IdleViewersInput, counts
 
 async function idleViewers(input: IdleViewersInput): Promise<IdleConnectionsResult> {
   const counts: IdleCounts = { requests: 0, failed: 0, failures: {}, sockets: 0, maxGapMs: 0 };
-  await Promise.all(Array.from({ length: input.options.idleConnections }, () => idleViewer(input, counts)));
+  let waiting = input.options.idleConnections;
+  const opened = () => {
+    if (--waiting === 0) parentPort?.postMessage({ kind: 'ready' } satisfies IdleViewersMessage);
+  };
+  await Promise.all(Array.from({ length: input.options.idleConnections }, () => idleViewer(input, counts, opened)));
   const { requests, failed, failures, sockets, maxGapMs } = counts;
   return { connections: input.options.idleConnections, requests, failed, failures, reopened: Math.max(0, sockets - input.options.idleConnections), maxGapMs };
 }
 
-parentPort?.postMessage(await idleViewers(workerData as IdleViewersInput));
+parentPort?.once('message', () => {
+  stopped = true;
+});
+parentPort?.postMessage({ kind: 'result', idle: await idleViewers(workerData as IdleViewersInput) } satisfies IdleViewersMessage);

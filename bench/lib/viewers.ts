@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
-import type { IdleViewersInput } from './idle-viewers.js';
+import type { IdleViewersInput, IdleViewersMessage } from './idle-viewers.js';
 import { requestLoad, type Endpoint, type RequestLoadResult } from './load.js';
 import { round } from './procstat.js';
 
@@ -48,18 +48,29 @@ const TS_WORKER = new URL('./ts-worker.mjs', import.meta.url);
 
 /** The idle connections (on their own thread) and the active ones at the same time, for `seconds`. */
 export async function viewersLoad(endpoint: Endpoint, options: ViewersOptions): Promise<ViewersResult> {
-  const until = Date.now() + options.seconds * 1000 + options.idleEveryMs; // idle viewers outlast the active load
-  const input: IdleViewersInput = { endpoint, options, until };
+  const input: IdleViewersInput = { endpoint, options };
   const worker = new Worker(TS_WORKER, { workerData: { module: IDLE_VIEWERS_MODULE, ...input } });
-  const idle = new Promise<IdleConnectionsResult>((resolve, reject) => {
-    worker.once('message', resolve);
-    worker.once('error', reject);
-    worker.once('exit', (code) => reject(new Error(`the idle viewers' thread exited (${code}) without a result`)));
-  });
-  // Every idle connection is open (its first request sent) before the active load starts.
-  await new Promise((resolve) => setTimeout(resolve, options.idleEveryMs));
+  const answer = (kind: IdleViewersMessage['kind']) =>
+    new Promise<IdleViewersMessage>((resolve, reject) => {
+      const onMessage = (message: IdleViewersMessage) => {
+        if (message.kind !== kind) return;
+        worker.off('message', onMessage);
+        resolve(message);
+      };
+      worker.on('message', onMessage);
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`the idle viewers' thread exited (${code}) before its ${kind} message`)));
+    });
+  const ready = answer('ready');
+  const result = answer('result');
+  result.catch(() => undefined); // awaited below, after the active load; its rejection is not unhandled meanwhile
+  // Every idle connection is open (its first ping answered) before the active load starts, however
+  // long the thread took to start; the idle ones stop after it.
+  await ready;
   const active = await requestLoad(endpoint, options.activePaths, { connections: options.activeConnections, seconds: options.seconds, accept: '*/*' });
-  return { idle: await idle, active };
+  worker.postMessage('stop');
+  const idle = await result;
+  return { idle: (idle as Extract<IdleViewersMessage, { kind: 'result' }>).idle, active };
 }
 
 /** File descriptors this point needs in this process (client sockets) and in the proxy (its sockets, upstream ones). */
