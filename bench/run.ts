@@ -30,6 +30,7 @@ import { startTestIssuer } from '../tests/support/test-issuer.js';
 import { startRedis } from '../tests/support/redis.js';
 import { makeBenchSeries, type BenchSeries } from './lib/data.js';
 import { download, idleGapProbe, median, requestLoad, upload, type Endpoint } from './lib/load.js';
+import { interleavedLatency } from './lib/interleaved-latency.js';
 import { deleteStudy, startBenchOrthanc, uploadAll, type BenchOrthanc } from './lib/orthanc.js';
 import { ForeignLoadMeter, UsageMeter, round, waitForQuiet } from './lib/procstat.js';
 import {
@@ -202,6 +203,46 @@ async function requestPoint(workload: Workload, target: Target, upstream: Metere
   );
 }
 
+/**
+ * A one-connection point: every target's requests interleaved turn by turn (lib/interleaved-latency.ts),
+ * each proxy process metered over the whole point; a process serving two targets (the gateway with
+ * Bearer and with a session) gets its CPU per request over both targets' requests.
+ */
+async function latencyPoint(workload: Workload, targets: Target[], upstream: Metered, paths: string[], accept: string, seconds: number, turns?: number) {
+  await quietStart();
+  if (settings.warmupSeconds > 0) await interleavedLatency(targets, paths, { seconds: settings.warmupSeconds, accept });
+  const foreign = new ForeignLoadMeter();
+  const processes = [...new Map(targets.flatMap((target) => (target.proxy ? [[target.proxy.process.pid, target.proxy.process] as const] : []))).values()];
+  const meters = new Map(processes.map((proc) => [proc.pid, new UsageMeter(proc.pid)]));
+  const upstreamMeter = new UsageMeter(upstream.pid);
+  const clientStart = process.cpuUsage();
+  const results = await interleavedLatency(targets, paths, { seconds, turns, accept });
+  const client = process.cpuUsage(clientStart);
+  const upstreamCpuSeconds = upstreamMeter.stop().cpuSeconds;
+  const usages = new Map([...meters].map(([pid, meter]) => [pid, meter.stop()]));
+  const foreignCpuShare = foreign.share();
+  const requestsByPid = new Map<number, number>();
+  targets.forEach((target, index) => {
+    if (target.proxy) requestsByPid.set(target.proxy.process.pid, (requestsByPid.get(target.proxy.process.pid) ?? 0) + results[index]!.requests);
+  });
+  targets.forEach((target, index) => {
+    const load = results[index]!;
+    const usage = target.proxy ? usages.get(target.proxy.process.pid) : undefined;
+    const served = target.proxy ? requestsByPid.get(target.proxy.process.pid) ?? 0 : 0;
+    const proxy: ProxyUsage | undefined = usage && target.proxy
+      ? { ...usage, kind: target.proxy.kind, workers: target.proxy.workers, rssGrowthMb: round(usage.peakRssMb - usage.startRssMb, 1), cpuMsPerRequest: served ? round((usage.cpuSeconds * 1000) / served, 4) : undefined }
+      : undefined;
+    points.push({ workload, target: target.name, load, proxy, upstreamCpuSeconds, clientCpuSeconds: round((client.user + client.system) / 1e6, 2), foreignCpuShare });
+    const failures = load.non2xx + load.errors + load.timeouts;
+    log(
+      `${workload.padEnd(14)} ${target.name.padEnd(16)} p50 ${load.p50Ms.toFixed(3)} ms  p90 ${load.p90Ms.toFixed(3)} ms  p99 ${load.p99Ms.toFixed(3)} ms  ${load.requests} requests` +
+        (load.pairedAddedP50Ms !== undefined ? `  added over ${targets[0]!.name} (paired median) ${load.pairedAddedP50Ms.toFixed(3)} ms` : '') +
+        (foreignCpuShare > 0.05 ? `  [other work: ${(foreignCpuShare * 100).toFixed(0)}% CPU]` : '') +
+        (failures ? `  FAILURES ${JSON.stringify(load.statusCodes)} errors=${load.errors}` : ''),
+    );
+  });
+}
+
 /** Issue 16's "many viewers" point against one gateway target (lib/viewers.ts). */
 async function viewersPoint(target: Target, upstream: Metered, activePaths: Array<{ path: string; accept: string }>) {
   const { idleConnections, activeConnections, seconds, idleEveryMs } = settings.viewers;
@@ -350,8 +391,9 @@ async function main(): Promise<void> {
   if (orthancProxies) {
     const [gateway, nginx] = orthancProxies;
     const cookie = await createSessionCookie({ redisUrl: redis.url, secret: SESSION_SECRET, accessToken, claims });
-    await orthancSuite({ orthanc, gateway, nginx, compared: comparedOrthanc, cookie, accessToken, framesSeries, largeStudy, stowStudy });
-    await Promise.all([gateway.stop(), nginx.stop(), comparedOrthanc?.stop()]);
+    const nodeProxy = stopLater(await startNodeProxy(dir, REPO_ROOT, orthanc.url, orthanc.authorization, 'node-proxy-keepalive-rewrite.mjs'));
+    await orthancSuite({ orthanc, gateway, nginx, compared: comparedOrthanc, nodeProxy, cookie, accessToken, framesSeries, largeStudy, stowStudy });
+    await Promise.all([gateway.stop(), nginx.stop(), comparedOrthanc?.stop(), nodeProxy.stop()]);
     collectWarnings('gateway', gateway);
     if (comparedOrthanc) collectWarnings('gateway-before', comparedOrthanc);
   }
@@ -420,6 +462,7 @@ async function orthancSuite({
   gateway,
   nginx,
   compared,
+  nodeProxy,
   cookie,
   accessToken,
   framesSeries,
@@ -431,6 +474,8 @@ async function orthancSuite({
   nginx: BenchNginx;
   /** The gateway of --compare-root, measured with Bearer as `before-bearer`. */
   compared: BenchGateway | undefined;
+  /** bench/node-proxy-keepalive-rewrite.mjs in front of Orthanc, measured as `node-proxy` in the request points. */
+  nodeProxy: (BenchProcess & { url: string }) | undefined;
   cookie: string;
   accessToken: string;
   framesSeries: BenchSeries;
@@ -444,6 +489,10 @@ async function orthancSuite({
     // Origin: cookie-authenticated uploads must come from the gateway's own pages (CSRF check).
     { name: 'gateway-session', endpoint: { base: gateway.url, prefix: '/pacs/dicom-web', headers: { cookie, origin: gateway.url } }, proxy: { kind: 'gateway', process: gateway, workers: 1 } },
   ];
+  if (nodeProxy) {
+    // The floor of a Node.js proxy in front of Orthanc: pooled connections and the gateway's URL rewrite, nothing else (bench/README.md, section 17).
+    targets.push({ name: 'node-proxy', endpoint: { base: nodeProxy.url, prefix: '/dicom-web', headers: {} }, proxy: { kind: 'node', process: nodeProxy, workers: 1 } });
+  }
   if (compared) {
     targets.push({ name: 'before-bearer', endpoint: { base: compared.url, prefix: '/pacs/dicom-web', headers: { authorization: `Bearer ${accessToken}` } }, proxy: { kind: 'gateway', process: compared, workers: 1 } });
   }
@@ -459,16 +508,21 @@ async function orthancSuite({
     if (wanted(workload)) for (const target of targets) await requestPoint(workload, target, orthanc, paths, accept, conns, seconds, amount);
   };
   await run('qido', ['/studies'], ACCEPT_JSON, connections, requestSeconds, requestAmount);
-  await run('qido-latency', ['/studies'], ACCEPT_JSON, 1, latencySeconds, latencyAmount);
+  const latency = async (workload: Workload, paths: string[], accept: string) => {
+    if (wanted(workload)) await latencyPoint(workload, targets, orthanc, paths, accept, latencySeconds * targets.length, latencyAmount);
+  };
+  await latency('qido-latency', ['/studies'], ACCEPT_JSON);
   await run('frames', framePaths, ACCEPT_FRAMES, connections, requestSeconds, requestAmount);
-  await run('frames-latency', framePaths, ACCEPT_FRAMES, 1, latencySeconds, latencyAmount);
+  await latency('frames-latency', framePaths, ACCEPT_FRAMES);
+  // The bare proxy is a floor for request points only: bulk transfers and idle gaps measure the products.
+  const products = targets.filter((target) => target.proxy?.kind !== 'node');
   if (wanted('wado-study')) {
-    for (const target of targets) {
+    for (const target of products) {
       await transferPoint('wado-study', target, orthanc, settings.wadoRuns, () => download(target.endpoint, `/studies/${largeStudy.studyInstanceUid}`, ACCEPT_DICOM));
     }
   }
   if (wanted('stow')) {
-    for (const target of targets) {
+    for (const target of products) {
       await transferPoint('stow', target, orthanc, settings.stowRuns, () => upload(target.endpoint, '/studies', stowStudy.files), () => deleteStudy(orthanc, stowStudy.studyInstanceUid));
     }
     await deleteStudy(orthanc, stowStudy.studyInstanceUid);
@@ -484,7 +538,7 @@ async function orthancSuite({
     for (const target of targets.filter((t) => t.proxy?.kind === 'gateway' && !t.name.startsWith('before'))) await viewersPoint(target, orthanc, activePaths);
   }
   if (wanted('idle-gaps')) {
-    for (const target of targets.filter((t) => t.proxy)) {
+    for (const target of products.filter((t) => t.proxy)) {
       const probe = await idleGapProbe(target.endpoint, '/studies', ACCEPT_JSON, settings.probe);
       points.push({ workload: 'idle-gaps', target: target.name, probe });
       log(`idle-gaps      ${target.name.padEnd(16)} ${probe.requests} requests in bursts around Orthanc's 1 s keep-alive: ${probe.failed} failed ${JSON.stringify(probe.statuses)}`);

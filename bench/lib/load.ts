@@ -10,6 +10,8 @@ export interface Endpoint {
 }
 
 export interface RequestLoadResult {
+  /** One-connection points (lib/interleaved-latency.ts): the median over the turns of this target minus direct Orthanc in the same turn, ms. */
+  pairedAddedP50Ms?: number;
   connections: number;
   seconds: number;
   requests: number;

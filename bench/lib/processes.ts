@@ -197,12 +197,15 @@ export function trivialUpstreamSite(port: number): NginxSite {
 
 /**
  * bench/node-proxy.mjs: the minimal node:http reverse proxy (the floor for any Node.js proxy); or
- * another script with the same arguments (bench/node-proxy-undici.mjs).
+ * another script with the same arguments (bench/node-proxy-undici.mjs), in the gateway's environment
+ * for malloc.
  */
 export async function startNodeProxy(dir: string, repoRoot: string, upstream: string, authorization: string, script = 'node-proxy.mjs'): Promise<BenchProcess & { url: string; port: number }> {
   const port = await freePort();
   const proc = spawnLogged(process.execPath, [join(repoRoot, 'bench', script), String(port), upstream, authorization], {
     cwd: repoRoot,
+    // The floor runs with the gateway's malloc setting: without it a bare proxy faults in ~130 pages per frame (section 15).
+    env: { ...process.env, GLIBC_TUNABLES: IMAGE_GLIBC_TUNABLES },
     logFile: join(dir, `${script}.log`),
   });
   await waitFor(() => acceptsConnections(port), {
