@@ -30,7 +30,8 @@ import { startTestIssuer } from '../tests/support/test-issuer.js';
 import { startRedis } from '../tests/support/redis.js';
 import { makeBenchSeries, type BenchSeries } from './lib/data.js';
 import { download, idleGapProbe, median, requestLoad, upload, type Endpoint } from './lib/load.js';
-import { interleavedLatency } from './lib/interleaved-latency.js';
+import { interleavedLatency, shuffledOrder } from './lib/interleaved-latency.js';
+import { combineRounds, type RoundResult } from './lib/rounds.js';
 import { deleteStudy, startBenchOrthanc, uploadAll, type BenchOrthanc } from './lib/orthanc.js';
 import { ForeignLoadMeter, UsageMeter, round, waitForQuiet } from './lib/procstat.js';
 import {
@@ -84,6 +85,7 @@ const settings = smoke
       stowInstances: 6,
       wadoRuns: 1,
       stowRuns: 1,
+      rounds: 1,
       workers: [1],
       probe: { bursts: 2, perBurst: 2, gapsMs: [50] },
       viewers: { idleConnections: 20, activeConnections: 4, seconds: 2, idleEveryMs: 500 },
@@ -99,8 +101,9 @@ const settings = smoke
       framesInstances: 50,
       largeInstances: 400,
       stowInstances: 400,
-      wadoRuns: 3,
-      stowRuns: 2,
+      wadoRuns: 7,
+      stowRuns: 3,
+      rounds: 3,
       workers: workersOption ?? [1, 2],
       probe: { bursts: 10, perBurst: 8, gapsMs: [700, 900, 1000, 1100, 1300] },
       // Issue 16: 1,000 open keep-alive connections (each one request per 3 s: the gateway closes
@@ -187,57 +190,90 @@ async function quietStart(): Promise<void> {
   if (share > 0.1) log(`other work keeps ${(share * 100).toFixed(0)}% of the CPUs busy: measuring anyway`);
 }
 
-async function requestPoint(workload: Workload, target: Target, upstream: Metered, paths: string[], accept: string, connections: number, seconds: number, amount?: number) {
+/**
+ * A request point: the targets take turns for `settings.rounds` rounds, in a shuffled order every
+ * round, each measured for its share of `seconds` (its first turn after the full warm-up, later ones
+ * after a short one), so a state of the machine that lasts seconds reaches every target alike
+ * (bench/README.md, section 20). Each target's rounds become one point (lib/rounds.ts).
+ */
+async function requestPoint(workload: Workload, targets: Target[], upstream: Metered, paths: string[], accept: string, connections: number, seconds: number, amount?: number) {
+  const { rounds } = settings;
+  const measuredRounds: RoundResult[][] = targets.map(() => []);
   await quietStart();
-  if (settings.warmupSeconds > 0) await requestLoad(target.endpoint, paths, { connections, seconds: settings.warmupSeconds, accept });
-  const { result, proxy, upstreamCpuSeconds, clientCpuSeconds, foreignCpuShare } = await measured(target, upstream, () => requestLoad(target.endpoint, paths, { connections, seconds, amount, accept }));
-  if (proxy) proxy.cpuMsPerRequest = result.requests ? round((proxy.cpuSeconds * 1000) / result.requests, 4) : undefined;
-  points.push({ workload, target: target.name, load: result, proxy, upstreamCpuSeconds, clientCpuSeconds, foreignCpuShare });
-  const failures = result.non2xx + result.errors + result.timeouts;
-  log(
-    `${workload.padEnd(14)} ${target.name.padEnd(16)} ${String(result.reqPerSec).padStart(6)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  ${result.mbPerSec} MB/s` +
-      (proxy ? `  proxy cpu ${proxy.cpuSeconds}s rss ${proxy.peakRssMb} MB` : '') +
-      (proxy && result.requests ? `  ${round(proxy.minorFaults / result.requests, 1)} page faults/request` : '') +
-      (foreignCpuShare > 0.05 ? `  [other work: ${(foreignCpuShare * 100).toFixed(0)}% CPU]` : '') +
-      (failures ? `  FAILURES ${JSON.stringify(result.statusCodes)} errors=${result.errors} timeouts=${result.timeouts}` : ''),
-  );
+  for (let turn = 0; turn < rounds; turn++) {
+    for (const index of shuffledOrder(targets.length)) {
+      const target = targets[index]!;
+      const warmup = turn === 0 ? settings.warmupSeconds : settings.warmupSeconds / 4;
+      if (warmup > 0) await requestLoad(target.endpoint, paths, { connections, seconds: warmup, accept });
+      const { result, proxy, ...shared } = await measured(target, upstream, () => requestLoad(target.endpoint, paths, { connections, seconds: seconds / rounds, amount, accept }));
+      measuredRounds[index]!.push({ load: result, usage: proxy, ...shared });
+    }
+  }
+  targets.forEach((target, index) => {
+    const { load, usage, cpuMsPerRequest, rounds: summaries, ...shared } = combineRounds(measuredRounds[index]!);
+    const proxy: ProxyUsage | undefined =
+      usage && target.proxy ? { ...usage, kind: target.proxy.kind, workers: target.proxy.workers, rssGrowthMb: round(usage.peakRssMb - usage.startRssMb, 1), cpuMsPerRequest } : undefined;
+    points.push({ workload, target: target.name, load, proxy, rounds: summaries, ...shared });
+    const failures = load.non2xx + load.errors + load.timeouts;
+    const spread = (values: Array<number | undefined>) => values.map((value) => value ?? '–').join(' / ');
+    log(
+      `${workload.padEnd(14)} ${target.name.padEnd(16)} ${String(load.reqPerSec).padStart(6)} req/s (rounds ${spread(summaries.map((r) => r.reqPerSec))})  p50 ${load.p50Ms.toFixed(2)} ms  p99 ${load.p99Ms.toFixed(2)} ms  ${load.mbPerSec} MB/s` +
+        (proxy ? `  proxy ${cpuMsPerRequest} ms CPU/request (rounds ${spread(summaries.map((r) => r.cpuMsPerRequest))}) rss ${proxy.peakRssMb} MB` : '') +
+        (proxy && load.requests ? `  ${round(proxy.minorFaults / load.requests, 1)} page faults/request` : '') +
+        (shared.foreignCpuShare > 0.05 ? `  [other work: ${(shared.foreignCpuShare * 100).toFixed(0)}% CPU]` : '') +
+        (failures ? `  FAILURES ${JSON.stringify(load.statusCodes)} errors=${load.errors} timeouts=${load.timeouts}` : ''),
+    );
+  });
 }
 
 /**
- * A one-connection point: every target's requests interleaved turn by turn (lib/interleaved-latency.ts),
- * each proxy process metered over the whole point; a process serving two targets (the gateway with
- * Bearer and with a session) gets its CPU per request over both targets' requests.
+ * Meters every proxy process of `targets` (once each, however many targets it serves), the upstream
+ * and this process over a point where the targets take turns. `stop` gives each target its proxy's
+ * usage, with the process's CPU spread over the work units (requests or MB) of all the targets it
+ * served: the gateway serves both the Bearer and the session target.
  */
+function meterInTurns(targets: Target[], upstream: Metered) {
+  const foreign = new ForeignLoadMeter();
+  const pids = [...new Set(targets.flatMap((target) => (target.proxy ? [target.proxy.process.pid] : [])))];
+  const meters = new Map(pids.map((pid) => [pid, new UsageMeter(pid)]));
+  const upstreamMeter = new UsageMeter(upstream.pid);
+  const clientStart = process.cpuUsage();
+  return (units: number[]) => {
+    const client = process.cpuUsage(clientStart);
+    const upstreamCpuSeconds = upstreamMeter.stop().cpuSeconds;
+    const usages = new Map([...meters].map(([pid, meter]) => [pid, meter.stop()]));
+    const unitsByPid = new Map<number, number>();
+    targets.forEach((target, index) => {
+      if (target.proxy) unitsByPid.set(target.proxy.process.pid, (unitsByPid.get(target.proxy.process.pid) ?? 0) + units[index]!);
+    });
+    const shared = { upstreamCpuSeconds, clientCpuSeconds: round((client.user + client.system) / 1e6, 2), foreignCpuShare: foreign.share() };
+    return targets.map((target) => {
+      const usage = target.proxy ? usages.get(target.proxy.process.pid) : undefined;
+      const served = target.proxy ? unitsByPid.get(target.proxy.process.pid) ?? 0 : 0;
+      const proxy: ProxyUsage | undefined =
+        usage && target.proxy ? { ...usage, kind: target.proxy.kind, workers: target.proxy.workers, rssGrowthMb: round(usage.peakRssMb - usage.startRssMb, 1) } : undefined;
+      return { proxy, cpuMsPerUnit: usage && served ? round((usage.cpuSeconds * 1000) / served, 4) : undefined, ...shared };
+    });
+  };
+}
+
+/** A one-connection point: every target's requests in turn (lib/interleaved-latency.ts). */
 async function latencyPoint(workload: Workload, targets: Target[], upstream: Metered, paths: string[], accept: string, seconds: number, turns?: number) {
   await quietStart();
   if (settings.warmupSeconds > 0) await interleavedLatency(targets, paths, { seconds: settings.warmupSeconds, accept });
-  const foreign = new ForeignLoadMeter();
-  const processes = [...new Map(targets.flatMap((target) => (target.proxy ? [[target.proxy.process.pid, target.proxy.process] as const] : []))).values()];
-  const meters = new Map(processes.map((proc) => [proc.pid, new UsageMeter(proc.pid)]));
-  const upstreamMeter = new UsageMeter(upstream.pid);
-  const clientStart = process.cpuUsage();
+  const stop = meterInTurns(targets, upstream);
   const results = await interleavedLatency(targets, paths, { seconds, turns, accept });
-  const client = process.cpuUsage(clientStart);
-  const upstreamCpuSeconds = upstreamMeter.stop().cpuSeconds;
-  const usages = new Map([...meters].map(([pid, meter]) => [pid, meter.stop()]));
-  const foreignCpuShare = foreign.share();
-  const requestsByPid = new Map<number, number>();
-  targets.forEach((target, index) => {
-    if (target.proxy) requestsByPid.set(target.proxy.process.pid, (requestsByPid.get(target.proxy.process.pid) ?? 0) + results[index]!.requests);
-  });
+  const usages = stop(results.map((load) => load.requests));
   targets.forEach((target, index) => {
     const load = results[index]!;
-    const usage = target.proxy ? usages.get(target.proxy.process.pid) : undefined;
-    const served = target.proxy ? requestsByPid.get(target.proxy.process.pid) ?? 0 : 0;
-    const proxy: ProxyUsage | undefined = usage && target.proxy
-      ? { ...usage, kind: target.proxy.kind, workers: target.proxy.workers, rssGrowthMb: round(usage.peakRssMb - usage.startRssMb, 1), cpuMsPerRequest: served ? round((usage.cpuSeconds * 1000) / served, 4) : undefined }
-      : undefined;
-    points.push({ workload, target: target.name, load, proxy, upstreamCpuSeconds, clientCpuSeconds: round((client.user + client.system) / 1e6, 2), foreignCpuShare });
+    const { proxy, cpuMsPerUnit, ...shared } = usages[index]!;
+    if (proxy) proxy.cpuMsPerRequest = cpuMsPerUnit;
+    points.push({ workload, target: target.name, load, proxy, ...shared });
     const failures = load.non2xx + load.errors + load.timeouts;
     log(
       `${workload.padEnd(14)} ${target.name.padEnd(16)} p50 ${load.p50Ms.toFixed(3)} ms  p90 ${load.p90Ms.toFixed(3)} ms  p99 ${load.p99Ms.toFixed(3)} ms  ${load.requests} requests` +
         (load.pairedAddedP50Ms !== undefined ? `  added over ${targets[0]!.name} (paired median) ${load.pairedAddedP50Ms.toFixed(3)} ms` : '') +
-        (foreignCpuShare > 0.05 ? `  [other work: ${(foreignCpuShare * 100).toFixed(0)}% CPU]` : '') +
+        (shared.foreignCpuShare > 0.05 ? `  [other work: ${(shared.foreignCpuShare * 100).toFixed(0)}% CPU]` : '') +
         (failures ? `  FAILURES ${JSON.stringify(load.statusCodes)} errors=${load.errors}` : ''),
     );
   });
@@ -265,30 +301,46 @@ async function viewersPoint(target: Target, upstream: Metered, activePaths: Arra
   );
 }
 
-async function transferPoint(workload: 'wado-study' | 'stow', target: Target, upstream: Metered, runs: number, once: () => Promise<{ status: number; bytes: number; seconds: number }>, before?: () => Promise<void>) {
-  const seconds: number[] = [];
-  const statuses: number[] = [];
-  let bytes = 0;
+/**
+ * A bulk point: `turns` transfers per target, the targets in a shuffled order every turn (as the
+ * one-connection points: single transfers of a few hundred ms move 2–3 × with the machine's state,
+ * bench/README.md section 20); MB/s is each target's median.
+ */
+async function transferPoint(
+  workload: 'wado-study' | 'stow',
+  targets: Target[],
+  upstream: Metered,
+  turns: number,
+  once: (target: Target) => Promise<{ status: number; bytes: number; seconds: number }>,
+  before?: () => Promise<void>,
+) {
+  const runs = targets.map(() => ({ seconds: [] as number[], statuses: [] as number[], bytes: 0 }));
   await quietStart();
-  const { proxy, upstreamCpuSeconds, clientCpuSeconds, foreignCpuShare } = await measured(target, upstream, async () => {
-    for (let run = 0; run < runs; run++) {
+  const stop = meterInTurns(targets, upstream);
+  for (let turn = 0; turn < turns; turn++) {
+    for (const index of shuffledOrder(targets.length)) {
       if (before) await before();
-      const result = await once();
-      seconds.push(round(result.seconds, 3));
-      statuses.push(result.status);
-      bytes = result.bytes;
+      const result = await once(targets[index]!);
+      runs[index]!.seconds.push(round(result.seconds, 3));
+      runs[index]!.statuses.push(result.status);
+      runs[index]!.bytes = result.bytes;
     }
+  }
+  const usages = stop(runs.map((run) => (run.bytes / 1e6) * turns));
+  targets.forEach((target, index) => {
+    const { seconds, statuses, bytes } = runs[index]!;
+    const { proxy, cpuMsPerUnit, ...shared } = usages[index]!;
+    if (proxy) proxy.cpuMsPerMb = cpuMsPerUnit;
+    const mbPerSec = round(median(seconds.map((s) => bytes / 1e6 / s)), 1);
+    points.push({ workload, target: target.name, transfer: { runs: turns, bytes, mbPerSec, secondsPerRun: seconds, statuses }, proxy, ...shared });
+    const bad = statuses.filter((status) => status !== 200);
+    log(
+      `${workload.padEnd(14)} ${target.name.padEnd(16)} ${String(mbPerSec).padStart(6)} MB/s  (${(bytes / 1e6).toFixed(0)} MB × ${turns}: ${seconds.join(', ')} s)` +
+        (proxy ? `  proxy cpu ${proxy.cpuSeconds}s rss ${proxy.startRssMb}→${proxy.peakRssMb} MB` : '') +
+        (shared.foreignCpuShare > 0.05 ? `  [other work: ${(shared.foreignCpuShare * 100).toFixed(0)}% CPU]` : '') +
+        (bad.length ? `  FAILED statuses ${statuses.join(',')}` : ''),
+    );
   });
-  const mbPerSec = round(median(seconds.map((s) => bytes / 1e6 / s)), 1);
-  if (proxy) proxy.cpuMsPerMb = round((proxy.cpuSeconds * 1000) / ((bytes / 1e6) * runs), 3);
-  points.push({ workload, target: target.name, transfer: { runs, bytes, mbPerSec, secondsPerRun: seconds, statuses }, proxy, upstreamCpuSeconds, clientCpuSeconds, foreignCpuShare });
-  const bad = statuses.filter((status) => status !== 200);
-  log(
-    `${workload.padEnd(14)} ${target.name.padEnd(16)} ${String(mbPerSec).padStart(6)} MB/s  (${(bytes / 1e6).toFixed(0)} MB × ${runs}: ${seconds.join(', ')} s)` +
-      (proxy ? `  proxy cpu ${proxy.cpuSeconds}s rss ${proxy.startRssMb}→${proxy.peakRssMb} MB` : '') +
-      (foreignCpuShare > 0.05 ? `  [other work: ${(foreignCpuShare * 100).toFixed(0)}% CPU]` : '') +
-      (bad.length ? `  FAILED statuses ${statuses.join(',')}` : ''),
-  );
 }
 
 /**
@@ -399,21 +451,21 @@ async function main(): Promise<void> {
   }
   if (trivialUpstream && trivialProxies) {
     const direct: Target = { name: 'upstream', endpoint: { base: trivialUpstream.url, prefix: '/dicom-web', headers: { authorization: trivialAuthorization } } };
-    await requestPoint('trivial', direct, trivialUpstream, ['/studies'], ACCEPT_JSON, settings.trivialConnections, settings.requestSeconds, settings.requestAmount);
     const nodeProxy = stopLater(await startNodeProxy(dir, REPO_ROOT, trivialUpstream.url, trivialAuthorization));
     const floor: Target = { name: 'node-proxy-1w', endpoint: { base: nodeProxy.url, prefix: '/dicom-web', headers: {} }, proxy: { kind: 'node', process: nodeProxy, workers: 1 } };
-    await requestPoint('trivial', floor, trivialUpstream, ['/studies'], ACCEPT_JSON, settings.trivialConnections, settings.requestSeconds, settings.requestAmount);
-    await nodeProxy.stop();
     for (const [index, workers] of settings.workers.entries()) {
       const [gateway, nginx] = trivialProxies[index]!;
+      // The references (the upstream itself, the bare proxy) take turns with the one-worker targets.
       const targets: Target[] = [
+        ...(index === 0 ? [direct, floor] : []),
         { name: `nginx-${workers}w`, endpoint: { base: nginx.url, prefix: '/dicom-web', headers: {} }, proxy: { kind: 'nginx', process: nginx, workers } },
         { name: `gateway-${workers}w`, endpoint: { base: gateway.url, prefix: '/pacs/dicom-web', headers: { authorization: `Bearer ${accessToken}` } }, proxy: { kind: 'gateway', process: gateway, workers } },
       ];
       if (comparedTrivial && workers === 1) {
         targets.push({ name: 'before-1w', endpoint: { base: comparedTrivial.url, prefix: '/pacs/dicom-web', headers: { authorization: `Bearer ${accessToken}` } }, proxy: { kind: 'gateway', process: comparedTrivial, workers } });
       }
-      for (const target of targets) await requestPoint('trivial', target, trivialUpstream, ['/studies'], ACCEPT_JSON, settings.trivialConnections, settings.requestSeconds, settings.requestAmount);
+      await requestPoint('trivial', targets, trivialUpstream, ['/studies'], ACCEPT_JSON, settings.trivialConnections, settings.requestSeconds, settings.requestAmount);
+      if (index === 0) await nodeProxy.stop();
       await Promise.all([gateway.stop(), nginx.stop()]);
       collectWarnings(`gateway-${workers}w`, gateway);
     }
@@ -505,7 +557,7 @@ async function orthancSuite({
   const framePaths = framesSeries.sopInstanceUids.map((sop) => `/studies/${framesSeries.studyInstanceUid}/series/${framesSeries.seriesInstanceUid}/instances/${sop}/frames/1`);
   const { connections, requestSeconds, requestAmount, latencySeconds, latencyAmount } = settings;
   const run = async (workload: Workload, paths: string[], accept: string, conns: number, seconds: number, amount: number | undefined) => {
-    if (wanted(workload)) for (const target of targets) await requestPoint(workload, target, orthanc, paths, accept, conns, seconds, amount);
+    if (wanted(workload)) await requestPoint(workload, targets, orthanc, paths, accept, conns, seconds, amount);
   };
   await run('qido', ['/studies'], ACCEPT_JSON, connections, requestSeconds, requestAmount);
   const latency = async (workload: Workload, paths: string[], accept: string) => {
@@ -517,14 +569,10 @@ async function orthancSuite({
   // The bare proxy is a floor for request points only: bulk transfers and idle gaps measure the products.
   const products = targets.filter((target) => target.proxy?.kind !== 'node');
   if (wanted('wado-study')) {
-    for (const target of products) {
-      await transferPoint('wado-study', target, orthanc, settings.wadoRuns, () => download(target.endpoint, `/studies/${largeStudy.studyInstanceUid}`, ACCEPT_DICOM));
-    }
+    await transferPoint('wado-study', products, orthanc, settings.wadoRuns, (target) => download(target.endpoint, `/studies/${largeStudy.studyInstanceUid}`, ACCEPT_DICOM));
   }
   if (wanted('stow')) {
-    for (const target of products) {
-      await transferPoint('stow', target, orthanc, settings.stowRuns, () => upload(target.endpoint, '/studies', stowStudy.files), () => deleteStudy(orthanc, stowStudy.studyInstanceUid));
-    }
+    await transferPoint('stow', products, orthanc, settings.stowRuns, (target) => upload(target.endpoint, '/studies', stowStudy.files), () => deleteStudy(orthanc, stowStudy.studyInstanceUid));
     await deleteStudy(orthanc, stowStudy.studyInstanceUid);
   }
   if (wanted('viewers')) {

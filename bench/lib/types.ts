@@ -1,6 +1,7 @@
 import type { RequestLoadResult, TransferResult } from './load.js';
 import type { IdleConnectionsResult } from './viewers.js';
 import type { Usage } from './procstat.js';
+import type { RoundSummary } from './rounds.js';
 
 export type Workload = 'qido' | 'frames' | 'qido-latency' | 'frames-latency' | 'wado-study' | 'stow' | 'trivial' | 'idle-gaps' | 'viewers';
 
@@ -23,6 +24,8 @@ export interface Point {
   /** The "many viewers" point: `load` is its active connections, these its idle ones and the gateway's event-loop delay. */
   viewers?: { idle: IdleConnectionsResult; eventLoopDelay?: { p50Ms: number; p90Ms: number; p99Ms: number; maxMs: number } };
   proxy?: ProxyUsage;
+  /** Request points: each round of this target (the point's numbers are their medians, its CPU their total). */
+  rounds?: RoundSummary[];
   /** CPU seconds Orthanc (or the trivial upstream) spent during the point. */
   upstreamCpuSeconds?: number;
   /** CPU seconds of the benchmark process itself (load generator / streaming client). */
