@@ -3,7 +3,7 @@
  * (Bearer and session cookie), side by side in one run on this machine; plus a trivial upstream to
  * isolate the gateway's own cost against nginx with the same number of worker processes.
  *
- *   npm run bench                          full run (~6 min): bench/results/<label>.json + bench/README.md table
+ *   npm run bench                          full run (~10 min): bench/results/<label>.json + bench/README.md table
  *   npm run bench -- --smoke               every workload for ~1 s, results to a temp dir (CI)
  *   npm run bench -- --label=before        name of the results file (default: latest)
  *   npm run bench -- --only=qido,trivial   a subset of the workloads (results not written to the README)
@@ -17,6 +17,11 @@
  *                                          a reduced run on a busy machine
  *   npm run bench -- --entry=tsx           run the gateway's TypeScript through tsx instead of a tsc build (the smoke
  *                                          run's default: no build step; tsx adds per-closure overhead, so never for numbers)
+ *
+ * The targets of a point take turns (bench/README.md, section 20): request points in rounds with a shuffled
+ * order, one-connection points request by request (what a proxy adds is paired with direct Orthanc in the
+ * same turn), bulk points transfer by transfer. `node-proxy` (the pooled bare proxy with the URL rewrite) is
+ * measured beside the products as their floor.
  *
  * Everything listens on loopback, on free ports, and stops at the end (or when this process dies).
  */
