@@ -109,6 +109,13 @@ describe('createSearchFilterStream with the URL rewrite in the same stage', () =
       expect(Buffer.concat(output).toString('utf8')).toBe(expected);
     }
   });
+
+  it('answers [] when nothing is kept, and holds no part of a URL back at the end', async () => {
+    const stream = Readable.from([Buffer.from(input)]).pipe(createSearchFilterStream({ keep: () => false, offset: 0, limit: undefined }, urlRewriterFor({ from, to })()));
+    const output: Buffer[] = [];
+    for await (const chunk of stream) output.push(chunk as Buffer);
+    expect(Buffer.concat(output).toString('utf8')).toBe('[]');
+  });
 });
 
 describe('JsonArraySplitter', () => {
