@@ -21,7 +21,7 @@ import { clientResponseHeaders, upstreamRequestHeaders } from './proxy-headers.j
 import { describeProxyErrorPage, describeUpstreamError, isProxyErrorPage, readErrorPage } from './upstream-errors.js';
 import { createUpstreamIdentity } from './upstream-identity.js';
 import { isStaleConnectionFailure } from './upstream-retry.js';
-import { createUrlRewriteStream, urlRewriterFor, isRewritableContentType, rewriteLocation, type UrlRewrite, type UrlRewriter } from './url-rewrite.js';
+import { urlRewriterFor, isRewritableContentType, rewriteLocation, type UrlRewriter } from './url-rewrite.js';
 
 export interface ProxyOptions {
   publicUrl: string;
@@ -34,7 +34,6 @@ export interface ProxyOptions {
 interface RelayContext {
   publicUrl: string;
   publicOrigin: string;
-  rewrite: UrlRewrite;
   newRewriter: () => UrlRewriter;
   logger: Logger;
 }
@@ -102,7 +101,7 @@ function relayResponse(proxyRes: IncomingMessage, { req, res, credential }: Upst
     context.logger.warn({ err: error, requestId }, 'upstream response stream failed');
   };
   if (bodyRewritten && !filtered) return relayRewritten(proxyRes, res, context.newRewriter(), onError, declaredLength(proxyRes.headers));
-  const transforms = [...(filtered ? [createSearchFilterStream(filter)] : []), ...(bodyRewritten ? [createUrlRewriteStream(context.rewrite)] : [])];
+  const transforms = filtered ? [createSearchFilterStream(filter, bodyRewritten ? context.newRewriter() : undefined)] : [];
   const endCheck = boundary && !bodyRewritten ? multipartEndCheck(boundary) : undefined;
   relayStream(proxyRes, res, transforms, onError, endCheck);
 }
@@ -161,7 +160,7 @@ function createUpstreamSender({ publicUrl, orthanc, agent, logger }: ProxyOption
   // Basic header values for the service user and every per-role user are computed here, once.
   const resolveIdentity = createUpstreamIdentity(orthanc);
   const rewrite = { from: `${base.origin}/dicom-web/`, to: `${publicUrl}/pacs/dicom-web/` };
-  const context: RelayContext = { publicUrl, publicOrigin: base.origin, rewrite, newRewriter: urlRewriterFor(rewrite), logger };
+  const context: RelayContext = { publicUrl, publicOrigin: base.origin, newRewriter: urlRewriterFor(rewrite), logger };
 
   const fail = (call: UpstreamCall, error: NodeJS.ErrnoException) => {
     const { req, res } = call;

@@ -1,5 +1,3 @@
-import { Transform } from 'node:stream';
-
 /**
  * Orthanc writes absolute URLs (RetrieveURL, BulkDataURI, Location) from the `Forwarded` host the
  * gateway sends it, always with the path /dicom-web/. These helpers move them under the gateway's
@@ -84,21 +82,6 @@ function spliced(data: Buffer, end: number, found: readonly number[], length: nu
   }
   data.copy(out, to, from, end);
   return out;
-}
-
-/** The rewriter as a Transform stage (after the search filter, which emits text). */
-export function createUrlRewriteStream(rewrite: UrlRewrite): Transform {
-  const rewriter = urlRewriterFor(rewrite)();
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      const out = rewriter.write(chunk);
-      callback(null, out.length ? out : undefined);
-    },
-    flush(callback) {
-      const rest = rewriter.end();
-      callback(null, rest.length ? rest : undefined);
-    },
-  });
 }
 
 /**

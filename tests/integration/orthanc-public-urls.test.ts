@@ -8,7 +8,7 @@
  * X-Forwarded-Host, and the PublicRoot option, which DICOMweb 1.7 predates (it came in 1.8).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createUrlRewriteStream } from '../../src/upstream/url-rewrite.js';
+import { urlRewriterFor } from '../../src/upstream/url-rewrite.js';
 import { makeSeries } from '../support/dicom.js';
 import { ACCEPT_DICOM_JSON, stowBody } from '../support/dicomweb.js';
 import { orthancFetch, startOrthanc, uploadInstances, type TestOrthanc } from '../support/orthanc.js';
@@ -20,15 +20,10 @@ const forwardedWithPath = (publicUrl: string) => {
 };
 
 /** Today's rewrite applied to a whole answer. */
-async function rewritten(body: Buffer, publicUrl: string): Promise<Buffer> {
+function rewritten(body: Buffer, publicUrl: string): Buffer {
   const origin = new URL(publicUrl).origin;
-  const stream = createUrlRewriteStream({ from: `${origin}/dicom-web/`, to: `${publicUrl}/pacs/dicom-web/` });
-  const chunks: Buffer[] = [];
-  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const ended = new Promise((resolve) => stream.on('end', resolve));
-  stream.end(body);
-  await ended;
-  return Buffer.concat(chunks);
+  const rewriter = urlRewriterFor({ from: `${origin}/dicom-web/`, to: `${publicUrl}/pacs/dicom-web/` })();
+  return Buffer.concat([rewriter.write(body), rewriter.end()]);
 }
 
 describe('Orthanc writing the gateway\'s public DICOMweb URLs itself (Forwarded host with a path)', () => {
@@ -64,7 +59,7 @@ describe('Orthanc writing the gateway\'s public DICOMweb URLs itself (Forwarded 
       for (const [what, path] of answers) {
         const direct = await get(path, withPath);
         expect([what, direct.toString().includes(`"${publicUrl}/pacs/dicom-web/studies/${series.studyInstanceUid}`)]).toEqual([what, true]);
-        expect([what, direct.equals(await rewritten(await get(path, plain), publicUrl))]).toEqual([what, true]);
+        expect([what, direct.equals(rewritten(await get(path, plain), publicUrl))]).toEqual([what, true]);
       }
     });
   }
@@ -80,7 +75,7 @@ describe('Orthanc writing the gateway\'s public DICOMweb URLs itself (Forwarded 
     };
     const direct = await answer(forwardedWithPath(publicUrl));
     expect(direct.toString()).toContain(`"${publicUrl}/pacs/dicom-web/studies/${stowed.studyInstanceUid}`);
-    expect(direct.equals(await rewritten(await answer('host=pacs.example.org;proto=https'), publicUrl))).toBe(true);
+    expect(direct.equals(rewritten(await answer('host=pacs.example.org;proto=https'), publicUrl))).toBe(true);
   });
 
   it('Orthanc 1.10.1 + DICOMweb 1.7 honour neither PublicRoot nor X-Forwarded-Host: only Forwarded carries the public URL', async () => {

@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { JsonArraySplitter } from '../../../src/upstream/json-array-splitter.js';
 import type { SearchFilter } from '../../../src/respond/request-state.js';
 import { createSearchFilterStream } from '../../../src/upstream/search-filter.js';
+import { urlRewriterFor } from '../../../src/upstream/url-rewrite.js';
 
 const dataset = (id: number, institution: string) => ({
   '00080080': { vr: 'LO', Value: [institution] },
@@ -91,12 +92,39 @@ describe('createSearchFilterStream', () => {
   });
 });
 
+describe('createSearchFilterStream with the URL rewrite in the same stage', () => {
+  const from = 'http://orthanc.invalid/dicom-web/';
+  const to = 'https://pacs.example.org/pacs/dicom-web/';
+  const withUrl = (id: number, institution: string) => ({ ...dataset(id, institution), '00081190': { vr: 'UR', Value: [`${from}studies/1.2.${id}`] } });
+  const input = `[${[withUrl(1, 'A'), withUrl(2, 'B'), withUrl(3, 'A')].map((item) => JSON.stringify(item, null, 1)).join(',')}]`;
+
+  it('passes kept datasets on as Orthanc wrote them, only the URLs moved, whatever the chunk boundaries', async () => {
+    const expected = `[${[withUrl(1, 'A'), withUrl(3, 'A')].map((item) => JSON.stringify(item, null, 1).split(from).join(to)).join(',')}]`;
+    for (const size of [1, 3, 17, 4096]) {
+      const bytes = Buffer.from(input);
+      const chunks = Array.from({ length: Math.ceil(bytes.length / size) }, (_unused, index) => bytes.subarray(index * size, (index + 1) * size));
+      const output: Buffer[] = [];
+      const stream = Readable.from(chunks).pipe(createSearchFilterStream({ keep: keepA, offset: 0, limit: undefined }, urlRewriterFor({ from, to })()));
+      for await (const chunk of stream) output.push(chunk as Buffer);
+      expect(Buffer.concat(output).toString('utf8')).toBe(expected);
+    }
+  });
+
+  it('answers [] when nothing is kept, and holds no part of a URL back at the end', async () => {
+    const stream = Readable.from([Buffer.from(input)]).pipe(createSearchFilterStream({ keep: () => false, offset: 0, limit: undefined }, urlRewriterFor({ from, to })()));
+    const output: Buffer[] = [];
+    for await (const chunk of stream) output.push(chunk as Buffer);
+    expect(Buffer.concat(output).toString('utf8')).toBe('[]');
+  });
+});
+
 describe('JsonArraySplitter', () => {
-  it('gives the exact text of each element', () => {
+  it('gives the exact bytes of each element, multi-byte characters included', () => {
     const elements: string[] = [];
-    const splitter = new JsonArraySplitter((json) => elements.push(json));
-    splitter.write('[ {"a":"}"}, {"b":[{"c":"\\\\"}]} ]');
+    const splitter = new JsonArraySplitter((json) => elements.push(json.toString('utf8')));
+    const input = Buffer.from('[ {"a":"}é"}, {"b":[{"c":"\\\\"}]} ,{"😀":"\\"]"}]');
+    for (let index = 0; index < input.length; index += 2) splitter.write(input.subarray(index, index + 2));
     splitter.end();
-    expect(elements).toEqual(['{"a":"}"}', '{"b":[{"c":"\\\\"}]}']);
+    expect(elements).toEqual(['{"a":"}é"}', '{"b":[{"c":"\\\\"}]}', '{"😀":"\\"]"}']);
   });
 });
