@@ -299,7 +299,9 @@ async function main(): Promise<void> {
     cleanups.push(() => redis.stop(), () => issuer.stop());
     const claims = issuer.accessClaims('bench', ['pacs-viewer', 'pacs-uploader'], { exp: Math.floor(Date.now() / 1000) + 3 * 3600, ...extraClaims });
     const accessToken = await issuer.sign(claims);
-    const cookie = await createSessionCookie({ redisUrl: redis.url, secret: SESSION_SECRET, accessToken, claims });
+    // The session principal as a sign-in leaves it: with the study-access claim's values when a gateway reads that claim.
+    const studyAccessClaim = extraEnv.gateway['STUDY_ACCESS_CLAIM'] ?? extraEnv.base['STUDY_ACCESS_CLAIM'];
+    const cookie = await createSessionCookie({ redisUrl: redis.url, secret: SESSION_SECRET, accessToken, claims, studyAccessClaim });
     const startGateways = async (upstream: { url: string; username: string; password: string }, suffix: string) =>
       Promise.all(
         entries.map(async ([name, root, entry]) => {

@@ -17,6 +17,7 @@ export async function createSessionCookie({
   claims,
   cookieName = 'gw-session',
   idleSeconds = 1800,
+  studyAccessClaim,
 }: {
   redisUrl: string;
   secret: string;
@@ -24,9 +25,11 @@ export async function createSessionCookie({
   claims: JWTPayload;
   cookieName?: string;
   idleSeconds?: number;
+  /** The gateway's STUDY_ACCESS_CLAIM, if set: a sign-in keeps that claim's values in the session principal. */
+  studyAccessClaim?: string;
 }): Promise<string> {
   const sessionId = randomBytes(24).toString('base64url');
-  const { via: _via, ...principal } = principalFromClaims(claims, 'session', undefined);
+  const { via: _via, ...principal } = principalFromClaims(claims, 'session', undefined, studyAccessClaim);
   const expiresAt = (claims.exp ?? 0) * 1000;
   const user: SessionUser = {
     principal,
