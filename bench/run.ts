@@ -36,9 +36,9 @@ import { startRedis } from '../tests/support/redis.js';
 import { makeBenchSeries, type BenchSeries } from './lib/data.js';
 import { download, idleGapProbe, median, requestLoad, upload, type Endpoint } from './lib/load.js';
 import { interleavedLatency, shuffledOrder } from './lib/interleaved-latency.js';
-import { combineRounds, type RoundResult } from './lib/rounds.js';
+import { combineRounds, sumUsage, type RoundResult } from './lib/rounds.js';
 import { deleteStudy, startBenchOrthanc, uploadAll, type BenchOrthanc } from './lib/orthanc.js';
-import { ForeignLoadMeter, UsageMeter, round, waitForQuiet } from './lib/procstat.js';
+import { ForeignLoadMeter, UsageMeter, round, waitForQuiet, type Usage } from './lib/procstat.js';
 import {
   nginxProxySite,
   startGatewayProcess,
@@ -309,7 +309,9 @@ async function viewersPoint(target: Target, upstream: Metered, activePaths: Arra
 /**
  * A bulk point: `turns` transfers per target, the targets in a shuffled order every turn (as the
  * one-connection points: single transfers of a few hundred ms move 2–3 × with the machine's state,
- * bench/README.md section 20); MB/s is each target's median.
+ * bench/README.md section 20); MB/s is each target's median. Each transfer is metered on its own: a
+ * proxy's CPU per MB counts its transfers, not the seconds it waits while the others transfer (the
+ * gateway's timers, e.g. the event-loop delay monitor, take ~8 ms of CPU per idle second).
  */
 async function transferPoint(
   workload: 'wado-study' | 'stow',
@@ -319,30 +321,37 @@ async function transferPoint(
   once: (target: Target) => Promise<{ status: number; bytes: number; seconds: number }>,
   before?: () => Promise<void>,
 ) {
-  const runs = targets.map(() => ({ seconds: [] as number[], statuses: [] as number[], bytes: 0 }));
+  const runs = targets.map(() => ({ seconds: [] as number[], statuses: [] as number[], bytes: 0, usages: [] as Usage[], upstreamCpuSeconds: 0, clientCpuSeconds: 0, foreignCpuShares: [] as number[] }));
   await quietStart();
-  const stop = meterInTurns(targets, upstream);
   for (let turn = 0; turn < turns; turn++) {
     for (const index of shuffledOrder(targets.length)) {
       if (before) await before();
-      const result = await once(targets[index]!);
-      runs[index]!.seconds.push(round(result.seconds, 3));
-      runs[index]!.statuses.push(result.status);
-      runs[index]!.bytes = result.bytes;
+      const { result, proxy, upstreamCpuSeconds, clientCpuSeconds, foreignCpuShare } = await measured(targets[index]!, upstream, () => once(targets[index]!));
+      const run = runs[index]!;
+      run.seconds.push(round(result.seconds, 3));
+      run.statuses.push(result.status);
+      run.bytes = result.bytes;
+      if (proxy) run.usages.push(proxy);
+      run.upstreamCpuSeconds += upstreamCpuSeconds;
+      run.clientCpuSeconds += clientCpuSeconds;
+      run.foreignCpuShares.push(foreignCpuShare);
     }
   }
-  const usages = stop(runs.map((run) => (run.bytes / 1e6) * turns));
   targets.forEach((target, index) => {
-    const { seconds, statuses, bytes } = runs[index]!;
-    const { proxy, cpuMsPerUnit, ...shared } = usages[index]!;
-    if (proxy) proxy.cpuMsPerMb = cpuMsPerUnit;
+    const { seconds, statuses, bytes, usages, foreignCpuShares, ...meters } = runs[index]!;
+    const usage = usages.length ? sumUsage(usages) : undefined;
+    const foreignCpuShare = round(foreignCpuShares.reduce((a, b) => a + b, 0) / foreignCpuShares.length, 3);
+    const proxy: ProxyUsage | undefined =
+      usage && target.proxy
+        ? { ...usage, kind: target.proxy.kind, workers: target.proxy.workers, rssGrowthMb: round(usage.peakRssMb - usage.startRssMb, 1), cpuMsPerMb: round((usage.cpuSeconds * 1000) / ((bytes / 1e6) * turns), 3) }
+        : undefined;
     const mbPerSec = round(median(seconds.map((s) => bytes / 1e6 / s)), 1);
-    points.push({ workload, target: target.name, transfer: { runs: turns, bytes, mbPerSec, secondsPerRun: seconds, statuses }, proxy, ...shared });
+    points.push({ workload, target: target.name, transfer: { runs: turns, bytes, mbPerSec, secondsPerRun: seconds, statuses }, proxy, upstreamCpuSeconds: round(meters.upstreamCpuSeconds, 3), clientCpuSeconds: round(meters.clientCpuSeconds, 2), foreignCpuShare });
     const bad = statuses.filter((status) => status !== 200);
     log(
       `${workload.padEnd(14)} ${target.name.padEnd(16)} ${String(mbPerSec).padStart(6)} MB/s  (${(bytes / 1e6).toFixed(0)} MB × ${turns}: ${seconds.join(', ')} s)` +
-        (proxy ? `  proxy cpu ${proxy.cpuSeconds}s rss ${proxy.startRssMb}→${proxy.peakRssMb} MB` : '') +
-        (shared.foreignCpuShare > 0.05 ? `  [other work: ${(shared.foreignCpuShare * 100).toFixed(0)}% CPU]` : '') +
+        (proxy ? `  proxy ${proxy.cpuMsPerMb} ms CPU/MB, rss ${proxy.startRssMb}→${proxy.peakRssMb} MB` : '') +
+        (foreignCpuShare > 0.05 ? `  [other work: ${(foreignCpuShare * 100).toFixed(0)}% CPU]` : '') +
         (bad.length ? `  FAILED statuses ${statuses.join(',')}` : ''),
     );
   });

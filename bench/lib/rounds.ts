@@ -44,16 +44,7 @@ export function combineRounds(rounds: readonly RoundResult[]): { load: RequestLo
     statusCodes,
   };
   const usages = rounds.flatMap((r) => (r.usage ? [r.usage] : []));
-  const usage: Usage | undefined =
-    usages.length === rounds.length
-      ? {
-          cpuSeconds: round(sum(usages.map((u) => u.cpuSeconds)), 3),
-          systemSeconds: round(sum(usages.map((u) => u.systemSeconds)), 3),
-          minorFaults: sum(usages.map((u) => u.minorFaults)),
-          peakRssMb: Math.max(...usages.map((u) => u.peakRssMb)),
-          startRssMb: usages[0]!.startRssMb,
-        }
-      : undefined;
+  const usage = usages.length === rounds.length ? sumUsage(usages) : undefined;
   const perRequest = (cpuSeconds: number, requests: number) => (requests ? round((cpuSeconds * 1000) / requests, 4) : undefined);
   return {
     load,
@@ -68,5 +59,17 @@ export function combineRounds(rounds: readonly RoundResult[]): { load: RequestLo
       ...(r.usage ? { cpuMsPerRequest: perRequest(r.usage.cpuSeconds, r.load.requests) } : {}),
       foreignCpuShare: r.foreignCpuShare,
     })),
+  };
+}
+
+/** Usage over several metered intervals of one process: CPU and faults summed, the largest peak RSS, the first start RSS. */
+export function sumUsage(usages: readonly Usage[]): Usage {
+  const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+  return {
+    cpuSeconds: round(sum(usages.map((u) => u.cpuSeconds)), 3),
+    systemSeconds: round(sum(usages.map((u) => u.systemSeconds)), 3),
+    minorFaults: sum(usages.map((u) => u.minorFaults)),
+    peakRssMb: Math.max(...usages.map((u) => u.peakRssMb)),
+    startRssMb: usages[0]!.startRssMb,
   };
 }

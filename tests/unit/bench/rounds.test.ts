@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { RequestLoadResult } from '../../../bench/lib/load.js';
 import type { Usage } from '../../../bench/lib/procstat.js';
-import { combineRounds, type RoundResult } from '../../../bench/lib/rounds.js';
+import { combineRounds, sumUsage, type RoundResult } from '../../../bench/lib/rounds.js';
 
 const load = (requests: number, reqPerSec: number, p50Ms: number, extra: Partial<RequestLoadResult> = {}): RequestLoadResult => ({
   connections: 8,
@@ -57,5 +57,11 @@ describe('combineRounds', () => {
 
   it('refuses an empty list', () => {
     expect(() => combineRounds([])).toThrow('no rounds');
+  });
+});
+
+describe('sumUsage', () => {
+  it('sums CPU and faults over the intervals, keeps the largest peak and the first start', () => {
+    expect(sumUsage([usage(0.25, 120, 100), usage(0.5, 180, 150), usage(0.25, 140, 120)])).toEqual({ cpuSeconds: 1, systemSeconds: 0.25, minorFaults: 30, peakRssMb: 180, startRssMb: 100 });
   });
 });
