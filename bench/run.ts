@@ -233,8 +233,8 @@ async function requestPoint(workload: Workload, targets: Target[], upstream: Met
 
 /**
  * Meters every proxy process of `targets` (once each, however many targets it serves), the upstream
- * and this process over a point where the targets take turns. `stop` gives each target its proxy's
- * usage, with the process's CPU spread over the work units (requests or MB) of all the targets it
+ * and this process over a one-connection point where the targets take turns. `stop` gives each
+ * target its proxy's usage, with the process's CPU spread over the requests of all the targets it
  * served: the gateway serves both the Bearer and the session target.
  */
 function meterInTurns(targets: Target[], upstream: Metered) {
@@ -243,21 +243,21 @@ function meterInTurns(targets: Target[], upstream: Metered) {
   const meters = new Map(pids.map((pid) => [pid, new UsageMeter(pid)]));
   const upstreamMeter = new UsageMeter(upstream.pid);
   const clientStart = process.cpuUsage();
-  return (units: number[]) => {
+  return (requests: number[]) => {
     const client = process.cpuUsage(clientStart);
     const upstreamCpuSeconds = upstreamMeter.stop().cpuSeconds;
     const usages = new Map([...meters].map(([pid, meter]) => [pid, meter.stop()]));
-    const unitsByPid = new Map<number, number>();
+    const requestsByPid = new Map<number, number>();
     targets.forEach((target, index) => {
-      if (target.proxy) unitsByPid.set(target.proxy.process.pid, (unitsByPid.get(target.proxy.process.pid) ?? 0) + units[index]!);
+      if (target.proxy) requestsByPid.set(target.proxy.process.pid, (requestsByPid.get(target.proxy.process.pid) ?? 0) + requests[index]!);
     });
     const shared = { upstreamCpuSeconds, clientCpuSeconds: round((client.user + client.system) / 1e6, 2), foreignCpuShare: foreign.share() };
     return targets.map((target) => {
       const usage = target.proxy ? usages.get(target.proxy.process.pid) : undefined;
-      const served = target.proxy ? unitsByPid.get(target.proxy.process.pid) ?? 0 : 0;
+      const served = target.proxy ? requestsByPid.get(target.proxy.process.pid) ?? 0 : 0;
       const proxy: ProxyUsage | undefined =
         usage && target.proxy ? { ...usage, kind: target.proxy.kind, workers: target.proxy.workers, rssGrowthMb: round(usage.peakRssMb - usage.startRssMb, 1) } : undefined;
-      return { proxy, cpuMsPerUnit: usage && served ? round((usage.cpuSeconds * 1000) / served, 4) : undefined, ...shared };
+      return { proxy, cpuMsPerRequest: usage && served ? round((usage.cpuSeconds * 1000) / served, 4) : undefined, ...shared };
     });
   };
 }
@@ -271,8 +271,8 @@ async function latencyPoint(workload: Workload, targets: Target[], upstream: Met
   const usages = stop(results.map((load) => load.requests));
   targets.forEach((target, index) => {
     const load = results[index]!;
-    const { proxy, cpuMsPerUnit, ...shared } = usages[index]!;
-    if (proxy) proxy.cpuMsPerRequest = cpuMsPerUnit;
+    const { proxy, cpuMsPerRequest, ...shared } = usages[index]!;
+    if (proxy) proxy.cpuMsPerRequest = cpuMsPerRequest;
     points.push({ workload, target: target.name, load, proxy, ...shared });
     const failures = load.non2xx + load.errors + load.timeouts;
     log(

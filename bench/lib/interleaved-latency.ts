@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { round } from './procstat.js';
-import type { Endpoint, RequestLoadResult } from './load.js';
+import { latencySummary, median, type Endpoint, type RequestLoadResult } from './load.js';
 
 /**
  * One-connection latency of several targets measured request by request in turn (direct, nginx,
@@ -21,17 +21,6 @@ interface Sample {
   bytes: number;
 }
 
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-/** p50 / p90 / p99 of latencies in ms (nearest rank). */
-export function latencySummary(latencies: readonly number[]): { p50Ms: number; p90Ms: number; p99Ms: number } {
-  const sorted = [...latencies].sort((a, b) => a - b);
-  return { p50Ms: round(percentile(sorted, 50), 3), p90Ms: round(percentile(sorted, 90), 3), p99Ms: round(percentile(sorted, 99), 3) };
-}
-
 /** The median of `target[i] − reference[i]` over the turns where both answered 2xx. */
 export function pairedMedianDifference(target: ReadonlyArray<number | undefined>, reference: ReadonlyArray<number | undefined>): number | undefined {
   const differences: number[] = [];
@@ -40,10 +29,7 @@ export function pairedMedianDifference(target: ReadonlyArray<number | undefined>
     const b = reference[turn];
     if (a !== undefined && b !== undefined) differences.push(a - b);
   }
-  if (differences.length === 0) return undefined;
-  differences.sort((a, b) => a - b);
-  const middle = Math.floor(differences.length / 2);
-  return differences.length % 2 ? differences[middle]! : (differences[middle - 1]! + differences[middle]!) / 2;
+  return differences.length ? median(differences) : undefined;
 }
 
 /**

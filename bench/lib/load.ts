@@ -31,6 +31,12 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+/** p50 / p90 / p99 of latencies in ms (nearest rank), rounded to µs. */
+export function latencySummary(latencies: readonly number[]): { p50Ms: number; p90Ms: number; p99Ms: number } {
+  const sorted = Float64Array.from(latencies).sort();
+  return { p50Ms: round(percentile(sorted, 50), 3), p90Ms: round(percentile(sorted, 90), 3), p99Ms: round(percentile(sorted, 99), 3) };
+}
+
 /**
  * Fixed connections for a fixed time with autocannon; latencies are kept at full (sub-millisecond)
  * resolution from autocannon's per-response events (its histogram has 1 ms buckets).
@@ -66,16 +72,13 @@ export async function requestLoad(
   });
   const result = await instance;
   const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
-  const sorted = Float64Array.from(latencies).sort();
   const ok = latencies.length;
   return {
     connections,
     seconds: round(elapsed, 2),
     requests: ok,
     reqPerSec: round(ok / elapsed, 0),
-    p50Ms: round(percentile(sorted, 50), 3),
-    p90Ms: round(percentile(sorted, 90), 3),
-    p99Ms: round(percentile(sorted, 99), 3),
+    ...latencySummary(latencies),
     mbPerSec: round(bytes / 1e6 / elapsed, 1),
     non2xx: result.non2xx,
     errors: result.errors,

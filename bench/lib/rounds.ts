@@ -1,6 +1,8 @@
 import { median, type RequestLoadResult } from './load.js';
 import { round, type Usage } from './procstat.js';
 
+const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
+
 /** What one target did in one round of a request point (kept in the results as the point's `rounds`). */
 export interface RoundResult {
   load: RequestLoadResult;
@@ -26,7 +28,6 @@ export interface RoundSummary {
 export function combineRounds(rounds: readonly RoundResult[]): { load: RequestLoadResult; usage?: Usage; cpuMsPerRequest?: number; upstreamCpuSeconds: number; clientCpuSeconds: number; foreignCpuShare: number; rounds: RoundSummary[] } {
   if (rounds.length === 0) throw new Error('combineRounds: no rounds');
   const loads = rounds.map((r) => r.load);
-  const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
   const statusCodes: Record<string, number> = {};
   for (const load of loads) for (const [code, count] of Object.entries(load.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + count;
   const load: RequestLoadResult = {
@@ -64,7 +65,6 @@ export function combineRounds(rounds: readonly RoundResult[]): { load: RequestLo
 
 /** Usage over several metered intervals of one process: CPU and faults summed, the largest peak RSS, the first start RSS. */
 export function sumUsage(usages: readonly Usage[]): Usage {
-  const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
   return {
     cpuSeconds: round(sum(usages.map((u) => u.cpuSeconds)), 3),
     systemSeconds: round(sum(usages.map((u) => u.systemSeconds)), 3),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { latencySummary, pairedMedianDifference, shuffledOrder } from '../../../bench/lib/interleaved-latency.js';
+import { pairedMedianDifference, shuffledOrder } from '../../../bench/lib/interleaved-latency.js';
 
 describe('pairedMedianDifference', () => {
   it.each([
@@ -38,12 +38,5 @@ describe('shuffledOrder', () => {
   it('follows the random source it is given (Fisher–Yates)', () => {
     expect(shuffledOrder(3, () => 0)).toEqual([1, 2, 0]);
     expect(shuffledOrder(3, () => 0.999)).toEqual([0, 1, 2]);
-  });
-});
-
-describe('latencySummary', () => {
-  it('takes nearest-rank percentiles of the sorted latencies', () => {
-    const latencies = Array.from({ length: 100 }, (_, index) => 100 - index); // 100 … 1, unsorted
-    expect(latencySummary(latencies)).toEqual({ p50Ms: 51, p90Ms: 91, p99Ms: 100 });
   });
 });
