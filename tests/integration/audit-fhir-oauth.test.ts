@@ -19,7 +19,8 @@ import { LogSink } from '../support/session-stack.js';
  * receiver takes a resource only with a valid access token of that client (signature against the
  * IdP's JWKS, audience, azp). Covered: delivery with a token, one token for many records, a token
  * the receiver refuses (401: a new token, the record still arrives), a wrong secret (records stay
- * spooled, the log says why without the secret).
+ * spooled, the log says why without the secret), AUDIT_FHIR_SCOPE (the scope in the token the
+ * receiver verified) and a scope the client may not have (invalid_scope, named in the log).
  */
 
 const AUDIT_FAILED = 'audit transport failed: messages wait in the spool and are retried';
@@ -104,6 +105,29 @@ describe.each<ProviderName>(PROVIDERS)('FHIR audit with OAuth client credentials
     await delivered(await read());
     expect(receiver.refusals.slice(refusedBefore)).toEqual(['forbidden']);
     expect(receiver.tokens.at(-1)).not.toBe(tokenBefore);
+  }, 60_000);
+
+  it("asks for AUDIT_FHIR_SCOPE: the receiver sees the scope in the token it verified", async () => {
+    const scoped = await gatewayWith({ AUDIT_FHIR_CLIENT_SECRET: AUDIT_CLIENT.secret, AUDIT_FHIR_SCOPE: AUDIT_CLIENT.scope }, new LogSink());
+    const requestId = await read(scoped.url);
+    await delivered(requestId);
+    const index = receiver.resources.findIndex((resource) => requestIdOfFhir(resource) === requestId);
+    expect(receiver.tokenClients[index]).toBe(AUDIT_CLIENT.clientId);
+    expect(receiver.tokenScopes[index]!.split(' ')).toContain(AUDIT_CLIENT.scope);
+    // Without AUDIT_FHIR_SCOPE (the first gateway), the optional scope is not in the token.
+    expect(receiver.tokenScopes[0]!.split(' ')).not.toContain(AUDIT_CLIENT.scope);
+  }, 60_000);
+
+  it("a scope the client may not have (another client's optional scope): invalid_scope in the log, never the secret; records stay in the spool", async () => {
+    const logs = new LogSink();
+    const misconfigured = await gatewayWith({ AUDIT_FHIR_CLIENT_SECRET: AUDIT_CLIENT.secret, AUDIT_FHIR_SCOPE: 'patient/ImagingStudy.rs' }, logs);
+    const received = receiver.resources.length;
+    await read(misconfigured.url);
+    const failure = await waitFor(() => logs.lines.find((line) => line['msg'] === AUDIT_FAILED), { what: 'the transport failure log line', timeoutMs: 15_000 });
+    expect((failure['err'] as { message: string }).message).toMatch(/no access token for the FHIR audit server \(client audit-sender\): invalid_scope/);
+    expect(await metricValue(misconfigured.url, 'gateway_audit_spool_messages', 'transport="fhir"')).toBe(1);
+    expect(receiver.resources.length).toBe(received);
+    expect(JSON.stringify(logs.lines)).not.toContain(AUDIT_CLIENT.secret);
   }, 60_000);
 
   it('a wrong client secret keeps the records in the spool; the log says why, never with the secret', async () => {
