@@ -84,7 +84,8 @@ function auditClientFrom(values: { 'audit-client'?: string; 'audit-audience'?: s
     return undefined;
   }
   const scopes = values['audit-scope'] ?? (envApplies ? env['AUDIT_FHIR_SCOPE'] : undefined);
-  return { clientId, audience: values['audit-audience'], scopes: (scopes ?? '').split(' ').filter(Boolean) };
+  // `openid` is no client scope in Keycloak: any client may ask for it.
+  return { clientId, audience: values['audit-audience'], scopes: (scopes ?? '').split(' ').filter((scope) => scope && scope !== 'openid') };
 }
 
 /** The command line and environment, validated into one object (a UsageError names what is wrong). */

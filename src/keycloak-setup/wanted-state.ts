@@ -209,7 +209,7 @@ export function smartPatientScope(smartClients: string[], patientClaim: string):
 }
 
 /** `aud` = what the FHIR audit server checks: a name of its own, not necessarily a client of the realm. */
-export function customAudienceMapper(audience: string): ProtocolMapperRepresentation {
+function customAudienceMapper(audience: string): ProtocolMapperRepresentation {
   return {
     name: `audience ${audience}`,
     protocol: 'openid-connect',

@@ -51,8 +51,8 @@ describe('parseOptions', () => {
     expect(parseOptions(['setup', ...BASE, '--smart-clients', 'kiosk'], env).expectations.smartClients).toEqual(['kiosk']);
   });
 
-  it('takes the audit client from --audit-client/--audit-scope, else AUDIT_FHIR_CLIENT_ID/AUDIT_FHIR_SCOPE when its tokens come from this realm', () => {
-    const env = { ...ADMIN_USER, AUDIT_FHIR_CLIENT_ID: 'audit-sender', AUDIT_FHIR_SCOPE: 'system/AuditEvent.c  extra' };
+  it('takes the audit client from --audit-client/--audit-scope, else AUDIT_FHIR_CLIENT_ID/AUDIT_FHIR_SCOPE when its tokens come from this realm (openid is no client scope)', () => {
+    const env = { ...ADMIN_USER, AUDIT_FHIR_CLIENT_ID: 'audit-sender', AUDIT_FHIR_SCOPE: 'openid system/AuditEvent.c  extra' };
     expect(parseOptions(['doctor', ...BASE], env).expectations.auditClient).toEqual({ clientId: 'audit-sender', audience: undefined, scopes: ['system/AuditEvent.c', 'extra'] });
     expect(parseOptions(['setup', ...BASE, '--audit-client', 'sender', '--audit-audience', 'fhir', '--audit-scope', 'a b'], env).expectations.auditClient)
       .toEqual({ clientId: 'sender', audience: 'fhir', scopes: ['a', 'b'] });
