@@ -13,6 +13,10 @@ export interface AuditTokenSource {
 /** A token fetch failed: the message says why, in the IdP's words, never with the secret or a token. */
 export class AuditTokenError extends Error {
   override name = 'AuditTokenError';
+  /** The token endpoint's OAuth error code (invalid_client, invalid_scope…); undefined when it gave none (no answer). */
+  constructor(message: string, readonly oauthError?: string) {
+    super(message);
+  }
 }
 
 export interface AuditTokenOptions extends FhirOAuthConfig {
@@ -66,7 +70,7 @@ export function createAuditTokenSource(options: AuditTokenOptions): AuditTokenSo
     try {
       response = await client.clientCredentialsGrant(await rp(), options.scope ? { scope: options.scope } : {});
     } catch (error) {
-      throw new AuditTokenError(`no access token for the FHIR audit server (client ${options.clientId}): ${describe(error)}`);
+      throw new AuditTokenError(`no access token for the FHIR audit server (client ${options.clientId}): ${describe(error)}`, error instanceof client.ResponseBodyError ? error.error : undefined);
     }
     const lifetimeMs = (response.expiresIn() ?? DEFAULT_LIFETIME_SECONDS) * 1000;
     cached = { token: response.access_token, renewAt: Date.now() + lifetimeMs - Math.min(RENEW_BEFORE_MS, lifetimeMs / 2) };

@@ -10,6 +10,7 @@ import type { AuditSink } from './dispatcher.js';
 import { fhirAuditEvent } from './fhir-audit-event.js';
 import { createAuditTokenSource } from './fhir-token.js';
 import { createFhirTransport } from './fhir-transport.js';
+import { checkAuditToken } from '../startup/audit-token.js';
 import { createAuditTransportMetrics } from './metrics.js';
 import type { AuditRecord, AuditSource } from './record.js';
 import { openSpool } from './spool.js';
@@ -47,7 +48,9 @@ export function transportSinks(config: Config, source: AuditSource, logger: Logg
   }
   if (audit.fhirUrl) {
     const tls = { ca: readPem('AUDIT_FHIR_CA_FILE', audit.fhirTls.caFile), cert: readPem('AUDIT_FHIR_CERT_FILE', audit.fhirTls.certFile), key: readPem('AUDIT_FHIR_KEY_FILE', audit.fhirTls.keyFile) };
-    const tokens = audit.fhirOAuth && createAuditTokenSource({ ...audit.fhirOAuth, metadata: issuerMetadata, issuer: config.oidc.issuer, timeoutMs: audit.transportTimeoutMs });
+    const oauth = audit.fhirOAuth;
+    const tokens = oauth && createAuditTokenSource({ ...oauth, metadata: issuerMetadata, issuer: config.oidc.issuer, timeoutMs: audit.transportTimeoutMs });
+    if (oauth && tokens) void checkAuditToken(tokens, oauth.clientId, logger);
     transports.push({ transport: createFhirTransport({ baseUrl: audit.fhirUrl, timeoutMs: audit.transportTimeoutMs, tls, tokens }), format: (record) => JSON.stringify(fhirAuditEvent(record, source)) });
   }
   const counters = createAuditTransportMetrics(metrics.registry);

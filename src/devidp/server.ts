@@ -13,7 +13,7 @@ import { KeyRing } from './keys.js';
 import { createLoginRouter } from './login.js';
 import { applyClientSettings, type ClientSettings } from './overrides.js';
 import { createProvider, ROUTES } from './provider.js';
-import { smartPatientScope } from '../keycloak-setup/wanted-state.js';
+import { smartPatientScope, type WantedClientScope } from '../keycloak-setup/wanted-state.js';
 import { withClientScopes } from './client-scopes.js';
 import { findUserByLogin, loadRealm, type DevRealm, type DevUser } from './realm.js';
 import { createJwtRevocationRouter } from './revocation.js';
@@ -44,6 +44,8 @@ export interface DevIdpOptions extends ClientSettings {
    */
   smartClients?: string[];
   patientClaim?: string;
+  /** Further client scopes as `setup` creates them, e.g. the audit client's (`--audit-scope`). */
+  clientScopes?: WantedClientScope[];
 }
 
 export interface DevIdp {
@@ -112,7 +114,7 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
   const smartClients = options.smartClients ?? [];
   let baseRealm = withClientScopes(
     loadRealm(options.realmFile, options.realmEnv),
-    smartClients.length > 0 ? [smartPatientScope(smartClients, options.patientClaim ?? 'patient')] : [],
+    [...(smartClients.length > 0 ? [smartPatientScope(smartClients, options.patientClaim ?? 'patient')] : []), ...(options.clientScopes ?? [])],
   );
   let clientSettings: ClientSettings = options;
   let realm = applyClientSettings(baseRealm, clientSettings);

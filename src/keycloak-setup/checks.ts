@@ -36,11 +36,17 @@ function claimInToken(mapper: ProtocolMapperRepresentation, tokenValidation: Doc
   return inIntrospection === undefined ? inAccessToken : inIntrospection === 'true';
 }
 
-const noOtherFlows: ClientCheck = (client, _expect, clientId) => [
-  ...when(client.representation.implicitFlowEnabled === true, () =>
-    problem('implicit-flow-on', 'The implicit flow is on: tokens would travel in URL fragments', `${adminPath(clientId)} → Capability config: turn "Implicit flow" off (or run setup)`)),
-  ...when(client.representation.directAccessGrantsEnabled === true, () =>
-    problem('direct-grants-on', 'Direct access grants (password grant) are on: anyone with a password gets tokens without the login page, its brute-force protection and second factor', `${adminPath(clientId)} → Capability config: turn "Direct access grants" off (or run setup)`)),
+const implicitFlowOff: ClientCheck = (client, _expect, clientId) =>
+  when(client.representation.implicitFlowEnabled === true, () =>
+    problem('implicit-flow-on', 'The implicit flow is on: tokens would travel in URL fragments', `${adminPath(clientId)} → Capability config: turn "Implicit flow" off (or run setup)`));
+
+const directGrantsOff: ClientCheck = (client, _expect, clientId) =>
+  when(client.representation.directAccessGrantsEnabled === true, () =>
+    problem('direct-grants-on', 'Direct access grants (password grant) are on: anyone with a password gets tokens without the login page, its brute-force protection and second factor', `${adminPath(clientId)} → Capability config: turn "Direct access grants" off (or run setup)`));
+
+const noOtherFlows: ClientCheck = (client, expect, clientId) => [
+  ...implicitFlowOff(client, expect, clientId),
+  ...directGrantsOff(client, expect, clientId),
   ...when(client.representation.standardFlowEnabled === false, () =>
     problem('standard-flow-off', 'The standard flow (authorization code) is off: nobody can sign in', `${adminPath(clientId)} → Capability config: turn "Standard flow" on (or run setup)`)),
 ];
@@ -71,9 +77,10 @@ const postLogoutRedirect: ClientCheck = (client, expect, clientId) => {
     problem('post-logout-redirect-missing', `The post-logout redirect URI ${wanted} is not registered: sign-out ends on a Keycloak error page`, `${adminPath(clientId)} → "Valid post logout redirect URIs": ${wanted} (or run setup)`));
 };
 
-const confidential: ClientCheck = (client, _expect, clientId) =>
+const confidentialWith = (secretVariable: string): ClientCheck => (client, _expect, clientId) =>
   when(client.representation.publicClient === true || client.representation.bearerOnly === true, () =>
-    problem('client-not-confidential', 'The gateway\'s client is not confidential: the gateway authenticates with a client secret', `${adminPath(clientId)} → Capability config: "Client authentication" on, then put the secret into OIDC_CLIENT_SECRET (or run setup)`));
+    problem('client-not-confidential', 'The client is not confidential: the gateway authenticates with its client secret', `${adminPath(clientId)} → Capability config: "Client authentication" on, then put the secret into ${secretVariable} (or run setup)`));
+const confidential = confidentialWith('OIDC_CLIENT_SECRET');
 
 const publicClient: ClientCheck = (client, _expect, clientId) =>
   when(client.representation.publicClient !== true, () =>
@@ -144,6 +151,32 @@ const smartPatientScope: ClientCheck = (client, expect, clientId) => {
   ];
 };
 
+/** The audit client gets tokens by the client credentials grant only: its service account on, every browser flow off. */
+const serviceAccountOnly: ClientCheck = (client, expect, clientId) => [
+  ...when(client.representation.serviceAccountsEnabled !== true, () =>
+    problem('service-account-off', 'The service account is off: Keycloak refuses the client credentials grant (unauthorized_client), so audit records wait in the spool', `${adminPath(clientId)} → Capability config: "Service accounts roles" on (or run setup --audit-client ${clientId})`)),
+  ...when(client.representation.standardFlowEnabled === true, () =>
+    problem('standard-flow-on', 'The standard flow is on: the audit client needs no browser sign-in, and with one its secret would also sign users in', `${adminPath(clientId)} → Capability config: turn "Standard flow" off (or run setup --audit-client ${clientId})`)),
+  ...implicitFlowOff(client, expect, clientId),
+  ...directGrantsOff(client, expect, clientId),
+];
+
+/** AUDIT_FHIR_SCOPE: a scope that is not one of the client's (default or optional) is refused with invalid_scope. */
+const auditScopes: ClientCheck = (client, expect, clientId) => {
+  const bound = new Set((client.scopes ?? []).map((scope) => scope.name));
+  return (expect.auditClient?.scopes ?? []).filter((scope) => !bound.has(scope)).map((scope) =>
+    problem('audit-scope-missing', `The client has no client scope "${scope}" (AUDIT_FHIR_SCOPE): Keycloak answers invalid_scope, so audit records wait in the spool`, `Client scopes: create "${scope}" ("Include in token scope" on), then ${adminPath(clientId)} → Client scopes: add it as Optional (or run setup --audit-client ${clientId} --audit-scope '${scope}')`));
+};
+
+const auditAudience: ClientCheck = (client, expect, clientId) => {
+  const audience = expect.auditClient?.audience;
+  return when(audience !== undefined && !client.mappers.some((mapper) => mapper.protocolMapper === 'oidc-audience-mapper'
+    && (mapper.config?.['included.custom.audience'] === audience || mapper.config?.['included.client.audience'] === audience) && mapper.config?.['access.token.claim'] === 'true'), () =>
+    problem('audit-audience-mapper-missing', `No audience mapper puts "${audience}" into the audit client's access tokens: a FHIR server checking aud refuses them (401), so audit records wait in the spool`, `${adminPath(clientId)} → Client scopes → ${clientId}-dedicated → Add mapper "Audience", included custom audience ${audience}, "Add to access token" on (or run setup)`));
+};
+
+const AUDIT_CLIENT_CHECKS: ClientCheck[] = [enabled, confidentialWith('AUDIT_FHIR_CLIENT_SECRET'), serviceAccountOnly, auditAudience, auditScopes];
+
 function checkClient(snapshot: RealmSnapshot, clientId: string, checks: ClientCheck[], expect: DoctorExpectations, missingFix = `npm run keycloak -- setup --url … --realm ${snapshot.realm.realm}`): Finding[] {
   const client = snapshot.clients[clientId];
   if (!client) {
@@ -176,6 +209,8 @@ export function diagnose(snapshot: RealmSnapshot, expect: DoctorExpectations): F
     ...(expect.ohifClientId ? checkClient(snapshot, expect.ohifClientId, ohifChecks(expect), expect) : []),
     ...(expect.smartClients ?? []).flatMap((clientId) => checkClient(snapshot, clientId, [smartPatientScope], expect,
       `Create the app's client "${clientId}" (SMART_CLIENTS names it), then npm run keycloak -- setup --smart-clients ${clientId}`)),
+    ...(expect.auditClient ? checkClient(snapshot, expect.auditClient.clientId, AUDIT_CLIENT_CHECKS, expect,
+      `npm run keycloak -- setup --url … --realm ${snapshot.realm.realm} --audit-client ${expect.auditClient.clientId} (AUDIT_FHIR_CLIENT_ID names it)`) : []),
   ];
 }
 

@@ -16,11 +16,18 @@ async function run(options: CliOptions): Promise<number> {
   const admin = await connectAdmin(options.url, options.realm, options.credentials);
   const { expectations } = options;
   if (options.command === 'setup') {
-    const result = await applySetup(admin, wantedState(expectations), { revealSecrets: options.showSecret });
-    console.log(options.json ? JSON.stringify({ realm: options.realm, ...result }, null, 2) : setupReport(options.realm, result));
+    const wanted = wantedState(expectations);
+    const result = await applySetup(admin, wanted, { revealSecrets: options.showSecret });
+    const secretVariables = Object.fromEntries(wanted.clients.flatMap(({ representation, secretVariable }) => (secretVariable ? [[representation.clientId, secretVariable]] : [])));
+    console.log(options.json ? JSON.stringify({ realm: options.realm, ...result }, null, 2) : setupReport(options.realm, result, secretVariables));
     return 0;
   }
-  const clientIds = [...new Set([expectations.clientId, ...(expectations.ohifClientId ? [expectations.ohifClientId] : []), ...(expectations.smartClients ?? [])])];
+  const clientIds = [...new Set([
+    expectations.clientId,
+    ...(expectations.ohifClientId ? [expectations.ohifClientId] : []),
+    ...(expectations.smartClients ?? []),
+    ...(expectations.auditClient ? [expectations.auditClient.clientId] : []),
+  ])];
   const findings = diagnose(await readSnapshot(admin, clientIds), expectations);
   console.log(options.json ? JSON.stringify({ realm: options.realm, findings }, null, 2) : doctorReport(options.realm, findings));
   return hasProblems(findings) ? 1 : 0;

@@ -46,7 +46,7 @@ async function ensureOptionalOn(admin: AdminClient, scopeId: string, scopeName: 
 /** Brings one client scope (user attribute, scope, mappers, client bindings) to the wanted state. */
 export async function ensureClientScope(admin: AdminClient, wanted: WantedClientScope, changes: Change[]): Promise<void> {
   const { name } = wanted.representation;
-  await ensureUserAttribute(admin, wanted.userAttribute, changes);
+  if (wanted.userAttribute) await ensureUserAttribute(admin, wanted.userAttribute, changes);
   const id = await ensureScope(admin, wanted, changes);
   const owner: MapperOwner = {
     what: `client scope ${name}`,

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { AdminCredentials } from './admin-connection.js';
 import type { DoctorExpectations } from './checks.js';
+import type { AuditClientTarget } from './wanted-state.js';
 
 export const USAGE = `Usage: npm run keycloak -- <setup|doctor> --url <keycloak base URL> --realm <realm> [options]
 
@@ -17,8 +18,14 @@ Options (defaults from the gateway's own variables):
   --smart-clients <ids>        SMART_CLIENTS: comma list of existing app clients that get the optional
                                client scope patient/ImagingStudy.rs (user attribute patient_id → claim
                                SMART_PATIENT_CLAIM, default patient); doctor checks it is there
+  --audit-client <id>          AUDIT_FHIR_CLIENT_ID: the FHIR audit transport's client, confidential with
+                               the service account only (client credentials grant); doctor checks it
+  --audit-audience <aud>       with --audit-client: put this audience (the FHIR audit server's) into its tokens
+  --audit-scope <scopes>       AUDIT_FHIR_SCOPE: space-separated client scopes, made optional on the audit
+                               client (created when missing, named in the token's scope)
+                               (AUDIT_FHIR_* are read only when AUDIT_FHIR_TOKEN_URL is unset or this realm's)
   --max-access-token-seconds n doctor: longest acceptable access token lifespan (default 900)
-  --show-secret                setup: print the gateway client's secret even when the client existed
+  --show-secret                setup: print the secrets of confidential clients even when they existed
   --json                       machine-readable output
 Admin credentials (never as options, so they stay out of process lists):
   KEYCLOAK_ADMIN_USERNAME + KEYCLOAK_ADMIN_PASSWORD   an admin user (realm --admin-realm, default master)
@@ -64,6 +71,23 @@ function positiveInteger(value: string, name: string): number {
 
 const commaList = (value: string | undefined) => (value ?? '').split(',').map((item) => item.trim()).filter(Boolean);
 
+/**
+ * The audit client from the options, else from the gateway's AUDIT_FHIR_* variables: those only
+ * when its tokens come from this realm (no AUDIT_FHIR_TOKEN_URL, or this realm's token endpoint).
+ */
+function auditClientFrom(values: { 'audit-client'?: string; 'audit-audience'?: string; 'audit-scope'?: string }, env: Env, realmUrl: string): AuditClientTarget | undefined {
+  const tokenUrl = env['AUDIT_FHIR_TOKEN_URL'];
+  const envApplies = !tokenUrl || tokenUrl.startsWith(`${realmUrl}/`);
+  const clientId = values['audit-client'] ?? (envApplies ? env['AUDIT_FHIR_CLIENT_ID'] : undefined);
+  if (!clientId) {
+    if (values['audit-audience'] !== undefined || values['audit-scope'] !== undefined) throw new UsageError('--audit-audience and --audit-scope need --audit-client (or AUDIT_FHIR_CLIENT_ID)');
+    return undefined;
+  }
+  const scopes = values['audit-scope'] ?? (envApplies ? env['AUDIT_FHIR_SCOPE'] : undefined);
+  // `openid` is no client scope in Keycloak: any client may ask for it.
+  return { clientId, audience: values['audit-audience'], scopes: (scopes ?? '').split(' ').filter((scope) => scope && scope !== 'openid') };
+}
+
 /** The command line and environment, validated into one object (a UsageError names what is wrong). */
 export function parseOptions(argv: string[], env: Env): CliOptions {
   let parsed;
@@ -83,6 +107,9 @@ export function parseOptions(argv: string[], env: Env): CliOptions {
         ohif: { type: 'boolean', default: false },
         'ohif-client-id': { type: 'string' },
         'smart-clients': { type: 'string' },
+        'audit-client': { type: 'string' },
+        'audit-audience': { type: 'string' },
+        'audit-scope': { type: 'string' },
         'max-access-token-seconds': { type: 'string', default: '900' },
         'show-secret': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
@@ -101,9 +128,10 @@ export function parseOptions(argv: string[], env: Env): CliOptions {
   if (tokenValidation !== 'jwt' && tokenValidation !== 'introspection') throw new UsageError('--token-validation must be jwt or introspection');
   const clientId = values['client-id'] ?? env['OIDC_CLIENT_ID'] ?? 'orthanc-gateway';
   const wantsOhif = values.ohif || values['ohif-client-id'] !== undefined;
+  const url = httpUrl(values.url ?? env['KEYCLOAK_URL'], '--url');
   return {
     command,
-    url: httpUrl(values.url ?? env['KEYCLOAK_URL'], '--url'),
+    url,
     realm,
     expectations: {
       publicUrl: httpUrl(values['public-url'] ?? env['PUBLIC_URL'], '--public-url (or PUBLIC_URL)'),
@@ -114,6 +142,7 @@ export function parseOptions(argv: string[], env: Env): CliOptions {
       ohifClientId: wantsOhif ? (values['ohif-client-id'] ?? 'ohif-viewer') : undefined,
       smartClients: commaList(values['smart-clients'] ?? env['SMART_CLIENTS']),
       patientClaim: env['SMART_PATIENT_CLAIM'] ?? 'patient',
+      auditClient: auditClientFrom(values, env, `${url}/realms/${realm}`),
       tokenValidation,
       maxAccessTokenSeconds: positiveInteger(values['max-access-token-seconds'], '--max-access-token-seconds'),
     },

@@ -4,13 +4,13 @@ import type { Finding } from './checks.js';
 const describeChange = (change: Change) =>
   `${change.action} ${change.what}${change.fields ? ` (${change.fields.join(', ')})` : ''}`;
 
-/** setup's text output; secrets appear only when the result carries them. */
-export function setupReport(realm: string, result: SetupResult): string {
+/** setup's text output; secrets appear only when the result carries them, each with the variable it goes into. */
+export function setupReport(realm: string, result: SetupResult, secretVariables: Record<string, string> = {}): string {
   const lines = result.changes.length === 0
     ? [`Realm ${realm} already matches the gateway's setup: nothing changed.`]
     : [`Realm ${realm}: ${result.changes.length} change(s)`, ...result.changes.map((change) => `  ${describeChange(change)}`)];
   for (const [clientId, secret] of Object.entries(result.secrets)) {
-    lines.push(`Client secret of ${clientId} (put it into OIDC_CLIENT_SECRET; shown once): ${secret}`);
+    lines.push(`Client secret of ${clientId} (put it into ${secretVariables[clientId] ?? 'OIDC_CLIENT_SECRET'}; shown once): ${secret}`);
   }
   return lines.join('\n');
 }

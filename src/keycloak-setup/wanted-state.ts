@@ -21,12 +21,25 @@ export interface GatewayTarget {
   smartClients?: string[];
   /** SMART_PATIENT_CLAIM: the claim the patient scope's mapper writes (default `patient`). */
   patientClaim?: string;
+  /** The FHIR audit transport's service-account client (AUDIT_FHIR_CLIENT_ID), when wanted. */
+  auditClient?: AuditClientTarget | undefined;
+}
+
+export interface AuditClientTarget {
+  /** AUDIT_FHIR_CLIENT_ID */
+  clientId: string;
+  /** The audience the FHIR audit server checks (a custom audience mapper), if any. */
+  audience: string | undefined;
+  /** AUDIT_FHIR_SCOPE: client scopes optional on the client, so the client credentials grant may ask for them. */
+  scopes: string[];
 }
 
 /** A client as wanted: its representation (without mappers) and its own protocol mappers. */
 export interface WantedClient {
   representation: ClientRepresentation & { clientId: string };
   mappers: ProtocolMapperRepresentation[];
+  /** The gateway variable its secret goes into (confidential clients). */
+  secretVariable?: string;
 }
 
 /** A realm client scope as wanted: its representation, its mappers and the clients it is optional on. */
@@ -35,7 +48,7 @@ export interface WantedClientScope {
   mappers: ProtocolMapperRepresentation[];
   optionalOn: string[];
   /** The user attribute its mapper reads: declared in the realm's user profile so Keycloak keeps and maps it. */
-  userAttribute: string;
+  userAttribute?: string;
 }
 
 export interface WantedState {
@@ -129,6 +142,7 @@ export function gatewayClient(target: GatewayTarget): WantedClient {
       },
     },
     mappers: clientMappers(target),
+    secretVariable: 'OIDC_CLIENT_SECRET',
   };
 }
 
@@ -194,11 +208,63 @@ export function smartPatientScope(smartClients: string[], patientClaim: string):
   };
 }
 
+/** `aud` = what the FHIR audit server checks: a name of its own, not necessarily a client of the realm. */
+function customAudienceMapper(audience: string): ProtocolMapperRepresentation {
+  return {
+    name: `audience ${audience}`,
+    protocol: 'openid-connect',
+    protocolMapper: 'oidc-audience-mapper',
+    config: { 'included.custom.audience': audience, 'id.token.claim': 'false', 'access.token.claim': 'true', 'introspection.token.claim': 'true' },
+  };
+}
+
+/**
+ * The FHIR audit transport's client: confidential, the service account (client credentials grant)
+ * and nothing else; no browser ever signs in with it, so no redirect URIs or web origins.
+ */
+export function auditClient({ clientId, audience }: AuditClientTarget): WantedClient {
+  return {
+    representation: {
+      clientId,
+      enabled: true,
+      protocol: 'openid-connect',
+      publicClient: false,
+      bearerOnly: false,
+      clientAuthenticatorType: 'client-secret',
+      ...NO_OTHER_FLOWS,
+      standardFlowEnabled: false,
+      serviceAccountsEnabled: true,
+      redirectUris: [],
+      webOrigins: [],
+      attributes: { ...NO_OTHER_GRANTS },
+    },
+    mappers: audience ? [customAudienceMapper(audience)] : [],
+    secretVariable: 'AUDIT_FHIR_CLIENT_SECRET',
+  };
+}
+
+/**
+ * A scope of AUDIT_FHIR_SCOPE (e.g. `system/AuditEvent.c`), optional on the audit client and named
+ * in the token's `scope`. Only fields Keycloak's built-in scopes share, so naming one (`profile`)
+ * binds it without changing it.
+ */
+export function auditScope(name: string, clientId: string): WantedClientScope {
+  return {
+    representation: { name, protocol: 'openid-connect', attributes: { 'include.in.token.scope': 'true' } },
+    mappers: [],
+    optionalOn: [clientId],
+  };
+}
+
 export function wantedState(target: GatewayTarget): WantedState {
   const smartClients = target.smartClients ?? [];
+  const audit = target.auditClient;
   return {
     roles: target.roles,
-    clients: [gatewayClient(target), ...(target.ohifClientId ? [ohifClient(target, target.ohifClientId)] : [])],
-    clientScopes: smartClients.length > 0 ? [smartPatientScope(smartClients, target.patientClaim ?? 'patient')] : [],
+    clients: [gatewayClient(target), ...(target.ohifClientId ? [ohifClient(target, target.ohifClientId)] : []), ...(audit ? [auditClient(audit)] : [])],
+    clientScopes: [
+      ...(smartClients.length > 0 ? [smartPatientScope(smartClients, target.patientClaim ?? 'patient')] : []),
+      ...(audit ? audit.scopes.map((name) => auditScope(name, audit.clientId)) : []),
+    ],
   };
 }

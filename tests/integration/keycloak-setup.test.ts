@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import KcAdminClient from '@keycloak/keycloak-admin-client';
 import { execFile } from 'node:child_process';
 import { decodeJwt } from 'jose';
+import { AuditTokenError, createAuditTokenSource } from '../../src/audit/fhir-token.js';
+import { createIssuerMetadataSource } from '../../src/auth/issuer.js';
 import { signInWithCodeFlow } from '../support/dev-idp-login.js';
 import { freePort } from '../support/free-port.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
@@ -38,8 +40,8 @@ function cliAs(credentials: Record<string, string>, args: string[]): Promise<Cli
     }, (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }));
   });
 }
-const cli = (...args: string[]) =>
-  cliAs({ KEYCLOAK_ADMIN_USERNAME: keycloak.adminUsername, KEYCLOAK_ADMIN_PASSWORD: keycloak.adminPassword }, args);
+const masterAdmin = () => ({ KEYCLOAK_ADMIN_USERNAME: keycloak.adminUsername, KEYCLOAK_ADMIN_PASSWORD: keycloak.adminPassword });
+const cli = (...args: string[]) => cliAs(masterAdmin(), args);
 
 async function gatewayClient() {
   const [client] = await admin.clients.find({ clientId: 'orthanc-gateway' });
@@ -196,6 +198,80 @@ describe('npm run keycloak -- setup / doctor against Keycloak', () => {
     const refused = await cliAs({ ...serviceCredentials, KEYCLOAK_ADMIN_CLIENT_SECRET: 'wrong' }, ['doctor', '--admin-realm', REALM]);
     expect(refused.code).toBe(2);
   }, 120_000);
+
+  describe('the FHIR audit client (--audit-client)', () => {
+    const AUDIT_ENV = { AUDIT_FHIR_CLIENT_ID: 'audit-sender', AUDIT_FHIR_SCOPE: 'system/AuditEvent.c' };
+    let auditSecret = '';
+    const auditTokens = (scope: string) => {
+      const issuer = `${keycloak.url}/realms/${REALM}`;
+      return createAuditTokenSource({
+        clientId: 'audit-sender', clientSecret: auditSecret, tokenUrl: undefined, scope,
+        issuer, metadata: createIssuerMetadataSource({ issuer, discoveryUrl: issuer }), timeoutMs: 10_000,
+      });
+    };
+    const auditClient = async () => (await admin.clients.find({ clientId: 'audit-sender' }))[0]!;
+    /** doctor as the gateway with the audit transport runs it: AUDIT_FHIR_* from its environment. */
+    const auditDoctor = async () => {
+      const run = await cliAs({ ...masterAdmin(), ...AUDIT_ENV }, ['doctor', '--json']);
+      return { code: run.code, ids: (JSON.parse(run.stdout) as { findings: Array<{ id: string; client?: string }> }).findings.map(({ id, client }) => `${client}: ${id}`) };
+    };
+
+    it('doctor with AUDIT_FHIR_CLIENT_ID reports the missing audit client', async () => {
+      expect(await auditDoctor()).toEqual({ code: 1, ids: ['audit-sender: client-missing'] });
+    }, 90_000);
+
+    it('setup creates a service-account-only client and its scope, and prints the secret for AUDIT_FHIR_CLIENT_SECRET once', async () => {
+      const run = await cliAs({ ...masterAdmin(), ...AUDIT_ENV }, ['setup', '--audit-audience', 'fhir-audit-repository']);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain('created client audit-sender');
+      expect(run.stdout).toContain('created mapper "audience fhir-audit-repository" of client audit-sender');
+      expect(run.stdout).toContain('created client scope system/AuditEvent.c');
+      expect(run.stdout).toContain('created optional client scope system/AuditEvent.c of client audit-sender');
+      // The gateway's client existed: only the new client's secret is shown.
+      expect(run.stdout).not.toContain('Client secret of orthanc-gateway');
+      auditSecret = /Client secret of audit-sender \(put it into AUDIT_FHIR_CLIENT_SECRET; shown once\): (\S+)/.exec(run.stdout)?.[1] ?? '';
+      expect(auditSecret.length).toBeGreaterThan(16);
+      expect(await auditClient()).toMatchObject({
+        publicClient: false, serviceAccountsEnabled: true, standardFlowEnabled: false, implicitFlowEnabled: false, directAccessGrantsEnabled: false,
+      });
+    }, 90_000);
+
+    it("the gateway's token source gets a token of the client with the audience and the scope; a scope not allowed is invalid_scope", async () => {
+      const claims = decodeJwt(await auditTokens('system/AuditEvent.c').get());
+      expect(claims).toMatchObject({ azp: 'audit-sender', iss: `${keycloak.url}/realms/${REALM}` });
+      expect([claims.aud].flat()).toContain('fhir-audit-repository');
+      expect(String(claims['scope']).split(' ')).toContain('system/AuditEvent.c');
+      const refused = await auditTokens('system/Patient.r').get().then(() => undefined, (error: unknown) => error);
+      expect(refused).toBeInstanceOf(AuditTokenError);
+      expect((refused as Error).message).toMatch(/\(client audit-sender\): invalid_scope/);
+      expect((refused as Error).message).not.toContain(auditSecret);
+    }, 60_000);
+
+    it('a second setup changes nothing; doctor finds nothing', async () => {
+      const again = await cliAs({ ...masterAdmin(), ...AUDIT_ENV }, ['setup', '--audit-audience', 'fhir-audit-repository']);
+      expect(again.code).toBe(0);
+      expect(again.stdout).toContain('nothing changed');
+      expect(again.stdout).not.toContain(auditSecret);
+      expect(await auditDoctor()).toEqual({ code: 0, ids: [] });
+    }, 90_000);
+
+    it('doctor reports the audit client given other flows and its scope taken away; setup repairs it', async () => {
+      const client = await auditClient();
+      await admin.clients.update({ id: client.id! }, { ...client, serviceAccountsEnabled: false, standardFlowEnabled: true, directAccessGrantsEnabled: true, redirectUris: [`${publicUrl}/*`] });
+      const [scope] = (await admin.clients.listOptionalClientScopes({ id: client.id! })).filter(({ name }) => name === 'system/AuditEvent.c');
+      await admin.clients.delOptionalClientScope({ id: client.id!, clientScopeId: scope!.id! });
+
+      const broken = await auditDoctor();
+      expect(broken.code).toBe(1);
+      expect(broken.ids.sort()).toEqual(['audit-sender: audit-scope-missing', 'audit-sender: direct-grants-on', 'audit-sender: service-account-off', 'audit-sender: standard-flow-on']);
+
+      const repair = await cliAs({ ...masterAdmin(), ...AUDIT_ENV }, ['setup']);
+      const updated = /updated client audit-sender \((.*)\)/.exec(repair.stdout)?.[1]?.split(', ');
+      expect(updated).toEqual(expect.arrayContaining(['standardFlowEnabled', 'directAccessGrantsEnabled', 'serviceAccountsEnabled', 'redirectUris']));
+      expect(repair.stdout).toContain('created optional client scope system/AuditEvent.c of client audit-sender');
+      expect(await auditDoctor()).toEqual({ code: 0, ids: [] });
+    }, 120_000);
+  });
 
   it('doctor flags lightweight access tokens unless the gateway introspects', async () => {
     const client = await gatewayClient();

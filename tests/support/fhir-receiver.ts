@@ -33,6 +33,8 @@ export class FhirReceiver {
   /** With `bearer`: the token of each stored resource, and the client (azp) it was issued to. */
   readonly tokens: string[] = [];
   readonly tokenClients: string[] = [];
+  /** With `bearer`: the `scope` claim of each stored resource's token ('' without one). */
+  readonly tokenScopes: string[] = [];
   /** With `bearer`: why each refused request was refused. */
   readonly refusals: string[] = [];
   delayMs = 0;
@@ -65,8 +67,9 @@ export class FhirReceiver {
     if (!token) return 'no Bearer token';
     if (this.revoked.has(token)) return 'revoked token';
     let client: unknown;
+    let scope: unknown;
     try {
-      ({ payload: { azp: client } } = await jwtVerify(token, this.jwks, { issuer: this.bearer.issuer, audience: this.bearer.audience }));
+      ({ payload: { azp: client, scope } } = await jwtVerify(token, this.jwks, { issuer: this.bearer.issuer, audience: this.bearer.audience }));
     } catch (error) {
       return `invalid token: ${(error as Error).message}`;
     }
@@ -77,6 +80,7 @@ export class FhirReceiver {
     if (refuse) return refuse === 401 ? 'revoked token' : 'forbidden';
     this.tokens.push(token);
     this.tokenClients.push(client);
+    this.tokenScopes.push(typeof scope === 'string' ? scope : '');
     return undefined;
   }
 

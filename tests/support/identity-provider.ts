@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import KcAdminClient from '@keycloak/keycloak-admin-client';
 import { startDevIdp, type DevIdp } from '../../src/devidp/server.js';
 import { applySetup } from '../../src/keycloak-setup/apply.js';
-import { smartPatientScope } from '../../src/keycloak-setup/wanted-state.js';
+import { auditScope, smartPatientScope } from '../../src/keycloak-setup/wanted-state.js';
 import { gatewayRealmVariables } from '../../src/devidp/placeholders.js';
 import { signInWithCodeFlow } from './dev-idp-login.js';
 import { Browser, type Step } from './http-browser.js';
@@ -44,9 +44,12 @@ export type ClientName = keyof typeof CLIENTS;
 
 /**
  * A confidential client with a service account only (no browser login), for the FHIR audit
- * transport's client credentials grant; its tokens are for the audit repository (audience mapper).
+ * transport's client credentials grant; its tokens are for the audit repository (audience mapper),
+ * and it may ask for the optional client scope `scope` (AUDIT_FHIR_SCOPE).
  */
-export const AUDIT_CLIENT = { clientId: 'audit-sender', secret: 'audit-sender-test-secret', audience: 'fhir-audit-repository' } as const;
+export const AUDIT_CLIENT = { clientId: 'audit-sender', secret: 'audit-sender-test-secret', audience: 'fhir-audit-repository', scope: 'system/AuditEvent.c' } as const;
+/** Both providers as after `setup --audit-client audit-sender --audit-scope system/AuditEvent.c`. */
+const AUDIT_SCOPE = auditScope(AUDIT_CLIENT.scope, AUDIT_CLIENT.clientId);
 
 /**
  * Both providers as after `npm run keycloak -- setup --smart-clients orthanc-gateway,ohif-viewer`:
@@ -180,7 +183,7 @@ function realmVariables(appOrigin: string): Record<string, string> {
 async function devIdpParts(appOrigin: string): Promise<ProviderParts> {
   const file = join(mkdtempSync(join(tmpdir(), 'conformance-realm-')), 'orthanc-realm.json');
   writeFileSync(file, JSON.stringify(conformanceRealm()));
-  const idp: DevIdp = await startDevIdp({ realmEnv: realmVariables(appOrigin), realmFile: file, smartClients: SMART_CLIENT_IDS });
+  const idp: DevIdp = await startDevIdp({ realmEnv: realmVariables(appOrigin), realmFile: file, smartClients: SMART_CLIENT_IDS, clientScopes: [AUDIT_SCOPE] });
   return {
     name: 'dev-idp',
     issuer: idp.issuer,
@@ -218,7 +221,7 @@ async function keycloakParts(appOrigin: string): Promise<ProviderParts> {
     return client;
   };
   try {
-    await applySetup(await admin(), { roles: [], clients: [], clientScopes: [smartPatientScope(SMART_CLIENT_IDS, 'patient')] });
+    await applySetup(await admin(), { roles: [], clients: [], clientScopes: [smartPatientScope(SMART_CLIENT_IDS, 'patient'), AUDIT_SCOPE] });
   } catch (error) {
     await keycloak.stop();
     throw error;

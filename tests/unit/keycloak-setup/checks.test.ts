@@ -35,6 +35,15 @@ function withPatientScope(realm: RealmSnapshot): ScopeSnapshot {
   return scope;
 }
 const ohif = (realm: RealmSnapshot) => realm.clients['ohif-viewer']!;
+const AUDIT: Partial<DoctorExpectations> = { auditClient: { clientId: 'audit-sender', audience: 'fhir-audit', scopes: ['system/AuditEvent.c'] } };
+/** The realm after setup --audit-client audit-sender --audit-audience fhir-audit --audit-scope system/AuditEvent.c. */
+function withAuditClient(realm: RealmSnapshot): ClientSnapshot {
+  const state = wantedState({ ...EXPECT, ...AUDIT });
+  const { representation, mappers } = state.clients.find((client) => client.representation.clientId === 'audit-sender')!;
+  const scopes = [{ name: 'basic', inTokenScope: false, mappers: [] }, { name: 'system/AuditEvent.c', inTokenScope: true, mappers: [] }];
+  realm.clients['audit-sender'] = { representation: structuredClone(representation), mappers: structuredClone(mappers), scopes };
+  return realm.clients['audit-sender'];
+}
 
 type Row = [string, (realm: RealmSnapshot) => void, string[], Partial<DoctorExpectations>?];
 const rows: Row[] = [
@@ -89,6 +98,19 @@ const rows: Row[] = [
   ['the patient mapper off the access token', (realm) => { withPatientScope(realm).mappers[0]!.config!['access.token.claim'] = 'false'; }, ['smart-patient-mapper-missing'], SMART],
   ['the patient mapper writing another claim than SMART_PATIENT_CLAIM', (realm) => { withPatientScope(realm); }, ['smart-patient-mapper-missing'], { ...SMART, patientClaim: 'ext.patient' }],
   ['the patient mapper without introspection, introspection mode', (realm) => { withPatientScope(realm).mappers[0]!.config!['introspection.token.claim'] = 'false'; }, ['smart-patient-mapper-missing'], { ...SMART, tokenValidation: 'introspection' }],
+  ['no audit client, AUDIT_FHIR_CLIENT_ID unset', () => {}, []],
+  ['the audit client of setup', (realm) => { withAuditClient(realm); }, [], AUDIT],
+  ['the audit client of setup, no audience or scope asked for', (realm) => { withAuditClient(realm).mappers = []; }, [], { auditClient: { clientId: 'audit-sender', audience: undefined, scopes: [] } }],
+  ['no audit client', () => {}, ['client-missing'], AUDIT],
+  ['a public audit client', (realm) => { withAuditClient(realm).representation.publicClient = true; }, ['client-not-confidential'], AUDIT],
+  ['a disabled audit client', (realm) => { withAuditClient(realm).representation.enabled = false; }, ['client-disabled'], AUDIT],
+  ["the audit client's service account off", (realm) => { withAuditClient(realm).representation.serviceAccountsEnabled = false; }, ['service-account-off'], AUDIT],
+  ["the audit client's standard flow on", (realm) => { withAuditClient(realm).representation.standardFlowEnabled = true; }, ['standard-flow-on'], AUDIT],
+  ["the audit client's direct grants and implicit flow on", (realm) => { Object.assign(withAuditClient(realm).representation, { directAccessGrantsEnabled: true, implicitFlowEnabled: true }); }, ['implicit-flow-on', 'direct-grants-on'], AUDIT],
+  ['the audit client without its audience mapper', (realm) => { withAuditClient(realm).mappers = []; }, ['audit-audience-mapper-missing'], AUDIT],
+  ['the audit audience mapper off the access token', (realm) => { withAuditClient(realm).mappers[0]!.config!['access.token.claim'] = 'false'; }, ['audit-audience-mapper-missing'], AUDIT],
+  ['the audit client without the AUDIT_FHIR_SCOPE scope', (realm) => { withAuditClient(realm).scopes!.pop(); }, ['audit-scope-missing'], AUDIT],
+  ['AUDIT_FHIR_SCOPE naming a default scope of the client', (realm) => { withAuditClient(realm); }, [], { auditClient: { clientId: 'audit-sender', audience: undefined, scopes: ['basic'] } }],
 ];
 
 describe('diagnose', () => {
@@ -107,6 +129,14 @@ describe('diagnose', () => {
   it("tells to create a missing SMART app's client (setup does not create apps)", () => {
     const [finding] = diagnose(healthyRealm(), { ...EXPECT, smartClients: ['patient-portal'] });
     expect(finding).toMatchObject({ id: 'client-missing', client: 'patient-portal', fix: expect.stringMatching(/^Create the app's client "patient-portal".*--smart-clients patient-portal$/) });
+  });
+
+  it('tells how to create a missing audit client and where its secret goes', () => {
+    const [missing] = diagnose(healthyRealm(), { ...EXPECT, ...AUDIT });
+    expect(missing).toMatchObject({ id: 'client-missing', client: 'audit-sender', fix: expect.stringContaining('--audit-client audit-sender') });
+    const realm = healthyRealm();
+    withAuditClient(realm).representation.publicClient = true;
+    expect(diagnose(realm, { ...EXPECT, ...AUDIT })[0]!.fix).toContain('AUDIT_FHIR_CLIENT_SECRET');
   });
 
   it('says which client a finding is about', () => {

@@ -51,6 +51,18 @@ describe('parseOptions', () => {
     expect(parseOptions(['setup', ...BASE, '--smart-clients', 'kiosk'], env).expectations.smartClients).toEqual(['kiosk']);
   });
 
+  it('takes the audit client from --audit-client/--audit-scope, else AUDIT_FHIR_CLIENT_ID/AUDIT_FHIR_SCOPE when its tokens come from this realm (openid is no client scope)', () => {
+    const env = { ...ADMIN_USER, AUDIT_FHIR_CLIENT_ID: 'audit-sender', AUDIT_FHIR_SCOPE: 'openid system/AuditEvent.c  extra' };
+    expect(parseOptions(['doctor', ...BASE], env).expectations.auditClient).toEqual({ clientId: 'audit-sender', audience: undefined, scopes: ['system/AuditEvent.c', 'extra'] });
+    expect(parseOptions(['setup', ...BASE, '--audit-client', 'sender', '--audit-audience', 'fhir', '--audit-scope', 'a b'], env).expectations.auditClient)
+      .toEqual({ clientId: 'sender', audience: 'fhir', scopes: ['a', 'b'] });
+    const realmTokenUrl = { ...env, AUDIT_FHIR_TOKEN_URL: 'https://kc.example.org/realms/hospital/protocol/openid-connect/token' };
+    expect(parseOptions(['doctor', ...BASE], realmTokenUrl).expectations.auditClient?.clientId).toBe('audit-sender');
+    const otherServer = { ...env, AUDIT_FHIR_TOKEN_URL: 'https://fhir.example.org/auth/token' };
+    expect(parseOptions(['doctor', ...BASE], otherServer).expectations.auditClient).toBeUndefined();
+    expect(parseOptions(['doctor', ...BASE], ADMIN_USER).expectations.auditClient).toBeUndefined();
+  });
+
   it('uses a service-account client when no admin user is given', () => {
     const env = { KEYCLOAK_ADMIN_CLIENT_ID: 'gw-setup', KEYCLOAK_ADMIN_CLIENT_SECRET: 's' };
     expect(parseOptions(['setup', ...BASE, '--admin-realm', 'hospital'], env).credentials).toEqual({ kind: 'client', clientId: 'gw-setup', clientSecret: 's', realm: 'hospital' });
@@ -67,6 +79,7 @@ describe('parseOptions', () => {
     ['a bad token validation', ['doctor', ...BASE, '--token-validation', 'opaque'], undefined, '--token-validation'],
     ['a bad lifespan bound', ['doctor', ...BASE, '--max-access-token-seconds', '0'], undefined, '--max-access-token-seconds'],
     ['no admin credentials', ['doctor', ...BASE], {}, 'KEYCLOAK_ADMIN_USERNAME'],
+    ['an audit scope without an audit client', ['setup', ...BASE, '--audit-scope', 'system/AuditEvent.c'], undefined, '--audit-client'],
     ['a user without password', ['doctor', ...BASE], { KEYCLOAK_ADMIN_USERNAME: 'admin' }, 'KEYCLOAK_ADMIN_PASSWORD'],
   ])('refuses %s, saying what is wrong', (_name, argv, env, message) => {
     expect(usageError(argv, env ?? ADMIN_USER)).toContain(message);

@@ -87,6 +87,19 @@ describe('wantedState', () => {
     })]);
   });
 
+  it('with an audit client: confidential, the service account only, its audience and AUDIT_FHIR_SCOPE as optional scopes', () => {
+    const state = wantedState({ ...TARGET, ohifClientId: undefined, auditClient: { clientId: 'audit-sender', audience: 'fhir-audit', scopes: ['system/AuditEvent.c'] } });
+    const audit = state.clients[1]!;
+    expect(audit.representation).toMatchObject({
+      clientId: 'audit-sender', publicClient: false, serviceAccountsEnabled: true,
+      standardFlowEnabled: false, implicitFlowEnabled: false, directAccessGrantsEnabled: false, redirectUris: [], webOrigins: [],
+    });
+    expect(audit.secretVariable).toBe('AUDIT_FHIR_CLIENT_SECRET');
+    expect(audit.mappers).toEqual([expect.objectContaining({ protocolMapper: 'oidc-audience-mapper', config: expect.objectContaining({ 'included.custom.audience': 'fhir-audit', 'access.token.claim': 'true' }) })]);
+    expect(state.clientScopes).toEqual([{ representation: { name: 'system/AuditEvent.c', protocol: 'openid-connect', attributes: { 'include.in.token.scope': 'true' } }, mappers: [], optionalOn: ['audit-sender'] }]);
+    expect(wantedState({ ...TARGET, auditClient: { clientId: 'audit-sender', audience: undefined, scopes: [] } }).clients.at(-1)!.mappers).toEqual([]);
+  });
+
   it("gives the OHIF client the gateway's origin as its only web origin", () => {
     const ohif = wantedState({ ...TARGET, publicUrl: 'https://pacs.example.org/gw' }).clients[1]!;
     expect(ohif.representation.webOrigins).toEqual(['https://pacs.example.org']);
