@@ -90,10 +90,17 @@ export interface BenchGateway extends BenchProcess {
  */
 export const IMAGE_GLIBC_TUNABLES = 'glibc.malloc.trim_threshold=67108864';
 
+/**
+ * Node flags the production image starts the gateway with (docker/Dockerfile's CMD, `npm start`):
+ * no V8 memory reducer (bench/README.md, "Issue 16", section 25). Every gateway and bare Node proxy
+ * of a run gets them, as they get the image's malloc setting.
+ */
+export const IMAGE_NODE_FLAGS: readonly string[] = ['--no-memory-reducer'];
+
 /** The gateway as production runs it, in its own process (node cluster when WORKERS > 1). */
 export async function startGatewayProcess({ env, workers, nodeFlags = [], dir, name, repoRoot, entry = ['--import', 'tsx', 'src/main.ts'] }: GatewayLaunch): Promise<BenchGateway> {
   const port = await freePort();
-  const proc = spawnLogged(process.execPath, [...nodeFlags, ...entry], {
+  const proc = spawnLogged(process.execPath, [...IMAGE_NODE_FLAGS, ...nodeFlags, ...entry], {
     cwd: repoRoot,
     logFile: join(dir, `${name}.log`),
     env: {
@@ -197,14 +204,14 @@ export function trivialUpstreamSite(port: number): NginxSite {
 
 /**
  * bench/node-proxy.mjs: the minimal node:http reverse proxy (the floor for any Node.js proxy); or
- * another script with the same arguments (bench/node-proxy-undici.mjs), in the gateway's environment
+ * another script with the same arguments (bench/node-proxy-undici.mjs), with the gateway's Node flags and environment
  * for malloc.
  */
 export async function startNodeProxy(dir: string, repoRoot: string, upstream: string, authorization: string, script = 'node-proxy.mjs'): Promise<BenchProcess & { url: string; port: number }> {
   const port = await freePort();
-  const proc = spawnLogged(process.execPath, [join(repoRoot, 'bench', script), String(port), upstream, authorization], {
+  const proc = spawnLogged(process.execPath, [...IMAGE_NODE_FLAGS, join(repoRoot, 'bench', script), String(port), upstream, authorization], {
     cwd: repoRoot,
-    // The floor runs with the gateway's malloc setting: without it a bare proxy faults in ~130 pages per frame (section 15).
+    // The floor runs with the gateway's malloc setting and Node flags: without the first a bare proxy faults in ~130 pages per frame (section 15).
     env: { ...process.env, GLIBC_TUNABLES: IMAGE_GLIBC_TUNABLES },
     logFile: join(dir, `${script}.log`),
   });

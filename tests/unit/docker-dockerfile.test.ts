@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { IMAGE_GLIBC_TUNABLES } from '../../bench/lib/processes.js';
+import { IMAGE_GLIBC_TUNABLES, IMAGE_NODE_FLAGS } from '../../bench/lib/processes.js';
 import { DOCKERFILE, DOCKER_DIR, REPO_ROOT } from '../support/docker-stack.js';
 
 /**
@@ -149,7 +149,13 @@ describe('runtime stage', () => {
     expect(healthcheck).toMatch(/CMD \["node", "healthcheck\.mjs"\]$/);
     expect(final('COPY').map((i) => i.args)).toContain('docker/healthcheck.mjs ./healthcheck.mjs');
     expect(readFileSync(join(DOCKER_DIR, 'healthcheck.mjs'), 'utf8')).toMatch(/['"]\/healthz['"]/);
-    expect(final('CMD').at(-1)?.args).toBe('["node", "dist/main.js"]');
+    expect(final('CMD').at(-1)?.args).toBe(JSON.stringify(['node', ...IMAGE_NODE_FLAGS, 'dist/main.js']).replaceAll(',', ', '));
+  });
+
+  it('starts node with the flags the benchmark gives every gateway, as npm start does', () => {
+    expect(IMAGE_NODE_FLAGS).toContain('--no-memory-reducer');
+    const packageJson = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(packageJson.scripts['start']).toBe(['node', ...IMAGE_NODE_FLAGS, 'dist/main.js'].join(' '));
   });
 
   it('bakes no secret into the image', () => {
