@@ -19,6 +19,8 @@
  *   node --import tsx bench/cpu.ts --base=. --only=qido --claims='{"sites":["BENCH"]}' --gateway-env=STUDY_ACCESS_CLAIM=sites,STUDY_ACCESS_ATTRIBUTE=PatientIDPrefix
  *                                                        the study-access search filter on (this checkout) against off (`base-*`)
  *   node --import tsx bench/cpu.ts --strace              plus one round under `strace -c -f`: system calls per request, by call
+ *   node --import tsx bench/cpu.ts --only=trivial --rate=400   the load limited to 400 requests/s (QIDO's rate against the trivial upstream)
+ *   node --import tsx bench/cpu.ts --only=qido --idle=30 after the points, each process's CPU and wake-ups per second with no request (timers)
  *   node --import tsx bench/cpu.ts --only=frames,frames-1  frames at --connections, then at one connection on the same
  *                                                        gateway processes (the order of `npm run bench`); CPU per
  *                                                        request by thread (main, V8 workers, libuv pool) for each
@@ -76,6 +78,10 @@ const bareProxiesBeforeOrthanc = withUndici || option('node-proxies') !== undefi
 /** STOW-RS: instances (~513 kB each) per upload, and whether the body is sent chunked instead of with a Content-Length. */
 const stowInstances = Number(option('stow-instances') ?? 100);
 const stowChunked = process.argv.includes('--stow-chunked');
+/** `--rate=N`: every request point's load limited to N requests per second (e.g. the trivial upstream at QIDO's rate). */
+const rate = option('rate') ? Number(option('rate')) : undefined;
+/** `--idle=SECONDS`: after the request points, each process's CPU and wake-ups per second while nothing is sent to it (its timers). */
+const idleSeconds = Number(option('idle') ?? 0);
 /** Extra Node flags for this checkout's gateway and for the base's (comma-separated). */
 const extraFlags = { gateway: option('gateway-flags')?.split(',') ?? [], base: option('base-flags')?.split(',') ?? [] };
 /** Extra environment of this checkout's gateway and of the base's (`NAME=value`, comma-separated), e.g. GLIBC_TUNABLES. */
@@ -119,7 +125,7 @@ async function measure(workload: string, targets: Target[], paths: string[], acc
   const upstreamCpu = new Map<string, number[]>(targets.map((target) => [target.name, []]));
   const threads = new Map<string, { requests: number; seconds: Map<string, number> }>();
   const foreign: number[] = [];
-  for (const target of targets) await requestLoad(target.endpoint, paths, { connections, seconds: 60, amount: Math.ceil(requests / 3), accept }); // warm-up
+  for (const target of targets) await requestLoad(target.endpoint, paths, { connections, seconds: 60, amount: Math.ceil(requests / 3), accept, rate }); // warm-up
   const recorders = withPerf ? [...new Set(targets.filter((t) => t.name !== 'nginx' && t.pid).map((t) => t.pid!))].map((pid) => perfRecord(pid, workload)) : [];
   for (let round_ = 0; round_ < rounds; round_++) {
     // Every other round in reverse order: on frames the position in a round alone moved a gateway's
@@ -129,7 +135,7 @@ async function measure(workload: string, targets: Target[], paths: string[], acc
       const meter = target.pid ? new UsageMeter(target.pid) : undefined;
       const upstreamMeter = upstreamPid ? new UsageMeter(upstreamPid) : undefined;
       const threadsBefore = target.pid ? threadCpuSeconds(target.pid) : undefined;
-      const result = await requestLoad(target.endpoint, paths, { connections, seconds: 600, amount: requests, accept });
+      const result = await requestLoad(target.endpoint, paths, { connections, seconds: 600, amount: requests, accept, rate });
       const usage = meter?.stop();
       const upstreamUsage = upstreamMeter?.stop();
       if (upstreamUsage) upstreamCpu.get(target.name)!.push((upstreamUsage.cpuSeconds * 1000) / result.requests);
@@ -144,21 +150,35 @@ async function measure(workload: string, targets: Target[], paths: string[], acc
   await Promise.all(recorders.map(stopRecorder));
   if (withStrace) {
     for (const target of targets.filter((t) => t.pid)) {
-      const line = await syscallsPerRequest(target.pid!, straceDir, async () => (await requestLoad(target.endpoint, paths, { connections, seconds: 600, amount: Math.ceil(requests / 3), accept })).requests);
+      const line = await syscallsPerRequest(target.pid!, straceDir, async () => (await requestLoad(target.endpoint, paths, { connections, seconds: 600, amount: Math.ceil(requests / 3), accept, rate })).requests);
       log(`  ${target.name.padEnd(18)} ${line}`);
     }
   }
   const value = (name: string) => (cpu.get(name)?.length ? round(median(cpu.get(name)!), 4) : undefined);
   const reference = value('nginx');
-  log(`${workload}: ${requests} requests × ${rounds} rounds, ${connections} connections, other work ${Math.round(median(foreign) * 100)} % CPU (median)`);
+  log(`${workload}: ${requests} requests × ${rounds} rounds, ${connections} connections${rate ? `, ${rate} requests/s` : ''}, other work ${Math.round(median(foreign) * 100)} % CPU (median)`);
   for (const target of targets.filter((t) => t.pid)) {
     const ms = value(target.name)!;
     const all = cpu.get(target.name)!.map((v) => round(v, 3)).join(' / ');
     log(`  ${target.name.padEnd(18)} ${ms.toFixed(4)} ms CPU/request${reference && target.name !== 'nginx' ? `  × nginx ${round(ms / reference, 2)}` : ''}  (rounds: ${all})`);
     if (upstreamPid) log(`  ${''.padEnd(18)} upstream (Orthanc) ${round(median(upstreamCpu.get(target.name)!), 3)} ms CPU/request  (rounds: ${upstreamCpu.get(target.name)!.map((v) => round(v, 3)).join(' / ')})`);
-    if (target.name !== 'nginx') log(`  ${''.padEnd(18)} by thread, ms/request over all rounds (faults: minor page faults/request): ${threadShares(threads.get(target.name))}`);
+    log(`  ${''.padEnd(18)} by thread, ms/request over all rounds (sleeps / preempted: voluntary / involuntary context switches; faults: minor page faults): ${threadShares(threads.get(target.name))}`);
   }
   if (withLatency) logLatency(latency);
+}
+
+/** CPU ms and main-thread wake-ups (voluntary context switches) per idle second of each process, metered together over `idleSeconds`. */
+async function measureIdle(targets: Target[]): Promise<void> {
+  const processes = [...new Map(targets.filter((t) => t.pid).map((t) => [t.pid!, t.name.replace(/-(bearer|session)$/, '')])).entries()];
+  const before = processes.map(([pid]) => ({ usage: new UsageMeter(pid), threads: threadCpuSeconds(pid) }));
+  await new Promise((resolve) => setTimeout(resolve, idleSeconds * 1000));
+  log(`idle: ${idleSeconds} s with no request`);
+  processes.forEach(([pid, name], index) => {
+    const { usage, threads } = before[index]!;
+    const cpuMs = (usage.stop().cpuSeconds * 1000) / idleSeconds;
+    const sleeps = ((threadCpuSeconds(pid).get('main sleeps') ?? 0) - (threads.get('main sleeps') ?? 0)) * 1000;
+    log(`  ${name.padEnd(18)} ${round(cpuMs, 2)} ms CPU/s, main thread woken ${round(sleeps / idleSeconds, 1)} times/s`);
+  });
 }
 
 /** Median p50 / p90 of each target's rounds; with a `direct` target, what each proxy adds to it. */
@@ -180,13 +200,13 @@ function addThreadCpu(totals: Map<string, { requests: number; seconds: Map<strin
   totals.set(name, entry);
 }
 
+/** Each thread class's CPU (ms per request), then the counts per request (context switches, page faults), in a fixed order. */
 function threadShares(entry: { requests: number; seconds: Map<string, number> } | undefined): string {
   if (!entry?.requests) return '–';
-  return [...entry.seconds]
-    .filter(([, seconds]) => seconds > 0)
-    .sort((a, b) => b[1] - a[1])
-    .map(([thread, seconds]) => `${thread} ${round((seconds * 1000) / entry.requests, 3)}`)
-    .join(', ');
+  const perRequest = (key: string) => round(((entry.seconds.get(key) ?? 0) * 1000) / entry.requests, 3);
+  const cpu = ['main user', 'main system', 'helpers user', 'helpers system'].map((key) => `${key} ${perRequest(key)}`);
+  const counts = ['main sleeps', 'main preempted', 'helpers sleeps', 'helpers preempted', 'faults'].map((key) => `${key} ${perRequest(key)}`);
+  return `${cpu.join(', ')}; per request: ${counts.join(', ')}`;
 }
 
 let straceDir = tmpdir();
@@ -368,6 +388,7 @@ async function main(): Promise<void> {
       if (preload) log(`preloaded ${preloaded.map((target) => target.name).join(', ')} with ${preload} frames at ${connectionsOption} connections`);
       if (only.includes('frames-1')) await measure('frames, 1 connection', targets, framePaths, ACCEPT_FRAMES, 1);
       if (only.includes('wado')) await measureTransfer(targets, `/studies/${series.studyInstanceUid}`, 'multipart/related; type="application/dicom"; transfer-syntax=*');
+      if (idleSeconds) await measureIdle(targets);
       if (only.includes('stow')) {
         const study = makeBenchSeries(stowInstances, { patientId: 'BENCH-STOW', description: 'stow' });
         await measureUpload([nginxTarget, ...nodeProxies.targets, ...gatewayTargets(gateways)], orthanc, study.files, study.studyInstanceUid);
