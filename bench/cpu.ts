@@ -19,7 +19,8 @@
  *   node --import tsx bench/cpu.ts --base=. --only=qido --claims='{"sites":["BENCH"]}' --gateway-env=STUDY_ACCESS_CLAIM=sites,STUDY_ACCESS_ATTRIBUTE=PatientIDPrefix
  *                                                        the study-access search filter on (this checkout) against off (`base-*`)
  *   node --import tsx bench/cpu.ts --strace              plus one round under `strace -c -f`: system calls per request, by call
- *   node --import tsx bench/cpu.ts --only=trivial --rate=400   the load limited to 400 requests/s (QIDO's rate against the trivial upstream)
+ *   node --import tsx bench/cpu.ts --only=trivial --rate=400   the load limited to 400 requests/s (autocannon's budget per second: bursts)
+ *   node --import tsx bench/cpu.ts --only=trivial --upstream-delay=20   the trivial answer after 20 ms, no CPU meanwhile (QIDO's pattern without Orthanc)
  *   node --import tsx bench/cpu.ts --only=qido --idle=30 after the points, each process's CPU and wake-ups per second with no request (timers)
  *   node --import tsx bench/cpu.ts --only=frames,frames-1  frames at --connections, then at one connection on the same
  *                                                        gateway processes (the order of `npm run bench`); CPU per
@@ -44,7 +45,7 @@ import { makeBenchSeries } from './lib/data.js';
 import { download, median, requestLoad, upload, type Endpoint } from './lib/load.js';
 import { deleteStudy, startBenchOrthanc, uploadAll, type BenchOrthanc } from './lib/orthanc.js';
 import { ForeignLoadMeter, UsageMeter, round, threadCpuSeconds } from './lib/procstat.js';
-import { nginxProxySite, startGatewayProcess, startNginx, startNodeProxy, trivialUpstreamSite } from './lib/processes.js';
+import { nginxProxySite, startDelayedUpstream, startGatewayProcess, startNginx, startNodeProxy, trivialUpstreamSite } from './lib/processes.js';
 import { summarizeProfiles } from './lib/profile.js';
 import { createSessionCookie } from './lib/session.js';
 import { countSyscalls } from './lib/strace.js';
@@ -80,6 +81,8 @@ const stowInstances = Number(option('stow-instances') ?? 100);
 const stowChunked = process.argv.includes('--stow-chunked');
 /** `--rate=N`: every request point's load limited to N requests per second (e.g. the trivial upstream at QIDO's rate). */
 const rate = option('rate') ? Number(option('rate')) : undefined;
+/** `--upstream-delay=MS`: the trivial point's upstream answers after MS milliseconds (QIDO's request pattern without Orthanc's CPU). */
+const upstreamDelayMs = Number(option('upstream-delay') ?? 0);
 /** `--idle=SECONDS`: after the request points, each process's CPU and wake-ups per second while nothing is sent to it (its timers). */
 const idleSeconds = Number(option('idle') ?? 0);
 /** Extra Node flags for this checkout's gateway and for the base's (comma-separated). */
@@ -348,14 +351,14 @@ async function main(): Promise<void> {
       });
 
     if (only.includes('trivial')) {
-      const upstream = await startNginx('trivial-upstream', trivialUpstreamSite);
+      const upstream = upstreamDelayMs ? await startDelayedUpstream(dir, REPO_ROOT, upstreamDelayMs) : await startNginx('trivial-upstream', trivialUpstreamSite);
       cleanups.push(() => upstream.stop());
       const authorization = `Basic ${Buffer.from('bench:bench-password').toString('base64')}`;
       const nginx = await startNginx('trivial-proxy', nginxProxySite(upstream.url, authorization, 1));
       const nodeProxies = await startNodeProxies(upstream.url, authorization);
       const gateways = await startGateways({ url: upstream.url, username: 'bench', password: 'bench-password' }, 'trivial');
       cleanups.push(() => nginx.stop());
-      await measure('trivial', [
+      await measure(upstreamDelayMs ? `trivial, answered after ${upstreamDelayMs} ms` : 'trivial', [
         { name: 'nginx', endpoint: { base: nginx.url, prefix: '/dicom-web', headers: {} }, pid: nginx.pid },
         ...nodeProxies.targets,
         ...gatewayTargets(gateways),

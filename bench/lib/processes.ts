@@ -195,6 +195,18 @@ export function trivialUpstreamSite(port: number): NginxSite {
   };
 }
 
+/** The trivial upstream's answer after `delayMs` (bench/lib/delayed-upstream.mjs), a plain node:http server. */
+export async function startDelayedUpstream(dir: string, repoRoot: string, delayMs: number): Promise<BenchProcess & { url: string; port: number }> {
+  const port = await freePort();
+  const proc = spawnLogged(process.execPath, [join(repoRoot, 'bench', 'lib', 'delayed-upstream.mjs'), String(port), String(delayMs), TRIVIAL_BODY], { cwd: repoRoot, logFile: join(dir, 'delayed-upstream.log') });
+  await waitFor(() => acceptsConnections(port), {
+    what: `delayed upstream listening on ${port}`,
+    timeoutMs: 10_000,
+    abortIf: () => (proc.exited() ? `delayed upstream exited:\n${proc.log()}` : undefined),
+  });
+  return { ...proc, url: `http://127.0.0.1:${port}`, port };
+}
+
 /**
  * bench/node-proxy.mjs: the minimal node:http reverse proxy (the floor for any Node.js proxy); or
  * another script with the same arguments (bench/node-proxy-undici.mjs), in the gateway's environment
