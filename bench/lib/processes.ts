@@ -90,10 +90,13 @@ export interface BenchGateway extends BenchProcess {
  */
 export const IMAGE_GLIBC_TUNABLES = 'glibc.malloc.trim_threshold=67108864';
 
+/** The Node flags of docker/Dockerfile's CMD and `npm start` (bench/README.md, "Issue 16", section 24); `nodeFlags` come after them and win. */
+export const GATEWAY_NODE_FLAGS = ['--v8-pool-size=1'];
+
 /** The gateway as production runs it, in its own process (node cluster when WORKERS > 1). */
 export async function startGatewayProcess({ env, workers, nodeFlags = [], dir, name, repoRoot, entry = ['--import', 'tsx', 'src/main.ts'] }: GatewayLaunch): Promise<BenchGateway> {
   const port = await freePort();
-  const proc = spawnLogged(process.execPath, [...nodeFlags, ...entry], {
+  const proc = spawnLogged(process.execPath, [...GATEWAY_NODE_FLAGS, ...nodeFlags, ...entry], {
     cwd: repoRoot,
     logFile: join(dir, `${name}.log`),
     env: {

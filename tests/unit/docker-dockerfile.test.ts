@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { IMAGE_GLIBC_TUNABLES } from '../../bench/lib/processes.js';
+import { GATEWAY_NODE_FLAGS, IMAGE_GLIBC_TUNABLES } from '../../bench/lib/processes.js';
 import { DOCKERFILE, DOCKER_DIR, REPO_ROOT } from '../support/docker-stack.js';
 
 /**
@@ -143,13 +143,13 @@ describe('runtime stage', () => {
     expect(userAt).toBeLessThan(cmdAt);
   });
 
-  it('exposes 8080, checks /healthz with node, and starts dist/main.js', () => {
+  it('exposes 8080, checks /healthz with node, and starts dist/main.js with the Node flags the benchmark runs it with', () => {
     expect(final('EXPOSE').map((i) => i.args)).toEqual(['8080']);
     const healthcheck = final('HEALTHCHECK').at(-1)?.args ?? '';
     expect(healthcheck).toMatch(/CMD \["node", "healthcheck\.mjs"\]$/);
     expect(final('COPY').map((i) => i.args)).toContain('docker/healthcheck.mjs ./healthcheck.mjs');
     expect(readFileSync(join(DOCKER_DIR, 'healthcheck.mjs'), 'utf8')).toMatch(/['"]\/healthz['"]/);
-    expect(final('CMD').at(-1)?.args).toBe('["node", "dist/main.js"]');
+    expect(final('CMD').at(-1)?.args).toBe(JSON.stringify(['node', ...GATEWAY_NODE_FLAGS, 'dist/main.js']).replaceAll(',', ', '));
   });
 
   it('bakes no secret into the image', () => {
