@@ -19,7 +19,6 @@
  *   node --import tsx bench/cpu.ts --base=. --only=qido --claims='{"sites":["BENCH"]}' --gateway-env=STUDY_ACCESS_CLAIM=sites,STUDY_ACCESS_ATTRIBUTE=PatientIDPrefix
  *                                                        the study-access search filter on (this checkout) against off (`base-*`)
  *   node --import tsx bench/cpu.ts --strace              plus one round under `strace -c -f`: system calls per request, by call
- *   node --import tsx bench/cpu.ts --only=trivial --rate=400   the load limited to 400 requests/s (autocannon's budget per second: bursts)
  *   node --import tsx bench/cpu.ts --only=trivial --upstream-delay=20   the trivial answer after 20 ms, no CPU meanwhile (QIDO's pattern without Orthanc)
  *   node --import tsx bench/cpu.ts --only=qido --idle=30 after the points, each process's CPU and wake-ups per second with no request (timers)
  *   node --import tsx bench/cpu.ts --only=frames,frames-1  frames at --connections, then at one connection on the same
@@ -79,8 +78,6 @@ const bareProxiesBeforeOrthanc = withUndici || option('node-proxies') !== undefi
 /** STOW-RS: instances (~513 kB each) per upload, and whether the body is sent chunked instead of with a Content-Length. */
 const stowInstances = Number(option('stow-instances') ?? 100);
 const stowChunked = process.argv.includes('--stow-chunked');
-/** `--rate=N`: every request point's load limited to N requests per second (e.g. the trivial upstream at QIDO's rate). */
-const rate = option('rate') ? Number(option('rate')) : undefined;
 /** `--upstream-delay=MS`: the trivial point's upstream answers after MS milliseconds (QIDO's request pattern without Orthanc's CPU). */
 const upstreamDelayMs = Number(option('upstream-delay') ?? 0);
 /** `--idle=SECONDS`: after the request points, each process's CPU and wake-ups per second while nothing is sent to it (its timers). */
@@ -128,7 +125,7 @@ async function measure(workload: string, targets: Target[], paths: string[], acc
   const upstreamCpu = new Map<string, number[]>(targets.map((target) => [target.name, []]));
   const threads = new Map<string, { requests: number; seconds: Map<string, number> }>();
   const foreign: number[] = [];
-  for (const target of targets) await requestLoad(target.endpoint, paths, { connections, seconds: 60, amount: Math.ceil(requests / 3), accept, rate }); // warm-up
+  for (const target of targets) await requestLoad(target.endpoint, paths, { connections, seconds: 60, amount: Math.ceil(requests / 3), accept }); // warm-up
   const recorders = withPerf ? [...new Set(targets.filter((t) => t.name !== 'nginx' && t.pid).map((t) => t.pid!))].map((pid) => perfRecord(pid, workload)) : [];
   for (let round_ = 0; round_ < rounds; round_++) {
     // Every other round in reverse order: on frames the position in a round alone moved a gateway's
@@ -138,7 +135,7 @@ async function measure(workload: string, targets: Target[], paths: string[], acc
       const meter = target.pid ? new UsageMeter(target.pid) : undefined;
       const upstreamMeter = upstreamPid ? new UsageMeter(upstreamPid) : undefined;
       const threadsBefore = target.pid ? threadCpuSeconds(target.pid) : undefined;
-      const result = await requestLoad(target.endpoint, paths, { connections, seconds: 600, amount: requests, accept, rate });
+      const result = await requestLoad(target.endpoint, paths, { connections, seconds: 600, amount: requests, accept });
       const usage = meter?.stop();
       const upstreamUsage = upstreamMeter?.stop();
       if (upstreamUsage) upstreamCpu.get(target.name)!.push((upstreamUsage.cpuSeconds * 1000) / result.requests);
@@ -153,13 +150,13 @@ async function measure(workload: string, targets: Target[], paths: string[], acc
   await Promise.all(recorders.map(stopRecorder));
   if (withStrace) {
     for (const target of targets.filter((t) => t.pid)) {
-      const line = await syscallsPerRequest(target.pid!, straceDir, async () => (await requestLoad(target.endpoint, paths, { connections, seconds: 600, amount: Math.ceil(requests / 3), accept, rate })).requests);
+      const line = await syscallsPerRequest(target.pid!, straceDir, async () => (await requestLoad(target.endpoint, paths, { connections, seconds: 600, amount: Math.ceil(requests / 3), accept })).requests);
       log(`  ${target.name.padEnd(18)} ${line}`);
     }
   }
   const value = (name: string) => (cpu.get(name)?.length ? round(median(cpu.get(name)!), 4) : undefined);
   const reference = value('nginx');
-  log(`${workload}: ${requests} requests × ${rounds} rounds, ${connections} connections${rate ? `, ${rate} requests/s` : ''}, other work ${Math.round(median(foreign) * 100)} % CPU (median)`);
+  log(`${workload}: ${requests} requests × ${rounds} rounds, ${connections} connections, other work ${Math.round(median(foreign) * 100)} % CPU (median)`);
   for (const target of targets.filter((t) => t.pid)) {
     const ms = value(target.name)!;
     const all = cpu.get(target.name)!.map((v) => round(v, 3)).join(' / ');

@@ -45,7 +45,7 @@ export async function requestLoad(
   endpoint: Endpoint,
   /** Sent in turn on every connection; a path with its own Accept overrides `accept`. */
   paths: Array<string | { path: string; accept: string }>,
-  { connections, seconds, amount, accept, rate }: { connections: number; seconds: number; amount?: number; accept: string; /** requests per second over all connections (autocannon's overallRate); unlimited without */ rate?: number },
+  { connections, seconds, amount, accept }: { connections: number; seconds: number; amount?: number; accept: string },
 ): Promise<RequestLoadResult> {
   const latencies: number[] = [];
   const statusCodes: Record<string, number> = {};
@@ -56,7 +56,6 @@ export async function requestLoad(
     connections,
     duration: seconds,
     ...(amount ? { amount: Math.max(amount, connections) } : {}),
-    ...(rate ? { overallRate: rate } : {}),
     sampleInt: 100, // autocannon ends a run on its next sample tick
     timeout: 30,
     headers: { ...endpoint.headers, accept },
