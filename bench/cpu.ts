@@ -19,6 +19,8 @@
  *   node --import tsx bench/cpu.ts --base=. --only=qido --claims='{"sites":["BENCH"]}' --gateway-env=STUDY_ACCESS_CLAIM=sites,STUDY_ACCESS_ATTRIBUTE=PatientIDPrefix
  *                                                        the study-access search filter on (this checkout) against off (`base-*`)
  *   node --import tsx bench/cpu.ts --strace              plus one round under `strace -c -f`: system calls per request, by call
+ *   node --import tsx bench/cpu.ts --only=trivial --upstream-delay=20   the trivial answer after 20 ms, no CPU meanwhile (QIDO's pattern without Orthanc)
+ *   node --import tsx bench/cpu.ts --only=qido --idle=30 after the points, each process's CPU and wake-ups per second with no request (timers)
  *   node --import tsx bench/cpu.ts --only=frames,frames-1  frames at --connections, then at one connection on the same
  *                                                        gateway processes (the order of `npm run bench`); CPU per
  *                                                        request by thread (main, V8 workers, libuv pool) for each
@@ -42,7 +44,7 @@ import { makeBenchSeries } from './lib/data.js';
 import { download, median, requestLoad, upload, type Endpoint } from './lib/load.js';
 import { deleteStudy, startBenchOrthanc, uploadAll, type BenchOrthanc } from './lib/orthanc.js';
 import { ForeignLoadMeter, UsageMeter, round, threadCpuSeconds } from './lib/procstat.js';
-import { nginxProxySite, startGatewayProcess, startNginx, startNodeProxy, trivialUpstreamSite } from './lib/processes.js';
+import { nginxProxySite, startDelayedUpstream, startGatewayProcess, startNginx, startNodeProxy, trivialUpstreamSite } from './lib/processes.js';
 import { summarizeProfiles } from './lib/profile.js';
 import { createSessionCookie } from './lib/session.js';
 import { countSyscalls } from './lib/strace.js';
@@ -76,6 +78,10 @@ const bareProxiesBeforeOrthanc = withUndici || option('node-proxies') !== undefi
 /** STOW-RS: instances (~513 kB each) per upload, and whether the body is sent chunked instead of with a Content-Length. */
 const stowInstances = Number(option('stow-instances') ?? 100);
 const stowChunked = process.argv.includes('--stow-chunked');
+/** `--upstream-delay=MS`: the trivial point's upstream answers after MS milliseconds (QIDO's request pattern without Orthanc's CPU). */
+const upstreamDelayMs = Number(option('upstream-delay') ?? 0);
+/** `--idle=SECONDS`: after the request points, each process's CPU and wake-ups per second while nothing is sent to it (its timers). */
+const idleSeconds = Number(option('idle') ?? 0);
 /** Extra Node flags for this checkout's gateway and for the base's (comma-separated). */
 const extraFlags = { gateway: option('gateway-flags')?.split(',') ?? [], base: option('base-flags')?.split(',') ?? [] };
 /** Extra environment of this checkout's gateway and of the base's (`NAME=value`, comma-separated), e.g. GLIBC_TUNABLES. */
@@ -156,9 +162,23 @@ async function measure(workload: string, targets: Target[], paths: string[], acc
     const all = cpu.get(target.name)!.map((v) => round(v, 3)).join(' / ');
     log(`  ${target.name.padEnd(18)} ${ms.toFixed(4)} ms CPU/request${reference && target.name !== 'nginx' ? `  × nginx ${round(ms / reference, 2)}` : ''}  (rounds: ${all})`);
     if (upstreamPid) log(`  ${''.padEnd(18)} upstream (Orthanc) ${round(median(upstreamCpu.get(target.name)!), 3)} ms CPU/request  (rounds: ${upstreamCpu.get(target.name)!.map((v) => round(v, 3)).join(' / ')})`);
-    if (target.name !== 'nginx') log(`  ${''.padEnd(18)} by thread, ms/request over all rounds (faults: minor page faults/request): ${threadShares(threads.get(target.name))}`);
+    log(`  ${''.padEnd(18)} by thread, ms/request over all rounds (sleeps / preempted: voluntary / involuntary context switches; faults: minor page faults): ${threadShares(threads.get(target.name))}`);
   }
   if (withLatency) logLatency(latency);
+}
+
+/** CPU ms and main-thread wake-ups (voluntary context switches) per idle second of each process, metered together over `idleSeconds`. */
+async function measureIdle(targets: Target[]): Promise<void> {
+  const processes = [...new Map(targets.filter((t) => t.pid).map((t) => [t.pid!, t.name.replace(/-(bearer|session)$/, '')])).entries()];
+  const before = processes.map(([pid]) => ({ usage: new UsageMeter(pid), threads: threadCpuSeconds(pid) }));
+  await new Promise((resolve) => setTimeout(resolve, idleSeconds * 1000));
+  log(`idle: ${idleSeconds} s with no request`);
+  processes.forEach(([pid, name], index) => {
+    const { usage, threads } = before[index]!;
+    const cpuMs = (usage.stop().cpuSeconds * 1000) / idleSeconds;
+    const sleeps = ((threadCpuSeconds(pid).get('main sleeps') ?? 0) - (threads.get('main sleeps') ?? 0)) * 1000;
+    log(`  ${name.padEnd(18)} ${round(cpuMs, 2)} ms CPU/s, main thread woken ${round(sleeps / idleSeconds, 1)} times/s`);
+  });
 }
 
 /** Median p50 / p90 of each target's rounds; with a `direct` target, what each proxy adds to it. */
@@ -180,13 +200,13 @@ function addThreadCpu(totals: Map<string, { requests: number; seconds: Map<strin
   totals.set(name, entry);
 }
 
+/** Each thread class's CPU (ms per request), then the counts per request (context switches, page faults), in a fixed order. */
 function threadShares(entry: { requests: number; seconds: Map<string, number> } | undefined): string {
   if (!entry?.requests) return '–';
-  return [...entry.seconds]
-    .filter(([, seconds]) => seconds > 0)
-    .sort((a, b) => b[1] - a[1])
-    .map(([thread, seconds]) => `${thread} ${round((seconds * 1000) / entry.requests, 3)}`)
-    .join(', ');
+  const perRequest = (key: string) => round(((entry.seconds.get(key) ?? 0) * 1000) / entry.requests, 3);
+  const cpu = ['main user', 'main system', 'helpers user', 'helpers system'].map((key) => `${key} ${perRequest(key)}`);
+  const counts = ['main sleeps', 'main preempted', 'helpers sleeps', 'helpers preempted', 'faults'].map((key) => `${key} ${perRequest(key)}`);
+  return `${cpu.join(', ')}; per request: ${counts.join(', ')}`;
 }
 
 let straceDir = tmpdir();
@@ -328,14 +348,14 @@ async function main(): Promise<void> {
       });
 
     if (only.includes('trivial')) {
-      const upstream = await startNginx('trivial-upstream', trivialUpstreamSite);
+      const upstream = upstreamDelayMs ? await startDelayedUpstream(dir, REPO_ROOT, upstreamDelayMs) : await startNginx('trivial-upstream', trivialUpstreamSite);
       cleanups.push(() => upstream.stop());
       const authorization = `Basic ${Buffer.from('bench:bench-password').toString('base64')}`;
       const nginx = await startNginx('trivial-proxy', nginxProxySite(upstream.url, authorization, 1));
       const nodeProxies = await startNodeProxies(upstream.url, authorization);
       const gateways = await startGateways({ url: upstream.url, username: 'bench', password: 'bench-password' }, 'trivial');
       cleanups.push(() => nginx.stop());
-      await measure('trivial', [
+      await measure(upstreamDelayMs ? `trivial, answered after ${upstreamDelayMs} ms` : 'trivial', [
         { name: 'nginx', endpoint: { base: nginx.url, prefix: '/dicom-web', headers: {} }, pid: nginx.pid },
         ...nodeProxies.targets,
         ...gatewayTargets(gateways),
@@ -368,6 +388,7 @@ async function main(): Promise<void> {
       if (preload) log(`preloaded ${preloaded.map((target) => target.name).join(', ')} with ${preload} frames at ${connectionsOption} connections`);
       if (only.includes('frames-1')) await measure('frames, 1 connection', targets, framePaths, ACCEPT_FRAMES, 1);
       if (only.includes('wado')) await measureTransfer(targets, `/studies/${series.studyInstanceUid}`, 'multipart/related; type="application/dicom"; transfer-syntax=*');
+      if (idleSeconds) await measureIdle(targets);
       if (only.includes('stow')) {
         const study = makeBenchSeries(stowInstances, { patientId: 'BENCH-STOW', description: 'stow' });
         await measureUpload([nginxTarget, ...nodeProxies.targets, ...gatewayTargets(gateways)], orthanc, study.files, study.studyInstanceUid);

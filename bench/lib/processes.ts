@@ -91,11 +91,11 @@ export interface BenchGateway extends BenchProcess {
 export const IMAGE_GLIBC_TUNABLES = 'glibc.malloc.trim_threshold=67108864';
 
 /**
- * Node flags the production image starts the gateway with (docker/Dockerfile's CMD, `npm start`):
- * no V8 memory reducer (bench/README.md, "Issue 16", section 25). Every gateway and bare Node proxy
- * of a run gets them, as they get the image's malloc setting.
+ * The Node flags of docker/Dockerfile's CMD and `npm start`: no V8 memory reducer (bench/README.md,
+ * "Issue 16", section 25) and one V8 worker thread (section 24). Every gateway and bare Node proxy of
+ * a run gets them, as they get the image's malloc setting; `nodeFlags` come after them and win.
  */
-export const IMAGE_NODE_FLAGS: readonly string[] = ['--no-memory-reducer'];
+export const IMAGE_NODE_FLAGS: readonly string[] = ['--no-memory-reducer', '--v8-pool-size=1'];
 
 /** The gateway as production runs it, in its own process (node cluster when WORKERS > 1). */
 export async function startGatewayProcess({ env, workers, nodeFlags = [], dir, name, repoRoot, entry = ['--import', 'tsx', 'src/main.ts'] }: GatewayLaunch): Promise<BenchGateway> {
@@ -200,6 +200,18 @@ export function trivialUpstreamSite(port: number): NginxSite {
     }
   }`,
   };
+}
+
+/** The trivial upstream's answer after `delayMs` (bench/lib/delayed-upstream.mjs), a plain node:http server. */
+export async function startDelayedUpstream(dir: string, repoRoot: string, delayMs: number): Promise<BenchProcess & { url: string; port: number }> {
+  const port = await freePort();
+  const proc = spawnLogged(process.execPath, [join(repoRoot, 'bench', 'lib', 'delayed-upstream.mjs'), String(port), String(delayMs), TRIVIAL_BODY], { cwd: repoRoot, logFile: join(dir, 'delayed-upstream.log') });
+  await waitFor(() => acceptsConnections(port), {
+    what: `delayed upstream listening on ${port}`,
+    timeoutMs: 10_000,
+    abortIf: () => (proc.exited() ? `delayed upstream exited:\n${proc.log()}` : undefined),
+  });
+  return { ...proc, url: `http://127.0.0.1:${port}`, port };
 }
 
 /**

@@ -27,23 +27,32 @@ function cpuSecondsOf(pid: number): number {
 }
 
 /**
- * CPU seconds of one process's threads, split into the main thread (JavaScript, the event loop) and
- * all others (V8's GC and compiler helpers, libuv's pool), user and system time apart; plus the
- * process's minor page faults, in thousands (`faults`: freshly mapped memory touched).
+ * CPU seconds of a process tree's threads (nginx's workers too), split into each process's main
+ * thread (JavaScript, the event loop) and all others (V8's GC and compiler helpers, libuv's pool),
+ * user and system time apart; plus, in thousands (so that "per request" reads as a count): minor page
+ * faults (`faults`: freshly mapped memory touched) and each side's context switches, voluntary
+ * (`sleeps`: the thread blocked, e.g. in epoll_wait with nothing to do, and was woken again) and
+ * involuntary (`preempted`: the scheduler took the CPU away).
  */
-export function threadCpuSeconds(pid: number): Map<string, number> {
+export function threadCpuSeconds(rootPid: number): Map<string, number> {
   const split = new Map<string, number>();
-  try {
-    for (const task of readdirSync(`/proc/${pid}/task`)) {
-      const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const thread = Number(task) === pid ? 'main' : 'helpers';
-      split.set(`${thread} user`, (split.get(`${thread} user`) ?? 0) + Number(fields[11]) / CLOCK_TICKS_PER_SECOND);
-      split.set(`${thread} system`, (split.get(`${thread} system`) ?? 0) + Number(fields[12]) / CLOCK_TICKS_PER_SECOND);
-      split.set('faults', (split.get('faults') ?? 0) + Number(fields[7]) / 1000);
+  const add = (key: string, value: number) => split.set(key, (split.get(key) ?? 0) + value);
+  for (const pid of processTree(rootPid)) {
+    try {
+      for (const task of readdirSync(`/proc/${pid}/task`)) {
+        const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const thread = Number(task) === pid ? 'main' : 'helpers';
+        add(`${thread} user`, Number(fields[11]) / CLOCK_TICKS_PER_SECOND);
+        add(`${thread} system`, Number(fields[12]) / CLOCK_TICKS_PER_SECOND);
+        add('faults', Number(fields[7]) / 1000);
+        const status = readFileSync(`/proc/${pid}/task/${task}/status`, 'utf8');
+        add(`${thread} sleeps`, Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0) / 1000);
+        add(`${thread} preempted`, Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0) / 1000);
+      }
+    } catch {
+      /* gone */
     }
-  } catch {
-    /* gone */
   }
   return split;
 }

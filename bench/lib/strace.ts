@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { processTree } from './procstat.js';
 
 export interface SyscallCounts<T> {
   /** What `work` resolved to. */
@@ -10,10 +11,10 @@ export interface SyscallCounts<T> {
   calls: Array<{ name: string; calls: number }>;
 }
 
-/** System calls of a process tree while `work` runs (strace -c -f, attached to `pid`); its summary lands in `dir`. */
+/** System calls of a process tree while `work` runs (strace -c -f, attached to `pid` and its children, e.g. nginx's workers); its summary lands in `dir`. */
 export async function countSyscalls<T>(pid: number, dir: string, work: () => Promise<T>): Promise<SyscallCounts<T>> {
   const output = join(dir, `strace-${pid}-${Date.now()}.txt`);
-  const strace = spawn('strace', ['-c', '-f', '-o', output, '-p', String(pid)], { stdio: 'ignore' });
+  const strace = spawn('strace', ['-c', '-f', '-o', output, ...processTree(pid).flatMap((id) => ['-p', String(id)])], { stdio: 'ignore' });
   await new Promise((resolve) => setTimeout(resolve, 500)); // attached
   const result = await work();
   const exited = new Promise((resolve) => strace.once('exit', resolve));
