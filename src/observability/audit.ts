@@ -3,7 +3,6 @@ import type { ErrorCode } from '../errors.js';
 import { isQidoSearch } from '../policy/qido-limit.js';
 import type { Route, RouteClass } from '../policy/routes.js';
 import type { Query } from '../canonical/query.js';
-import { plainProperties, writeInfoLine, writesPlainLines } from './log-line.js';
 import type { Logger } from './logger.js';
 import { AUTH_FAILURE_REASONS, type AuthFailureReason } from './metrics.js';
 
@@ -147,19 +146,11 @@ export interface AuditLog {
  */
 export function createAuditLog({ logger, toLogStream, sinks }: { logger: Logger; toLogStream: boolean; sinks?: AuditDispatcher | undefined }): AuditLog {
   const audit = toLogStream ? logger.child({ log: 'audit' }, { level: logger.level === 'silent' ? 'silent' : 'info' }) : undefined;
-  const plain = audit !== undefined && writesPlainLines(audit);
   return {
     record: (event) => {
-      if (audit) logAudit(audit, plain, event);
+      audit?.info(event, 'audit');
       sinks?.hand(event);
     },
     close: () => sinks?.close(),
   };
-}
-
-/** The audit line built as one string when pino would write its fields unchanged (log-line.ts), else through pino. */
-function logAudit(audit: Logger, plain: boolean, event: AuditEvent): void {
-  const properties = plain ? plainProperties(event as unknown as Record<string, unknown>) : undefined;
-  if (properties === undefined) audit.info(event, 'audit');
-  else writeInfoLine(audit, properties, '"audit"');
 }

@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { isNestedCredential, REWRITTEN_KEYS, type Logger } from './logger.js';
+import type { Logger } from './logger.js';
 
 /**
  * Info lines whose properties the caller serialized itself, written the way pino's
@@ -42,44 +42,6 @@ export function writeInfoLine(logger: Logger, properties: string, msg: string): 
   const time = (internals[timeSym] as () => string).call(logger);
   const line = `${levelPrefix}${time}${internals[chindingsSym] as string}${properties},"msg":${msg}${internals[endSym] as string}`;
   (internals[streamSym] as { write(line: string): void }).write(line);
-}
-
-/**
- * An object's properties as pino writes them (`,"key":value…`, in the object's order, undefined
- * values left out), or undefined when pino would change something: a key it redacts or serializes,
- * a nested object with a credential field (redactCredentials), a value JSON cannot write.
- */
-export function plainProperties(object: Record<string, unknown>): string | undefined {
-  let properties = '';
-  for (const key in object) {
-    const value = object[key];
-    if (value === undefined || !Object.hasOwn(object, key)) continue;
-    if (REWRITTEN_KEYS.has(key)) return undefined;
-    const json = plainValue(value);
-    if (json === undefined) return undefined;
-    properties += `,${jsonString(key)}:${json}`;
-  }
-  return properties;
-}
-
-function plainValue(value: unknown): string | undefined {
-  switch (typeof value) {
-    case 'string':
-      return jsonString(value);
-    case 'number':
-      return Number.isFinite(value) ? String(value) : 'null';
-    case 'boolean':
-      return String(value);
-    case 'object':
-      if (value !== null && !Array.isArray(value) && Object.keys(value).some(isNestedCredential)) return undefined;
-      try {
-        return JSON.stringify(value);
-      } catch {
-        return undefined;
-      }
-    default:
-      return undefined;
-  }
 }
 
 const PINO_USES_JSON_STRINGIFY = Number(process.versions.node.split('.')[0]) >= 25;

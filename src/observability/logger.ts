@@ -16,10 +16,6 @@ const REDACTED_PATHS = ['authorization', 'cookie', 'password', 'token', 'headers
 const REDACTED_NESTED = new Set(['authorization', 'cookie', 'password', 'token', 'accessToken', 'refreshToken', 'idToken']);
 /** Keys with their own serializer (see serializeError), which keeps only safe fields. */
 const SERIALIZED = new Set(['err', 'error']);
-/** Top-level keys whose value pino rewrites (a redaction path starts there, or a serializer): log-line.ts leaves them to pino. */
-export const REWRITTEN_KEYS: ReadonlySet<string> = new Set([...REDACTED_PATHS.map((path) => path.split(/[.[]/)[0]!), ...SERIALIZED]);
-/** Whether redactCredentials would replace this key of a nested object. */
-export const isNestedCredential = (key: string): boolean => REDACTED_NESTED.has(key);
 
 /**
  * Replaces credential fields one level down in a log object (a copy; the caller's object is left
