@@ -3,7 +3,7 @@ import { auditOutcome, auditUids, denialReason, type AuditEvent, type AuditLog }
 import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics, RouteClassLabel } from '../observability/metrics.js';
 import { requestState, type RequestState } from '../respond/request-state.js';
-import { accessLogger } from './access-log.js';
+import { logAccess } from './access-log.js';
 
 const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
@@ -63,13 +63,12 @@ export interface ObserveOptions {
  * request here but the log lines themselves.
  */
 export function observeRequests({ logger, metrics, audit, viewer }: ObserveOptions): RequestHandler {
-  const logAccess = accessLogger(logger);
   function onClose(this: Response): void {
     const res = this;
     const req = res.req;
     const state = requestState(res);
     const durationMs = Number(process.hrtime.bigint() - state.receivedAt) / 1e6;
-    logAccess(req, res, state, durationMs);
+    logAccess(logger, req, res, state, durationMs);
     metrics.observeRequest({ routeClass: routeClassLabel(state, state.receivedPath, viewer), method: req.method, status: res.statusCode }, durationMs / 1e3);
     const reason = state.audit?.reason ?? denialReason(state.error, state.loginRedirect);
     if (reason) metrics.authFailure(reason);
