@@ -44,17 +44,9 @@ export interface GatewayMetrics {
   tokenRefresh(outcome: RefreshOutcome): void;
 }
 
-/**
- * How often the event-loop delay (`nodejs_eventloop_lag_*`) is sampled, ms. Every sample is an
- * exact delay; prom-client's default of 10 ms woke an idle gateway 100 times a second (~9 ms of
- * CPU per idle second) and cost ~0.1 ms of CPU per QIDO request at ~400 requests/s (bench/README.md,
- * "Issue 16", section 24).
- */
-export const EVENT_LOOP_SAMPLE_MS = 100;
-
 export function createMetrics(): GatewayMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
+  collectDefaultMetrics({ register: registry });
 
   const requests = new Counter({
     name: 'gateway_http_requests_total',
