@@ -35,7 +35,7 @@ async function ensureScope(admin: AdminClient, wanted: WantedClientScope, change
 /** Optional on the client unless the site made it a default scope there (both let an app get it). */
 async function ensureOptionalOn(admin: AdminClient, scopeId: string, scopeName: string, clientId: string, changes: Change[]): Promise<void> {
   const [client] = await admin.clients.find({ clientId });
-  if (!client?.id) throw new Error(`client ${clientId} (SMART_CLIENTS) does not exist in the realm: create the app's client first`);
+  if (!client?.id) throw new Error(`client ${clientId} does not exist in the realm: create it first (a SMART app's client is not created by setup)`);
   const id = client.id;
   const bound = [...await admin.clients.listOptionalClientScopes({ id }), ...await admin.clients.listDefaultClientScopes({ id })];
   if (bound.some((scope) => scope.id === scopeId)) return;
