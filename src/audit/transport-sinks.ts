@@ -10,7 +10,7 @@ import type { AuditSink } from './dispatcher.js';
 import { fhirAuditEvent } from './fhir-audit-event.js';
 import { createAuditTokenSource } from './fhir-token.js';
 import { createFhirTransport } from './fhir-transport.js';
-import { checkAuditToken } from '../startup/audit-token.js';
+import { checkAuditToken } from './token-check.js';
 import { createAuditTransportMetrics } from './metrics.js';
 import type { AuditRecord, AuditSource } from './record.js';
 import { openSpool } from './spool.js';

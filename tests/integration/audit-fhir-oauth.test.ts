@@ -24,7 +24,7 @@ import { LogSink } from '../support/session-stack.js';
  */
 
 const AUDIT_FAILED = 'audit transport failed: messages wait in the spool and are retried';
-/** The start-up check's line (src/startup/audit-token.ts), logged once the start-up token request ended. */
+/** The start-up check's line (src/audit/token-check.ts), logged once the start-up token request ended. */
 const startupLine = (logs: LogSink) =>
   waitFor(() => logs.lines.find((line) => line['check'] === 'audit-fhir-token'), { what: 'the start-up check of the audit token', timeoutMs: 15_000 });
 

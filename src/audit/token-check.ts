@@ -1,4 +1,4 @@
-import { AuditTokenError, type AuditTokenSource } from '../audit/fhir-token.js';
+import { AuditTokenError, type AuditTokenSource } from './fhir-token.js';
 import type { Logger } from '../observability/logger.js';
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { AuditTokenError } from '../../../src/audit/fhir-token.js';
-import { auditTokenFinding } from '../../../src/startup/audit-token.js';
+import { auditTokenFinding } from '../../../src/audit/token-check.js';
 
 describe('the start-up finding of a failed FHIR audit token', () => {
   const failure = (oauthError?: string) => new AuditTokenError(`no access token for the FHIR audit server (client audit-sender): ${oauthError ?? 'fetch failed: ECONNREFUSED'}`, oauthError);
