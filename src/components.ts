@@ -108,6 +108,7 @@ export async function createComponents(config: Config, logger: Logger): Promise<
         cookieName: sessionCookieName(config),
         loadSession: sessionMiddleware,
         maxSeconds: config.session.maxSeconds,
+        metrics,
       }),
       upstreamAgent,
       orthancClient,

@@ -3,6 +3,7 @@ import type { Request } from 'express';
 import type { SessionData } from 'express-session';
 import type { BrowserSessions } from './browser-sessions.js';
 import type { Principal } from './principal.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
 import { refreshDueAt } from './refresh.js';
 import { singleCookieValue, type SessionCacheFill, type SessionCache } from './session-cache.js';
 
@@ -23,6 +24,7 @@ export interface SessionPrincipalDeps {
   /** express-session's middleware: loads req.session (the proxied routes skip it until here). A method: Express's own handler type fits. */
   loadSession(req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void;
   maxSeconds: number;
+  metrics: Pick<GatewayMetrics, 'sessionCacheLookup'>;
 }
 
 /** How long what was just read may be served from memory, and what ends it early. */
@@ -41,20 +43,26 @@ function cacheFill(session: Partial<SessionData>, principal: Principal, maxSecon
  * link and creator standing) and caches a non-null answer.
  */
 export function createSessionPrincipal(deps: SessionPrincipalDeps): SessionPrincipal {
-  const { sessions, cache, cookieName, maxSeconds } = deps;
+  const { sessions, cache, cookieName, maxSeconds, metrics } = deps;
   const load = (req: IncomingMessage, res: ServerResponse) =>
     new Promise<void>((resolve, reject) => deps.loadSession(req, res, (error) => (error ? reject(error) : resolve())));
 
   const cached = (req: IncomingMessage) => {
     const cookie = singleCookieValue(req.headers.cookie, cookieName);
-    return cookie === undefined ? undefined : cache?.get(cookie);
+    const hit = cookie === undefined ? undefined : cache?.get(cookie);
+    if (hit) metrics.sessionCacheLookup('hit');
+    return hit;
   };
   const principalOf = async (request: IncomingMessage, res: ServerResponse) => {
     const req = request as SessionRequest;
     const cookie = singleCookieValue(req.headers.cookie, cookieName);
     const hit = cookie === undefined ? undefined : cache?.get(cookie);
-    if (hit) return hit;
+    if (hit) {
+      metrics.sessionCacheLookup('hit');
+      return hit;
+    }
     if (cookie === undefined && !req.headers.cookie?.includes(`${cookieName}=`)) return null; // no session cookie: nothing to load
+    if (cache) metrics.sessionCacheLookup('miss');
     // Only a session read here is cached: one read earlier (pages, /auth routes) may predate an invalidation the epoch did not see.
     const loadedHere = !req.session;
     const epoch = cache?.epoch ?? 0;

@@ -30,6 +30,9 @@ export type UpstreamErrorKind = (typeof UPSTREAM_ERROR_KINDS)[number];
 
 export type RefreshOutcome = 'success' | 'failure';
 
+/** A proxied browser-session request answered from the verified-session cache, or loaded from the store. */
+export type SessionCacheResult = 'hit' | 'miss';
+
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']);
 
 /** Unknown methods collapse to one label value (a client may send any token as method). */
@@ -42,6 +45,7 @@ export interface GatewayMetrics {
   authFailure(reason: AuthFailureReason): void;
   upstreamError(kind: UpstreamErrorKind): void;
   tokenRefresh(outcome: RefreshOutcome): void;
+  sessionCacheLookup(result: SessionCacheResult): void;
 }
 
 export function createMetrics(): GatewayMetrics {
@@ -79,10 +83,19 @@ export function createMetrics(): GatewayMetrics {
     labelNames: ['outcome'] as const,
     registers: [registry],
   });
+  const sessionCacheLookups = new Counter({
+    name: 'gateway_session_cache_lookups_total',
+    help: 'Proxied requests of a browser session answered from the verified-session cache (hit) or after loading the session (miss)',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
+  // Bound once: this one is counted on every proxied session request.
+  const sessionCacheChildren = { hit: sessionCacheLookups.labels('hit'), miss: sessionCacheLookups.labels('miss') };
   // Known label values start at 0, so rates and alerts work before the first failure.
   for (const reason of AUTH_FAILURE_REASONS) authFailures.inc({ reason }, 0);
   for (const kind of UPSTREAM_ERROR_KINDS) upstreamErrors.inc({ kind }, 0);
   for (const outcome of ['success', 'failure'] as const) refreshes.inc({ outcome }, 0);
+  for (const child of Object.values(sessionCacheChildren)) child.inc(0);
 
   return {
     registry,
@@ -93,5 +106,6 @@ export function createMetrics(): GatewayMetrics {
     authFailure: (reason) => authFailures.inc({ reason }),
     upstreamError: (kind) => upstreamErrors.inc({ kind }),
     tokenRefresh: (outcome) => refreshes.inc({ outcome }),
+    sessionCacheLookup: (result) => sessionCacheChildren[result].inc(),
   };
 }

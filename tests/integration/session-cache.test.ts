@@ -71,6 +71,21 @@ describe('invalidation', () => {
     }
   }
 
+  /** Replica `index`'s session cache lookups so far, from its /metrics. */
+  async function cacheLookups(index: number): Promise<{ hit: number; miss: number }> {
+    const text = await (await fetch(`${replica(index)}/metrics`)).text();
+    const count = (result: string) => Number(new RegExp(`^gateway_session_cache_lookups_total\\{result="${result}"\\} (\\d+)$`, 'm').exec(text)?.[1]);
+    return { hit: count('hit'), miss: count('miss') };
+  }
+
+  it('/metrics counts what the cache answered and what had to be loaded', async () => {
+    const { cookie } = await sessionCookie('viewer');
+    const before = await cacheLookups(1);
+    for (let round = 0; round < 3; round++) expect(await search(1, cookie)).toBe(200);
+    const after = await cacheLookups(1);
+    expect({ hit: after.hit - before.hit, miss: after.miss - before.miss }).toEqual({ hit: 2, miss: 1 });
+  }, 60_000);
+
   it('a sign-out on replica A ends the session on replica B at once', async () => {
     const { browser, cookie } = await sessionCookie('viewer');
     await cachedOnBoth(cookie);
