@@ -44,7 +44,7 @@ import { makeBenchSeries } from './lib/data.js';
 import { download, median, requestLoad, upload, type Endpoint } from './lib/load.js';
 import { deleteStudy, startBenchOrthanc, uploadAll, type BenchOrthanc } from './lib/orthanc.js';
 import { ForeignLoadMeter, UsageMeter, round, threadCpuSeconds } from './lib/procstat.js';
-import { nginxProxySite, startDelayedUpstream, startGatewayProcess, startNginx, startNodeProxy, trivialUpstreamSite } from './lib/processes.js';
+import { exitOnTerminationSignals, nginxProxySite, startDelayedUpstream, startGatewayProcess, startNginx, startNodeProxy, trivialUpstreamSite } from './lib/processes.js';
 import { summarizeProfiles } from './lib/profile.js';
 import { createSessionCookie } from './lib/session.js';
 import { countSyscalls } from './lib/strace.js';
@@ -401,6 +401,7 @@ async function main(): Promise<void> {
   }
 }
 
+exitOnTerminationSignals(); // a Ctrl-C or kill leaves no nginx worker behind
 main().catch((error: unknown) => {
   console.error(error instanceof Error ? error.stack : error);
   process.exitCode = 1;

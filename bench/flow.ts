@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { download, median } from './lib/load.js';
 import { countSyscalls } from './lib/strace.js';
-import { startNginx, nginxProxySite, startNodeProxy, type BenchProcess } from './lib/processes.js';
+import { exitOnTerminationSignals, startNginx, nginxProxySite, startNodeProxy, type BenchProcess } from './lib/processes.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const option = (name: string) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -89,4 +89,5 @@ function workerPid(master: number): number {
   return children[0]!;
 }
 
+exitOnTerminationSignals(); // a Ctrl-C or kill leaves no nginx worker behind
 await main();

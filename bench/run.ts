@@ -40,6 +40,7 @@ import { combineRounds, sumUsage, type RoundResult } from './lib/rounds.js';
 import { deleteStudy, startBenchOrthanc, uploadAll, type BenchOrthanc } from './lib/orthanc.js';
 import { ForeignLoadMeter, UsageMeter, round, waitForQuiet, type Usage } from './lib/procstat.js';
 import {
+  exitOnTerminationSignals,
   nginxProxySite,
   startGatewayProcess,
   startNginx,
@@ -643,12 +644,10 @@ function stopAll(): Promise<void> {
   })());
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    log(`${signal}: stopping`);
-    void stopAll().then(() => process.exit(130));
-  });
-}
+exitOnTerminationSignals(async (signal) => {
+  log(`${signal}: stopping`);
+  await stopAll();
+});
 
 const deadline = setTimeout(() => {
   console.error('bench: still running after 15 minutes, giving up');

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { acceptsConnections, freePort } from '../../tests/support/free-port.js';
 import { runNginx, type RunningNginx } from '../../tests/support/nginx.js';
@@ -33,6 +34,24 @@ const kill = (pid: number) => {
 process.on('exit', () => {
   for (const killTree of killers) killTree();
 });
+
+const TERMINATION_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * A script that starts children calls this once: Node runs no 'exit' handler when a signal ends the
+ * process unhandled, so a `kill` or Ctrl-C would leave nginx's worker (not a direct child) running.
+ * On SIGINT, SIGTERM or SIGHUP: `stop` (a graceful cleanup, if any), then exit with 128 + the signal's
+ * number, which runs the 'exit' handler above. SIGKILL cannot be caught: only the direct children die then.
+ */
+export function exitOnTerminationSignals(stop: (signal: NodeJS.Signals) => Promise<void> = async () => undefined): void {
+  for (const signal of TERMINATION_SIGNALS) {
+    process.once(signal, () => {
+      void stop(signal)
+        .catch(() => undefined)
+        .finally(() => process.exit(128 + osConstants.signals[signal]));
+    });
+  }
+}
 
 export function spawnLogged(command: string, args: string[], { cwd, env, logFile }: { cwd: string; env?: NodeJS.ProcessEnv; logFile: string }): BenchProcess {
   const fd = openSync(logFile, 'a');
