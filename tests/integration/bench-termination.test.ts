@@ -86,11 +86,11 @@ describe('bench scripts stopped by a signal', () => {
     return { code: await exit, grandchild };
   }
 
-  it.each([
+  it.each<[NodeJS.Signals, number]>([
     ['SIGTERM', 143],
     ['SIGINT', 130],
     ['SIGHUP', 129],
-  ] as const)('%s ends the script with %i and its grandchild with it', async (signal, code) => {
+  ])('%s ends the script with %i and its grandchild with it', async (signal, code) => {
     const result = await runAndSignal('with.ts', signal);
     expect(result.code).toBe(code);
     expect(await waitUntil(() => !alive(result.grandchild), 5_000)).toBe(true);
