@@ -1,5 +1,6 @@
 // The pipeline as one list, in the order a request meets it: src/request → src/authenticate → src/authorize → src/upstream, with the gateway's own answers in src/pages and src/ops.
 import type { Agent, IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
 import express, { Router, type Express, type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
 import type { BearerVerifier } from './auth/bearer.js';
@@ -66,7 +67,10 @@ export interface AppDependencies {
   sessionMiddleware: RequestHandler;
   /** The principal of a proxied request's browser session (cached; loads the session only on a miss). */
   sessionPrincipal: SessionPrincipal;
+  /** Connections to Orthanc for requests with a body (node:http). */
   upstreamAgent: Agent;
+  /** Connections to Orthanc for bodiless requests (undici). */
+  upstreamPool: Dispatcher;
   orthancClient: OrthancClient;
   shareLinks: ShareLinks;
   creatorStanding: CreatorStanding;
@@ -193,7 +197,7 @@ export function createApp(deps: AppDependencies): GatewayHttp {
         ...(deps.userSlots && maxConcurrentRequests ? [limitUserConcurrency(deps.userSlots, maxConcurrentRequests)] : []),
         ...studyAccessStage,
         answerAuditQuery(config.auditLogFile),
-        proxyToOrthanc({ publicUrl: config.publicUrl, orthanc: config.orthanc, agent: upstreamAgent, logger }),
+        proxyToOrthanc({ publicUrl: config.publicUrl, orthanc: config.orthanc, agent: upstreamAgent, pool: deps.upstreamPool, logger }),
       ),
     ),
     ...(config.ohifDist

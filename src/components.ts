@@ -22,6 +22,7 @@ import { createOrthancClient } from './orthanc/orthanc-client.js';
 import { createStudyLookup } from './authorize/study-lookup.js';
 import { createRateLimits } from './request/rate-limit.js';
 import { createUpstreamAgent } from './upstream/upstream-agent.js';
+import { createUpstreamPool } from './upstream/upstream-pool.js';
 import { createConcurrencySlots } from './authorize/user-concurrency.js';
 import { describeOrthancAnswer, describeOrthancFailure } from './upstream/upstream-errors.js';
 import { createAuditSinks } from './audit/sinks.js';
@@ -52,6 +53,7 @@ export async function createComponents(config: Config, logger: Logger): Promise<
   const metadata = createIssuerMetadataSource({ issuer: config.oidc.issuer, discoveryUrl: config.oidc.discoveryUrl });
   const keys = createIssuerKeys(metadata, { cacheMaxAgeMs: config.oidc.jwksCacheSeconds * 1000 });
   const upstreamAgent = createUpstreamAgent(config.orthanc);
+  const upstreamPool = createUpstreamPool(config.orthanc);
   const orthancClient = createOrthancClient(config.orthanc, upstreamAgent);
 
   const redis = config.redis ? createRedisClient(config.redis, logger) : undefined;
@@ -111,6 +113,7 @@ export async function createComponents(config: Config, logger: Logger): Promise<
         metrics,
       }),
       upstreamAgent,
+      upstreamPool,
       orthancClient,
       shareLinks,
       creatorStanding,
@@ -132,6 +135,7 @@ export async function createComponents(config: Config, logger: Logger): Promise<
       stopWarmUp?.();
       invalidation.close();
       upstreamAgent.destroy();
+      await upstreamPool.destroy();
       redis?.disconnect();
       await audit.close();
     },

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { Response } from 'express';
 import { GatewayError } from '../errors.js';
 import { sendError } from '../respond/error-handler.js';
@@ -37,7 +37,7 @@ export function dropBoxStowAnswer(answer: unknown): DicomJson {
 }
 
 /** Reads Orthanc's (successful) STOW-RS answer and sends the holder their view of it; anything unreadable is a 502. */
-export function relayDropBoxAnswer(proxyRes: IncomingMessage, res: Response): void {
+export function relayDropBoxAnswer(proxyRes: Readable & { statusCode?: number }, res: Response): void {
   const chunks: Buffer[] = [];
   let size = 0;
   let tooLarge = false;

@@ -1,6 +1,8 @@
 // Stage 4, upstream — enters: an allowed canonical request; leaves: Orthanc's answer relayed (credential, identity headers, URL rewrite, retry); Orthanc's own errors become the gateway's.
 import http, { type Agent, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import type { Dispatcher } from 'undici';
 import https from 'node:https';
+import type { Readable } from 'node:stream';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Config } from '../config/config.js';
 import { GatewayError } from '../errors.js';
@@ -20,16 +22,22 @@ import { createUpstreamLimit } from './upstream-limit.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './proxy-headers.js';
 import { describeProxyErrorPage, describeUpstreamError, isProxyErrorPage, readErrorPage } from './upstream-errors.js';
 import { createUpstreamIdentity } from './upstream-identity.js';
+import { failedOnReusedConnection, isPooledTimeout, sendPooled } from './upstream-pool.js';
 import { isStaleConnectionFailure } from './upstream-retry.js';
 import { urlRewriterFor, isRewritableContentType, rewriteLocation, type UrlRewriter } from './url-rewrite.js';
 
 export interface ProxyOptions {
   publicUrl: string;
   orthanc: Config['orthanc'];
-  /** Connection pool to Orthanc (see upstream-agent.ts). */
+  /** Connection pool to Orthanc for requests with a body (see upstream-agent.ts). */
   agent: Agent;
+  /** Connection pool to Orthanc for bodiless requests (see upstream-pool.ts). */
+  pool: Dispatcher;
   logger: Logger;
 }
+
+/** Orthanc's answer from either transport: node:http's IncomingMessage or upstream-pool.ts's stream of the same shape. */
+type UpstreamResponse = Readable & { statusCode?: number; headers: IncomingHttpHeaders };
 
 interface RelayContext {
   publicUrl: string;
@@ -57,7 +65,7 @@ function refusedByOrthanc(status: number | undefined, credential: string): Gatew
 const isDropBoxUpload = (res: Response) => requestState(res).principal?.dropBox === true && requestState(res).route?.class === 'dicomweb-store';
 
 /** Streams Orthanc's answer to the client, rewriting Orthanc URLs in JSON/XML bodies and Location. */
-function relayResponse(proxyRes: IncomingMessage, { req, res, credential }: UpstreamCall, context: RelayContext): void {
+function relayResponse(proxyRes: UpstreamResponse, { req, res, credential }: UpstreamCall, context: RelayContext): void {
   const refusal = refusedByOrthanc(proxyRes.statusCode, credential);
   if (refusal) {
     if (refusal.status === 502) requestState(res).upstreamError = 'credential_rejected';
@@ -113,7 +121,7 @@ function declaredLength(headers: IncomingHttpHeaders): number | undefined {
 }
 
 /** Answers an Orthanc error with the gateway's own error; Orthanc's body goes to the log only (truncated). */
-function replaceOrthancError(proxyRes: IncomingMessage, req: Request, res: Response, logger: Logger): void {
+function replaceOrthancError(proxyRes: UpstreamResponse, req: Request, res: Response, logger: Logger): void {
   const status = proxyRes.statusCode ?? 502;
   const state = requestState(res);
   const studyScoped = state.principal?.studyScope !== undefined || state.studyAccess !== undefined;
@@ -130,7 +138,10 @@ function replaceOrthancError(proxyRes: IncomingMessage, req: Request, res: Respo
 interface UpstreamCall {
   req: Request;
   res: Response;
+  /** The current attempt on node:http (a request with a body, or a retry). */
   attempt: ClientRequest | undefined;
+  /** Cancels the current attempt on the pool (a bodiless request). */
+  cancel: (() => void) | undefined;
   /** Which Orthanc credential it was sent with (its label, for the 401 message). */
   credential: string;
   answered: boolean;
@@ -148,7 +159,7 @@ const NEEDS_EMPTY_LENGTH = new Set(['DELETE', 'OPTIONS']);
  * once from the allowlist and the gateway's identity (never the client's own), the path serialized
  * from the canonical request, the body (if any) piped through, the answer relayed by relayResponse.
  */
-function createUpstreamSender({ publicUrl, orthanc, agent, logger }: ProxyOptions) {
+function createUpstreamSender({ publicUrl, orthanc, agent, pool, logger }: ProxyOptions) {
   const base = new URL(publicUrl);
   const target = new URL(orthanc.url);
   const transport = target.protocol === 'https:' ? https : http;
@@ -175,14 +186,15 @@ function createUpstreamSender({ publicUrl, orthanc, agent, logger }: ProxyOption
   // See upstream-retry.ts: a request that met a connection Orthanc was closing goes once more, on a new one.
   const retryOnNewConnection = (call: UpstreamCall, error: NodeJS.ErrnoException): boolean => {
     if (call.retried || call.answered || call.timedOut || call.res.headersSent) return false;
-    if (!isStaleConnectionFailure(error, classifiedRequest(requestState(call.res)), call.attempt)) return false;
+    const reused = call.attempt ? call.attempt.reusedSocket : failedOnReusedConnection(error);
+    if (!isStaleConnectionFailure(error, classifiedRequest(requestState(call.res)), reused)) return false;
     call.retried = true;
     logger.info({ requestId: requestState(call.res).requestId, code: error.code }, 'Orthanc closed a reused connection before answering: retrying on a new connection');
     send(call, retryAgent);
     return true;
   };
 
-  const send = (call: UpstreamCall, via: Agent) => {
+  const send = (call: UpstreamCall, via: Agent | Dispatcher) => {
     const { req, res } = call;
     const state = requestState(res);
     const { credential, headers: identityHeaders } = resolveIdentity(state.principal);
@@ -197,6 +209,20 @@ function createUpstreamSender({ publicUrl, orthanc, agent, logger }: ProxyOption
     const request = classifiedRequest(state);
     // Never the client's URL: the canonical request, serialized (canonical-request.ts).
     const path = basePath + upstreamTarget(state.route!, request);
+    if (!(via instanceof http.Agent)) {
+      call.cancel = sendPooled(via, { path, method: req.method, headers }, {
+        onAnswer: (answer) => {
+          call.answered = true;
+          relayResponse(answer, call, context);
+        },
+        onError: (error) => {
+          call.timedOut = isPooledTimeout(error);
+          fail(call, error);
+        },
+      });
+      return;
+    }
+    call.cancel = undefined;
     // The timeout as a request option, not attempt.setTimeout(): that starts only once a new
     // connection has connected, so a connect that hangs would go untimed.
     const attempt = transport.request({ hostname, port, path, method: req.method, headers, agent: via, timeout: orthanc.timeoutMs });
@@ -218,16 +244,21 @@ function createUpstreamSender({ publicUrl, orthanc, agent, logger }: ProxyOption
   };
 
   return (req: Request, res: Response) => {
-    const call: UpstreamCall = { req, res, attempt: undefined, credential: 'service credential', answered: false, retried: false, timedOut: false, clientGone: false };
+    const call: UpstreamCall = { req, res, attempt: undefined, cancel: undefined, credential: 'service credential', answered: false, retried: false, timedOut: false, clientGone: false };
     // The client gave up (a viewer scrolled past a frame): cancel the request to Orthanc too, which
     // frees its connection at once instead of waiting for Orthanc's answer (or ORTHANC_TIMEOUT_MS).
     res.once('close', () => {
-      const { attempt } = call;
-      if (res.writableFinished || !attempt || attempt.destroyed) return;
+      if (res.writableFinished) return;
+      const { attempt, cancel } = call;
+      if (attempt) {
+        if (attempt.destroyed) return;
+        call.clientGone = true;
+        return void attempt.destroy();
+      }
       call.clientGone = true;
-      attempt.destroy();
+      cancel?.();
     });
-    send(call, agent);
+    send(call, classifiedRequest(requestState(res)).hasBody ? agent : pool);
   };
 }
 

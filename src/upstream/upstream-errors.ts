@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 
 /**
  * What went wrong between the gateway and Orthanc, in words an operator can act on. `message` is
@@ -94,7 +94,7 @@ export function describeProxyErrorPage(html: string): UpstreamProblem {
 }
 
 /** Reads a small error page (at most `limit` bytes; the rest is discarded) from an upstream response. */
-export function readErrorPage(res: IncomingMessage, limit = 8192): Promise<string> {
+export function readErrorPage(res: Readable, limit = 8192): Promise<string> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;

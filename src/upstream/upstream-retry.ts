@@ -1,9 +1,8 @@
-import type { ClientRequest } from 'node:http';
 import type { CanonicalRequest } from '../canonical/canonical-request.js';
 
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-/** How a connection closed by the server shows when a request is written to it (ECONNRESET includes "socket hang up"). */
-const CLOSED_BY_PEER = new Set(['ECONNRESET', 'EPIPE']);
+/** How a connection closed by the server shows when a request is written to it (ECONNRESET includes "socket hang up"; undici: "other side closed"). */
+const CLOSED_BY_PEER = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
 
 /**
  * Orthanc closes a keep-alive connection after 1 s of idleness, counted from when it has written
@@ -17,9 +16,9 @@ const CLOSED_BY_PEER = new Set(['ECONNRESET', 'EPIPE']);
  * (a new one failing that way is a real fault, reported as such) and nothing answered yet. The
  * caller also makes sure nothing was sent to the client and that it is the first retry.
  */
-export function isStaleConnectionFailure(error: NodeJS.ErrnoException, request: CanonicalRequest, upstreamRequest: ClientRequest | undefined): boolean {
+export function isStaleConnectionFailure(error: NodeJS.ErrnoException, request: CanonicalRequest, reusedConnection: boolean): boolean {
   return (
-    upstreamRequest?.reusedSocket === true &&
+    reusedConnection &&
     CLOSED_BY_PEER.has(error.code ?? '') &&
     IDEMPOTENT_METHODS.has(request.method) &&
     !request.hasBody

@@ -1,5 +1,4 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import type { ClientRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { freePort } from '../support/free-port.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
@@ -80,22 +79,22 @@ describe('upstream failures', () => {
   it('a busy event loop while a new connection to Orthanc is being made is no timeout: 200, not 504', async () => {
     const gateway = await gatewayTo({});
     const orthancPort = new URL(orthanc.url).port;
-    // The gateway's event loop blocked for 1.2 s right after it started its first request to
-    // Orthanc (on a new connection), as on a starved machine: longer than the pool's idle timeout.
+    // The gateway's event loop blocked for 1.2 s just as it opened its first connection to Orthanc
+    // (undici's pool, upstream-pool.ts), as on a starved machine: longer than the pool's idle timeout.
     let blocked = 0;
     const blockOnce = (message: unknown) => {
-      const { request } = message as { request: ClientRequest };
-      if (blocked > 0 || !request.getHeader('host')?.toString().endsWith(`:${orthancPort}`)) return;
+      const { connectParams } = message as { connectParams: { port: string } };
+      if (blocked > 0 || String(connectParams.port) !== orthancPort) return;
       blocked += 1;
       const until = Date.now() + 1200;
       while (Date.now() < until); // busy, on purpose
     };
-    subscribe('http.client.request.start', blockOnce);
+    subscribe('undici:client:beforeConnect', blockOnce);
     try {
       const response = await qido(gateway);
       expect({ status: response.status, blocked }).toEqual({ status: 200, blocked: 1 });
     } finally {
-      unsubscribe('http.client.request.start', blockOnce);
+      unsubscribe('undici:client:beforeConnect', blockOnce);
     }
   });
 });

@@ -84,17 +84,26 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const pacs = (path: string, init: RequestInit = {}, token = viewerToken) =>
   fetch(`${gateway.url}/pacs/dicom-web${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...init.headers } });
 
-/** An empty pool, then one answered request: the gateway's next request goes out on that pooled connection. */
-async function primePool(): Promise<void> {
+const stow = (boundary: string) => ({
+  method: 'POST',
+  headers: { 'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}` },
+  body: `--${boundary}\r\nContent-Type: application/dicom\r\n\r\nnot really DICOM\r\n--${boundary}--\r\n`,
+});
+
+/**
+ * Empty pools, then one answered request: the gateway's next request of the same kind goes out on
+ * that pooled connection (bodiless requests and requests with a body have a pool each: upstream-pool.ts).
+ */
+async function primePool(kind: 'bodiless' | 'with a body' = 'bodiless'): Promise<void> {
   fault = { close: 'none' };
-  await sleep(900); // the pool drops connections idle for 800 ms
-  const response = await pacs('/studies?prime=1');
+  await sleep(900); // the pools drop connections idle for 800 ms
+  const response = kind === 'bodiless' ? await pacs('/studies?prime=1') : await pacs('/studies', stow('prime-boundary'), uploaderToken);
   expect(response.status).toBe(200);
   await response.text();
   seen.length = 0;
 }
 
-beforeEach(primePool, 10_000);
+beforeEach(() => primePool(), 10_000);
 
 describe('a request on a pooled connection that the upstream closes on its arrival', () => {
   it.each(['end', 'reset'] as const)('is retried once on a new connection for a GET (connection closed with %s)', async (how) => {
@@ -128,17 +137,9 @@ describe('a request on a pooled connection that the upstream closes on its arriv
   });
 
   it('is never retried for a POST (STOW-RS): 502, sent once', async () => {
+    await primePool('with a body');
     fault = { close: 'reused', how: 'end' };
-    const boundary = 'retry-test-boundary';
-    const response = await pacs(
-      '/studies',
-      {
-        method: 'POST',
-        headers: { 'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}` },
-        body: `--${boundary}\r\nContent-Type: application/dicom\r\n\r\nnot really DICOM\r\n--${boundary}--\r\n`,
-      },
-      uploaderToken,
-    );
+    const response = await pacs('/studies', stow('retry-test-boundary'), uploaderToken);
     expect(response.status).toBe(502);
     expect((await response.json()) as { error: string }).toMatchObject({ error: 'bad_gateway' });
     expect(seen.map((request) => [request.method, request.earlierOnConnection])).toEqual([['POST', 1]]);
