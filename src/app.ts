@@ -69,8 +69,8 @@ export interface AppDependencies {
   sessionPrincipal: SessionPrincipal;
   /** Connections to Orthanc for requests with a body (node:http). */
   upstreamAgent: Agent;
-  /** Connections to Orthanc for bodiless requests (undici). */
-  upstreamPool: Dispatcher;
+  /** Connections to a plain-HTTP Orthanc for bodiless requests (undici; undefined for https://). */
+  upstreamPool: Dispatcher | undefined;
   orthancClient: OrthancClient;
   shareLinks: ShareLinks;
   creatorStanding: CreatorStanding;

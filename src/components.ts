@@ -135,7 +135,7 @@ export async function createComponents(config: Config, logger: Logger): Promise<
       stopWarmUp?.();
       invalidation.close();
       upstreamAgent.destroy();
-      await upstreamPool.destroy();
+      await upstreamPool?.destroy();
       redis?.disconnect();
       await audit.close();
     },

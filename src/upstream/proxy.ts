@@ -31,8 +31,8 @@ export interface ProxyOptions {
   orthanc: Config['orthanc'];
   /** Connection pool to Orthanc for requests with a body (see upstream-agent.ts). */
   agent: Agent;
-  /** Connection pool to Orthanc for bodiless requests (see upstream-pool.ts). */
-  pool: Dispatcher;
+  /** Connection pool to a plain-HTTP Orthanc for bodiless requests (see upstream-pool.ts). */
+  pool: Dispatcher | undefined;
   logger: Logger;
 }
 
@@ -258,7 +258,7 @@ function createUpstreamSender({ publicUrl, orthanc, agent, pool, logger }: Proxy
       call.clientGone = true;
       cancel?.();
     });
-    send(call, classifiedRequest(requestState(res)).hasBody ? agent : pool);
+    send(call, pool && !classifiedRequest(requestState(res)).hasBody ? pool : agent);
   };
 }
 

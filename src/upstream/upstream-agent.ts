@@ -53,8 +53,7 @@ class KeepAliveHttpsAgent extends https.Agent {
   }
 }
 
-/** ORTHANC_CA_FILE, the client certificate and key (mutual TLS), and verification always on: for both transports to Orthanc. */
-export function tlsOptions(orthanc: Config['orthanc']): https.AgentOptions {
+function tlsOptions(orthanc: Config['orthanc']): https.AgentOptions {
   return {
     ca: orthanc.caFile ? readFileSync(orthanc.caFile) : undefined,
     cert: orthanc.clientCertFile ? readFileSync(orthanc.clientCertFile) : undefined,

@@ -3,13 +3,16 @@ import { Readable } from 'node:stream';
 import type { Socket } from 'node:net';
 import { buildConnector, Pool, type Dispatcher } from 'undici';
 import type { Config } from '../config/config.js';
-import { IDLE_SAFETY_MARGIN_MS, MAX_IDLE_MS, tlsOptions } from './upstream-agent.js';
+import { IDLE_SAFETY_MARGIN_MS, MAX_IDLE_MS } from './upstream-agent.js';
 
 /**
  * The transport of bodiless requests to Orthanc (QIDO-RS, WADO-RS, WADO-URI, previews: nearly all
  * of a viewer's traffic): undici's `Pool` instead of node:http's client, which costs ~0.03 ms less CPU
  * per request (no ClientRequest, OutgoingMessage and agent bookkeeping per request; bench/README.md,
  * section 27). Requests with a body keep node:http (proxy.ts): their body is piped and counted there.
+ * So does all traffic to an https:// Orthanc: when Orthanc (or its TLS proxy) refuses the gateway's
+ * client certificate, TLS 1.3 tells so with an alert after the request went out, which undici reports
+ * as "other side closed", losing the alert that upstream-errors.ts turns into the operator's hint.
  */
 
 /** Orthanc's answer as relayResponse reads it: status, node:http-style headers, the body as a stream. */
@@ -39,11 +42,12 @@ export function incomingHeaders(raw: readonly Buffer[]): IncomingHttpHeaders {
  * Keep-alive connections to Orthanc, as upstream-agent.ts keeps them: idle at most MAX_IDLE_MS and
  * never closer than IDLE_SAFETY_MARGIN_MS to the server's `Keep-Alive: timeout` hint (undici's own
  * margin, 2 s, is longer than Orthanc's 1 s timeout: it would close every connection after one
- * request). ORTHANC_TIMEOUT_MS bounds the connect, the wait for the answer's head and every pause in
+ * request); plain HTTP only (see above). ORTHANC_TIMEOUT_MS bounds the connect, the wait for the answer's head and every pause in
  * its body, as the socket timeout does on the node:http side.
  */
-export function createUpstreamPool(orthanc: Config['orthanc']): Pool {
+export function createUpstreamPool(orthanc: Config['orthanc']): Pool | undefined {
   const target = new URL(orthanc.url);
+  if (target.protocol !== 'http:') return undefined;
   return new Pool(target.origin, {
     connections: 256,
     pipelining: 1,
@@ -52,7 +56,7 @@ export function createUpstreamPool(orthanc: Config['orthanc']): Pool {
     keepAliveTimeoutThreshold: IDLE_SAFETY_MARGIN_MS,
     headersTimeout: orthanc.timeoutMs,
     bodyTimeout: orthanc.timeoutMs,
-    connect: markingReuse(buildConnector({ timeout: orthanc.timeoutMs, ...(target.protocol === 'https:' ? tlsOptions(orthanc) : {}) })),
+    connect: markingReuse(buildConnector({ timeout: orthanc.timeoutMs })),
   });
 }
 

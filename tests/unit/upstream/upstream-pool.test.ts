@@ -1,6 +1,7 @@
 /** upstream-pool.ts's pure parts: undici's raw headers read as node:http reads them, and which failures happened on a reused connection. */
 import { describe, expect, it } from '@jest/globals';
-import { failedOnReusedConnection, incomingHeaders } from '../../../src/upstream/upstream-pool.js';
+import type { Config } from '../../../src/config/config.js';
+import { createUpstreamPool, failedOnReusedConnection, incomingHeaders } from '../../../src/upstream/upstream-pool.js';
 
 const raw = (...pairs: Array<[string, string]>) => pairs.flatMap(([name, value]) => [Buffer.from(name, 'latin1'), Buffer.from(value, 'latin1')]);
 
@@ -25,5 +26,16 @@ describe('failedOnReusedConnection', () => {
     ['an error without socket details or mark (a refused connect)', error({ code: 'ECONNREFUSED' }), false],
   ])('%s', (_case, failure, reused) => {
     expect(failedOnReusedConnection(failure)).toBe(reused);
+  });
+});
+
+describe('createUpstreamPool', () => {
+  const orthanc = (url: string) => ({ url, timeoutMs: 1000 }) as Config['orthanc'];
+
+  it('pools a plain-HTTP Orthanc, and leaves an https:// one to node:http (whose errors name a refused client certificate)', async () => {
+    const pool = createUpstreamPool(orthanc('http://orthanc:8042'));
+    expect(pool).toBeDefined();
+    await pool?.destroy();
+    expect(createUpstreamPool(orthanc('https://orthanc:8042'))).toBeUndefined();
   });
 });
