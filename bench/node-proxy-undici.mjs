@@ -10,7 +10,7 @@ import http from 'node:http';
 import { Pool } from 'undici';
 
 const [port, upstream, authorization] = process.argv.slice(2);
-const pool = new Pool(upstream, { connections: 256, keepAliveTimeout: 800, keepAliveMaxTimeout: 800, pipelining: 1 });
+const pool = new Pool(upstream, { connections: 256, keepAliveTimeout: 800, keepAliveMaxTimeout: 800, keepAliveTimeoutThreshold: 200, pipelining: 1 });
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding']);
 
 const server = http.createServer((req, res) => {
