@@ -82,6 +82,7 @@ const settings = smoke
       requestSeconds: 1,
       requestAmount: 40 as number | undefined,
       warmupSeconds: 0,
+      firstWarmupRequests: 0,
       latencySeconds: 1,
       latencyAmount: 10 as number | undefined,
       connections: 4,
@@ -100,6 +101,9 @@ const settings = smoke
       requestSeconds: secondsOption ?? 10,
       requestAmount: undefined,
       warmupSeconds: 2,
+      // A fresh gateway's QIDO requests cost ~2.5 × the steady state for their first ~1,500 (JIT,
+      // heap sizing: bench/README.md section 28); 2 s at QIDO's ~500 req/s was not enough.
+      firstWarmupRequests: 3000,
       latencySeconds: Math.max(1, Math.round((secondsOption ?? 10) / 2)),
       latencyAmount: undefined,
       connections: 8,
@@ -196,9 +200,18 @@ async function quietStart(): Promise<void> {
   if (share > 0.1) log(`other work keeps ${(share * 100).toFixed(0)}% of the CPUs busy: measuring anyway`);
 }
 
+/** Load before a measured turn: the first turn's lasts `warmupSeconds` and at least `firstWarmupRequests` requests, a later one's a quarter of the time. */
+async function warmUp(target: Target, paths: string[], accept: string, connections: number, firstTurn: boolean) {
+  const seconds = firstTurn ? settings.warmupSeconds : settings.warmupSeconds / 4;
+  if (seconds <= 0) return;
+  const { requests } = await requestLoad(target.endpoint, paths, { connections, seconds, accept });
+  const missing = firstTurn ? settings.firstWarmupRequests - requests : 0;
+  if (missing > 0) await requestLoad(target.endpoint, paths, { connections, seconds, amount: missing, accept });
+}
+
 /**
  * A request point: the targets take turns for `settings.rounds` rounds, in a shuffled order every
- * round, each measured for its share of `seconds` (its first turn after the full warm-up, later ones
+ * round, each measured for its share of `seconds` (its first turn after the full warm-up (`warmUp`), later ones
  * after a short one), so a state of the machine that lasts seconds reaches every target alike
  * (bench/README.md, section 20). Each target's rounds become one point (lib/rounds.ts).
  */
@@ -209,8 +222,7 @@ async function requestPoint(workload: Workload, targets: Target[], upstream: Met
   for (let turn = 0; turn < rounds; turn++) {
     for (const index of shuffledOrder(targets.length)) {
       const target = targets[index]!;
-      const warmup = turn === 0 ? settings.warmupSeconds : settings.warmupSeconds / 4;
-      if (warmup > 0) await requestLoad(target.endpoint, paths, { connections, seconds: warmup, accept });
+      await warmUp(target, paths, accept, connections, turn === 0);
       const { result, proxy, ...shared } = await measured(target, upstream, () => requestLoad(target.endpoint, paths, { connections, seconds: seconds / rounds, amount, accept }));
       measuredRounds[index]!.push({ load: result, usage: proxy, ...shared });
     }
