@@ -1,40 +1,37 @@
 import http from 'node:http';
-import type { Socket } from 'node:net';
 import type { Express } from 'express';
 
-type Initializer = (this: object, ...args: unknown[]) => void;
-
-/** Node's constructors are plain functions (Node 20, 22): they can initialize an object made elsewhere. */
-const callable = (constructor: unknown): constructor is Initializer =>
-  typeof constructor === 'function' && !/^class\b/.test(Function.prototype.toString.call(constructor));
+/**
+ * Makes `prototype` the app's `request` or `response` object: it takes the place of the one Express
+ * made (same prototype chain, same own properties: `app`), so Express's per-request
+ * `Object.setPrototypeOf(req, app.request)` finds the prototype already in place.
+ */
+function installAs(app: Express, key: 'request' | 'response', prototype: object): void {
+  const current = app[key] as object;
+  Object.setPrototypeOf(prototype, Object.getPrototypeOf(current));
+  const { constructor: _constructor, ...own } = Object.getOwnPropertyDescriptors(current);
+  Object.defineProperties(prototype, own);
+  app[key] = prototype as never;
+}
 
 /**
  * Request and response classes for node:http whose objects are created with the Express app's
- * prototypes (`app.request`, `app.response`). Otherwise Express swaps the prototype of every request
- * and response it handles (Object.setPrototypeOf in app.handle), which leaves V8 with a new object
- * shape per request and slow property access in everything Node's HTTP code then does with them:
- * measured with bench/, more CPU per request than all of the gateway's own work. Created with the
- * right prototype, Express's swap is a no-op.
+ * prototypes. Otherwise Express swaps the prototype of every request and response it handles
+ * (Object.setPrototypeOf in app.handle), which leaves V8 with a new object shape per request and
+ * slow property access in everything Node's HTTP code then does with them: measured with bench/,
+ * more CPU per request than all of the gateway's own work.
  *
- * The objects are made by `new` on these functions (one cached shape) and initialized by Node's own
- * constructors. Should a Node version turn those into classes, nothing changes (Express swaps again).
+ * They are subclasses, not plain functions that call Node's constructors on an object made
+ * elsewhere: V8 sizes an object for the properties its constructor is seen to add, and a response
+ * made by such a function got none, so the ~30 properties ServerResponse adds overflowed and the
+ * object went to dictionary mode (~1.2 µs more per response to make, and every property access of
+ * Node's HTTP code on it a hash look-up; bench/README.md section 29). A subclass's objects have the
+ * layout of Node's own.
  */
 export function expressServerObjects(app: Express): Pick<http.ServerOptions, 'IncomingMessage' | 'ServerResponse'> {
-  const incoming: unknown = http.IncomingMessage;
-  const outgoing: unknown = http.ServerResponse;
-  if (!callable(incoming) || !callable(outgoing)) return {};
-  const IncomingMessage: Initializer = incoming;
-  const ServerResponse: Initializer = outgoing;
-  function ExpressRequest(this: object, socket: Socket): void {
-    IncomingMessage.call(this, socket);
-  }
-  ExpressRequest.prototype = app.request;
-  function ExpressResponse(this: object, req: http.IncomingMessage, options?: unknown): void {
-    ServerResponse.call(this, req, options);
-  }
-  ExpressResponse.prototype = app.response;
-  return {
-    IncomingMessage: ExpressRequest as unknown as typeof http.IncomingMessage,
-    ServerResponse: ExpressResponse as unknown as typeof http.ServerResponse,
-  };
+  class ExpressRequest extends http.IncomingMessage {}
+  class ExpressResponse extends http.ServerResponse {}
+  installAs(app, 'request', ExpressRequest.prototype);
+  installAs(app, 'response', ExpressResponse.prototype);
+  return { IncomingMessage: ExpressRequest, ServerResponse: ExpressResponse as typeof http.ServerResponse };
 }

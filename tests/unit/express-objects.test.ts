@@ -3,6 +3,7 @@
  * app's prototypes, so Express's per-request prototype swap does nothing, and Express and Node
  * behave as before.
  */
+import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -56,5 +57,15 @@ describe('expressServerObjects', () => {
     expect(echo.status).toBe(201);
     expect(await echo.json()).toEqual({ hello: 'world' });
     expect((await fetch(`${url}/missing`)).status).toBe(404);
+  });
+
+  it('leaves requests and responses in V8’s fast mode (a response made by calling Node’s constructor on another object went to dictionary mode)', () => {
+    const probe = new URL('../support/v8-object-mode.ts', import.meta.url).pathname;
+    const output = execFileSync(process.execPath, ['--allow-natives-syntax', '--import', 'tsx', probe], { encoding: 'utf8', timeout: 30_000 });
+    expect(JSON.parse(output)).toEqual([
+      { request: true, response: true },
+      { request: true, response: true },
+      { request: true, response: true },
+    ]);
   });
 });
