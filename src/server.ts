@@ -61,13 +61,15 @@ export async function startGateway(config: Config, logger: Logger, host?: string
   // keep-alive connection, answer with `Connection: close`, so each connection ends with its response.
   let draining = false;
   const inFlight = new Set<http.ServerResponse>();
+  // One listener for every response ('close' comes once): nothing allocated per request for it.
+  function onResponseClose(this: http.ServerResponse): void {
+    inFlight.delete(this);
+    if (draining) setImmediate(() => server.closeIdleConnections());
+  }
   const server = createServer(config, tls.server, app, (req, res) => {
     if (draining) res.setHeader('connection', 'close');
     inFlight.add(res);
-    res.once('close', () => {
-      inFlight.delete(res);
-      if (draining) setImmediate(() => server.closeIdleConnections());
-    });
+    res.on('close', onResponseClose);
     listener(req, res);
   });
   // A connection with no traffic in either direction for two minutes is closed.

@@ -4,15 +4,23 @@
  */
 export class TtlLruCache<K, V> {
   private readonly entries = new Map<K, { value: V; expiresAtMs: number }>();
+  /** The key last in the map's order: a viewer's burst of hits on one entry moves nothing. */
+  private newest: K | undefined;
 
   constructor(private readonly capacity: number) {}
 
   get(key: K, nowMs = Date.now()): V | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
-    this.entries.delete(key);
-    if (entry.expiresAtMs <= nowMs) return undefined;
-    this.entries.set(key, entry); // most recently used goes last
+    if (entry.expiresAtMs <= nowMs) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    if (key !== this.newest) {
+      this.entries.delete(key);
+      this.entries.set(key, entry); // most recently used goes last
+      this.newest = key;
+    }
     return entry.value;
   }
 
@@ -23,6 +31,7 @@ export class TtlLruCache<K, V> {
       if (oldest !== undefined) this.entries.delete(oldest);
     }
     this.entries.set(key, { value, expiresAtMs });
+    this.newest = key;
   }
 
   delete(key: K): void {

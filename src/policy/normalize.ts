@@ -55,15 +55,17 @@ export function normalizeTarget(target: string): NormalizedTarget {
   const queryProblem = checkQuery(query);
   if (queryProblem) return { ok: false, reason: queryProblem };
 
-  const rawSegments = rawPath.slice(1).split('/');
-  const segments: string[] = [];
-  for (const [index, raw] of rawSegments.entries()) {
-    const isLast = index === rawSegments.length - 1;
-    if (raw === '' && !isLast && rawSegments.length > 1) return { ok: false, reason: 'empty path segment' };
+  const segments = rawPath.slice(1).split('/');
+  const last = segments.length - 1;
+  for (let index = 0; index <= last; index++) {
+    const raw = segments[index]!;
+    if (raw === '' && index !== last) return { ok: false, reason: 'empty path segment' };
     if (raw === '.' || raw === '..') return { ok: false, reason: 'dot segments are not allowed' };
     const decoded = decodeSegment(raw);
     if (decoded === undefined) return { ok: false, reason: 'malformed percent-encoding' };
-    segments.push(decoded);
+    segments[index] = decoded;
   }
-  return { ok: true, segments, path: `/${segments.map(encodeSegment).join('/')}`, query };
+  // Without a percent sign every segment is its own canonical form (encodeSegment keeps every other allowed character).
+  const path = rawPath.includes('%') ? `/${segments.map(encodeSegment).join('/')}` : rawPath;
+  return { ok: true, segments, path, query };
 }

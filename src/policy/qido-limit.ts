@@ -6,7 +6,9 @@ const SEARCH_RESOURCES = new Set(['studies', 'series', 'instances']);
 
 /** QIDO-RS searches: `/studies`, `/series`, `/instances` and the nested searches below a study or series. */
 export function isQidoSearch(route: Pick<Route, 'class' | 'upstreamPath'>): boolean {
-  return route.class === 'dicomweb-read' && SEARCH_RESOURCES.has(route.upstreamPath.split('/').pop() ?? '');
+  if (route.class !== 'dicomweb-read') return false;
+  const path = route.upstreamPath;
+  return SEARCH_RESOURCES.has(path.slice(path.lastIndexOf('/') + 1));
 }
 
 export type LimitClamp = { ok: true; query: Query } | { ok: false; reason: string };

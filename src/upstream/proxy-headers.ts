@@ -64,7 +64,8 @@ export function upstreamRequestHeaders(client: IncomingHttpHeaders, host: string
 
 export function clientResponseHeaders(upstream: IncomingHttpHeaders, { bodyRewritten }: { bodyRewritten: boolean }) {
   const kept: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(upstream)) {
+  for (const name in upstream) {
+    const value = upstream[name];
     if (value === undefined || DROPPED_RESPONSE_HEADERS.has(name)) continue;
     if (bodyRewritten && name === 'content-length') continue;
     kept[name] = value;

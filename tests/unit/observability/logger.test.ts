@@ -58,10 +58,10 @@ describe('createLogger', () => {
 });
 
 describe('isoTimeOncePerMs', () => {
-  it("writes pino's isoTime field, formatted again when the millisecond changes", () => {
+  it("writes pino's isoTime field, formatted again when the millisecond changes, across seconds too", () => {
     const now = jest.spyOn(Date, 'now');
     try {
-      for (const ms of [1_700_000_000_000, 1_700_000_000_000, 1_700_000_000_001, 1_800_000_000_999]) {
+      for (const ms of [1_700_000_000_000, 1_700_000_000_000, 1_700_000_000_001, 1_700_000_000_999, 1_700_000_001_000, 1_700_000_001_042, 1_800_000_000_999]) {
         now.mockReturnValue(ms);
         expect(isoTimeOncePerMs()).toBe(pino.stdTimeFunctions.isoTime());
         expect(isoTimeOncePerMs()).toBe(`,"time":"${new Date(ms).toISOString()}"`);
