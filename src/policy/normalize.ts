@@ -12,6 +12,8 @@ const ALLOWED_RAW_PATH = /^\/[A-Za-z0-9\-._~!$&'()*+,=:@%/]*$/;
 const FORBIDDEN_DECODED = /[/\\.%;\u0000-\u001f\u007f]/;
 const PERCENT_ESCAPE = /%([0-9A-Fa-f]{2})?/g;
 const SUB_DELIMS_KEPT = /%(24|26|2B|2C|3D|3A|40|21|27|28|29|2A)/g;
+/** Characters encodeSegment leaves as they are: unreserved, and the sub-delimiters it keeps. */
+const CANONICAL_SEGMENT = /^[A-Za-z0-9\-._~!$&'()*+,=:@]*$/;
 const MAX_TARGET_LENGTH = 8192;
 
 function rejectedEscape(path: string): string | undefined {
@@ -34,6 +36,7 @@ function decodeSegment(segment: string): string | undefined {
 
 /** Percent-encodes one decoded segment, keeping the sub-delimiters Orthanc paths may carry readable. */
 export function encodeSegment(segment: string): string {
+  if (CANONICAL_SEGMENT.test(segment)) return segment; // what the encoding below would give back
   return encodeURIComponent(segment).replace(SUB_DELIMS_KEPT, (escape) => decodeURIComponent(escape));
 }
 

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import type { Socket } from 'node:net';
-import { buildConnector, Pool, type Dispatcher } from 'undici';
+import { buildConnector, Pool, util, type Dispatcher } from 'undici';
 import type { Config } from '../config/config.js';
 import { IDLE_SAFETY_MARGIN_MS, MAX_IDLE_MS } from './upstream-agent.js';
 
@@ -28,7 +28,7 @@ const FIRST_WINS = new Set(['age', 'authorization', 'content-length', 'content-t
 export function incomingHeaders(raw: readonly Buffer[]): IncomingHttpHeaders {
   const headers: Record<string, string | string[]> = {};
   for (let index = 0; index + 1 < raw.length; index += 2) {
-    const name = raw[index]!.toString('latin1').toLowerCase();
+    const name = util.headerNameToString(raw[index]!); // a known name's lower-case string from undici's table: no decoding
     const value = raw[index + 1]!.toString('latin1');
     const seen = headers[name];
     if (seen === undefined) headers[name] = name === 'set-cookie' ? [value] : value;

@@ -3,7 +3,7 @@
  * accepted comes out canonical (decoded segments, canonically re-encoded path, query untouched).
  */
 import { describe, expect, it } from '@jest/globals';
-import { normalizeTarget } from '../../../src/policy/normalize.js';
+import { encodeSegment, normalizeTarget } from '../../../src/policy/normalize.js';
 
 const MAX_TARGET_LENGTH = 8192;
 
@@ -142,4 +142,26 @@ describe('normalizeTarget: rejected targets', () => {
       expect(normalizeTarget(target).ok).toBe(true);
     },
   );
+});
+
+describe('encodeSegment', () => {
+  const kept = "ABCXYZabcxyz0189-._~!$&'()*+,=:@";
+
+  it('leaves unreserved characters and the sub-delimiters Orthanc paths carry as they are', () => {
+    for (const character of kept) expect([character, encodeSegment(character)]).toEqual([character, character]);
+    expect(encodeSegment(kept)).toBe(kept);
+  });
+
+  it.each([
+    ['a b', 'a%20b'],
+    ['a/b', 'a%2Fb'],
+    ['100%', '100%25'],
+    ['a?b#c', 'a%3Fb%23c'],
+    ['é', '%C3%A9'],
+    ["x:y@z$'()", "x:y@z$'()"],
+    ['', ''],
+  ])('percent-encodes what is not kept: %s → %s', (segment, encoded) => {
+    expect(encodeSegment(segment)).toBe(encoded);
+    expect(decodeURIComponent(encodeSegment(segment))).toBe(segment);
+  });
 });

@@ -11,6 +11,7 @@ describe('incomingHeaders', () => {
     ['joins a repeated list header with ", "', [['Vary', 'Accept'], ['vary', 'Origin']], { vary: 'Accept, Origin' }],
     ['keeps the first of a repeated single-value header', [['Content-Length', '2'], ['Content-Length', '9'], ['Location', '/a'], ['Location', '/b']], { 'content-length': '2', location: '/a' }],
     ['makes set-cookie a list, even of one', [['Set-Cookie', 'a=1'], ['Set-Cookie', 'b=2'], ['X-One', 'x']], { 'set-cookie': ['a=1', 'b=2'], 'x-one': 'x' }],
+    ['lower-cases known and unknown names in any case', [['CONTENT-TYPE', 'a'], ['x-Orthanc-CUSTOM', 'b'], ['eTaG', 'c']], { 'content-type': 'a', 'x-orthanc-custom': 'b', etag: 'c' }],
     ['reads values as latin1, byte for byte', [['Content-Disposition', 'attachment; filename="\u00e9.dcm"']], { 'content-disposition': 'attachment; filename="\u00e9.dcm"' }],
   ])('%s', (_case, pairs, expected) => {
     expect(incomingHeaders(raw(...pairs))).toEqual(expected);
