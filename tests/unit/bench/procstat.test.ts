@@ -1,8 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { threadCpuSeconds } from '../../../bench/lib/procstat.js';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 describe('threadCpuSeconds (bench/lib/procstat.ts, Linux /proc)', () => {
   it('splits CPU by thread class and counts context switches and page faults, in thousands', () => {
     const split = threadCpuSeconds(process.pid);
@@ -12,9 +10,12 @@ describe('threadCpuSeconds (bench/lib/procstat.ts, Linux /proc)', () => {
     expect(split.get('main user')! + split.get('main system')!).toBeGreaterThan(0);
   });
 
-  it('counts each sleep of the main thread as a voluntary context switch', async () => {
+  it('counts each sleep of the main thread as a voluntary context switch', () => {
+    // Atomics.wait blocks the thread in the kernel for the whole timeout, however late it gets there: a 5 ms
+    // timer on a busy machine can be due before the event loop waits, and then nothing sleeps.
+    const blocker = new Int32Array(new SharedArrayBuffer(4));
     const before = threadCpuSeconds(process.pid).get('main sleeps')!;
-    for (let i = 0; i < 5; i++) await sleep(5);
+    for (let i = 0; i < 5; i++) Atomics.wait(blocker, 0, 0, 20);
     const slept = Math.round((threadCpuSeconds(process.pid).get('main sleeps')! - before) * 1000);
     expect(slept).toBeGreaterThanOrEqual(5);
   });
